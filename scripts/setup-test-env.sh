@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs and starts every real component the test suite talks to: libvirtd (test driver and qemu),
+# socat, the C fence-virt 4.12 tools (the oracle for differential tests), corosync, qemu and the tools
+# used to build a guest image. Idempotent: safe to run again on a machine that already has them.
+set -euo pipefail
+
+packages=(
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+  socat iproute2 procps libxml2-utils
+  fence-virtd fence-virt
+  corosync libcpg-dev
+  qemu-system-x86 busybox-static cpio kmod
+  rpm
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's fence-virtd package may start its own daemon; the tests start their own instances.
+pkill -x fence_virtd 2>/dev/null || true
+
+# The qemu driver refuses to start without these accounts; run guests as root in this test bed.
+getent group kvm >/dev/null || groupadd -r kvm
+getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+getent passwd libvirt-qemu >/dev/null || useradd -r -g kvm libvirt-qemu
+grep -qs '^user = "root"' /etc/libvirt/qemu.conf || printf 'user = "root"\ngroup = "root"\n' >> /etc/libvirt/qemu.conf
+mkdir -p /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/libvirt
+
+if ! pgrep -x virtlogd >/dev/null; then virtlogd -d; fi
+if ! pgrep -x libvirtd >/dev/null; then libvirtd -d 2>/dev/null || true; fi
+for _ in $(seq 1 50); do
+  [ -S /run/libvirt/libvirt-sock ] && virsh -c test+unix:///default list >/dev/null 2>&1 && break
+  sleep 0.2
+done
+virsh -c test+unix:///default list >/dev/null
+echo "test environment ready: libvirtd $(libvirtd --version | awk '{print $NF}'), fence_virtd $(dpkg-query -W -f='${Version}' fence-virtd)"

@@ -1,0 +1,39 @@
+/**
+ * The one interface between listeners and backends. Every method answers with the response byte the
+ * listener sends back (PROTOCOL.md §5.4: 0 success/on, 1 failure, 2 off); listeners add PERM and the
+ * host-list framing themselves. A backend never throws for a per-domain failure; it answers 1.
+ */
+export interface HostInfo {
+  /** Domain name as libvirt reports it. */
+  name: string;
+  /** Canonical lowercase UUID string. */
+  uuid: string;
+  /** Raw libvirt domain state (1 running, 3 paused, 5 shut off, ...). */
+  state: number;
+}
+
+/** Who asked, for backends that care (cpg) and for logs. */
+export interface RequestOrigin {
+  /** Requester identity as the listener established it (IP text, CID text or VM UUID). */
+  source: string;
+  /** The request's sequence number. */
+  seqno: number;
+}
+
+export interface HostList {
+  hosts: HostInfo[];
+  /** The byte sent after the terminator record (libvirt 0, cpg 1). */
+  code: number;
+}
+
+export interface FenceBackend {
+  readonly name: string;
+  null(domain: string): Promise<number>;
+  off(domain: string, origin: RequestOrigin): Promise<number>;
+  on(domain: string, origin: RequestOrigin): Promise<number>;
+  reboot(domain: string, origin: RequestOrigin): Promise<number>;
+  status(domain: string, origin: RequestOrigin): Promise<number>;
+  devstatus(): Promise<number>;
+  hostList(origin: RequestOrigin): Promise<HostList>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,45 @@
+/**
+ * Leveled logging to stderr. Under systemd, journald takes stderr, so there is no syslog client here.
+ * Level 0 prints errors, warnings and notices (audit lines are notices); each -d raises verbosity.
+ */
+export type LogLevel = 'error' | 'warn' | 'notice' | 'info' | 'debug' | 'trace';
+
+const rank: Record<LogLevel, number> = { error: 0, warn: 0, notice: 0, info: 1, debug: 2, trace: 3 };
+
+export interface Logger {
+  error(msg: string): void;
+  warn(msg: string): void;
+  notice(msg: string): void;
+  info(msg: string): void;
+  debug(msg: string): void;
+  trace(msg: string): void;
+  /** A logger whose lines carry an extra prefix, e.g. the listener name. */
+  child(prefix: string): Logger;
+}
+
+export interface LogSink {
+  write(line: string): void;
+}
+
+export function createLogger(
+  verbosity: () => number,
+  sink: LogSink = { write: (line) => process.stderr.write(line) },
+  prefix = '',
+): Logger {
+  const emit = (level: LogLevel, msg: string): void => {
+    if (rank[level] > verbosity()) return;
+    sink.write(`${level}: ${prefix}${msg}\n`);
+  };
+  return {
+    error: (m) => emit('error', m),
+    warn: (m) => emit('warn', m),
+    notice: (m) => emit('notice', m),
+    info: (m) => emit('info', m),
+    debug: (m) => emit('debug', m),
+    trace: (m) => emit('trace', m),
+    child: (p) => createLogger(verbosity, sink, `${prefix}${p}: `),
+  };
+}
+
+/** For library code and tests that want no output. */
+export const silentLogger: Logger = createLogger(() => -1, { write: () => undefined });
