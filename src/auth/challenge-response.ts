@@ -1,0 +1,49 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { CHALLENGE_SIZE, type HashType } from '../protocol/constants.js';
+import type { StreamIO } from '../util/stream-io.js';
+import { AuthKey, DIGEST_FIELD_SIZE, isKeyed } from './keyed-hash.js';
+
+export class AuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}
+
+/**
+ * Mutual challenge-response on an established stream (PROTOCOL.md §3.3). The client always challenges
+ * first; the daemon answers, then challenges back. No algorithm negotiation exists: both ends must be
+ * configured alike, and auth none skips the exchange entirely. Read/write failures surface as
+ * StreamIOError, a wrong answer as AuthError. `timeoutMs` applies to each step.
+ */
+export async function challengeAsClient(io: StreamIO, key: AuthKey, hashType: HashType, timeoutMs: number): Promise<void> {
+  if (!isKeyed(hashType)) return;
+  const challenge = randomBytes(CHALLENGE_SIZE);
+  await io.write(challenge, timeoutMs, 'our challenge');
+  await expectAnswer(io, key, hashType, challenge, timeoutMs, "the daemon's answer to our challenge");
+  const theirs = await io.read(CHALLENGE_SIZE, timeoutMs, "the daemon's challenge");
+  await io.write(key.digest(hashType, theirs), timeoutMs, 'our answer');
+}
+
+export async function answerAsDaemon(io: StreamIO, key: AuthKey, hashType: HashType, timeoutMs: number): Promise<void> {
+  if (!isKeyed(hashType)) return;
+  const theirs = await io.read(CHALLENGE_SIZE, timeoutMs, "the client's challenge");
+  await io.write(key.digest(hashType, theirs), timeoutMs, 'our answer');
+  const challenge = randomBytes(CHALLENGE_SIZE);
+  await io.write(challenge, timeoutMs, 'our challenge');
+  await expectAnswer(io, key, hashType, challenge, timeoutMs, "the client's answer to our challenge");
+}
+
+async function expectAnswer(
+  io: StreamIO,
+  key: AuthKey,
+  hashType: Exclude<HashType, 0>,
+  challenge: Buffer,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const answer = await io.read(DIGEST_FIELD_SIZE, timeoutMs, what);
+  if (!timingSafeEqual(answer, key.digest(hashType, challenge))) {
+    throw new AuthError(`${what} is wrong (key or auth algorithm mismatch)`);
+  }
+}

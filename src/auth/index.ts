@@ -1,0 +1,4 @@
+export * from './keyed-hash.js';
+export * from './request-signature.js';
+export * from './challenge-response.js';
+export * from './key-file.js';

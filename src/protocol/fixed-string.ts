@@ -1,0 +1,47 @@
+import { ProtocolError } from './errors.js';
+
+/**
+ * NUL-padded fixed-size string fields. We always write a terminating NUL and zero the rest (the C tools
+ * leave stale bytes there, PROTOCOL.md §9 W13/W14); reading requires a NUL so an unterminated field is
+ * an error instead of a read past the field.
+ */
+export function writeFixedString(out: Uint8Array, offset: number, size: number, value: string, field: string): void {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > size - 1) {
+    throw new ProtocolError('DOMAIN_TOO_LONG', `${field} is ${bytes.length} bytes; at most ${size - 1} fit`);
+  }
+  if (bytes.includes(0)) throw new ProtocolError('BAD_FIELD', `${field} contains a NUL byte`);
+  out.set(bytes, offset);
+  out.fill(0, offset + bytes.length, offset + size);
+}
+
+export interface ReadStringOptions {
+  /**
+   * Host-list records from the C daemon carry stack garbage in the last byte of each string field: that
+   * byte is ignored, a 63-byte string needs no NUL, and bytes between the NUL and it must be zero.
+   */
+  garbageLastByte?: boolean;
+}
+
+export function readFixedString(
+  buf: Uint8Array,
+  offset: number,
+  size: number,
+  field: string,
+  options: ReadStringOptions = {},
+): string {
+  const usable = options.garbageLastByte ? size - 1 : size;
+  const end = offset + usable;
+  let nul = buf.indexOf(0, offset);
+  if (nul === -1 || nul >= end) {
+    if (!options.garbageLastByte) {
+      throw new ProtocolError('UNTERMINATED_STRING', `${field} has no NUL terminator in its ${size} bytes`);
+    }
+    nul = end;
+  } else if (options.garbageLastByte) {
+    for (let i = nul + 1; i < end; i++) {
+      if (buf[i] !== 0) throw new ProtocolError('BAD_RECORD', `${field} has non-zero bytes after its NUL terminator`);
+    }
+  }
+  return Buffer.from(buf.buffer, buf.byteOffset + offset, nul - offset).toString('utf8');
+}

@@ -1,0 +1,46 @@
+import type { HostInfo } from '../backends/backend.js';
+import { Response } from './constants.js';
+import { readFixedString, writeFixedString } from './fixed-string.js';
+import { encodeSerialResponse } from './serial-messages.js';
+
+/** `host_state_t` records of the host-list answer (PROTOCOL.md §2.3). */
+export const HOST_RECORD_SIZE = 130;
+const NAME_OFFSET = 0;
+const UUID_OFFSET = 64;
+const STATE_OFFSET = 128;
+const FIELD_SIZE = 64;
+
+export type HostListFraming = 'network' | 'serial';
+
+/** Writes a fully defined record: unlike the C daemon, no stack bytes leak into padding (§9 W14). */
+export function encodeHostRecord(host: HostInfo, out: Buffer = Buffer.alloc(HOST_RECORD_SIZE), offset = 0): Buffer {
+  out.fill(0, offset, offset + HOST_RECORD_SIZE);
+  writeFixedString(out, offset + NAME_OFFSET, FIELD_SIZE, host.name, 'host name');
+  writeFixedString(out, offset + UUID_OFFSET, FIELD_SIZE, host.uuid, 'host uuid');
+  out[offset + STATE_OFFSET] = host.state & 0xff;
+  return out;
+}
+
+export interface HostRecord extends HostInfo {
+  /** True for the all-empty record that ends the list. */
+  terminator: boolean;
+}
+
+/** Tolerates what the C daemon leaves in the last byte of each string and in the pad byte. */
+export function decodeHostRecord(buf: Uint8Array, offset = 0): HostRecord {
+  const name = readFixedString(buf, offset + NAME_OFFSET, FIELD_SIZE, 'host name', { garbageLastByte: true });
+  const uuid = readFixedString(buf, offset + UUID_OFFSET, FIELD_SIZE, 'host uuid', { garbageLastByte: true });
+  const state = buf[offset + STATE_OFFSET] as number;
+  return { name, uuid, state, terminator: name === '' && uuid === '' };
+}
+
+/**
+ * The whole host-list answer as chunks to write in order: marker, one record per host, the all-zero
+ * terminator, then the backend's code. Serial framing wraps marker and code in 5-byte responses.
+ */
+export function* hostListChunks(framing: HostListFraming, hosts: Iterable<HostInfo>, code: number): Generator<Buffer> {
+  yield framing === 'serial' ? encodeSerialResponse(Response.HOSTLIST) : Buffer.of(Response.HOSTLIST);
+  for (const host of hosts) yield encodeHostRecord(host);
+  yield Buffer.alloc(HOST_RECORD_SIZE);
+  yield framing === 'serial' ? encodeSerialResponse(code) : Buffer.of(code & 0xff);
+}

@@ -1,0 +1,113 @@
+import type { Duplex } from 'node:stream';
+
+export type StreamIOErrorCode = 'TIMEOUT' | 'EOF' | 'CLOSED' | 'OVERFLOW' | 'WRITE';
+
+export class StreamIOError extends Error {
+  constructor(
+    readonly code: StreamIOErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StreamIOError';
+  }
+}
+
+/**
+ * Exact-size reads and flushed writes on a Duplex, each with its own deadline. Bytes that arrive early
+ * (a TCP client sends its challenge right behind the request) are kept for the next read; bytes may
+ * also trickle in one at a time. A peer that sends more than `maxBuffered` unread bytes is cut off.
+ */
+export class StreamIO {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private ended = false;
+  private failure: StreamIOError | undefined;
+  private waiter: (() => void) | undefined;
+
+  constructor(
+    readonly stream: Duplex,
+    private readonly maxBuffered = 64 * 1024,
+  ) {
+    stream.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      if (this.buffered > this.maxBuffered) {
+        this.fail(new StreamIOError('OVERFLOW', `peer sent more than ${this.maxBuffered} unread bytes`));
+        stream.destroy();
+      }
+      this.wake();
+    });
+    stream.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+    stream.on('error', (err: Error) => this.fail(new StreamIOError('CLOSED', `stream error: ${err.message}`)));
+    stream.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  private fail(err: StreamIOError): void {
+    this.failure ??= err;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  /** Resolves with exactly n bytes, or rejects on timeout, EOF or a stream error. */
+  async read(n: number, timeoutMs: number, what = `${n} bytes`): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.buffered < n) {
+      if (this.failure) throw this.failure;
+      if (this.ended) {
+        throw new StreamIOError('EOF', `connection closed after ${this.buffered} of ${what}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new StreamIOError('TIMEOUT', `timed out waiting for ${what} (${this.buffered} received)`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiter = undefined;
+          resolve();
+        }, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return this.take(n);
+  }
+
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    const out = Buffer.from(all.subarray(0, n));
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    return out;
+  }
+
+  /** Resolves once the data was handed to the kernel; a peer that stops reading hits the deadline (§9 W15). */
+  write(data: Uint8Array, timeoutMs: number, what = 'data'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.stream.destroyed || this.stream.writableEnded) {
+        reject(new StreamIOError('CLOSED', `cannot write ${what}: connection closed`));
+        return;
+      }
+      const timer = setTimeout(() => {
+        reject(new StreamIOError('TIMEOUT', `timed out writing ${what}`));
+        this.stream.destroy();
+      }, timeoutMs);
+      this.stream.write(data, (err) => {
+        clearTimeout(timer);
+        if (err) reject(new StreamIOError('WRITE', `writing ${what} failed: ${err.message}`));
+        else resolve();
+      });
+    });
+  }
+}
