@@ -6,7 +6,6 @@ export type ProtocolErrorCode =
   | 'UNTERMINATED_STRING'
   | 'BAD_FAMILY'
   | 'BAD_ADDRESS'
-  | 'BAD_RECORD'
   | 'BAD_MAGIC'
   | 'DOMAIN_TOO_LONG'
   | 'BAD_FIELD';

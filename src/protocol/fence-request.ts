@@ -107,7 +107,7 @@ export function decodeFenceRequest(buf: Uint8Array, options: DecodeRequestOption
     address,
     family: family as AddressFamily,
     port: b.readUInt16LE(L.port),
-    random: Uint8Array.prototype.slice.call(b, L.random, L.random + RANDOM_SIZE),
+    random: new Uint8Array(b.subarray(L.random, L.random + RANDOM_SIZE)),
     seqno: b.readUInt32LE(L.seqno),
   };
 }

@@ -18,11 +18,16 @@ export function writeFixedString(out: Uint8Array, offset: number, size: number, 
 export interface ReadStringOptions {
   /**
    * Host-list records from the C daemon carry stack garbage in the last byte of each string field: that
-   * byte is ignored, a 63-byte string needs no NUL, and bytes between the NUL and it must be zero.
+   * byte is ignored, and a string may fill the other 63 bytes without a NUL.
    */
   garbageLastByte?: boolean;
 }
 
+/**
+ * Reads a NUL-terminated field strictly: bytes after the NUL must be zero, as every writer we know
+ * leaves them. Besides rejecting sloppy data, this stops a serial frame glued together from a garbage
+ * prefix and the start of the next real request from decoding as a request.
+ */
 export function readFixedString(
   buf: Uint8Array,
   offset: number,
@@ -30,18 +35,16 @@ export function readFixedString(
   field: string,
   options: ReadStringOptions = {},
 ): string {
-  const usable = options.garbageLastByte ? size - 1 : size;
-  const end = offset + usable;
+  const end = offset + (options.garbageLastByte ? size - 1 : size);
   let nul = buf.indexOf(0, offset);
   if (nul === -1 || nul >= end) {
     if (!options.garbageLastByte) {
       throw new ProtocolError('UNTERMINATED_STRING', `${field} has no NUL terminator in its ${size} bytes`);
     }
     nul = end;
-  } else if (options.garbageLastByte) {
-    for (let i = nul + 1; i < end; i++) {
-      if (buf[i] !== 0) throw new ProtocolError('BAD_RECORD', `${field} has non-zero bytes after its NUL terminator`);
-    }
+  }
+  for (let i = nul + 1; i < end; i++) {
+    if (buf[i] !== 0) throw new ProtocolError('BAD_FIELD', `${field} has non-zero bytes after its NUL terminator`);
   }
   return Buffer.from(buf.buffer, buf.byteOffset + offset, nul - offset).toString('utf8');
 }
