@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from './config-error.js';
+import { Lexer, type Token } from './lexer.js';
+import type { ConfigBlock, ConfigDocument, ConfigItem } from './tree.js';
+
+function describe(token: Token): string {
+  switch (token.type) {
+    case 'end':
+      return 'end of file';
+    case 'name':
+      return `'${token.text}'`;
+    case 'value':
+      return 'a quoted value';
+    default:
+      return `'${token.type}'`;
+  }
+}
+
+/**
+ * Parses fence_virt.conf text (grammar: PROTOCOL.md §7.1) into a tree that keeps every item in file
+ * order. Accepts exactly what the C parser accepts, except carriage returns outside quoted values.
+ * An explicit stack instead of recursion, so absurd nesting is an error message, not a stack overflow.
+ */
+export function parseConfig(text: string, file = '<config>'): ConfigDocument {
+  const lexer = new Lexer(text, file);
+  const fail = (token: Token, reason: string): never => {
+    throw new ConfigError(file, reason, token.position);
+  };
+  const document: ConfigDocument = { file, items: [] };
+  const open: ConfigBlock[] = [];
+  let items: ConfigItem[] = document.items;
+  let previous: Token | undefined;
+
+  const openBlock = (name: Token, value?: Token): void => {
+    const block: ConfigBlock = { kind: 'block', name: name.text, items: [], position: name.position };
+    if (value) block.value = value.text;
+    items.push(block);
+    open.push(block);
+    items = block.items;
+  };
+
+  for (;;) {
+    const token = lexer.next();
+    if (token.type === 'end') {
+      const unclosed = open.at(-1);
+      if (unclosed?.position) {
+        const { line, column } = unclosed.position;
+        fail(token, `expected '}' to close block '${unclosed.name}' opened at line ${line}, column ${column}, found end of file`);
+      }
+      if (document.items.length === 0) {
+        fail(token, 'the file contains no blocks or assignments (fence_virtd cannot read an empty configuration)');
+      }
+      return document;
+    }
+    if (token.type === '}') {
+      if (!open.pop()) fail(token, "unexpected '}': no block is open");
+      items = open.at(-1)?.items ?? document.items;
+    } else if (token.type === 'name') {
+      parseItem(token);
+    } else if (token.type === ';' && previous?.type === '}') {
+      fail(token, "unexpected ';' after '}' (a block is not followed by ';')");
+    } else {
+      fail(token, `expected a block or key name, found ${describe(token)}`);
+    }
+    previous = token;
+  }
+
+  function parseItem(name: Token): void {
+    const after = lexer.next();
+    if (after.type === '{') return openBlock(name);
+    if (after.type !== '=') return fail(after, `expected '=' or '{' after '${name.text}', found ${describe(after)}`);
+    const value = lexer.next();
+    if (value.type === 'name') {
+      return fail(value, `the value of key '${name.text}' must be in double quotes ("${value.text}")`);
+    }
+    if (value.type !== 'value') {
+      return fail(value, `expected a quoted value after '${name.text} =', found ${describe(value)}`);
+    }
+    const end = lexer.next();
+    if (end.type === '{') return openBlock(name, value);
+    if (end.type !== ';') {
+      return fail(end, `expected ';' after the value of key '${name.text}', found ${describe(end)}`);
+    }
+    items.push({ kind: 'assignment', key: name.text, value: value.text, position: name.position, valuePosition: value.position });
+  }
+}
+
+/** Reads and parses a configuration file; an unreadable file is a ConfigError too. */
+export async function readConfigFile(path: string): Promise<ConfigDocument> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, `cannot read the file: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  return parseConfig(text, path);
+}

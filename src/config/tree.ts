@@ -1,0 +1,35 @@
+import type { SourcePosition } from './config-error.js';
+
+/**
+ * The generic, untyped form of a fence_virt.conf: blocks with ordered items, exactly as written
+ * (repeated keys and blocks included). Typed settings are derived from it; the writer prints it back.
+ * Positions are absent on items created by edits.
+ */
+export interface ConfigAssignment {
+  readonly kind: 'assignment';
+  key: string;
+  value: string;
+  position?: SourcePosition;
+  valuePosition?: SourcePosition;
+}
+
+export interface ConfigBlock {
+  readonly kind: 'block';
+  name: string;
+  /** The quoted value of a valued block (`group = "g1" { … }`). */
+  value?: string;
+  items: ConfigItem[];
+  position?: SourcePosition;
+}
+
+export type ConfigItem = ConfigAssignment | ConfigBlock;
+
+/** Anything holding items: a block or the whole file. */
+export interface ConfigContainer {
+  items: ConfigItem[];
+}
+
+export interface ConfigDocument extends ConfigContainer {
+  /** The file name used in error messages. */
+  file: string;
+}
