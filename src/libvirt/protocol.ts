@@ -1,0 +1,85 @@
+/**
+ * Numbers of libvirt's remote protocol that this client uses, from libvirt's src/remote/remote_protocol.x,
+ * src/rpc/virkeepaliveprotocol.x, include/libvirt/libvirt-domain.h and virterror.h. They are wire ABI:
+ * libvirt never renumbers them.
+ */
+export const REMOTE_PROGRAM = 0x20008086;
+export const REMOTE_PROTOCOL_VERSION = 1;
+
+export const KEEPALIVE_PROGRAM = 0x6b656570;
+export const KEEPALIVE_PROTOCOL_VERSION = 1;
+export const KeepaliveProc = { Ping: 1, Pong: 2 } as const;
+
+/** REMOTE_PROC_* procedure numbers. */
+export const Proc = {
+  ConnectOpen: 1,
+  ConnectClose: 2,
+  DomainCreate: 9,
+  DomainCreateXml: 10,
+  DomainDestroy: 12,
+  DomainGetXmlDesc: 14,
+  DomainGetInfo: 16,
+  DomainLookupById: 22,
+  DomainLookupByName: 23,
+  DomainLookupByUuid: 24,
+  DomainReboot: 27,
+  ConnectNumOfDomains: 51,
+  ConnectSupportsFeature: 60,
+  AuthList: 66,
+  AuthPolkit: 70,
+  ConnectGetUri: 110,
+  DomainGetState: 212,
+  DomainReset: 245,
+  ConnectListAllDomains: 273,
+  ConnectDomainEventCallbackRegisterAny: 316,
+  ConnectDomainEventCallbackDeregisterAny: 317,
+  DomainEventCallbackLifecycle: 318,
+} as const;
+
+/** remote_auth_type. */
+export const AuthType = { None: 0, Sasl: 1, Polkit: 2 } as const;
+
+/** virDrvFeature: the peer speaks the keepalive program. */
+export const FEATURE_PROGRAM_KEEPALIVE = 10;
+
+/** virDomainEventID. */
+export const DOMAIN_EVENT_ID_LIFECYCLE = 0;
+
+/** virDomainState. */
+export const DomainState = {
+  NoState: 0,
+  Running: 1,
+  Blocked: 2,
+  Paused: 3,
+  Shutdown: 4,
+  Shutoff: 5,
+  Crashed: 6,
+  PmSuspended: 7,
+} as const;
+
+/** virDomainEventType. */
+export const LifecycleEventType = {
+  Defined: 0,
+  Undefined: 1,
+  Started: 2,
+  Suspended: 3,
+  Resumed: 4,
+  Stopped: 5,
+  Shutdown: 6,
+  PmSuspended: 7,
+  Crashed: 8,
+} as const;
+
+/** The virErrorNumber values callers branch on. */
+export const ErrorCode = {
+  InternalError: 1,
+  NoConnect: 38,
+  InvalidDomain: 41,
+  NoDomain: 42,
+  OperationInvalid: 55,
+} as const;
+
+/** Limits from remote_protocol.x that bound what the decoder accepts. */
+export const REMOTE_STRING_MAX = 4194304;
+export const REMOTE_DOMAIN_LIST_MAX = 16384;
+export const REMOTE_AUTH_TYPE_LIST_MAX = 20;
