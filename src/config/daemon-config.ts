@@ -1,0 +1,66 @@
+import { silentLogger, type Logger } from '../util/log.js';
+import { readBackend, type BackendConfig } from './backends.js';
+import { BlockReader } from './block-reader.js';
+import { readGroups, type GroupConfig } from './groups.js';
+import { findBlock } from './lookup.js';
+import { readListeners, type ListenerConfig } from './listeners.js';
+import { readConfigFile } from './parse.js';
+import type { ConfigDocument } from './tree.js';
+
+/** Everything fence_virtd takes from fence_virt.conf, validated and with defaults applied (PROTOCOL.md §7.3). */
+export interface DaemonConfig {
+  /** The file it came from, for messages. */
+  file: string;
+  /** At least one; see readListeners for the list syntax. */
+  listeners: ListenerConfig[];
+  backend: BackendConfig;
+  /** `fence_virtd/module_path`: the C plugin directory; kept for the `-c` dialog and logs. */
+  modulePath?: string;
+  debug: number;
+  foreground: boolean;
+  /** Retry backend and listener start-up every 5 s instead of exiting. */
+  waitForInit: boolean;
+  /** The static permission map; empty when there is no `groups` block. */
+  groups: GroupConfig[];
+}
+
+/**
+ * Derives the typed configuration from a parsed file. Throws ConfigError for anything the daemon
+ * could not run with; unknown keys in the blocks it reads are logged as warnings and ignored.
+ */
+export function toDaemonConfig(document: ConfigDocument, log: Logger = silentLogger): DaemonConfig {
+  const { file } = document;
+  const daemon = new BlockReader(file, 'fence_virtd', findBlock(document, 'fence_virtd'));
+  const listenerSetting = daemon.assignment('listener');
+  if (!listenerSetting) throw daemon.error("fence_virtd: missing 'listener' (multicast, tcp, serial or vsock)");
+  const backendSetting = daemon.assignment('backend');
+  if (!backendSetting) throw daemon.error("fence_virtd: missing 'backend' (libvirt or cpg)");
+
+  const debug = daemon.integer('debug', 0, 0, Number.MAX_SAFE_INTEGER);
+  const foreground = daemon.flag('foreground') ?? false;
+  // Like C, the legacy wait_for_backend counts only when wait_for_init is absent or 0.
+  const waitForInitSetting = daemon.flag('wait_for_init');
+  const waitForBackend = daemon.flag('wait_for_backend');
+  const waitForInit = waitForInitSetting || waitForBackend === true;
+  const modulePath = daemon.text('module_path');
+  daemon.tolerate('name_mode');
+
+  const config: DaemonConfig = {
+    file,
+    listeners: readListeners(document, listenerSetting, log),
+    backend: readBackend(document, backendSetting, daemon, log),
+    debug,
+    foreground,
+    waitForInit,
+    groups: readGroups(document, log),
+  };
+  if (modulePath !== undefined) config.modulePath = modulePath;
+  daemon.warnUnknown(log);
+  return config;
+}
+
+/** Reads, parses and interprets a configuration file; `document` is kept for edits and rewriting. */
+export async function loadDaemonConfig(path: string, log: Logger = silentLogger): Promise<{ document: ConfigDocument; config: DaemonConfig }> {
+  const document = await readConfigFile(path);
+  return { document, config: toDaemonConfig(document, log) };
+}

@@ -1,0 +1,11 @@
+export * from './config-error.js';
+export * from './tree.js';
+export { parseConfig, readConfigFile } from './parse.js';
+export { assignments, childBlocks, findAssignment, findBlock, getValue } from './lookup.js';
+export { removePath, setValue } from './edit.js';
+export { formatConfig, writeConfigFile } from './write.js';
+export * from './listeners.js';
+export * from './backends.js';
+export * from './groups.js';
+export * from './daemon-config.js';
+export * from './overrides.js';
