@@ -4,7 +4,23 @@ import { FENCE_REQUEST_SIZE, FenceRequestLayout, RANDOM_SIZE } from '../protocol
 import { AuthKey, DIGEST_FIELD_SIZE, isKeyed } from './keyed-hash.js';
 
 const HASH_AT = FenceRequestLayout.hash;
-const ZERO_FIELD = Buffer.alloc(DIGEST_FIELD_SIZE);
+// Verification hashes a copy with the field zeroed; one reused scratch buffer keeps it allocation-free
+// (safe: digestInto is synchronous).
+const scratch = Buffer.alloc(FENCE_REQUEST_SIZE);
+// Random bytes come from a refilled pool: one CSPRNG call per 680 signatures instead of one each.
+const randomPool = Buffer.alloc(RANDOM_SIZE * 680);
+let randomUsed = randomPool.length;
+
+function fillRandom(target: Buffer): void {
+  if (randomUsed === randomPool.length) {
+    randomFillSync(randomPool);
+    randomUsed = 0;
+  }
+  randomPool.copy(target, 0, randomUsed, randomUsed + RANDOM_SIZE);
+  // Wipe what was used so no random value is ever handed out twice.
+  randomPool.fill(0, randomUsed, randomUsed + RANDOM_SIZE);
+  randomUsed += RANDOM_SIZE;
+}
 
 /**
  * Signs an encoded 176-byte request in place (PROTOCOL.md §3.1): fresh random bytes, then
@@ -20,8 +36,8 @@ export function signRequest(packet: Buffer, key: AuthKey, random?: Uint8Array): 
   if (!isKeyed(hashType)) return;
   const r = packet.subarray(FenceRequestLayout.random, FenceRequestLayout.random + RANDOM_SIZE);
   if (random) r.set(random);
-  else randomFillSync(r);
-  key.digestInto(hashType, [packet.subarray(0, HASH_AT), ZERO_FIELD], packet, HASH_AT);
+  else fillRandom(r);
+  key.digestInto(hashType, [packet], packet, HASH_AT);
 }
 
 export type VerifyFailure = 'WEAK_HASH' | 'UNKNOWN_HASH' | 'NO_KEY' | 'MISMATCH' | 'WRONG_LENGTH';
@@ -47,9 +63,9 @@ export function verifyRequest(packet: Uint8Array, key: AuthKey, minimum: HashTyp
   }
   if (!isKeyed(hashType)) return { ok: true, hashType };
   if (key.empty) return { ok: false, reason: 'NO_KEY', message: 'no key data to verify a signed request' };
-  const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
-  const expected = key.digest(hashType, buf.subarray(0, HASH_AT), ZERO_FIELD);
-  if (!timingSafeEqual(expected, buf.subarray(HASH_AT))) {
+  scratch.set(packet.subarray(0, HASH_AT));
+  const expected = key.digest(hashType, scratch);
+  if (!timingSafeEqual(expected, packet.subarray(HASH_AT))) {
     return { ok: false, reason: 'MISMATCH', message: 'key mismatch (request signature does not verify)' };
   }
   return { ok: true, hashType };
