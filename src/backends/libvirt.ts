@@ -1,0 +1,281 @@
+/**
+ * The libvirt fencing backend (PROTOCOL.md §5.1): off/on/reboot/status of one domain and the host list,
+ * over one or more libvirt connections, answering exactly what the C backend answers, except where the
+ * C code is broken: the host list of several connections is complete and sorted (W27), and while
+ * libvirtd is unreachable operations answer 1 at once instead of looping forever (W28).
+ *
+ * Reuse: `backend.clients` are the open connections in configured order; other parts of the daemon (the
+ * serial listener) may call them and subscribe to their events instead of opening their own, which on a
+ * test:/// node is required to see the same domain state (TESTBEDS §1).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LibvirtClient, type LibvirtClientOptions } from '../libvirt/client.js';
+import { LibvirtError } from '../libvirt/errors.js';
+import { DomainState, ErrorCode } from '../libvirt/protocol.js';
+import type { Domain } from '../libvirt/remote-types.js';
+import { isCanonicalUuid } from '../libvirt/uuid.js';
+import type { Logger } from '../util/log.js';
+import type { FenceBackend, HostInfo, HostList, RequestOrigin } from './backend.js';
+
+/** Response bytes (PROTOCOL.md §5.4). */
+const SUCCESS = 0;
+const FAIL = 1;
+const OFF = 2;
+
+export interface LibvirtBackendOptions {
+  /** Pause between checks that a destroyed domain is gone during reboot (C: 1 s). */
+  pollIntervalMs?: number;
+  /** How long reboot waits for the destroyed domain to be gone or shut off (C: 15 s). */
+  rebootWaitMs?: number;
+  /** Passed to every LibvirtClient: call/connect timeouts, keepalive, reconnect backoff. */
+  client?: Omit<LibvirtClientOptions, 'uri' | 'logger'>;
+}
+
+/** No configured URI could be opened. */
+export class LibvirtBackendInitError extends Error {
+  override name = 'LibvirtBackendInitError';
+}
+
+interface Found {
+  client: LibvirtClient;
+  dom: Domain;
+}
+
+/** Why a domain was not found: nowhere, or some connection could not be asked. */
+type NotFound = 'missing' | 'unavailable';
+
+export class LibvirtBackend implements FenceBackend {
+  readonly name = 'libvirt';
+  private readonly pollIntervalMs: number;
+  private readonly rebootWaitMs: number;
+
+  private constructor(
+    /** The open connections, in configured order (`uri`, `uri1`, …; URIs that failed at start are left out). */
+    readonly clients: readonly LibvirtClient[],
+    private readonly log: Logger,
+    options: LibvirtBackendOptions,
+  ) {
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.rebootWaitMs = options.rebootWaitMs ?? 15_000;
+  }
+
+  /** Opens every URI; those that fail are skipped with a warning. Rejects only if none opens. */
+  static async open(uris: readonly string[], logger: Logger, options: LibvirtBackendOptions = {}): Promise<LibvirtBackend> {
+    const log = logger.child('libvirt backend');
+    const results = await Promise.allSettled(uris.map((uri) => LibvirtClient.open({ ...options.client, uri, logger })));
+    const clients: LibvirtClient[] = [];
+    const failures: string[] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') clients.push(r.value);
+      else {
+        const why = r.reason instanceof Error ? r.reason.message : String(r.reason);
+        failures.push(why);
+        log.warn(`skipping ${uris[i]}: ${why}`);
+      }
+    });
+    if (clients.length === 0) {
+      const detail = failures.length > 0 ? failures.join('; ') : 'no URI configured';
+      throw new LibvirtBackendInitError(`could not connect to any hypervisor: ${detail}`);
+    }
+    return new LibvirtBackend(clients, log, options);
+  }
+
+  /** libvirt cannot answer "null" meaningfully; the C backend always fails it. */
+  async null(domain: string): Promise<number> {
+    this.log.debug(`null request for '${domain}': not supported, answering failure`);
+    return FAIL;
+  }
+
+  async devstatus(): Promise<number> {
+    return SUCCESS;
+  }
+
+  async status(domain: string, origin: RequestOrigin): Promise<number> {
+    const found = await this.find(domain);
+    if (found === 'unavailable') return FAIL;
+    if (found === 'missing') {
+      this.log.info(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
+      return OFF;
+    }
+    return (await this.stateOf(found)) === DomainState.Shutoff ? OFF : SUCCESS;
+  }
+
+  async off(domain: string, origin: RequestOrigin): Promise<number> {
+    const found = await this.find(domain);
+    if (typeof found === 'string') return this.notFound('off', domain, found);
+    if ((await this.stateOf(found)) === DomainState.Shutoff) {
+      this.log.info(`off '${found.dom.name}' (${describe(origin)}): already shut off`);
+      return SUCCESS;
+    }
+    return this.act(`destroying '${found.dom.name}' (${describe(origin)})`, () => found.client.destroy(found.dom));
+  }
+
+  async on(domain: string, origin: RequestOrigin): Promise<number> {
+    const found = await this.find(domain);
+    if (typeof found === 'string') return this.notFound('on', domain, found);
+    const state = await this.stateOf(found);
+    if (state !== null && state !== DomainState.Shutoff) {
+      // Like C, a paused or crashed domain counts as on and is left as it is (W31).
+      this.log.info(`on '${found.dom.name}' (${describe(origin)}): already on (state ${state})`);
+      return SUCCESS;
+    }
+    return this.act(`starting '${found.dom.name}' (${describe(origin)})`, () => found.client.create(found.dom));
+  }
+
+  /**
+   * Destroy, wait until gone or shut off, start again from the saved live XML. Answers 0 once the
+   * destroy is confirmed, whether or not the restart works (like C); a failed restart is logged as an error.
+   */
+  async reboot(domain: string, origin: RequestOrigin): Promise<number> {
+    const found = await this.find(domain);
+    if (typeof found === 'string') return this.notFound('reboot', domain, found);
+    const { client, dom } = found;
+    const who = `'${dom.name}' (${describe(origin)})`;
+    if ((await this.stateOf(found)) === DomainState.Shutoff) {
+      this.log.info(`reboot ${who}: shut off, leaving it off`);
+      return SUCCESS;
+    }
+    const xml = await client.getXmlDesc(dom).catch((err: Error) => {
+      this.log.warn(`reboot ${who}: cannot fetch the live XML, the domain will not be restarted: ${err.message}`);
+      return null;
+    });
+    if ((await this.act(`reboot ${who}: destroying`, () => client.destroy(dom))) !== SUCCESS) return FAIL;
+    if (!(await this.waitGone(found))) {
+      this.log.error(`reboot ${who}: domain still exists after ${this.rebootWaitMs} ms; fencing failed`);
+      return FAIL;
+    }
+    if (xml !== null) await this.restart(found, xml, who);
+    return SUCCESS;
+  }
+
+  async hostList(origin: RequestOrigin): Promise<HostList> {
+    const lists = await Promise.all(this.clients.map((client) => this.listHosts(client)));
+    const hosts = sortByNameIgnoringCase(lists.flatMap((list) => list ?? []));
+    const complete = lists.every((list) => list !== null);
+    if (!complete) this.log.error(`host list for ${describe(origin)} is incomplete: a libvirt connection is unavailable`);
+    return { hosts, code: complete ? SUCCESS : FAIL };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  /** Connections in order; the first that knows the domain wins. UUID syntax ⇒ lookup by UUID. */
+  private async find(domain: string): Promise<Found | NotFound> {
+    const byUuid = isCanonicalUuid(domain);
+    let unavailable = false;
+    for (const client of this.clients) {
+      if (!(await client.ensureConnected())) {
+        this.log.error(`libvirt ${client.uri} is unavailable, cannot look up '${domain}'`);
+        unavailable = true;
+        continue;
+      }
+      try {
+        const dom = byUuid ? await client.lookupByUuid(domain.toLowerCase()) : await client.lookupByName(domain);
+        return { client, dom };
+      } catch (err) {
+        if (isNoDomain(err)) continue;
+        this.log.error(`looking up '${domain}' on ${client.uri} failed: ${(err as Error).message}`);
+        unavailable = true;
+      }
+    }
+    // An unreachable connection might hold the domain: "no such domain" would be a guess.
+    return unavailable ? 'unavailable' : 'missing';
+  }
+
+  private notFound(op: string, domain: string, why: NotFound): number {
+    this.log.info(`${op} '${domain}': ${why === 'missing' ? 'no such domain' : 'libvirt unavailable'}, answering failure`);
+    return FAIL;
+  }
+
+  /** The domain's state, or null when libvirt cannot tell (C then acts as if it were not shut off). */
+  private async stateOf({ client, dom }: Found): Promise<number | null> {
+    try {
+      return (await client.getInfo(dom)).state;
+    } catch (err) {
+      this.log.warn(`cannot get the state of '${dom.name}' on ${client.uri}: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  private async act(what: string, action: () => Promise<unknown>): Promise<number> {
+    this.log.notice(what);
+    try {
+      await action();
+      return SUCCESS;
+    } catch (err) {
+      this.log.error(`${what} failed: ${(err as Error).message}`);
+      return FAIL;
+    }
+  }
+
+  /** Polls until the domain is gone or shut off, at most rebootWaitMs. */
+  private async waitGone({ client, dom }: Found): Promise<boolean> {
+    const deadline = Date.now() + this.rebootWaitMs;
+    while (true) {
+      try {
+        const state = (await client.getInfo(await client.lookupByUuid(dom.uuid))).state;
+        if (state === DomainState.Shutoff) return true;
+      } catch (err) {
+        if (isNoDomain(err)) return true;
+        this.log.warn(`waiting for '${dom.name}' to stop: ${(err as Error).message}`);
+      }
+      if (Date.now() + this.pollIntervalMs > deadline) return false;
+      await sleep(this.pollIntervalMs);
+    }
+  }
+
+  /** Start from the live XML (transient or persistent alike), else the persistent definition. */
+  private async restart({ client, dom }: Found, xml: string, who: string): Promise<void> {
+    try {
+      await client.createXml(xml);
+      this.log.notice(`reboot ${who}: started again from its live XML`);
+      return;
+    } catch (err) {
+      this.log.warn(`reboot ${who}: starting from the live XML failed (${(err as Error).message}); starting the defined domain`);
+    }
+    try {
+      await client.create(dom);
+      this.log.notice(`reboot ${who}: started the defined domain again`);
+    } catch (err) {
+      this.log.error(`reboot ${who}: THE DOMAIN DID NOT COME BACK (answering success like fence_virtd): ${(err as Error).message}`);
+    }
+  }
+
+  private async listHosts(client: LibvirtClient): Promise<HostInfo[] | null> {
+    if (!(await client.ensureConnected())) return null;
+    try {
+      const domains = await client.listAllDomains();
+      const hosts = await Promise.all(
+        domains.map((dom) =>
+          client.getInfo(dom).then(
+            (info): HostInfo | null => ({ name: dom.name, uuid: dom.uuid, state: info.state }),
+            (err: unknown) => {
+              if (isNoDomain(err)) return null; // undefined between the list and the info
+              throw err;
+            },
+          ),
+        ),
+      );
+      return hosts.filter((h): h is HostInfo => h !== null);
+    } catch (err) {
+      this.log.error(`listing domains on ${client.uri} failed: ${(err as Error).message}`);
+      return null;
+    }
+  }
+}
+
+function isNoDomain(err: unknown): boolean {
+  return err instanceof LibvirtError && err.code === ErrorCode.NoDomain;
+}
+
+function describe(origin: RequestOrigin): string {
+  return `from ${origin.source}, seq ${origin.seqno}`;
+}
+
+/** strcasecmp order in the C locale, as C sorts: ASCII letters folded, then UTF-8 byte order. */
+function sortByNameIgnoringCase(hosts: HostInfo[]): HostInfo[] {
+  const keyed = hosts.map((h) => ({ h, key: Buffer.from(h.name.replace(/[A-Z]+/g, (s) => s.toLowerCase())) }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  return keyed.map(({ h }) => h);
+}
