@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
-import { reversedShape, shapeOf, type Shape } from './tree-shape.js';
+import { cView, reversedShape, shapeOf, type Shape } from './tree-shape.js';
 
 /**
  * The real C parser as an oracle: `fence_virtd -F -d 4` dumps the tree it parsed (in its reverse
@@ -40,14 +40,14 @@ function syntaxFailure(stdout: string): CParseResult | undefined {
   return match ? { ok: false, line: Number(match[1]), output: stdout } : undefined;
 }
 
-/** The tree C reads from `text`, in file order, or its syntax error. */
+/** The tree C reads from `text` (in file order, in the form of cView), or its syntax error. */
 export async function cReadTree(text: string): Promise<CParseResult> {
   const { stdout } = await runC(text + STOPPER);
   const failure = syntaxFailure(stdout);
   if (failure) return failure;
   const dump = /Debugging threshold is now 4\n([\s\S]*)Failed to determine backend\./.exec(stdout)?.[1];
   if (dump === undefined) throw new Error(`unexpected fence_virtd output:\n${stdout}`);
-  const shape = reversedShape(shapeOf(parseConfig(dump, 'fence_virtd dump')));
+  const shape = cView(reversedShape(shapeOf(parseConfig(dump, 'fence_virtd dump'))));
   const stopper = shape.pop();
   if (stopper?.name !== 'fence_virtd') throw new Error(`the stopper block is not last in:\n${dump}`);
   return { ok: true, shape };

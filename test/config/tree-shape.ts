@@ -15,3 +15,12 @@ export function shapeOf(container: ConfigContainer): Shape {
 export function reversedShape(shape: Shape): Shape {
   return shape.map((item) => (item.items ? { ...item, items: reversedShape(item.items) } : item)).reverse();
 }
+
+/**
+ * What the C parser can represent: it keeps a block's assignments and child blocks in two separate
+ * lists, so only the order within each list is meaningful. Assignments first, then blocks.
+ */
+export function cView(shape: Shape): Shape {
+  const nested = shape.map((item) => (item.items ? { ...item, items: cView(item.items) } : item));
+  return [...nested.filter((item) => !item.items), ...nested.filter((item) => item.items)];
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, formatConfig, getValue, parseConfig, readConfigFile, removePath, setValue, writeConfigFile } from '../../src/config/index.js';
+import { cDaemonMissing, cReadTree } from './c-parser.js';
+import { cView, shapeOf } from './tree-shape.js';
+
+const fixture = (name: string): Promise<string> => readFile(new URL(`../fixtures/config/${name}`, import.meta.url), 'utf8');
+
+/** A bit of everything the writer must keep: duplicates, valued blocks, multi-line values, unknown keys, top-level items. */
+const RICH = `top = "first";
+fence_virtd {
+	listener = "multicast tcp";
+	backend = "libvirt";
+	debug = "1";
+	debug = "2";
+	unknown_key = "kept";
+}
+listeners {
+	multicast { interface = "lo"; }
+	tcp { port = "26010"; }
+	future_module { option = "a
+multi-line value"; }
+}
+backends { libvirt { uri = "test:///default"; uri1 = "qemu:///system"; } }
+groups {
+	group = "g1" { name = "one"; ip = "127.0.0.1"; ip = "::1"; uuid = "vm-a"; }
+	group { uuid = "vm-b"; }
+}
+top = "last";
+fence_virtd { listener = "tcp"; backend = "libvirt"; }
+`;
+
+test('the Debian default file is written canonically (tabs, one item per line, blank line between blocks)', async () => {
+  assert.equal(
+    formatConfig(parseConfig(await fixture('debian-default.conf'))),
+    'fence_virtd {\n\tlistener = "multicast";\n\tbackend = "libvirt";\n}\n\n' +
+      'listeners {\n\tmulticast {\n\t\tkey_file = "/etc/fence_virt.key";\n\t\taddress = "225.0.0.12";\n\t\tinterface = "virbr0";\n\t}\n}\n\n' +
+      'backends {\n\tlibvirt {\n\t\turi = "qemu:///system";\n\t}\n}\n',
+  );
+});
+
+test('parse → write → parse gives the same tree, and the text is stable over repeated runs', async () => {
+  for (const text of [RICH, await fixture('debian-default.conf'), await fixture('man-page-example.conf')]) {
+    const original = parseConfig(text);
+    const first = formatConfig(original);
+    assert.deepEqual(shapeOf(parseConfig(first)), shapeOf(original));
+    let again = first;
+    for (let run = 0; run < 3; run++) again = formatConfig(parseConfig(again));
+    assert.equal(again, first);
+  }
+});
+
+test('the real C parser reads the written file as the same tree (same order, same duplicates)', { skip: cDaemonMissing }, async () => {
+  const document = parseConfig(RICH);
+  const result = await cReadTree(formatConfig(document));
+  assert.ok(result.ok, 'C parses our output');
+  assert.deepEqual(result.shape, cView(shapeOf(document)));
+});
+
+test('setValue changes the assignment that counts in place and appends what is missing', () => {
+  const document = parseConfig(RICH);
+  // Only the last fence_virtd block counts, and it has no debug key yet: it gets one.
+  setValue(document, 'fence_virtd/@debug', '3');
+  setValue(document, 'listeners/tcp/@address', '127.0.0.1');
+  setValue(document, 'listeners/vsock/@port', '1229');
+  assert.equal(
+    formatConfig(document),
+    formatConfig(parseConfig(
+      RICH.replace('fence_virtd { listener = "tcp"; backend = "libvirt"; }', 'fence_virtd { listener = "tcp"; backend = "libvirt"; debug = "3"; }')
+        .replace('tcp { port = "26010"; }', 'tcp { port = "26010"; address = "127.0.0.1"; }')
+        .replace('multi-line value"; }\n}', 'multi-line value"; }\n\tvsock { port = "1229"; }\n}'),
+    )),
+  );
+  setValue(document, 'listeners/tcp/@PORT', '26011');
+  assert.equal(getValue(document, 'listeners/tcp/@port'), '26011');
+  assert.match(formatConfig(document), /\ttcp \{\n\t\tport = "26011";\n\t\taddress = "127.0.0.1";\n\t\}/);
+});
+
+test('removePath removes every repetition, so an earlier duplicate cannot take effect', () => {
+  const document = parseConfig(RICH);
+  assert.equal(removePath(document, '@top'), true);
+  assert.equal(getValue(document, '@top'), undefined);
+  assert.equal(removePath(document, 'fence_virtd'), true);
+  assert.equal(getValue(document, 'fence_virtd/@listener'), undefined);
+  assert.equal(removePath(document, 'listeners/tcp/@port'), true);
+  assert.equal(removePath(document, 'listeners/tcp/@port'), false);
+  assert.equal(removePath(document, 'nowhere/@port'), false);
+  assert.deepEqual(shapeOf(document).map((item) => item.name), ['listeners', 'backends', 'groups']);
+});
+
+test('values and names that cannot be read back are refused, never written', () => {
+  const document = parseConfig(RICH);
+  const refused = (f: () => unknown, reason: RegExp): void => {
+    assert.throws(f, (err: unknown) => err instanceof ConfigError && reason.test(err.reason));
+  };
+  refused(() => setValue(document, 'listeners/multicast/@address', ''), /empty value cannot be written/);
+  refused(() => setValue(document, 'listeners/multicast/@address', 'a"b'), /contains '"'/);
+  refused(() => setValue(document, 'listeners/my tcp/@port', '1'), /contains " ", which ends a name/);
+  refused(() => setValue(document, 'listeners/#tcp/@port', '1'), /would start a comment/);
+  assert.equal(getValue(document, 'listeners/multicast/@address'), undefined, 'refused edits change nothing');
+
+  // A tree changed behind the edit functions' back is still checked by the writer, with the item's position.
+  const assignment = document.items[0];
+  assert.ok(assignment?.kind === 'assignment');
+  assignment.value = '';
+  assert.throws(() => formatConfig(document), (err: unknown) => err instanceof ConfigError && /line 1, column 1: cannot write key: an empty value/.test(err.message));
+  assert.throws(() => formatConfig({ file: 'x.conf', items: [] }), /cannot write an empty configuration/);
+});
+
+test('writeConfigFile replaces the file atomically with mode 0600 and leaves no temporary file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fv-config-write-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'fence_virt.conf');
+  await writeFile(path, 'old = "content";\n', { mode: 0o644 });
+  const document = parseConfig(RICH, path);
+  await writeConfigFile(path, document);
+  assert.equal(await readFile(path, 'utf8'), formatConfig(document));
+  assert.equal((await stat(path)).mode & 0o777, 0o600);
+  assert.deepEqual(shapeOf(await readConfigFile(path)), shapeOf(document));
+  assert.deepEqual(await readdir(dir), ['fence_virt.conf']);
+
+  const unwritable = join(dir, 'missing-dir', 'fence_virt.conf');
+  await assert.rejects(writeConfigFile(unwritable, document), (err: unknown) => err instanceof ConfigError && err.file === unwritable);
+  await assert.rejects(readConfigFile(unwritable), (err: unknown) => err instanceof ConfigError && /cannot read the file/.test(err.reason));
+});
