@@ -1,0 +1,45 @@
+/**
+ * libvirt control for the guest tests, through virsh against the running libvirtd.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const LIBVIRT_URI = 'qemu:///system';
+
+export async function virsh(...args: string[]): Promise<string> {
+  const { stdout } = await run('virsh', ['-c', LIBVIRT_URI, ...args], { timeout: 60_000 });
+  return stdout;
+}
+
+/** virsh's state words: "running", "shut off", "paused", … */
+export async function domainState(name: string): Promise<string> {
+  return (await virsh('domstate', name)).trim();
+}
+
+export async function waitForDomainState(name: string, state: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await domainState(name);
+    if (last === state) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`domain ${name} is still "${last}" after ${timeoutMs} ms, expected "${state}"`);
+}
+
+/** Why qemu guests cannot run here, or undefined if they can. */
+export async function qemuUnavailableReason(): Promise<string | undefined> {
+  try {
+    await virsh('list');
+  } catch (err) {
+    return `libvirtd's ${LIBVIRT_URI} is not reachable (run scripts/setup-test-env.sh): ${(err as Error).message}`;
+  }
+  try {
+    await run('qemu-system-x86_64', ['--version']);
+  } catch {
+    return 'qemu-system-x86_64 is not installed (run scripts/setup-test-env.sh)';
+  }
+  return undefined;
+}
