@@ -209,20 +209,28 @@ export class LibvirtBackend implements FenceBackend {
     }
   }
 
-  /** Polls until the domain is gone or shut off, at most rebootWaitMs. */
+  /**
+   * Like C: gone at once if the domain no longer exists (transient); otherwise check once per poll
+   * interval, after sleeping, until it is gone or shut off, at most rebootWaitMs.
+   */
   private async waitGone({ client, dom }: Found): Promise<boolean> {
-    const deadline = Date.now() + this.rebootWaitMs;
-    while (true) {
+    const check = async (stateToo: boolean): Promise<boolean> => {
       try {
-        const state = (await client.getInfo(await client.lookupByUuid(dom.uuid))).state;
-        if (state === DomainState.Shutoff) return true;
+        const found = await client.lookupByUuid(dom.uuid);
+        return stateToo && (await client.getInfo(found)).state === DomainState.Shutoff;
       } catch (err) {
         if (isNoDomain(err)) return true;
         this.log.warn(`waiting for '${dom.name}' to stop: ${(err as Error).message}`);
+        return false;
       }
-      if (Date.now() + this.pollIntervalMs > deadline) return false;
+    };
+    if (await check(false)) return true;
+    const tries = Math.max(1, Math.round(this.rebootWaitMs / this.pollIntervalMs));
+    for (let i = 0; i < tries; i++) {
       await sleep(this.pollIntervalMs);
+      if (await check(true)) return true;
     }
+    return false;
   }
 
   /** Start from the live XML (transient or persistent alike), else the persistent definition. */

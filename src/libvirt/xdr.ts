@@ -17,6 +17,7 @@ export class XdrWriter {
     this.buf = Buffer.alloc(initialSize);
   }
 
+  /** Makes room for n bytes and returns their offset. Call it before reading this.buf: it may replace it. */
   private reserve(n: number): number {
     const need = this.pos + n;
     if (need > this.buf.length) {
@@ -30,22 +31,26 @@ export class XdrWriter {
   }
 
   int(v: number): this {
-    this.buf.writeInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeInt32BE(v, at);
     return this;
   }
 
   uint(v: number): this {
-    this.buf.writeUInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v, at);
     return this;
   }
 
   hyper(v: bigint): this {
-    this.buf.writeBigInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigInt64BE(v, at);
     return this;
   }
 
   uhyper(v: bigint): this {
-    this.buf.writeBigUInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64BE(v, at);
     return this;
   }
 
