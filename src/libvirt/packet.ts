@@ -37,16 +37,17 @@ export function encodePacket(header: PacketHeader, payload: Uint8Array = new Uin
   if (total - LENGTH_BYTES > MAX_MESSAGE_BYTES) {
     throw new PacketError(`message of ${total} bytes exceeds libvirt's limit of ${MAX_MESSAGE_BYTES}`);
   }
-  const w = new XdrWriter(total);
-  w.uint(total)
+  const head = new XdrWriter(LENGTH_BYTES + HEADER_BYTES)
+    .uint(total)
     .uint(header.program)
     .uint(header.version)
     .int(header.procedure)
     .int(header.type)
     .uint(header.serial)
     .int(header.status)
-    .fixedOpaque(payload);
-  return w.finish();
+    .finish();
+  // The payload goes in as is: it is already XDR (aligned), and the length word counts its exact size.
+  return payload.length === 0 ? head : Buffer.concat([head, payload]);
 }
 
 function decodeHeader(frame: Buffer): PacketHeader {

@@ -97,6 +97,9 @@ describe('packet framing', () => {
   it('encodes length (counting itself), header and payload, and decodes across arbitrary chunking', () => {
     const one = encodePacket(header, Buffer.from([1, 2, 3, 4]));
     assert.equal(one.readUInt32BE(0), 32);
+    const odd = encodePacket(header, Buffer.from([1, 2, 3])); // framing adds no padding of its own
+    assert.equal(odd.length, 31);
+    assert.equal(odd.readUInt32BE(0), 31);
     assert.equal(one.readUInt32BE(4), REMOTE_PROGRAM);
     const stream = Buffer.concat([one, encodePacket({ ...header, serial: 10 })]);
     for (const size of [1, 3, 5, 31, 64]) {

@@ -1,0 +1,153 @@
+/**
+ * Garbage from the socket. libvirtd never sends malformed packets, so these tests put a fake server on a
+ * real unix socket: a mock, on purpose, for a fault the real daemon cannot be made to produce. It speaks
+ * just enough of the protocol (auth list, open, supports-feature) to get a client connected.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LibvirtClient } from '../../src/libvirt/client.js';
+import { LibvirtConnectionError, LibvirtProtocolError } from '../../src/libvirt/errors.js';
+import { encodePacket, MessageStatus, MessageType, PacketDecoder, type Packet } from '../../src/libvirt/packet.js';
+import { Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
+import { XdrWriter } from '../../src/libvirt/xdr.js';
+import { nextEvent } from './support.js';
+
+/** What the fake server sends for one received call: bytes, or nothing at all. */
+type Script = (call: Packet, socket: Socket) => Buffer | null;
+
+function reply(call: Packet, payload: Buffer = Buffer.alloc(0), overrides: Partial<Packet['header']> = {}): Buffer {
+  return encodePacket({ ...call.header, type: MessageType.Reply, status: MessageStatus.Ok, ...overrides }, payload);
+}
+
+/** A well-behaved handshake: no auth, open succeeds, no keepalive. Returns null for other calls. */
+function handshake(call: Packet): Buffer | null {
+  switch (call.header.procedure) {
+    case Proc.AuthList:
+      return reply(call, new XdrWriter().uint(1).int(0).finish());
+    case Proc.ConnectOpen:
+      return reply(call);
+    case Proc.ConnectSupportsFeature:
+      return reply(call, new XdrWriter().int(0).finish());
+    default:
+      return null;
+  }
+}
+
+const lengthWord = (n: number): Buffer => new XdrWriter().uint(n).finish();
+
+describe('LibvirtClient against a fake server sending garbage', () => {
+  let dir: string;
+  let server: Server;
+  let script: Script = handshake;
+  const sockets = new Set<Socket>();
+  const socketPath = (): string => join(dir, 'fake-sock');
+  const open = (): Promise<LibvirtClient> =>
+    LibvirtClient.open({ uri: `test+unix:///default?socket=${socketPath()}`, reconnectMinDelayMs: 60_000, connectTimeoutMs: 2_000 });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'libvirt-faults-'));
+    server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      const decoder = new PacketDecoder();
+      socket.on('data', (chunk) => {
+        for (const call of decoder.push(chunk)) {
+          const out = script(call, socket);
+          if (out) socket.write(out);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath(), resolve));
+  });
+
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const garbageOnFirstCall: [string, (call: Packet) => Buffer, RegExp][] = [
+    ['a length beyond libvirt’s 16 MiB limit', () => lengthWord(0xffffffff), /exceeds libvirt's limit/],
+    ['a length shorter than a header', () => Buffer.concat([lengthWord(8), Buffer.alloc(4)]), /smaller than the 28-byte minimum/],
+    ['an unknown program', (call) => encodePacket({ ...call.header, program: 0x12345678, type: MessageType.Reply }), /unexpected program 0x12345678/],
+    ['a wrong protocol version', (call) => reply(call, undefined, { version: 7 }), /unsupported remote protocol version 7/],
+    ['an unknown message type', (call) => reply(call, undefined, { type: 9 }), /unexpected message type 9/],
+  ];
+  for (const [what, bytes, message] of garbageOnFirstCall) {
+    it(`fails to open with LibvirtProtocolError on ${what}`, async () => {
+      script = bytes;
+      await assert.rejects(open(), (err: unknown) => err instanceof LibvirtProtocolError && message.test(err.message));
+    });
+  }
+
+  it('fails to open with a connection error when the server hangs up', async () => {
+    script = (_call, socket) => (socket.end(), null);
+    await assert.rejects(open(), LibvirtConnectionError);
+  });
+
+  it('fails only the call whose reply payload is malformed, and keeps the connection', async () => {
+    script = (call) => {
+      if (call.header.procedure === Proc.DomainLookupByName) return reply(call, Buffer.from([0, 0, 0]));
+      if (call.header.procedure === Proc.ConnectNumOfDomains) return reply(call, new XdrWriter().int(3).int(99).finish());
+      if (call.header.procedure === Proc.ConnectGetUri) return reply(call, new XdrWriter().string('test:///default').finish());
+      return handshake(call);
+    };
+    const client = await open();
+    try {
+      await assert.rejects(client.lookupByName('x'), (err: unknown) => err instanceof LibvirtProtocolError && /malformed reply to procedure 23/.test(err.message));
+      await assert.rejects(client.numOfDomains(), /4 unexpected trailing bytes/);
+      assert.equal(await client.getUri(), 'test:///default');
+      assert.equal(client.isConnected, true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('drops the connection on garbage after the handshake: pending calls fail, disconnected is emitted, nothing crashes', async () => {
+    script = (call) => (call.header.procedure === Proc.ConnectNumOfDomains ? lengthWord(3) : handshake(call));
+    const client = await open();
+    try {
+      const disconnected = nextEvent(client, 'disconnected');
+      await assert.rejects(client.numOfDomains(), LibvirtProtocolError);
+      const [reason] = await disconnected;
+      assert.ok(reason instanceof LibvirtProtocolError);
+      assert.equal(client.isConnected, false);
+      await assert.rejects(client.numOfDomains(), (err: unknown) => err instanceof LibvirtConnectionError && /not connected/.test(err.message));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('drops a reply to a call that already timed out, and ignores replies to unknown serials', async () => {
+    let held: Packet | null = null;
+    script = (call, socket) => {
+      if (call.header.procedure === Proc.ConnectNumOfDomains && !held) {
+        held = call; // answered late, below
+        return null;
+      }
+      if (call.header.procedure === Proc.ConnectGetUri) {
+        socket.write(reply({ ...call, header: { ...call.header, serial: 4242 } }, new XdrWriter().string('stray').finish()));
+        if (held) socket.write(reply(held, new XdrWriter().int(5).finish()));
+        return reply(call, new XdrWriter().string('test:///default').finish());
+      }
+      return handshake(call);
+    };
+    const client = await open();
+    try {
+      await assert.rejects(client.numOfDomains({ timeoutMs: 50 }), { name: 'LibvirtTimeoutError' });
+      assert.equal(await client.getUri(), 'test:///default');
+      assert.equal(client.isConnected, true);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('REMOTE_PROGRAM constant', () => {
+  it('is libvirt’s program number', () => assert.equal(REMOTE_PROGRAM, 0x20008086));
+});
