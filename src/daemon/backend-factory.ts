@@ -1,0 +1,14 @@
+import type { FenceBackend } from '../backends/backend.js';
+import { LibvirtBackend } from '../backends/libvirt.js';
+import type { BackendConfig } from '../config/backends.js';
+import type { Logger } from '../util/log.js';
+
+/** One place that knows every backend module. */
+export async function createBackend(config: BackendConfig, log: Logger): Promise<FenceBackend> {
+  switch (config.module) {
+    case 'libvirt':
+      return LibvirtBackend.open(config.uris, log);
+    case 'cpg':
+      throw new Error('backend module cpg is not available in this build yet');
+  }
+}

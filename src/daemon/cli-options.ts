@@ -1,0 +1,108 @@
+import { DEFAULT_CONFIG_FILE } from '../protocol/constants.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  foreground: boolean;
+  debug: number;
+  waitForInit: boolean;
+  pidFile: string;
+  action: 'run' | 'help' | 'version' | 'configure' | 'check';
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * fence_virtd's command line (PROTOCOL.md §7.4): getopt "Ff:d:cwlhp:" plus -V and --check.
+ * Unlike C, an unknown option or a missing argument is an error (exit 1), not help with exit 0:
+ * a typo in a unit file should fail loudly.
+ */
+export function parseDaemonOptions(argv: readonly string[], programName = 'fence_virtd'): DaemonOptions {
+  const opts: DaemonOptions = {
+    configFile: DEFAULT_CONFIG_FILE,
+    foreground: false,
+    debug: 0,
+    waitForInit: false,
+    pidFile: `/var/run/${programName}.pid`,
+    action: 'run',
+  };
+  const withArg = new Set(['f', 'd', 'p']);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--check') {
+      opts.action = 'check';
+      continue;
+    }
+    if (arg === '--help') {
+      opts.action = 'help';
+      continue;
+    }
+    if (arg === '--version') {
+      opts.action = 'version';
+      continue;
+    }
+    if (!arg.startsWith('-') || arg === '-') throw new UsageError(`unexpected argument '${arg}'`);
+    for (let j = 1; j < arg.length; j++) {
+      const letter = arg[j] as string;
+      let value: string | undefined;
+      if (withArg.has(letter)) {
+        value = j + 1 < arg.length ? arg.slice(j + 1) : argv[++i];
+        if (value === undefined) throw new UsageError(`option -${letter} requires an argument`);
+        j = arg.length;
+      }
+      switch (letter) {
+        case 'F':
+          opts.foreground = true;
+          break;
+        case 'f':
+          opts.configFile = value as string;
+          break;
+        case 'd': {
+          if (!/^\d+$/.test(value as string)) throw new UsageError(`invalid debug level '${value}'`);
+          opts.debug = Number(value);
+          break;
+        }
+        case 'w':
+          opts.waitForInit = true;
+          break;
+        case 'p':
+          opts.pidFile = value as string;
+          break;
+        case 'c':
+          opts.action = 'configure';
+          break;
+        case 'h':
+        case '?':
+          opts.action = 'help';
+          break;
+        case 'V':
+          opts.action = 'version';
+          break;
+        case 'l':
+          // C's -l lists plugins; everything is built in here, so there is nothing to list.
+          break;
+        default:
+          throw new UsageError(`invalid option -${letter}`);
+      }
+    }
+  }
+  return opts;
+}
+
+export function daemonUsage(programName: string): string {
+  return [
+    `Usage: ${programName} [options]`,
+    '  -F              Do not daemonize.',
+    '  -f <file>       Use <file> as configuration file.',
+    '  -d <level>      Set debugging level to <level>.',
+    '  -c              Configuration mode.',
+    '  -w              Wait for initialization.',
+    '  -p <file>       Use <file> to record the active process id.',
+    '  -l              List plugins (all are built in; prints nothing).',
+    '  --check         Check the configuration and the environment, then exit.',
+    '  -V              Print the version and exit.',
+    '  -h              This help.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,123 @@
+import type { FenceBackend } from '../backends/backend.js';
+import { loadDaemonConfig, type DaemonConfig } from '../config/daemon-config.js';
+import type { Listener } from '../listeners/listener.js';
+import type { Logger } from '../util/log.js';
+import { createBackend } from './backend-factory.js';
+import { Dispatcher } from './dispatcher.js';
+import { KeyRing } from './key-ring.js';
+import { createListener, keyFilesOf } from './listener-factory.js';
+import { StaticMap } from './static-map.js';
+
+/** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */
+const INIT_RETRY_MS = 5_000;
+
+/**
+ * The running daemon: one backend, any number of listeners side by side, all executing through one
+ * Dispatcher. SIGHUP-style reloads swap keys and the permission map without touching requests in flight.
+ */
+export class FenceDaemon {
+  private map: StaticMap;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private config: DaemonConfig,
+    private readonly backend: FenceBackend,
+    private readonly keys: KeyRing,
+    private readonly dispatcher: Dispatcher,
+    private readonly listeners: Listener[],
+    private readonly log: Logger,
+  ) {
+    this.map = new StaticMap(config.groups);
+  }
+
+  static async start(config: DaemonConfig, log: Logger): Promise<FenceDaemon> {
+    const keys = new KeyRing(log);
+    await keys.load(keyFilesOf(config.listeners));
+    const backend = await retrying(config.waitForInit, log, `backend ${config.backend.module}`, () => createBackend(config.backend, log));
+    let daemon: FenceDaemon | undefined;
+    const dispatcher = new Dispatcher(backend, () => (daemon as FenceDaemon).map, log);
+    const listeners = config.listeners.map((l) =>
+      createListener(l, { keys, context: (name) => ({ dispatcher, log: log.child(`${l.module}:${name}`) }) }),
+    );
+    daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, log);
+    await daemon.startListeners();
+    log.notice(`serving with backend ${config.backend.module} and ${listeners.length} listener(s): ${listeners.map((l) => l.name).join(', ')}`);
+    return daemon;
+  }
+
+  private async startListeners(): Promise<void> {
+    const failed: Listener[] = [];
+    for (const listener of this.listeners) {
+      try {
+        await listener.start();
+      } catch (err) {
+        const msg = `listener ${listener.name} failed to start: ${(err as Error).message}`;
+        if (!this.config.waitForInit) {
+          await this.stop();
+          throw new Error(msg);
+        }
+        this.log.error(`${msg}; retrying every ${INIT_RETRY_MS / 1000} s`);
+        failed.push(listener);
+      }
+    }
+    if (failed.length) this.retryLater(failed);
+  }
+
+  private retryLater(failed: Listener[]): void {
+    this.retryTimer = setTimeout(async () => {
+      const still: Listener[] = [];
+      for (const listener of failed) {
+        if (this.stopped) return;
+        try {
+          await listener.start();
+        } catch (err) {
+          this.log.warn(`listener ${listener.name} still cannot start: ${(err as Error).message}`);
+          still.push(listener);
+        }
+      }
+      if (still.length && !this.stopped) this.retryLater(still);
+    }, INIT_RETRY_MS);
+  }
+
+  /** Re-reads the file: new keys and groups apply at once; other changes need a restart. */
+  async reload(): Promise<void> {
+    const log = this.log;
+    let next: DaemonConfig;
+    try {
+      next = (await loadDaemonConfig(this.config.file, log)).config;
+    } catch (err) {
+      log.error(`reload failed, keeping the running configuration: ${(err as Error).message}`);
+      return;
+    }
+    await this.keys.reload();
+    this.map = new StaticMap(next.groups);
+    const structural = (c: DaemonConfig) => JSON.stringify([c.listeners, c.backend]);
+    if (structural(next) !== structural(this.config)) {
+      log.warn('listener or backend settings changed; they take effect after a restart');
+    }
+    this.config = { ...this.config, groups: next.groups };
+    log.notice(`reloaded keys and ${next.groups.length} permission group(s)`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    await Promise.allSettled(this.listeners.map((l) => l.stop()));
+    await this.dispatcher.idle();
+    await this.backend.close();
+  }
+}
+
+async function retrying<T>(wait: boolean, log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!wait) throw new Error(`${what} failed to start: ${(err as Error).message}`);
+      log.error(`${what} failed to start: ${(err as Error).message}; retrying in ${INIT_RETRY_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, INIT_RETRY_MS));
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import type { ListenerConfig } from '../config/listeners.js';
+import type { Listener, ListenerContext } from '../listeners/listener.js';
+import { MulticastListener } from '../listeners/multicast.js';
+import { StreamRequestListener } from '../listeners/stream-listener.js';
+import { TcpAcceptor, type TcpPeer } from '../listeners/tcp.js';
+import type { KeyRing } from './key-ring.js';
+
+export interface ListenerDeps {
+  keys: KeyRing;
+  context: (name: string) => ListenerContext;
+}
+
+/** One place that knows every listener module; adding a transport adds one case here. */
+export function createListener(config: ListenerConfig, deps: ListenerDeps): Listener {
+  const ctx = deps.context(config.name);
+  switch (config.module) {
+    case 'multicast':
+      return new MulticastListener(
+        {
+          name: config.name,
+          family: config.family,
+          address: config.address,
+          port: config.port,
+          interface: config.interface,
+          key: deps.keys.source(config.keyFile),
+          minimumHash: config.hash,
+          auth: config.auth,
+        },
+        ctx,
+      );
+    case 'tcp':
+      return new StreamRequestListener<TcpPeer>(
+        new TcpAcceptor(config.address, config.port),
+        {
+          name: config.name,
+          key: deps.keys.source(config.keyFile),
+          minimumHash: config.hash,
+          auth: config.auth,
+          identify: (peer) => ({ listener: config.name, display: peer.address, addresses: [peer.address], domains: [] }),
+        },
+        ctx,
+      );
+    case 'vsock':
+    case 'serial':
+      throw new Error(`listener module '${config.module}' (${config.name}) is not available in this build yet`);
+  }
+}
+
+/** Key files the configured listeners need; the serial listener uses none (C still demanded one, W48). */
+export function keyFilesOf(listeners: readonly ListenerConfig[]): string[] {
+  return listeners.flatMap((l) => (l.module === 'serial' ? [] : [l.keyFile]));
+}

@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
+import { ConfigError } from '../config/config-error.js';
+import { loadDaemonConfig } from '../config/daemon-config.js';
+import { applyCommandLineOverrides } from '../config/overrides.js';
+import { createLogger } from '../util/log.js';
+import { COMPATIBLE_WITH, VERSION } from '../version.js';
+import { daemonUsage, parseDaemonOptions, UsageError } from './cli-options.js';
+import { FenceDaemon } from './fence-daemon.js';
+import { PidFile } from './pid-file.js';
+
+/** Set in the re-spawned background child; Node cannot fork, so "daemonize" is spawn + detach. */
+const CHILD_ENV = 'FENCE_VIRTD_BACKGROUND_CHILD';
+
+/** fence_virtd's main: resolves with the exit status (and keeps serving until a stop signal). */
+export async function runDaemon(argv: readonly string[], argv0: string): Promise<number> {
+  const program = basename(argv0).replace(/\.[cm]?js$/, '');
+  let verbosity = 0;
+  const log = createLogger(() => verbosity);
+  let opts;
+  try {
+    opts = parseDaemonOptions(argv, program);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${program}: ${err.message}\n${daemonUsage(program)}`);
+    return 1;
+  }
+  if (opts.action === 'help') {
+    process.stdout.write(daemonUsage(program));
+    return 0;
+  }
+  if (opts.action === 'version') {
+    process.stdout.write(`${program} ${VERSION} (compatible with ${COMPATIBLE_WITH})\n`);
+    return 0;
+  }
+  if (opts.action !== 'run') {
+    process.stderr.write(`${program}: ${opts.action === 'check' ? '--check' : '-c'} is not available in this build yet\n`);
+    return 1;
+  }
+  verbosity = opts.debug;
+
+  let config;
+  try {
+    config = applyCommandLineOverrides((await loadDaemonConfig(opts.configFile, log)).config, {
+      debug: opts.debug,
+      foreground: opts.foreground,
+      waitForInit: opts.waitForInit,
+    });
+  } catch (err) {
+    log.error(err instanceof ConfigError ? err.message : `cannot read ${opts.configFile}: ${(err as Error).message}`);
+    return 1;
+  }
+  verbosity = config.debug;
+
+  const isChild = process.env[CHILD_ENV] === '1';
+  if (!config.foreground && !isChild) return backgroundParent(argv);
+
+  const pidFile = new PidFile(opts.pidFile, program);
+  try {
+    pidFile.claim();
+  } catch (err) {
+    log.error((err as Error).message);
+    return 1;
+  }
+  let daemon: FenceDaemon;
+  try {
+    daemon = await FenceDaemon.start(config, log);
+  } catch (err) {
+    log.error((err as Error).message);
+    pidFile.release();
+    return 1;
+  }
+  if (isChild) {
+    process.send?.('ready');
+    process.disconnect?.();
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.notice(`${signal} received; stopping`);
+      void daemon.stop().finally(() => {
+        pidFile.release();
+        resolve(0);
+      });
+    };
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(s, () => stop(s));
+    process.on('SIGHUP', () => {
+      log.notice('SIGHUP received; reloading keys and groups');
+      void daemon.reload();
+    });
+    // A closed terminal must not kill a daemon that merely logs to it.
+    process.on('SIGPIPE', () => undefined);
+  });
+}
+
+/** Starts the detached child and exits once it serves (0) or failed to start (its status). */
+async function backgroundParent(argv: readonly string[]): Promise<number> {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...argv], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, [CHILD_ENV]: '1' },
+  });
+  return new Promise((resolve) => {
+    child.once('message', () => {
+      child.unref();
+      child.channel?.unref();
+      resolve(0);
+    });
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}

@@ -1,0 +1,34 @@
+import type { AuthKey } from '../auth/keyed-hash.js';
+import type { Dispatcher } from '../daemon/dispatcher.js';
+import type { Logger } from '../util/log.js';
+
+/**
+ * What the daemon runtime sees of a transport. Every listener decodes with the shared codec,
+ * authenticates with the shared auth core and executes through the shared Dispatcher, so a new
+ * transport is one new file implementing this.
+ */
+export interface Listener {
+  /** Instance name from the configuration (e.g. "multicast", "vmchannel"). */
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stops accepting; requests already being executed finish. */
+  stop(): Promise<void>;
+}
+
+export interface ListenerContext {
+  dispatcher: Dispatcher;
+  log: Logger;
+}
+
+/** The listener's current key: replaced on SIGHUP without disturbing requests in flight. */
+export type KeySource = () => AuthKey;
+
+/** Per-step deadlines of the daemon side (PROTOCOL.md §4). */
+export const Timeouts = {
+  /** TCP and vsock: the 176-byte request must arrive within 1 s of accept. */
+  requestRead: 1_000,
+  /** Multicast connect-back. */
+  connectBack: 5_000,
+  /** Each read or write of the challenge-response exchange, and the final answer. */
+  authStep: 10_000,
+} as const;
