@@ -143,16 +143,16 @@ function overlaps(a: ListenerConfig, b: ListenerConfig): boolean {
  */
 export function readListeners(document: ConfigDocument, setting: ConfigAssignment, log: Logger): ListenerConfig[] {
   const { file } = document;
-  const fail = (reason: string, at: ConfigAssignment = setting): never => {
-    throw new ConfigError(file, reason, at.valuePosition ?? at.position);
-  };
+  const error = (reason: string, at: ConfigAssignment = setting): ConfigError =>
+    new ConfigError(file, reason, at.valuePosition ?? at.position);
+  const known = LISTENER_MODULES.join(', ');
   const entries = setting.value.split(/[\s,]+/).filter((entry) => entry !== '');
-  if (entries.length === 0) fail(`fence_virtd/listener names no listener (expected ${LISTENER_MODULES.join(', ')})`);
+  if (entries.length === 0) throw error(`fence_virtd/listener names no listener (expected ${known})`);
   const listenersBlock = findBlock(document, 'listeners');
   const seen = new Set<string>();
   const listeners: ListenerConfig[] = [];
   for (const entry of entries) {
-    if (seen.has(entry.toLowerCase())) fail(`fence_virtd/listener names '${entry}' twice`);
+    if (seen.has(entry.toLowerCase())) throw error(`fence_virtd/listener names '${entry}' twice`);
     seen.add(entry.toLowerCase());
     const block = listenersBlock && childBlocks(listenersBlock, entry).at(-1);
     const reader = new BlockReader(file, `listeners/${entry}`, block);
@@ -160,15 +160,15 @@ export function readListeners(document: ConfigDocument, setting: ConfigAssignmen
     const moduleName = (moduleKey?.value ?? entry).toLowerCase();
     const module = LISTENER_MODULES.find((m) => m === moduleName);
     if (!module) {
-      if (moduleKey) fail(`listeners/${entry}/module: unknown listener module '${moduleKey.value}' (expected ${LISTENER_MODULES.join(', ')})`, moduleKey);
-      fail(block
-        ? `unknown listener module '${entry}': set listeners/${entry}/module to one of ${LISTENER_MODULES.join(', ')}`
-        : `unknown listener '${entry}': no block listeners/${entry} and not a listener module (${LISTENER_MODULES.join(', ')})`);
+      if (moduleKey) throw error(`listeners/${entry}/module: unknown listener module '${moduleKey.value}' (expected ${known})`, moduleKey);
+      throw error(block
+        ? `unknown listener module '${entry}': set listeners/${entry}/module to one of ${known}`
+        : `unknown listener '${entry}': no block listeners/${entry} and not a listener module (${known})`);
     }
-    const listener = readListener(module as ListenerModule, entry, reader);
+    const listener = readListener(module, entry, reader);
     reader.warnUnknown(log);
     const clash = listeners.find((other) => overlaps(other, listener));
-    if (clash) fail(`listeners '${clash.name}' and '${entry}' would both use ${endpoint(listener)}`);
+    if (clash) throw error(`listeners '${clash.name}' and '${entry}' would both use ${endpoint(listener)}`);
     listeners.push(listener);
   }
   return listeners;

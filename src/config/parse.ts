@@ -27,7 +27,8 @@ export function parseConfig(text: string, file = '<config>'): ConfigDocument {
     throw new ConfigError(file, reason, token.position);
   };
   const document: ConfigDocument = { file, items: [] };
-  const open: ConfigBlock[] = [];
+  /** Blocks not closed yet, innermost last, with the token that opened each. */
+  const open: Array<{ block: ConfigBlock; opener: Token }> = [];
   let items: ConfigItem[] = document.items;
   let previous: Token | undefined;
 
@@ -35,17 +36,17 @@ export function parseConfig(text: string, file = '<config>'): ConfigDocument {
     const block: ConfigBlock = { kind: 'block', name: name.text, items: [], position: name.position };
     if (value) block.value = value.text;
     items.push(block);
-    open.push(block);
+    open.push({ block, opener: name });
     items = block.items;
   };
 
   for (;;) {
     const token = lexer.next();
     if (token.type === 'end') {
-      const unclosed = open.at(-1);
-      if (unclosed?.position) {
+      const unclosed = open.at(-1)?.opener;
+      if (unclosed) {
         const { line, column } = unclosed.position;
-        fail(token, `expected '}' to close block '${unclosed.name}' opened at line ${line}, column ${column}, found end of file`);
+        fail(token, `expected '}' to close block '${unclosed.text}' opened at line ${line}, column ${column}, found end of file`);
       }
       if (document.items.length === 0) {
         fail(token, 'the file contains no blocks or assignments (fence_virtd cannot read an empty configuration)');
@@ -54,7 +55,7 @@ export function parseConfig(text: string, file = '<config>'): ConfigDocument {
     }
     if (token.type === '}') {
       if (!open.pop()) fail(token, "unexpected '}': no block is open");
-      items = open.at(-1)?.items ?? document.items;
+      items = open.at(-1)?.block.items ?? document.items;
     } else if (token.type === 'name') {
       parseItem(token);
     } else if (token.type === ';' && previous?.type === '}') {
