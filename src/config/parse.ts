@@ -19,7 +19,7 @@ function describe(token: Token): string {
 /**
  * Parses fence_virt.conf text (grammar: PROTOCOL.md §7.1) into a tree that keeps every item in file
  * order. Accepts exactly what the C parser accepts, except carriage returns outside quoted values.
- * An explicit stack instead of recursion, so absurd nesting is an error message, not a stack overflow.
+ * An explicit stack instead of recursion, so no nesting depth in a hostile file can overflow the call stack.
  */
 export function parseConfig(text: string, file = '<config>'): ConfigDocument {
   const lexer = new Lexer(text, file);
