@@ -1,7 +1,7 @@
 import { randomFillSync, timingSafeEqual } from 'node:crypto';
 import { hashNames, isHashType, type HashType } from '../protocol/constants.js';
 import { FENCE_REQUEST_SIZE, FenceRequestLayout, RANDOM_SIZE } from '../protocol/fence-request.js';
-import { AuthKey, DIGEST_FIELD_SIZE, isKeyed } from './keyed-hash.js';
+import { AuthKey, isKeyed } from './keyed-hash.js';
 
 const HASH_AT = FenceRequestLayout.hash;
 // Verification hashes a copy with the field zeroed; one reused scratch buffer keeps it allocation-free

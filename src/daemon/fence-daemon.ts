@@ -16,7 +16,6 @@ const INIT_RETRY_MS = 5_000;
  * Dispatcher. SIGHUP-style reloads swap keys and the permission map without touching requests in flight.
  */
 export class FenceDaemon {
-  private map: StaticMap;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -26,21 +25,20 @@ export class FenceDaemon {
     private readonly keys: KeyRing,
     private readonly dispatcher: Dispatcher,
     private readonly listeners: Listener[],
+    private readonly permissions: { map: StaticMap },
     private readonly log: Logger,
-  ) {
-    this.map = new StaticMap(config.groups);
-  }
+  ) {}
 
   static async start(config: DaemonConfig, log: Logger): Promise<FenceDaemon> {
     const keys = new KeyRing(log);
     await keys.load(keyFilesOf(config.listeners));
     const backend = await retrying(config.waitForInit, log, `backend ${config.backend.module}`, () => createBackend(config.backend, log));
-    let daemon: FenceDaemon | undefined;
-    const dispatcher = new Dispatcher(backend, () => (daemon as FenceDaemon).map, log);
+    const permissions = { map: new StaticMap(config.groups) };
+    const dispatcher = new Dispatcher(backend, () => permissions.map, log);
     const listeners = config.listeners.map((l) =>
       createListener(l, { keys, context: (name) => ({ dispatcher, log: log.child(`${l.module}:${name}`) }) }),
     );
-    daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, log);
+    const daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, permissions, log);
     await daemon.startListeners();
     log.notice(`serving with backend ${config.backend.module} and ${listeners.length} listener(s): ${listeners.map((l) => l.name).join(', ')}`);
     return daemon;
@@ -91,7 +89,7 @@ export class FenceDaemon {
       return;
     }
     await this.keys.reload();
-    this.map = new StaticMap(next.groups);
+    this.permissions.map = new StaticMap(next.groups);
     const structural = (c: DaemonConfig) => JSON.stringify([c.listeners, c.backend]);
     if (structural(next) !== structural(this.config)) {
       log.warn('listener or backend settings changed; they take effect after a restart');
