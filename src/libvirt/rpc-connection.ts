@@ -134,7 +134,9 @@ export class RpcConnection {
   private dispatch({ header, payload }: Packet): void {
     if (header.program === KEEPALIVE_PROGRAM) {
       this.checkVersion(header.version, KEEPALIVE_PROTOCOL_VERSION, 'keepalive');
-      if (header.procedure === KeepaliveProc.Ping) this.sendKeepalive(KeepaliveProc.Pong);
+      const ping = header.procedure === KeepaliveProc.Ping;
+      this.log.trace(`keepalive ${ping ? 'PING' : 'PONG'} received`);
+      if (ping) this.sendKeepalive(KeepaliveProc.Pong);
       return;
     }
     if (header.program !== REMOTE_PROGRAM) {

@@ -1,0 +1,130 @@
+/**
+ * Faults of a real libvirtd: killed and restarted, hung (SIGSTOP), keepalive in both directions. Each test
+ * uses a private libvirtd (private-libvirtd.ts) so the shared daemon is never touched.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { LibvirtClient } from '../../src/libvirt/client.js';
+import { LibvirtConnectionError, LibvirtTimeoutError } from '../../src/libvirt/errors.js';
+import { LifecycleEventType } from '../../src/libvirt/protocol.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
+import { PrivateLibvirtd } from './private-libvirtd.js';
+import { fixturePath, LifecycleRecorder, nextEvent } from './support.js';
+
+const origin = { source: 'test', seqno: 1 };
+
+function traceLog(): { logger: ReturnType<typeof createLogger>; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: createLogger(() => 3, { write: (l) => lines.push(l) }), lines };
+}
+
+describe('libvirt client and backend across libvirtd faults', { skip: PrivateLibvirtd.unavailable() }, () => {
+  let daemon: PrivateLibvirtd;
+  before(async () => {
+    // The daemon pings idle clients every second and drops one after 2 unanswered pings.
+    daemon = await PrivateLibvirtd.start({ config: ['keepalive_interval = 1', 'keepalive_count = 2'] });
+  });
+  after(() => daemon.cleanup());
+
+  it('answers the daemon’s keepalive PINGs, so an idle connection stays up', async () => {
+    const { logger, lines } = traceLog();
+    const client = await LibvirtClient.open({ uri: daemon.uri('/default'), logger, keepaliveIntervalMs: 0 });
+    try {
+      let lost: Error | null = null;
+      client.on('disconnected', (e) => (lost = e));
+      await sleep(3_500); // longer than the daemon's 1 s × (2 + 1) limit
+      assert.ok(lines.some((l) => l.includes('keepalive PING received')), 'the daemon pinged us');
+      assert.equal(lost, null);
+      assert.equal(await client.numOfDomains(), 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('times out one call on a hung daemon without dropping the connection', async () => {
+    const client = await LibvirtClient.open({ uri: daemon.uri('/default'), keepaliveIntervalMs: 0 });
+    try {
+      daemon.signal('SIGSTOP');
+      try {
+        await assert.rejects(client.numOfDomains({ timeoutMs: 200 }), (err: unknown) => err instanceof LibvirtTimeoutError && err.timeoutMs === 200);
+      } finally {
+        daemon.signal('SIGCONT');
+      }
+      assert.equal(await client.numOfDomains(), 1);
+      assert.equal(client.isConnected, true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('detects a hung daemon by keepalive, fails calls fast while down, and reconnects when it resumes', async () => {
+    const { logger, lines } = traceLog();
+    const client = await LibvirtClient.open({
+      uri: daemon.uri('/default'),
+      logger,
+      keepaliveIntervalMs: 100,
+      keepaliveCount: 2,
+      connectTimeoutMs: 500,
+      reconnectMinDelayMs: 50,
+      reconnectMaxDelayMs: 200,
+    });
+    try {
+      await sleep(400);
+      assert.ok(lines.some((l) => l.includes('keepalive PONG received')), 'the daemon answered our PINGs');
+      assert.equal(client.isConnected, true);
+
+      const disconnected = nextEvent(client, 'disconnected');
+      daemon.signal('SIGSTOP');
+      let reconnected: Promise<unknown> | undefined;
+      try {
+        const [reason] = await disconnected;
+        assert.match(reason.message, /stopped answering keepalive/);
+        reconnected = nextEvent(client, 'connected');
+        await assert.rejects(client.numOfDomains(), (err: unknown) => err instanceof LibvirtConnectionError && /not connected/.test(err.message));
+      } finally {
+        daemon.signal('SIGCONT');
+      }
+      await reconnected;
+      assert.equal(await client.numOfDomains(), 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('backend: fails fast while libvirtd is dead, works again after it restarts, and events resume', async () => {
+    const uri = daemon.uri(fixturePath('node.xml'));
+    const backend = await LibvirtBackend.open([uri], silentLogger, {
+      client: { reconnectMinDelayMs: 50, reconnectMaxDelayMs: 500, connectTimeoutMs: 2_000 },
+    });
+    try {
+      const [client] = backend.clients;
+      assert.ok(client);
+      const events = new LifecycleRecorder(client);
+      await client.enableLifecycleEvents();
+      assert.equal(await backend.status('vm-running', origin), 0);
+
+      const disconnected = nextEvent(client, 'disconnected');
+      await daemon.kill('SIGKILL');
+      await disconnected;
+      // Every answer below comes while the daemon is still dead: nothing waits for it to return.
+      assert.equal(await backend.status('vm-running', origin), 1);
+      assert.equal(await backend.off('vm-running', origin), 1);
+      assert.deepEqual(await backend.hostList(origin), { hosts: [], code: 1 });
+      await assert.rejects(client.numOfDomains(), LibvirtConnectionError);
+
+      await daemon.launch();
+      // The first operation after the restart succeeds: it reconnects on the spot if the background
+      // reconnect has not got there yet. The test driver state starts from the file again.
+      assert.equal(await backend.status('vm-running', origin), 0);
+      assert.equal(client.isConnected, true);
+      assert.equal(await backend.off('vm-running', origin), 0);
+      const stopped = await events.waitFor('vm-running', LifecycleEventType.Stopped);
+      assert.equal(stopped.uuid, '6a7e0001-0000-4000-8000-00000000aa01');
+      assert.equal(await backend.status('vm-running', origin), 2);
+    } finally {
+      await backend.close();
+    }
+  });
+});
