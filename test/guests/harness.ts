@@ -13,7 +13,7 @@
  * such as Node and this checkout (`repoRoot`, same path inside) run in the guest unchanged.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { commandResult, readConsole, readMarkers, type CommandResult, type Marker } from './console.js';
 import { domainXml } from './domain-xml.js';
 import { ensureGuestImage, type GuestImage } from './image.js';
-import { domainState, virsh, waitForDomainState } from './virsh.js';
+import { domainState, removeDomain, virsh, waitForDomainState } from './virsh.js';
 
 export type { CommandResult } from './console.js';
 export { qemuUnavailableReason } from './virsh.js';
@@ -128,8 +128,7 @@ export class Guest {
   async remove(): Promise<void> {
     this.control?.destroy();
     this.control = undefined;
-    await virsh('destroy', this.name).catch(() => undefined);
-    await virsh('undefine', this.name).catch(() => undefined);
+    await removeDomain(this.name);
   }
 
   /** Polls the console until `check` returns a value; a setup error or power-off ends the wait early. */
@@ -166,11 +165,36 @@ async function openControl(path: string): Promise<Socket> {
   });
 }
 
+// A bed's tag names the test process, so a later run can tell beds whose process died (a killed run, a
+// CI timeout) from beds of runs still going: all runs share one libvirtd.
+const BED_TAG = /^fvt-(\d+)-[0-9a-f]{6}$/;
+
+function isStaleTag(tag: string): boolean {
+  const pid = Number(BED_TAG.exec(tag)?.[1] ?? NaN);
+  if (!Number.isInteger(pid)) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Removes guests and files left by beds whose test process is gone. */
+async function removeStaleBeds(): Promise<void> {
+  const domains = (await virsh('list', '--all', '--name')).split('\n').filter(Boolean);
+  const dirs = await readdir(tmpdir());
+  await Promise.all([
+    ...domains.filter((name) => isStaleTag(name.replace(/-[a-z0-9]+$/, ''))).map(removeDomain),
+    ...dirs.filter(isStaleTag).map((d) => rm(join(tmpdir(), d), { recursive: true, force: true })),
+  ]);
+}
+
 export class GuestBed {
   private readonly guests: Guest[] = [];
 
   private constructor(
-    /** Prefix of every domain name of this bed, e.g. "fvt-3fa2c1". */
+    /** Prefix of every domain name of this bed and its directory's name, e.g. "fvt-4242-3fa2c1". */
     readonly tag: string,
     readonly dir: string,
     /** Where the guests' ttyS1 and channel sockets are: the serial listener's `path`. */
@@ -179,11 +203,13 @@ export class GuestBed {
   ) {}
 
   static async create(): Promise<GuestBed> {
-    const image = await ensureGuestImage();
-    const dir = await mkdtemp(join(tmpdir(), 'fvt-bed-'));
-    const bed = new GuestBed(`fvt-${randomBytes(3).toString('hex')}`, dir, join(dir, 'sock'), image);
+    const [image] = await Promise.all([ensureGuestImage(), removeStaleBeds()]);
+    const tag = `fvt-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const dir = join(tmpdir(), tag);
+    // mkdir without `recursive` fails on a (vanishingly unlikely) clash instead of sharing a dir.
+    await mkdir(dir, { mode: 0o700 });
     await Promise.all(['sock', 'ctl', 'log', 'xml'].map((d) => mkdir(join(dir, d))));
-    return bed;
+    return new GuestBed(tag, dir, join(dir, 'sock'), image);
   }
 
   /** Defines and starts a persistent domain (persistent so a fence "on" can start it again). */

@@ -29,6 +29,12 @@ export async function waitForDomainState(name: string, state: string, timeoutMs:
   throw new Error(`domain ${name} is still "${last}" after ${timeoutMs} ms, expected "${state}"`);
 }
 
+/** Destroys the domain if it runs, then undefines it; a domain already gone is fine. */
+export async function removeDomain(name: string): Promise<void> {
+  await virsh('destroy', name).catch(() => undefined);
+  await virsh('undefine', name).catch(() => undefined);
+}
+
 /** Why qemu guests cannot run here, or undefined if they can. */
 export async function qemuUnavailableReason(): Promise<string | undefined> {
   try {
