@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { parseConfig, toDaemonConfig } from '../../src/config/index.js';
+import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
+import { decodeFenceRequest, Family, Hash, Request } from '../../src/protocol/index.js';
+import { createLogger } from '../../src/util/log.js';
+import { configText } from '../support/daemon-config-text.js';
+import { multicastExchange, signedRequest, tcpExchange } from '../support/raw-client.js';
+
+const run = promisify(execFile);
+const TCP_PORT = 24301;
+const MCAST_PORT = 24302;
+const CALLBACK_PORT = 24303;
+const GUARDED_TCP_PORT = 24304;
+const NODE = fileURLToPath(new URL('../fixtures/daemon/node.xml', import.meta.url));
+const keyBytes = Buffer.from('daemon security test key\n');
+const key = new AuthKey(keyBytes);
+
+let dir: string;
+let keyFile: string;
+let daemon: FenceDaemon;
+const logLines: string[] = [];
+
+async function startDaemon(text: string): Promise<FenceDaemon> {
+  const config = toDaemonConfig(parseConfig(text, join(dir, 'fence_virt.conf')));
+  return FenceDaemon.start(config, createLogger(() => 2, { write: (l) => void logLines.push(l) }));
+}
+
+function sendDatagram(datagram: Buffer): Promise<void> {
+  const sock = createSocket('udp4');
+  return new Promise((resolve, reject) =>
+    sock.send(datagram, MCAST_PORT, '225.0.0.12', (err) => {
+      sock.close();
+      if (err) reject(err);
+      else resolve();
+    }),
+  );
+}
+
+function status(domain: string) {
+  return tcpExchange(TCP_PORT, signedRequest({ request: Request.STATUS, domain }, key), key, Hash.SHA256);
+}
+
+/** Waits until a log line matches; bad input must leave a trace. */
+async function logged(pattern: RegExp): Promise<void> {
+  for (let i = 0; i < 100 && !logLines.some((l) => pattern.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(logLines.some((l) => pattern.test(l)), `no log line matches ${pattern}`);
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fvd-sec-'));
+  keyFile = join(dir, 'key');
+  await writeFile(keyFile, keyBytes, { mode: 0o600 });
+  daemon = await startDaemon(
+    configText({
+      listeners: {
+        tcp: { address: '127.0.0.1', port: String(TCP_PORT), key_file: keyFile },
+        multicast: { interface: 'lo', port: String(MCAST_PORT), key_file: keyFile },
+      },
+      backendUri: `test+unix://${NODE}`,
+    }),
+  );
+});
+after(async () => {
+  await daemon?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('bad requests are refused and nothing is fenced', () => {
+  it('answers a correct request (baseline)', async () => {
+    assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
+  });
+
+  it('closes a TCP request signed with the wrong key without a byte', async () => {
+    const other = new AuthKey(Buffer.from('not the key'));
+    const outcome = await tcpExchange(TCP_PORT, signedRequest({ request: Request.OFF, domain: 'vm-a' }, other), other, Hash.SHA256);
+    assert.equal(outcome.kind, 'closed');
+    await logged(/key mismatch/);
+    assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 }, 'vm-a is still on');
+  });
+
+  it('closes a request hashed weaker than the minimum', async () => {
+    for (const hashType of [Hash.NONE, Hash.SHA1]) {
+      const outcome = await tcpExchange(TCP_PORT, signedRequest({ request: Request.OFF, domain: 'vm-a', hashType }, key), key, Hash.SHA256);
+      assert.equal(outcome.kind, 'closed');
+    }
+    await logged(/weaker than the required sha256/);
+    assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
+  });
+
+  it('drops truncated and oversized datagrams without connecting back', async () => {
+    const good = signedRequest({ request: Request.OFF, domain: 'vm-a', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT }, key);
+    for (const datagram of [good.subarray(0, 100), Buffer.concat([good, Buffer.alloc(24)])]) {
+      const outcome = await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256, 800);
+      assert.equal(outcome.kind, 'closed');
+    }
+    await logged(/dropping 100-byte datagram/);
+    await logged(/dropping 200-byte datagram/);
+    assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
+  });
+
+  it('serves a valid multicast request, then ignores its replay within 10 s', async () => {
+    const datagram = signedRequest({ request: Request.STATUS, domain: 'vm-b', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT }, key);
+    assert.deepEqual(await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256), { kind: 'code', code: 0 });
+    assert.equal((await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256, 800)).kind, 'closed');
+    await logged(/dropping duplicate request .*status "vm-b"/);
+  });
+
+  it('ignores a TCP replay of an executed off within 10 s', async () => {
+    const off = signedRequest({ request: Request.OFF, domain: 'vm-b' }, key);
+    assert.deepEqual(await tcpExchange(TCP_PORT, off, key, Hash.SHA256), { kind: 'code', code: 0 });
+    assert.equal((await tcpExchange(TCP_PORT, off, key, Hash.SHA256)).kind, 'closed');
+    // Same seqno but a different case of the name is still the same request (§4.1).
+    const upper = signedRequest({ request: Request.OFF, domain: 'VM-B', seqno: decodeFenceRequest(off).seqno }, key);
+    assert.equal((await tcpExchange(TCP_PORT, upper, key, Hash.SHA256)).kind, 'closed');
+    assert.deepEqual(await status('vm-b'), { kind: 'code', code: 2 });
+  });
+
+  it('fails the challenge-response of a client using another auth algorithm', async () => {
+    const outcome = await tcpExchange(TCP_PORT, signedRequest({ request: Request.OFF, domain: 'vm-a' }, key), key, Hash.SHA512);
+    assert.equal(outcome.kind, 'closed');
+    await logged(/challenge-response with 127\.0\.0\.1 failed/);
+    assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
+  });
+
+  it('answers a stalled peer\'s neighbour at once', async () => {
+    const { connect } = await import('node:net');
+    const stalled = connect(TCP_PORT, '127.0.0.1');
+    // A request, then silence where the challenge should be: the daemon waits up to 10 s for it.
+    stalled.write(signedRequest({ request: Request.STATUS, domain: 'vm-a' }, key));
+    let stalledClosed = false;
+    stalled.on('close', () => (stalledClosed = true)).on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
+    assert.equal(stalledClosed, false, 'the other request was answered while the first still waited');
+    stalled.destroy();
+  });
+
+  it('the real C fence_virt is served by the same daemon', async () => {
+    const { stdout } = await run('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(TCP_PORT), '-k', keyFile, '-o', 'list']);
+    assert.match(stdout, /^vm-a {29}d0000000-0000-4000-8000-00000000000a on$/m);
+    assert.match(stdout, /^vm-off {27}d0000000-0000-4000-8000-0000000000ff off$/m);
+  });
+});
+
+describe('groups', () => {
+  let guarded: FenceDaemon;
+  before(async () => {
+    guarded = await startDaemon(
+      configText({
+        listeners: { tcp: { address: '127.0.0.1', port: String(GUARDED_TCP_PORT), key_file: keyFile } },
+        backendUri: `test+unix://${NODE}`,
+        groups: [{ name: 'others', ip: ['127.0.0.2'], uuid: ['vm-a'] }, { name: 'local', ip: ['127.0.0.1'], uuid: ['vm-b', 'D0000000-0000-4000-8000-0000000000FF'] }],
+      }),
+    );
+  });
+  after(() => guarded?.stop());
+
+  const ask = (request: number, domain: string) =>
+    tcpExchange(GUARDED_TCP_PORT, signedRequest({ request, domain }, key), key, Hash.SHA256);
+
+  it('refuses a target outside the requester\'s groups with PERM and fences nothing', async () => {
+    assert.deepEqual(await ask(Request.OFF, 'vm-a'), { kind: 'code', code: 3 });
+    assert.deepEqual(await ask(Request.STATUS, 'vm-a'), { kind: 'code', code: 3 });
+    assert.deepEqual(await ask(Request.STATUS, 'vm-b'), { kind: 'code', code: 0 });
+    // Name and UUID are separate entries: vm-off is listed by UUID only.
+    assert.deepEqual(await ask(Request.STATUS, 'vm-off'), { kind: 'code', code: 3 });
+    assert.deepEqual(await ask(Request.STATUS, 'd0000000-0000-4000-8000-0000000000ff'), { kind: 'code', code: 2 });
+    await logged(/op=off .*result=permission-denied/);
+  });
+
+  it('filters the host list and leaves monitor and null alone', async () => {
+    assert.deepEqual(await ask(Request.HOSTLIST, ''), { kind: 'hosts', names: ['vm-b', 'vm-off'] });
+    assert.deepEqual(await ask(Request.DEVSTATUS, ''), { kind: 'code', code: 0 });
+    assert.deepEqual(await ask(Request.NULL, 'vm-a'), { kind: 'code', code: 1 });
+  });
+});
