@@ -11,7 +11,7 @@ import { LibvirtConnectionError, LibvirtTimeoutError } from '../../src/libvirt/e
 import { LifecycleEventType } from '../../src/libvirt/protocol.js';
 import { createLogger, silentLogger } from '../../src/util/log.js';
 import { PrivateLibvirtd } from './private-libvirtd.js';
-import { fixturePath, LifecycleRecorder, nextEvent } from './support.js';
+import { fixturePath, fixtureUri, LifecycleRecorder, nextEvent, sharedLibvirtdMissing } from './support.js';
 
 const origin = { source: 'test', seqno: 1 };
 
@@ -125,6 +125,29 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
       assert.equal(await backend.status('vm-running', origin), 2);
     } finally {
       await backend.close();
+    }
+  });
+
+  it('backend: a domain unknown to the live connection is a failure, not "off", while another is dead', { skip: sharedLibvirtdMissing() }, async () => {
+    const backend = await LibvirtBackend.open([fixtureUri('node.xml'), daemon.uri(fixturePath('node-b.xml'))], silentLogger);
+    try {
+      assert.equal(await backend.status('Alpha-b', origin), 0);
+      const disconnected = nextEvent(backend.clients[1]!, 'disconnected');
+      await daemon.kill('SIGKILL');
+      await disconnected;
+      // The dead connection might hold it: answering 2 (off) could make a cluster believe it was fenced.
+      assert.equal(await backend.status('Alpha-b', origin), 1);
+      assert.equal(await backend.status('no-such-vm', origin), 1);
+      assert.equal(await backend.status('vm-running', origin), 0);
+      const list = await backend.hostList(origin);
+      assert.equal(list.code, 1);
+      assert.deepEqual(
+        list.hosts.map((h) => h.name),
+        ['vm-blocked', 'vm-crashed', 'vm-in-shutdown', 'vm-paused', 'vm-pmsuspended', 'vm-running', 'vm-shutoff', 'vm-transient'],
+      );
+    } finally {
+      await backend.close();
+      await daemon.launch();
     }
   });
 });

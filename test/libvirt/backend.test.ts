@@ -1,0 +1,248 @@
+/**
+ * The libvirt backend against the real libvirtd's test driver: every row of PROTOCOL.md §5.1's table,
+ * by name and by UUID in both letter cases. Each test opens its own backend, so it starts from the
+ * fixture's state; state is always read back through the backend's own connection (TESTBEDS §1).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LibvirtBackend, LibvirtBackendInitError, type LibvirtBackendOptions } from '../../src/backends/libvirt.js';
+import { DomainState, LifecycleEventType } from '../../src/libvirt/protocol.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
+import { fixtureUri, LifecycleRecorder, sharedLibvirtdMissing } from './support.js';
+
+const skip = sharedLibvirtdMissing();
+const NODE = fixtureUri('node.xml');
+const NODE_B = fixtureUri('node-b.xml');
+const origin = { source: '192.0.2.7', seqno: 4711 };
+const FAST: LibvirtBackendOptions = { pollIntervalMs: 20 };
+
+interface Vm {
+  name: string;
+  uuid: string;
+  state: number;
+}
+
+const uuid = (n: number): string => `6a7e0001-0000-4000-8000-00000000aa0${n}`;
+/** Every domain of node.xml that is not shut off: all count as "on" (§5.1). */
+const ON: Vm[] = [
+  { name: 'vm-running', uuid: uuid(1), state: DomainState.Running },
+  { name: 'vm-blocked', uuid: uuid(2), state: DomainState.Blocked },
+  { name: 'vm-paused', uuid: uuid(3), state: DomainState.Paused },
+  { name: 'vm-in-shutdown', uuid: uuid(4), state: DomainState.Shutdown },
+  { name: 'vm-crashed', uuid: uuid(6), state: DomainState.Crashed },
+  { name: 'vm-pmsuspended', uuid: uuid(7), state: DomainState.PmSuspended },
+  { name: 'vm-transient', uuid: uuid(8), state: DomainState.Running },
+];
+const SHUTOFF: Vm = { name: 'vm-shutoff', uuid: uuid(5), state: DomainState.Shutoff };
+/** Strings that name no domain: unknown name, unknown UUID, a name in the wrong case. */
+const MISSING = ['no-such-vm', '6a7e0001-0000-4000-8000-0000000000ff', '6A7E0001-0000-4000-8000-0000000000FF', 'VM-RUNNING'];
+
+const forms: [string, (vm: Vm) => string][] = [
+  ['name', (vm) => vm.name],
+  ['lowercase UUID', (vm) => vm.uuid],
+  ['uppercase UUID', (vm) => vm.uuid.toUpperCase()],
+];
+
+async function withBackend<T>(uris: string[], run: (b: LibvirtBackend) => Promise<T>, options: LibvirtBackendOptions = FAST): Promise<T> {
+  const backend = await LibvirtBackend.open(uris, silentLogger, options);
+  try {
+    return await run(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** The raw state on the backend's first connection, or null if the domain no longer exists. */
+async function stateOf(backend: LibvirtBackend, vm: Vm): Promise<number | null> {
+  const hosts = (await backend.hostList(origin)).hosts;
+  return hosts.find((h) => h.uuid === vm.uuid)?.state ?? null;
+}
+
+describe('libvirt backend: §5.1 answers', { skip }, () => {
+  it('null always fails and devstatus always succeeds', () =>
+    withBackend([NODE], async (b) => {
+      assert.equal(b.name, 'libvirt');
+      assert.equal(await b.null('vm-running'), 1);
+      assert.equal(await b.null(''), 1);
+      assert.equal(await b.devstatus(), 0);
+    }));
+
+  it('missing domains: status 2 (off), off/on/reboot 1; names are case-sensitive', () =>
+    withBackend([NODE], async (b) => {
+      for (const domain of MISSING) {
+        assert.equal(await b.status(domain, origin), 2, `status ${domain}`);
+        assert.equal(await b.off(domain, origin), 1, `off ${domain}`);
+        assert.equal(await b.on(domain, origin), 1, `on ${domain}`);
+        assert.equal(await b.reboot(domain, origin), 1, `reboot ${domain}`);
+      }
+    }));
+
+  for (const [form, id] of forms) {
+    describe(`by ${form}`, () => {
+      it('status: 0 for every state but shut off, 2 for shut off', () =>
+        withBackend([NODE], async (b) => {
+          for (const vm of ON) assert.equal(await b.status(id(vm), origin), 0, vm.name);
+          assert.equal(await b.status(id(SHUTOFF), origin), 2);
+        }));
+
+      it('off: destroys whatever is on (then status 2); a shut-off domain is left alone with 0', () =>
+        withBackend([NODE], async (b) => {
+          for (const vm of ON) {
+            assert.equal(await b.off(id(vm), origin), 0, vm.name);
+            assert.equal(await b.status(id(vm), origin), 2, `${vm.name} after off`);
+          }
+          assert.equal(await b.off(id(SHUTOFF), origin), 0);
+          assert.equal(await stateOf(b, SHUTOFF), DomainState.Shutoff);
+        }));
+
+      it('on: starts a shut-off domain; anything else (paused, crashed, …) is left as it is with 0', () =>
+        withBackend([NODE], async (b) => {
+          assert.equal(await b.on(id(SHUTOFF), origin), 0);
+          assert.equal(await stateOf(b, SHUTOFF), DomainState.Running);
+          assert.equal(await b.status(id(SHUTOFF), origin), 0);
+          for (const vm of ON) {
+            assert.equal(await b.on(id(vm), origin), 0, vm.name);
+            assert.equal(await stateOf(b, vm), vm.state, `${vm.name} untouched`);
+          }
+        }));
+
+      it('reboot: destroys and starts again every domain that is on; a shut-off one stays off with 0', () =>
+        withBackend([NODE], async (b) => {
+          const [client] = b.clients;
+          const events = new LifecycleRecorder(client!);
+          await client!.enableLifecycleEvents();
+          const before = new Map((await client!.listAllDomains()).map((d) => [d.uuid, d.id]));
+          for (const vm of ON) {
+            assert.equal(await b.reboot(id(vm), origin), 0, vm.name);
+            assert.equal(await stateOf(b, vm), DomainState.Running, `${vm.name} running after reboot`);
+            const after = await client!.lookupByUuid(vm.uuid);
+            assert.notEqual(after.id, before.get(vm.uuid), `${vm.name} has a new id`);
+            await events.waitFor(vm.name, LifecycleEventType.Stopped);
+            await events.waitFor(vm.name, LifecycleEventType.Started);
+          }
+          assert.equal(await b.reboot(id(SHUTOFF), origin), 0);
+          assert.equal(await stateOf(b, SHUTOFF), DomainState.Shutoff);
+          assert.equal(events.events.filter((e) => e.name === SHUTOFF.name).length, 0);
+        }));
+    });
+  }
+});
+
+describe('libvirt backend: reboot edge cases', { skip }, () => {
+  it('answers 1 when the destroyed domain is still there after the wait (someone restarted it)', async () => {
+    const lines: string[] = [];
+    const logger = createLogger(() => 0, { write: (l) => lines.push(l) });
+    const backend = await LibvirtBackend.open([NODE], logger, { pollIntervalMs: 50, rebootWaitMs: 300 });
+    try {
+      const [client] = backend.clients;
+      const dom = await client!.lookupByName('vm-running');
+      // A watchdog on the same connection starts the domain again as soon as it stops, as an HA
+      // manager would; the backend's first check comes one poll interval after the destroy.
+      client!.on('lifecycle', (e) => {
+        if (e.uuid === dom.uuid && e.event === LifecycleEventType.Stopped) void client!.create(dom);
+      });
+      await client!.enableLifecycleEvents();
+      assert.equal(await backend.reboot('vm-running', origin), 1);
+      assert.ok(lines.some((l) => /still exists after 300 ms; fencing failed/.test(l)), lines.join(''));
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('answers 0 like C when the domain cannot be started again, and logs it as an error', async () => {
+    const lines: string[] = [];
+    const logger = createLogger(() => 0, { write: (l) => lines.push(l) });
+    const backend = await LibvirtBackend.open([NODE], logger, { pollIntervalMs: 50 });
+    try {
+      const [client] = backend.clients;
+      const transient = await client!.lookupByName('vm-transient');
+      // Once the transient domain is gone, another domain takes its name, so neither its saved live
+      // XML nor its (vanished) definition can be started any more.
+      const usurper = (await client!.getXmlDesc(transient)).replace(transient.uuid, '6a7e0001-0000-4000-8000-00000000ee01');
+      client!.on('lifecycle', (e) => {
+        if (e.uuid === transient.uuid && e.event === LifecycleEventType.Stopped) void client!.createXml(usurper);
+      });
+      await client!.enableLifecycleEvents();
+      assert.equal(await backend.reboot('vm-transient', origin), 0);
+      assert.ok(lines.some((l) => l.startsWith('error:') && l.includes('DID NOT COME BACK')), lines.join(''));
+      assert.equal(await backend.status(transient.uuid, origin), 2);
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+describe('libvirt backend: several connections', { skip }, () => {
+  it('uses the first connection that knows the domain', () =>
+    withBackend([NODE_B, NODE], async (b) => {
+      assert.equal(b.clients.length, 2);
+      assert.equal(await b.status('Alpha-b', origin), 0);
+      assert.equal(await b.status('VM-Middle-b', origin), 2);
+      assert.equal(await b.off('vm-running', origin), 0);
+      assert.equal(await b.status('vm-running', origin), 2);
+      assert.equal(await b.on('VM-Middle-b', origin), 0);
+      assert.equal(await b.status('6A7E0002-0000-4000-8000-00000000BB02', origin), 0);
+    }));
+
+  it('acts on the first connection only when two know the same domain', () =>
+    withBackend([NODE, NODE], async (b) => {
+      assert.equal(await b.off('vm-running', origin), 0);
+      assert.equal(await b.status('vm-running', origin), 2);
+      const [, second] = b.clients;
+      assert.equal((await second!.getInfo(await second!.lookupByName('vm-running'))).state, DomainState.Running);
+    }));
+
+  it('returns the complete host list of all connections, sorted by name ignoring case (C loses it: W27)', () =>
+    withBackend([NODE, NODE_B], async (b) => {
+      const list = await b.hostList(origin);
+      assert.equal(list.code, 0);
+      assert.deepEqual(
+        list.hosts.map((h) => [h.name, h.state]),
+        [
+          ['Alpha-b', 1],
+          ['vm-blocked', 2],
+          ['vm-crashed', 6],
+          ['vm-in-shutdown', 4],
+          ['VM-Middle-b', 5],
+          ['vm-paused', 3],
+          ['vm-pmsuspended', 7],
+          ['vm-running', 1],
+          ['vm-shutoff', 5],
+          ['vm-transient', 1],
+          ['zz-last-b', 3],
+        ],
+      );
+      assert.equal(list.hosts.find((h) => h.name === 'vm-running')?.uuid, uuid(1));
+      assert.ok(list.hosts.every((h) => /^[0-9a-f-]{36}$/.test(h.uuid)));
+    }));
+});
+
+describe('libvirt backend: start-up', { skip }, () => {
+  it('skips URIs that do not open and keeps the others, in order', async () => {
+    const lines: string[] = [];
+    const logger = createLogger(() => 0, { write: (l) => lines.push(l) });
+    const backend = await LibvirtBackend.open(['qemu+ssh://elsewhere/system', NODE, 'test+unix:///default?socket=/nonexistent/sock', NODE_B], logger);
+    try {
+      assert.deepEqual(
+        backend.clients.map((c) => c.uri),
+        [NODE, NODE_B],
+      );
+      assert.ok(lines.some((l) => l.startsWith('warn:') && l.includes("'qemu+ssh://elsewhere/system'")));
+      assert.ok(lines.some((l) => l.startsWith('warn:') && l.includes('/nonexistent/sock')));
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('fails with a clear error when no URI opens', async () => {
+    await assert.rejects(
+      LibvirtBackend.open(['qemu+tcp://elsewhere/system', 'test+unix:///default?socket=/nonexistent/sock'], silentLogger),
+      (err: unknown) =>
+        err instanceof LibvirtBackendInitError &&
+        /could not connect to any hypervisor/.test(err.message) &&
+        err.message.includes('qemu+tcp://elsewhere/system') &&
+        err.message.includes('/nonexistent/sock'),
+    );
+    await assert.rejects(LibvirtBackend.open([], silentLogger), /no URI configured/);
+  });
+});
