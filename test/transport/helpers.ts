@@ -1,0 +1,71 @@
+/** Small helpers of the transport tests. */
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+
+/** Open fds of this process: a leak shows up as a higher count after everything was closed. */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** How many of this process's fds refer to `path` (a device or FIFO it opened). */
+export function fdsOpenOn(path: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false; // closed while listing (the listing's own fd)
+    }
+  }).length;
+}
+
+/** Waits until `path` exists (e.g. a link socat makes); throws after `timeoutMs`. */
+export async function waitForPath(path: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+/** Collects exactly `length` bytes from a stream (leaving the rest unread). */
+export function readBytes(stream: Readable, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let have = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      have += chunk.length;
+      if (have >= length) {
+        cleanup();
+        const all = Buffer.concat(chunks);
+        if (all.length > length) stream.unshift(all.subarray(length));
+        resolve(all.subarray(0, length));
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(new Error(`stream ended after ${have} of ${length} bytes`));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = (): void => {
+      stream.off('data', onData).off('end', onEnd).off('error', onError);
+      stream.pause();
+    };
+    stream.on('data', onData).on('end', onEnd).on('error', onError).resume(); // resume: a 'data' listener alone does not undo pause()
+  });
+}
+
+/** Resolves when the stream ends (its peer closed), with everything read before that. */
+export function readToEnd(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('error', reject);
+    stream.resume();
+  });
+}
