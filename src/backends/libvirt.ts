@@ -11,9 +11,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LibvirtClient, type LibvirtClientOptions } from '../libvirt/client.js';
 import { LibvirtError } from '../libvirt/errors.js';
-import { DomainState, ErrorCode } from '../libvirt/protocol.js';
+import { ErrorCode } from '../libvirt/protocol.js';
 import type { Domain } from '../libvirt/remote-types.js';
-import { isCanonicalUuid } from '../libvirt/uuid.js';
+import { DomainState } from '../protocol/constants.js';
+import { isUuidString } from '../protocol/uuid.js';
 import type { Logger } from '../util/log.js';
 import type { FenceBackend, HostInfo, HostList, RequestOrigin } from './backend.js';
 
@@ -97,13 +98,13 @@ export class LibvirtBackend implements FenceBackend {
       this.log.info(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
       return OFF;
     }
-    return (await this.stateOf(found)) === DomainState.Shutoff ? OFF : SUCCESS;
+    return (await this.stateOf(found)) === DomainState.SHUTOFF ? OFF : SUCCESS;
   }
 
   async off(domain: string, origin: RequestOrigin): Promise<number> {
     const found = await this.find(domain);
     if (typeof found === 'string') return this.notFound('off', domain, found);
-    if ((await this.stateOf(found)) === DomainState.Shutoff) {
+    if ((await this.stateOf(found)) === DomainState.SHUTOFF) {
       this.log.info(`off '${found.dom.name}' (${describe(origin)}): already shut off`);
       return SUCCESS;
     }
@@ -114,7 +115,7 @@ export class LibvirtBackend implements FenceBackend {
     const found = await this.find(domain);
     if (typeof found === 'string') return this.notFound('on', domain, found);
     const state = await this.stateOf(found);
-    if (state !== null && state !== DomainState.Shutoff) {
+    if (state !== null && state !== DomainState.SHUTOFF) {
       // Like C, a paused or crashed domain counts as on and is left as it is (W31).
       this.log.info(`on '${found.dom.name}' (${describe(origin)}): already on (state ${state})`);
       return SUCCESS;
@@ -131,7 +132,7 @@ export class LibvirtBackend implements FenceBackend {
     if (typeof found === 'string') return this.notFound('reboot', domain, found);
     const { client, dom } = found;
     const who = `'${dom.name}' (${describe(origin)})`;
-    if ((await this.stateOf(found)) === DomainState.Shutoff) {
+    if ((await this.stateOf(found)) === DomainState.SHUTOFF) {
       this.log.info(`reboot ${who}: shut off, leaving it off`);
       return SUCCESS;
     }
@@ -162,7 +163,7 @@ export class LibvirtBackend implements FenceBackend {
 
   /** Connections in order; the first that knows the domain wins. UUID syntax ⇒ lookup by UUID. */
   private async find(domain: string): Promise<Found | NotFound> {
-    const byUuid = isCanonicalUuid(domain);
+    const byUuid = isUuidString(domain);
     let unavailable = false;
     for (const client of this.clients) {
       if (!(await client.ensureConnected())) {
@@ -217,7 +218,7 @@ export class LibvirtBackend implements FenceBackend {
     const check = async (stateToo: boolean): Promise<boolean> => {
       try {
         const found = await client.lookupByUuid(dom.uuid);
-        return stateToo && (await client.getInfo(found)).state === DomainState.Shutoff;
+        return stateToo && (await client.getInfo(found)).state === DomainState.SHUTOFF;
       } catch (err) {
         if (isNoDomain(err)) return true;
         this.log.warn(`waiting for '${dom.name}' to stop: ${(err as Error).message}`);

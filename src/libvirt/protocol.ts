@@ -42,20 +42,11 @@ export const AuthType = { None: 0, Sasl: 1, Polkit: 2 } as const;
 /** virDrvFeature: the peer speaks the keepalive program. */
 export const FEATURE_PROGRAM_KEEPALIVE = 10;
 
+/** virConnectListAllDomainsFlags (they combine; 0 lists every domain). */
+export const ListDomainsFlag = { Active: 1, Inactive: 2, Persistent: 4, Transient: 8 } as const;
+
 /** virDomainEventID. */
 export const DOMAIN_EVENT_ID_LIFECYCLE = 0;
-
-/** virDomainState. */
-export const DomainState = {
-  NoState: 0,
-  Running: 1,
-  Blocked: 2,
-  Paused: 3,
-  Shutdown: 4,
-  Shutoff: 5,
-  Crashed: 6,
-  PmSuspended: 7,
-} as const;
 
 /** virDomainEventType. */
 export const LifecycleEventType = {

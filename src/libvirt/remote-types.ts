@@ -25,7 +25,7 @@ export function readDomain(r: XdrReader): Domain {
 
 /** remote_domain_get_info_ret. */
 export interface DomainInfo {
-  /** virDomainState (DomainState in protocol.ts). */
+  /** virDomainState (DomainState in src/protocol/constants.ts). */
   state: number;
   maxMemKiB: bigint;
   memoryKiB: bigint;

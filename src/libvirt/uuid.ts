@@ -1,14 +1,9 @@
 /** libvirt UUIDs travel as 16 raw bytes; everything above the wire uses the canonical lowercase text. */
+import { isUuidString } from '../protocol/uuid.js';
 
-const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True for the 36-character 8-4-4-4-12 hex form, any letter case (what libuuid's parser accepts). */
-export function isCanonicalUuid(s: string): boolean {
-  return CANONICAL.test(s);
-}
-
+/** Accepts the canonical 36-character form in any letter case. */
 export function uuidToBytes(s: string): Buffer {
-  if (!isCanonicalUuid(s)) throw new TypeError(`not a canonical UUID: '${s}'`);
+  if (!isUuidString(s)) throw new TypeError(`not a canonical UUID: '${s}'`);
   return Buffer.from(s.replaceAll('-', ''), 'hex');
 }
 

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LibvirtBackend, LibvirtBackendInitError, type LibvirtBackendOptions } from '../../src/backends/libvirt.js';
-import { DomainState, LifecycleEventType } from '../../src/libvirt/protocol.js';
+import { LifecycleEventType } from '../../src/libvirt/protocol.js';
+import { DomainState } from '../../src/protocol/constants.js';
 import { createLogger, silentLogger } from '../../src/util/log.js';
 import { fixtureUri, LifecycleRecorder, sharedLibvirtdMissing } from './support.js';
 
@@ -25,15 +26,15 @@ interface Vm {
 const uuid = (n: number): string => `6a7e0001-0000-4000-8000-00000000aa0${n}`;
 /** Every domain of node.xml that is not shut off: all count as "on" (§5.1). */
 const ON: Vm[] = [
-  { name: 'vm-running', uuid: uuid(1), state: DomainState.Running },
-  { name: 'vm-blocked', uuid: uuid(2), state: DomainState.Blocked },
-  { name: 'vm-paused', uuid: uuid(3), state: DomainState.Paused },
-  { name: 'vm-in-shutdown', uuid: uuid(4), state: DomainState.Shutdown },
-  { name: 'vm-crashed', uuid: uuid(6), state: DomainState.Crashed },
-  { name: 'vm-pmsuspended', uuid: uuid(7), state: DomainState.PmSuspended },
-  { name: 'vm-transient', uuid: uuid(8), state: DomainState.Running },
+  { name: 'vm-running', uuid: uuid(1), state: DomainState.RUNNING },
+  { name: 'vm-blocked', uuid: uuid(2), state: DomainState.BLOCKED },
+  { name: 'vm-paused', uuid: uuid(3), state: DomainState.PAUSED },
+  { name: 'vm-in-shutdown', uuid: uuid(4), state: DomainState.SHUTDOWN },
+  { name: 'vm-crashed', uuid: uuid(6), state: DomainState.CRASHED },
+  { name: 'vm-pmsuspended', uuid: uuid(7), state: DomainState.PMSUSPENDED },
+  { name: 'vm-transient', uuid: uuid(8), state: DomainState.RUNNING },
 ];
-const SHUTOFF: Vm = { name: 'vm-shutoff', uuid: uuid(5), state: DomainState.Shutoff };
+const SHUTOFF: Vm = { name: 'vm-shutoff', uuid: uuid(5), state: DomainState.SHUTOFF };
 /** Strings that name no domain: unknown name, unknown UUID, a name in the wrong case. */
 const MISSING = ['no-such-vm', '6a7e0001-0000-4000-8000-0000000000ff', '6A7E0001-0000-4000-8000-0000000000FF', 'VM-RUNNING'];
 
@@ -92,13 +93,13 @@ describe('libvirt backend: §5.1 answers', { skip }, () => {
             assert.equal(await b.status(id(vm), origin), 2, `${vm.name} after off`);
           }
           assert.equal(await b.off(id(SHUTOFF), origin), 0);
-          assert.equal(await stateOf(b, SHUTOFF), DomainState.Shutoff);
+          assert.equal(await stateOf(b, SHUTOFF), DomainState.SHUTOFF);
         }));
 
       it('on: starts a shut-off domain; anything else (paused, crashed, …) is left as it is with 0', () =>
         withBackend([NODE], async (b) => {
           assert.equal(await b.on(id(SHUTOFF), origin), 0);
-          assert.equal(await stateOf(b, SHUTOFF), DomainState.Running);
+          assert.equal(await stateOf(b, SHUTOFF), DomainState.RUNNING);
           assert.equal(await b.status(id(SHUTOFF), origin), 0);
           for (const vm of ON) {
             assert.equal(await b.on(id(vm), origin), 0, vm.name);
@@ -114,14 +115,14 @@ describe('libvirt backend: §5.1 answers', { skip }, () => {
           const before = new Map((await client!.listAllDomains()).map((d) => [d.uuid, d.id]));
           for (const vm of ON) {
             assert.equal(await b.reboot(id(vm), origin), 0, vm.name);
-            assert.equal(await stateOf(b, vm), DomainState.Running, `${vm.name} running after reboot`);
+            assert.equal(await stateOf(b, vm), DomainState.RUNNING, `${vm.name} running after reboot`);
             const after = await client!.lookupByUuid(vm.uuid);
             assert.notEqual(after.id, before.get(vm.uuid), `${vm.name} has a new id`);
             await events.waitFor(vm.name, LifecycleEventType.Stopped);
             await events.waitFor(vm.name, LifecycleEventType.Started);
           }
           assert.equal(await b.reboot(id(SHUTOFF), origin), 0);
-          assert.equal(await stateOf(b, SHUTOFF), DomainState.Shutoff);
+          assert.equal(await stateOf(b, SHUTOFF), DomainState.SHUTOFF);
           assert.equal(events.events.filter((e) => e.name === SHUTOFF.name).length, 0);
         }));
     });
@@ -189,7 +190,7 @@ describe('libvirt backend: several connections', { skip }, () => {
       assert.equal(await b.off('vm-running', origin), 0);
       assert.equal(await b.status('vm-running', origin), 2);
       const [, second] = b.clients;
-      assert.equal((await second!.getInfo(await second!.lookupByName('vm-running'))).state, DomainState.Running);
+      assert.equal((await second!.getInfo(await second!.lookupByName('vm-running'))).state, DomainState.RUNNING);
     }));
 
   it('returns the complete host list of all connections, sorted by name ignoring case (C loses it: W27)', () =>

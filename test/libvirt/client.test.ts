@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtError, UnsupportedUriError } from '../../src/libvirt/errors.js';
-import { DomainState, ErrorCode, LifecycleEventType } from '../../src/libvirt/protocol.js';
+import { ErrorCode, LifecycleEventType, ListDomainsFlag } from '../../src/libvirt/protocol.js';
+import { DomainState } from '../../src/protocol/constants.js';
 import { fixturePath, fixtureUri, LifecycleRecorder, sharedLibvirtdMissing } from './support.js';
 
 const skip = sharedLibvirtdMissing();
@@ -31,6 +32,15 @@ describe('LibvirtClient on the shared libvirtd', { skip }, () => {
     assert.ok(byName.get('vm-running')!.id > 0);
     assert.equal(byName.get('vm-shutoff')!.id, -1);
     assert.equal(await client.numOfDomains(), 7);
+    assert.equal((await client.listAllDomains(ListDomainsFlag.Active)).length, 7);
+    assert.deepEqual(
+      (await client.listAllDomains(ListDomainsFlag.Inactive)).map((d) => d.name),
+      ['vm-shutoff'],
+    );
+    assert.deepEqual(
+      (await client.listAllDomains(ListDomainsFlag.Transient)).map((d) => d.name),
+      ['vm-transient'],
+    );
   });
 
   it('looks domains up by name and by UUID and reads their state', async () => {
@@ -38,15 +48,15 @@ describe('LibvirtClient on the shared libvirtd', { skip }, () => {
     const byUuid = await client.lookupByUuid(byName.uuid);
     assert.deepEqual(byUuid, byName);
     assert.deepEqual(await client.lookupById(byName.id), byName);
-    assert.equal((await client.getInfo(byName)).state, DomainState.Paused);
-    assert.deepEqual(await client.getState(byName), { state: DomainState.Paused, reason: 0 });
+    assert.equal((await client.getInfo(byName)).state, DomainState.PAUSED);
+    assert.deepEqual(await client.getState(byName), { state: DomainState.PAUSED, reason: 0 });
     const expected: [string, number][] = [
-      ['vm-running', DomainState.Running],
-      ['vm-blocked', DomainState.Blocked],
-      ['vm-in-shutdown', DomainState.Shutdown],
-      ['vm-shutoff', DomainState.Shutoff],
-      ['vm-crashed', DomainState.Crashed],
-      ['vm-pmsuspended', DomainState.PmSuspended],
+      ['vm-running', DomainState.RUNNING],
+      ['vm-blocked', DomainState.BLOCKED],
+      ['vm-in-shutdown', DomainState.SHUTDOWN],
+      ['vm-shutoff', DomainState.SHUTOFF],
+      ['vm-crashed', DomainState.CRASHED],
+      ['vm-pmsuspended', DomainState.PMSUSPENDED],
     ];
     for (const [name, state] of expected) {
       assert.equal((await client.getInfo(await client.lookupByName(name))).state, state, name);
@@ -95,17 +105,17 @@ describe('LibvirtClient on the shared libvirtd', { skip }, () => {
     const stopped = await events.waitFor('vm-crashed', LifecycleEventType.Stopped);
     assert.equal(stopped.uuid, crashed.uuid);
     assert.equal(stopped.detail, 1); // VIR_DOMAIN_EVENT_STOPPED_DESTROYED
-    assert.equal((await client.getInfo(crashed)).state, DomainState.Shutoff);
+    assert.equal((await client.getInfo(crashed)).state, DomainState.SHUTOFF);
 
     await client.create(crashed);
     const started = await events.waitFor('vm-crashed', LifecycleEventType.Started);
     assert.ok(started.id > 0);
-    assert.equal((await client.getInfo(crashed)).state, DomainState.Running);
+    assert.equal((await client.getInfo(crashed)).state, DomainState.RUNNING);
 
     const running = await client.lookupByName('vm-running');
     await client.reset(running);
     await client.reboot(running);
-    assert.equal((await client.getInfo(running)).state, DomainState.Running);
+    assert.equal((await client.getInfo(running)).state, DomainState.RUNNING);
 
     // Transient domain: destroy removes it, create-from-XML brings it back.
     const transient = await client.lookupByName('vm-transient');

@@ -5,7 +5,7 @@ import { encodePacket, MAX_MESSAGE_BYTES, MessageType, PacketDecoder, PacketErro
 import { REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
 import { readDomain, readRemoteError, writeDomain } from '../../src/libvirt/remote-types.js';
 import { resolveUri, type UriEnvironment } from '../../src/libvirt/uri.js';
-import { isCanonicalUuid, uuidFromBytes, uuidToBytes } from '../../src/libvirt/uuid.js';
+import { uuidFromBytes, uuidToBytes } from '../../src/libvirt/uuid.js';
 import { XdrError, XdrReader, XdrWriter } from '../../src/libvirt/xdr.js';
 
 describe('XDR', () => {
@@ -55,13 +55,10 @@ describe('UUIDs', () => {
     assert.equal(uuidFromBytes(bytes), text);
   });
 
-  it('recognises only the 36-character canonical form, any case', () => {
-    assert.ok(isCanonicalUuid(text));
-    assert.ok(isCanonicalUuid(text.toUpperCase()));
+  it('accepts only the 36-character canonical form', () => {
     for (const s of [text.replaceAll('-', ''), `${text}0`, text.slice(1), `{${text}}`, text.replace('a', 'g'), 'vm-running']) {
-      assert.equal(isCanonicalUuid(s), false, s);
+      assert.throws(() => uuidToBytes(s), TypeError, s);
     }
-    assert.throws(() => uuidToBytes('vm-running'), TypeError);
     assert.throws(() => uuidFromBytes(Buffer.alloc(15)), TypeError);
   });
 });
