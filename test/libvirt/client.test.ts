@@ -1,5 +1,6 @@
 /** The libvirt client against the real libvirtd and its test driver. */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtError, UnsupportedUriError } from '../../src/libvirt/errors.js';
@@ -138,7 +139,32 @@ describe('LibvirtClient on the shared libvirtd', { skip }, () => {
   });
 });
 
-describe('LibvirtClient opening errors', { skip }, () => {
+describe('LibvirtClient opening', { skip }, () => {
+  it('opens qemu:///system on the system socket: virtqemud’s where it runs, else libvirtd’s', async () => {
+    const modular = '/run/libvirt/virtqemud-sock';
+    const client = await LibvirtClient.open({ uri: 'qemu:///system' });
+    try {
+      assert.equal(client.socketPath, existsSync(modular) ? modular : '/run/libvirt/libvirt-sock');
+      assert.equal(await client.getUri(), 'qemu:///system');
+      assert.ok((await client.numOfDomains()) >= 0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('opens test+unix:///default with the transport stripped for libvirtd', async () => {
+    const client = await LibvirtClient.open({ uri: 'test+unix:///default' });
+    try {
+      assert.equal(await client.getUri(), 'test:///default');
+      assert.deepEqual(
+        (await client.listAllDomains()).map((d) => d.name),
+        ['test'],
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
   it('rejects a URI it cannot serve at once, naming it', async () => {
     for (const uri of ['qemu+ssh://host/system', 'qemu+tcp://host/system']) {
       await assert.rejects(LibvirtClient.open({ uri }), (err: unknown) => err instanceof UnsupportedUriError && err.message.includes(uri));
