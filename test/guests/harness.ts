@@ -15,7 +15,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandResult, readConsole, readMarkers, type CommandResult, type Marker } from './console.js';
@@ -165,6 +164,10 @@ async function openControl(path: string): Promise<Socket> {
   });
 }
 
+// Not /tmp: a hostRoot guest has its own tmpfs there, while this directory stays visible (read-only) in
+// it at the same path, so tests can hand files (configs, keys, scripts) to guest commands.
+const BEDS_DIR = '/var/tmp';
+
 // A bed's tag names the test process, so a later run can tell beds whose process died (a killed run, a
 // CI timeout) from beds of runs still going: all runs share one libvirtd.
 const BED_TAG = /^fvt-(\d+)-[0-9a-f]{6}$/;
@@ -183,10 +186,10 @@ function isStaleTag(tag: string): boolean {
 /** Removes guests and files left by beds whose test process is gone. */
 async function removeStaleBeds(): Promise<void> {
   const domains = (await virsh('list', '--all', '--name')).split('\n').filter(Boolean);
-  const dirs = await readdir(tmpdir());
+  const dirs = await readdir(BEDS_DIR);
   await Promise.all([
     ...domains.filter((name) => isStaleTag(name.replace(/-[a-z0-9]+$/, ''))).map(removeDomain),
-    ...dirs.filter(isStaleTag).map((d) => rm(join(tmpdir(), d), { recursive: true, force: true })),
+    ...dirs.filter(isStaleTag).map((d) => rm(join(BEDS_DIR, d), { recursive: true, force: true })),
   ]);
 }
 
@@ -196,6 +199,7 @@ export class GuestBed {
   private constructor(
     /** Prefix of every domain name of this bed and its directory's name, e.g. "fvt-4242-3fa2c1". */
     readonly tag: string,
+    /** This bed's files; hostRoot guests see it read-only at the same path. */
     readonly dir: string,
     /** Where the guests' ttyS1 and channel sockets are: the serial listener's `path`. */
     readonly socketDir: string,
@@ -205,7 +209,7 @@ export class GuestBed {
   static async create(): Promise<GuestBed> {
     const [image] = await Promise.all([ensureGuestImage(), removeStaleBeds()]);
     const tag = `fvt-${process.pid}-${randomBytes(3).toString('hex')}`;
-    const dir = join(tmpdir(), tag);
+    const dir = join(BEDS_DIR, tag);
     // mkdir without `recursive` fails on a (vanishingly unlikely) clash instead of sharing a dir.
     await mkdir(dir, { mode: 0o700 });
     await Promise.all(['sock', 'ctl', 'log', 'xml'].map((d) => mkdir(join(dir, d))));
