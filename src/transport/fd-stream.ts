@@ -75,7 +75,7 @@ export class FdStream extends Duplex {
 
   #readAvailable(): void {
     try {
-      while (this.#wantRead) {
+      while (this.#wantRead && !this.destroyed) {
         const n = this.#handle.read(scratch);
         if (n < 0) break; // would block: the poller says when there is more
         if (n === 0) {

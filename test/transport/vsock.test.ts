@@ -121,6 +121,18 @@ test('a kernel without vsock gets an error that names the cause', () => {
   assert.equal(other.message, 'EADDRINUSE');
 });
 
+test('accept with no connection waiting answers null (EAGAIN), and a closed handle refuses calls', () => {
+  const noop = (): void => undefined;
+  const handle = loadAddon().listen(VMADDR_CID_ANY, 25004, 4, noop);
+  assert.equal(handle.accept(noop), null);
+  handle.socketError(); // no pending error on a listening socket
+  assert.throws(() => handle.shutdown(), { code: 'ENOTCONN', syscall: 'shutdown' });
+  handle.close();
+  handle.close(); // idempotent
+  assert.throws(() => handle.accept(noop), { code: 'EBADF', message: 'EBADF: bad file descriptor, handle (already closed)' });
+  assert.throws(() => handle.poll(true, false), { code: 'EBADF' });
+});
+
 test('listening, failing and closing leaks no fds', async () => {
   const before = openFdCount();
   for (let i = 0; i < 20; i++) {

@@ -247,24 +247,9 @@ static bool get_buffer_arg(napi_env env, napi_value value, void **data, size_t *
   return false;
 }
 
-/* read(buffer) -> bytes read, 0 at end of stream, -1 if it would block. */
-static napi_value handle_read(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  void *data;
-  size_t length;
-  handle *h = open_handle(env, info, 1, argv);
-  if (!h || !get_buffer_arg(env, argv[0], &data, &length)) return NULL;
-  ssize_t n;
-  do n = read(h->fd, data, length);
-  while (n < 0 && errno == EINTR);
-  if (n >= 0) return make_int(env, n);
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return make_int(env, -1);
-  throw_errno(env, errno, "read", NULL);
-  return NULL;
-}
-
-/* write(buffer) -> bytes written (possibly fewer), -1 if it would block. */
-static napi_value handle_write(napi_env env, napi_callback_info info) {
+/* read(buffer) -> bytes read, 0 at end of stream; write(buffer) -> bytes written (possibly fewer).
+ * Both answer -1 if the call would block. */
+static napi_value transfer(napi_env env, napi_callback_info info, bool writing) {
   napi_value argv[1];
   void *data;
   size_t length;
@@ -272,13 +257,22 @@ static napi_value handle_write(napi_env env, napi_callback_info info) {
   if (!h || !get_buffer_arg(env, argv[0], &data, &length)) return NULL;
   ssize_t n;
   do {
+    if (!writing) n = read(h->fd, data, length);
     /* MSG_NOSIGNAL: a vanished peer is an EPIPE error, not a SIGPIPE. */
-    n = h->is_socket ? send(h->fd, data, length, MSG_NOSIGNAL) : write(h->fd, data, length);
+    else n = h->is_socket ? send(h->fd, data, length, MSG_NOSIGNAL) : write(h->fd, data, length);
   } while (n < 0 && errno == EINTR);
   if (n >= 0) return make_int(env, n);
   if (errno == EAGAIN || errno == EWOULDBLOCK) return make_int(env, -1);
-  throw_errno(env, errno, "write", NULL);
+  throw_errno(env, errno, writing ? "write" : "read", NULL);
   return NULL;
+}
+
+static napi_value handle_read(napi_env env, napi_callback_info info) {
+  return transfer(env, info, false);
+}
+
+static napi_value handle_write(napi_env env, napi_callback_info info) {
+  return transfer(env, info, true);
 }
 
 /* shutdown(): end of our half of a socket connection (the peer reads EOF). */
