@@ -321,9 +321,13 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
 
   private async authenticate(rpc: RpcConnection, left: () => number): Promise<void> {
     const types = await rpc.call(Proc.AuthList, undefined, (r) => r.array(REMOTE_AUTH_TYPE_LIST_MAX, (x) => x.int()), left());
+    this.log.debug(`daemon offers authentication types [${types.join(', ')}]`);
     if (types.length === 0 || types.includes(AuthType.None)) return;
     if (types.includes(AuthType.Polkit)) {
-      const complete = await rpc.call(Proc.AuthPolkit, undefined, readInt, left());
+      const complete = await rpc.call(Proc.AuthPolkit, undefined, readInt, left()).catch((err: unknown) => {
+        if (!(err instanceof LibvirtError)) throw err;
+        throw new LibvirtError(`polkit authentication failed: ${err.message}`, err.code, err.domain, err.level);
+      });
       if (complete === 1) return;
       throw new LibvirtConnectionError(`polkit authentication for '${this.uri}' did not complete`, this.uri);
     }

@@ -12,8 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 
 export interface PrivateLibvirtdOptions {
-  /** Extra libvirtd.conf lines, e.g. keepalive_interval. */
-  config?: string[];
+  /** libvirtd.conf settings on top of (or replacing) the defaults below, e.g. { keepalive_interval: 1 }. */
+  config?: Record<string, string | number>;
 }
 
 export class PrivateLibvirtd {
@@ -23,10 +23,9 @@ export class PrivateLibvirtd {
 
   private constructor(options: PrivateLibvirtdOptions) {
     mkdirSync(join(this.dir, 'sock'));
-    writeFileSync(
-      join(this.dir, 'libvirtd.conf'),
-      [`unix_sock_dir = "${join(this.dir, 'sock')}"`, 'auth_unix_rw = "none"', 'auth_unix_ro = "none"', ...(options.config ?? [])].join('\n') + '\n',
-    );
+    const settings = { unix_sock_dir: join(this.dir, 'sock'), auth_unix_rw: 'none', auth_unix_ro: 'none', ...options.config };
+    const conf = Object.entries(settings).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : JSON.stringify(v)}`);
+    writeFileSync(join(this.dir, 'libvirtd.conf'), `${conf.join('\n')}\n`);
   }
 
   /** Why this machine cannot run one (not root, libvirtd or unshare missing), or undefined. */

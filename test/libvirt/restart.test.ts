@@ -24,7 +24,7 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
   let daemon: PrivateLibvirtd;
   before(async () => {
     // The daemon pings idle clients every second and drops one after 2 unanswered pings.
-    daemon = await PrivateLibvirtd.start({ config: ['keepalive_interval = 1', 'keepalive_count = 2'] });
+    daemon = await PrivateLibvirtd.start({ config: { keepalive_interval: 1, keepalive_count: 2 } });
   });
   after(() => daemon.cleanup());
 

@@ -1,0 +1,52 @@
+/**
+ * Authentication negotiation with a real libvirtd configured for polkit: root is let in without it
+ * (libvirtd bypasses polkit for privileged clients); another user is asked for polkit, and our client
+ * goes through AUTH_POLKIT (which fails here: there is no system D-Bus for polkit to answer on).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { LibvirtClient } from '../../src/libvirt/client.js';
+import { createLogger } from '../../src/util/log.js';
+import { PrivateLibvirtd } from './private-libvirtd.js';
+
+const NOBODY = 65534;
+const opener = fileURLToPath(new URL('./open-client.ts', import.meta.url));
+
+describe('libvirt authentication with auth_unix_rw = polkit', { skip: PrivateLibvirtd.unavailable() }, () => {
+  let daemon: PrivateLibvirtd;
+  before(async () => {
+    daemon = await PrivateLibvirtd.start({ config: { auth_unix_rw: 'polkit', unix_sock_rw_perms: '0777' } });
+    chmodSync(daemon.dir, 0o755); // let the unprivileged user reach the socket
+  });
+  after(() => daemon.cleanup());
+
+  it('root: the daemon offers no authentication and the URI opens', async () => {
+    const lines: string[] = [];
+    const client = await LibvirtClient.open({ uri: daemon.uri('/default'), logger: createLogger(() => 2, { write: (l) => lines.push(l) }) });
+    try {
+      assert.equal(await client.getUri(), 'test:///default');
+      assert.ok(lines.some((l) => l.includes('offers authentication types [0]')), lines.join(''));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('another user: the daemon asks for polkit, the client runs AUTH_POLKIT and reports its failure', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', opener, daemon.uri('/default')], {
+      uid: NOBODY,
+      gid: NOBODY,
+      encoding: 'utf8',
+      env: { ...process.env, HOME: '/tmp' },
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const outcome = JSON.parse(r.stdout) as { ok: boolean; name: string; message: string; log: string[] };
+    assert.ok(outcome.log.some((l) => l.includes('offers authentication types [2]')), outcome.log.join(''));
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.name, 'LibvirtError');
+    assert.match(outcome.message, /^cannot open 'test\+unix:\/\/\/default\?socket=.*': polkit authentication failed: /);
+  });
+});
