@@ -44,7 +44,11 @@ trap 'rm -rf "$work"' EXIT
 # Keep the downloaded package: a recipe change then rebuilds without downloading 70 MB again.
 deb=$(ls "$out"/"$pkg"_*.deb 2>/dev/null | head -n1 || true)
 if [ -z "$deb" ]; then
-  (cd "$work" && apt-get download "$pkg" >&2 2>/dev/null || { apt-get update -q >&2 && apt-get download "$pkg" >&2; })
+  # Needs the network: the test runner's namespace has none, so scripts/setup-test-env.sh runs this first.
+  (cd "$work" && apt-get download "$pkg" >&2 2>/dev/null || { apt-get update -q >&2 && apt-get download "$pkg" >&2; }) || {
+    echo "build-guest-image: cannot download $pkg; run scripts/build-guest-image.sh where the network is reachable" >&2
+    exit 1
+  }
   mv "$work"/"$pkg"_*.deb "$out"/
   deb=$(ls "$out"/"$pkg"_*.deb | head -n1)
 fi
