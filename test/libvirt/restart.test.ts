@@ -64,14 +64,14 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
     const client = await LibvirtClient.open({
       uri: daemon.uri('/default'),
       logger,
-      keepaliveIntervalMs: 100,
+      keepaliveIntervalMs: 200,
       keepaliveCount: 2,
       connectTimeoutMs: 500,
       reconnectMinDelayMs: 50,
       reconnectMaxDelayMs: 200,
     });
     try {
-      await sleep(400);
+      await sleep(700); // idle long enough for our PINGs, which the daemon must answer
       assert.ok(lines.some((l) => l.includes('keepalive PONG received')), 'the daemon answered our PINGs');
       assert.equal(client.isConnected, true);
 
