@@ -9,10 +9,7 @@
  * test:/// node is required to see the same domain state (TESTBEDS §1).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LibvirtClient, type LibvirtClientOptions } from '../libvirt/client.js';
-import { LibvirtError } from '../libvirt/errors.js';
-import { ErrorCode } from '../libvirt/protocol.js';
-import type { Domain } from '../libvirt/remote-types.js';
+import { ErrorCode, LibvirtClient, LibvirtError, type Domain, type LibvirtClientOptions } from '../libvirt/index.js';
 import { DomainState } from '../protocol/constants.js';
 import { isUuidString } from '../protocol/uuid.js';
 import type { Logger } from '../util/log.js';

@@ -70,7 +70,6 @@ const defaults = {
 
 const none: Decoder<void> = () => undefined;
 const readInt: Decoder<number> = (r) => r.int();
-const readDomainRet: Decoder<Domain> = readDomain;
 const args = (build: (w: XdrWriter) => void): Buffer => {
   const w = new XdrWriter();
   build(w);
@@ -181,15 +180,15 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
 
   /** By name, case-sensitive. A missing domain rejects with LibvirtError code 42 (ErrorCode.NoDomain). */
   lookupByName(name: string, o?: CallOptions): Promise<Domain> {
-    return this.call(Proc.DomainLookupByName, args((w) => w.string(name)), readDomainRet, o);
+    return this.call(Proc.DomainLookupByName, args((w) => w.string(name)), readDomain, o);
   }
 
   lookupByUuid(uuid: string, o?: CallOptions): Promise<Domain> {
-    return this.call(Proc.DomainLookupByUuid, args((w) => w.fixedOpaque(uuidToBytes(uuid))), readDomainRet, o);
+    return this.call(Proc.DomainLookupByUuid, args((w) => w.fixedOpaque(uuidToBytes(uuid))), readDomain, o);
   }
 
   lookupById(id: number, o?: CallOptions): Promise<Domain> {
-    return this.call(Proc.DomainLookupById, args((w) => w.int(id)), readDomainRet, o);
+    return this.call(Proc.DomainLookupById, args((w) => w.int(id)), readDomain, o);
   }
 
   getInfo(dom: Domain, o?: CallOptions): Promise<DomainInfo> {
@@ -216,7 +215,7 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
 
   /** Starts a domain from XML (transient, or the defined domain of the same name and UUID). */
   createXml(xml: string, flags = 0, o?: CallOptions): Promise<Domain> {
-    return this.call(Proc.DomainCreateXml, args((w) => w.string(xml).uint(flags)), readDomainRet, o);
+    return this.call(Proc.DomainCreateXml, args((w) => w.string(xml).uint(flags)), readDomain, o);
   }
 
   reset(dom: Domain, o?: CallOptions): Promise<void> {
