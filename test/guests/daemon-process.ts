@@ -3,6 +3,7 @@
  * wait for a line that says it is ready, and a stop by its own PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export class DaemonProcess {
   private text = '';
@@ -41,7 +42,7 @@ export class DaemonProcess {
     while (!pattern.test(this.text)) {
       const why = this.ended ?? (Date.now() > deadline && `did not print ${pattern} within ${timeoutMs} ms`);
       if (why) throw new Error(`${this.child.spawnfile} ${why}; output:\n${this.text.slice(-4000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await delay(50);
     }
   }
 

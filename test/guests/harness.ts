@@ -16,11 +16,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { commandResult, readConsole, readMarkers, type CommandResult, type Marker } from './console.js';
 import { domainXml } from './domain-xml.js';
 import { ensureGuestImage, type GuestImage } from './image.js';
-import { domainState, removeDomain, virsh, waitForDomainState } from './virsh.js';
+import { domainState, removeDomain, virsh } from './virsh.js';
 
 export type { CommandResult } from './console.js';
 export { qemuUnavailableReason } from './virsh.js';
@@ -69,10 +70,6 @@ export function shellCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');
 }
 
-async function delay(ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 export class Guest {
   private control: Socket | undefined;
   private nextCommand = 1;
@@ -94,10 +91,6 @@ export class Guest {
 
   async state(): Promise<string> {
     return domainState(this.name);
-  }
-
-  async waitForState(state: string, timeoutMs = 30_000): Promise<void> {
-    await waitForDomainState(this.name, state, timeoutMs);
   }
 
   /** Waits until boot number `boot` (1 = the first; a restarted guest boots again) has finished setup. */

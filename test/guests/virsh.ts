@@ -18,17 +18,6 @@ export async function domainState(name: string): Promise<string> {
   return (await virsh('domstate', name)).trim();
 }
 
-export async function waitForDomainState(name: string, state: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    last = await domainState(name);
-    if (last === state) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`domain ${name} is still "${last}" after ${timeoutMs} ms, expected "${state}"`);
-}
-
 /** Destroys the domain if it runs, then undefines it; a domain already gone is fine. */
 export async function removeDomain(name: string): Promise<void> {
   await virsh('destroy', name).catch(() => undefined);
