@@ -1,0 +1,51 @@
+/**
+ * fence_virt without -T/-S (PROTOCOL.md §4.5): the serial protocol over the -D device, or without one
+ * over a TCP connection to the vmchannel address (a QEMU guestfwd), which is the real default.
+ */
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { errnoError, strerror } from '../errno-text.js';
+import { parseSerialParams } from '../serial-params.js';
+import { serialExchange } from '../serial-exchange.js';
+import { type RunContext } from '../run-context.js';
+import { connectTcp } from '../transports/tcp-connect.js';
+import { openSerialDevice } from '../transports/serial-device.js';
+import { CONNECT_MS } from './tcp.js';
+
+async function openDevice(ctx: RunContext, path: string): Promise<Duplex | undefined> {
+  const { args, out, log } = ctx;
+  const params = parseSerialParams(args.serialParams);
+  if (!params.ok) {
+    if (params.badChar !== undefined) out.stdout(`Fail: ${params.badChar}\n`);
+    out.stderr(`open_port: ${strerror({ code: 'EINVAL' })}\n`);
+    log.error(`serial parameters '${args.serialParams}': ${params.reason}`);
+    return undefined;
+  }
+  try {
+    return await openSerialDevice(path, params.settings, log);
+  } catch (err) {
+    out.stderr(`open_port: ${strerror(err)}\n`);
+    log.error(`cannot open the serial device ${path}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+async function connectChannel(ctx: RunContext): Promise<Duplex | undefined> {
+  const { args, out, log, deadline } = ctx;
+  const address = args.channelAddress;
+  try {
+    if (!isIP(address)) throw errnoError('EINVAL', `'${address}' is not an IP address`);
+    return await connectTcp(address, args.port, deadline.cap(CONNECT_MS));
+  } catch (err) {
+    out.stdout(`Failed to connect to ${address}:${args.port}\n`);
+    out.stderr(`vmchannel connect: ${strerror(err)}\n`);
+    log.error(`no vmchannel at ${address}:${args.port} (use -D for a serial device): ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+export async function runSerial(ctx: RunContext): Promise<number> {
+  const device = ctx.args.serialDevice;
+  const stream = device !== undefined ? await openDevice(ctx, device) : await connectChannel(ctx);
+  return stream ? serialExchange(stream, ctx) : -1;
+}

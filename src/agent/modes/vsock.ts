@@ -1,0 +1,31 @@
+/**
+ * fence_virt -S (PROTOCOL.md §4.4): the TCP exchange over AF_VSOCK to the host's CID, through the
+ * native addon. Unlike the C agent's blocking connect, the connect is bounded by the deadline.
+ */
+import { connectVsock } from '../../transport/vsock.js';
+import { loadAgentKey } from '../agent-key.js';
+import { strerror } from '../errno-text.js';
+import { exchangeOnStream } from '../network-exchange.js';
+import { NO_CALLBACK, newSeqno, signedRequest } from '../request-builder.js';
+import { stepMs, type RunContext } from '../run-context.js';
+
+export async function runVsock(ctx: RunContext): Promise<number> {
+  const { args, out, log, deadline } = ctx;
+  const agentKey = await loadAgentKey(args, out, log);
+  const request = signedRequest(args, agentKey, newSeqno(), NO_CALLBACK);
+  let stream;
+  try {
+    stream = await connectVsock({ cid: args.cid, port: args.port, timeoutMs: deadline.remaining() });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.syscall === 'connect') {
+      // The C agent prints the CID with %d.
+      out.stdout(`Unable to connect to fence_virtd host ${args.cid | 0}:${args.port} ${strerror(e)}\n`);
+    } else {
+      out.stdout(`Unable to create vsock: ${strerror(e)}\n`);
+    }
+    log.error(`vsock connection to CID ${args.cid} port ${args.port} failed: ${e.message}`);
+    return 1;
+  }
+  return exchangeOnStream(stream, request, { ...agentKey, stepMs: stepMs(ctx), deadline, out, log });
+}

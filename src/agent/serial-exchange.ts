@@ -1,0 +1,61 @@
+/**
+ * The serial/vmchannel conversation (PROTOCOL.md §2.4, §4.5): a 74-byte request, then an `abba` magic
+ * followed by the answer byte, found by scanning the stream (a tty may hold noise). The scan uses the
+ * protocol's MagicFramer, which also finds a magic right after a stray 'a' — the C agent's scanner
+ * misses it (§9 W25). Returns the answer byte (unsigned, as the C serial code reads it) or -1.
+ */
+import type { Duplex } from 'node:stream';
+import { decodeSerialResponse, encodeSerialRequest, MagicFramer, Response, SERIAL_RESPONSE_SIZE } from '../protocol/index.js';
+import { StreamIO } from '../util/stream-io.js';
+import { timedOutOn } from './deadline.js';
+import { printHostList } from './host-list-printer.js';
+import { newSeqno } from './request-builder.js';
+import { stepMs, type RunContext } from './run-context.js';
+
+/** The C agents give the request write 3 s. */
+const WRITE_MS = 3000;
+/** How long to wait for the daemon's trailing answer after a host list (see below). */
+const TRAILER_MS = 1000;
+
+export async function serialExchange(stream: Duplex, ctx: RunContext): Promise<number> {
+  const { args, out, log, deadline } = ctx;
+  const io = new StreamIO(stream);
+  const cancelGuard = deadline.guard(stream);
+  try {
+    const request = encodeSerialRequest({ request: args.op, flags: 0, domain: args.domain ?? '', seqno: newSeqno() });
+    try {
+      await io.write(request, deadline.cap(WRITE_MS), 'the request');
+    } catch (err) {
+      log.error(`sending the request failed: ${(err as Error).message}`);
+      return -1;
+    }
+    const framer = new MagicFramer(SERIAL_RESPONSE_SIZE, decodeSerialResponse);
+    let answer: number | undefined;
+    while (answer === undefined) {
+      let byte: Buffer;
+      try {
+        byte = await io.read(1, deadline.cap(stepMs(ctx)), 'the answer');
+      } catch (err) {
+        log.error(
+          timedOutOn(err, deadline)
+            ? `no answer from fence_virtd within ${args.timeout} s (is its serial listener serving this channel?)`
+            : `the channel closed before an answer came: ${(err as Error).message}`,
+        );
+        return -1;
+      }
+      for (const event of framer.push(byte)) {
+        if (event.type === 'frame') answer = event.value;
+        else log.debug(`skipped ${event.count} byte(s) before the answer: ${event.reason}`);
+      }
+    }
+    if (answer !== Response.HOSTLIST) return answer;
+    await printHostList(io, stepMs(ctx), deadline, out, log);
+    // The daemon ends a host list with one more framed answer. Left unread, a persistent channel would
+    // hand it to the next agent as that agent's answer (§9 W26), so it is consumed here.
+    await io.read(SERIAL_RESPONSE_SIZE, deadline.cap(TRAILER_MS)).catch(() => undefined);
+    return 0;
+  } finally {
+    cancelGuard();
+    stream.destroy();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Opens the -D device. A tty (the guest's emulated serial port, or a pty in tests) goes through the
+ * serialport package, which programs speed, framing and flow control; anything else (a virtio-serial
+ * port /dev/vportNpM, possibly through a /dev/virtio-ports/NAME link) is not a tty, so serialport and
+ * the C agent's tcsetattr() both fail on it, and it is opened as a plain character device polled by
+ * the native addon. isatty() on the opened file decides, not the name: links and renamed nodes are
+ * common, and the question is exactly whether terminal settings apply.
+ */
+import { closeSync, constants, openSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { isatty } from 'node:tty';
+import { openCharDevice } from '../../transport/chardev.js';
+import type { Logger } from '../../util/log.js';
+import type { SerialSettings } from '../serial-params.js';
+import { openTty } from './tty.js';
+
+export async function openSerialDevice(path: string, settings: SerialSettings, log: Logger): Promise<Duplex> {
+  const fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+  let tty: boolean;
+  try {
+    tty = isatty(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (tty) return openTty(path, settings, log);
+  log.debug(`${path} is not a tty; opening it as a character device`);
+  return openCharDevice(path);
+}
