@@ -11,8 +11,11 @@ import {
   type RequestCode,
 } from '../protocol/index.js';
 
-/** How the request travels. The numbers are the C enum's, shown by the debug dump. */
-export const Mode = { MULTICAST: 0, SERIAL: 1, TCP: 2, VSOCK: 3 } as const;
+/**
+ * How the request travels. The debug dump prints the mode before -T/-S switch it, so only the two
+ * defaults show, with the C enum's values 0 and 2; TCP and vsock just need distinct values.
+ */
+export const Mode = { MULTICAST: 0, SERIAL: 2, TCP: 3, VSOCK: 4 } as const;
 export type AgentMode = (typeof Mode)[keyof typeof Mode];
 
 export const DEFAULT_CHANNEL_ADDRESS = '10.0.2.179';

@@ -11,15 +11,18 @@ export function argsDump(args: AgentArgs): string {
     ['args->timeout', args.timeout],
     ['args->delay', args.delay],
     ['args->retr_time', args.retrans],
-    ['args->flags', (args.useUuid ? 1 : 0) | (args.error ? 4 : 0)],
+    // The C flag bits: 4 = an option was invalid, 16 = use UUID.
+    ['args->flags', (args.error ? 4 : 0) | (args.useUuid ? 16 : 0)],
     ['args->net.addr', str(args.multicastAddress)],
     ['args->net.ipaddr', str(args.ipaddr)],
-    ['args->net.cid', args.cid],
+    ['args->net.cid', args.cid | 0], // printed with %d
     ['args->net.key_file', args.keyFile],
     ['args->net.port', args.port],
     ['args->net.hash', args.hash],
     ['args->net.auth', args.auth],
     ['args->net.family', args.family],
+    // No option sets an interface (the C -I is in neither getopt string).
+    ['args->net.ifindex', 0],
     ['args->serial.device', str(args.serialDevice)],
     ['args->serial.speed', args.serialParams],
     ['args->serial.address', args.channelAddress],

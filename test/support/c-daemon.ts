@@ -1,0 +1,188 @@
+/**
+ * The real C fence_virtd (the reference implementation) for tests: started in the foreground from a
+ * config text and a key file in its own directory, waited for until it serves, stopped by its PID.
+ *
+ *   const daemon = await startCDaemon({
+ *     config: ({ keyFile }) => `fence_virtd { listener = "tcp"; backend = "libvirt"; } ...key_file = "${keyFile}"...`,
+ *     ready: { listening: { protocol: 'tcp', port: 27001 } },
+ *   });
+ *   try { ... } finally { await daemon.stop(); }
+ *
+ * Readiness, whichever fits the listener: a socket the daemon has bound (read from /proc, no traffic
+ * sent), a line of its output (e.g. `Registered <uuid> on` of the serial listener with args
+ * ['-d', '5']), or any probe. Its output (stdout and stderr, line-buffered through stdbuf) is kept
+ * for failure messages.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const C_FENCE_VIRTD = '/usr/sbin/fence_virtd';
+
+export interface CDaemonFiles {
+  dir: string;
+  keyFile: string;
+}
+
+export type ReadySignal =
+  /** The daemon has a TCP socket listening, or a UDP socket bound, at this port (IPv4 or IPv6). */
+  | { listening: { protocol: 'tcp' | 'udp'; port: number } }
+  /** Its output matches (debug lines need args such as ['-d', '5']). */
+  | { output: RegExp }
+  | { probe: () => Promise<boolean> };
+
+export interface CDaemonOptions {
+  /** fence_virt.conf text, or a function of the daemon's files that makes it. */
+  config: string | ((files: CDaemonFiles) => string);
+  ready: ReadySignal;
+  /** Contents of the key file (default: 32 random bytes). The daemon requires the file for every listener. */
+  key?: Buffer | string;
+  /** A directory the caller owns (kept at stop); default: a new temporary one, removed at stop. */
+  dir?: string;
+  /** More fence_virtd arguments, e.g. ['-d', '5']. */
+  args?: readonly string[];
+  readyTimeoutMs?: number;
+}
+
+/** Why the C daemon cannot run here, for a test's skip message; undefined if it can. */
+export function cDaemonMissing(): string | undefined {
+  return existsSync(C_FENCE_VIRTD) ? undefined : `${C_FENCE_VIRTD} is not installed (run scripts/setup-test-env.sh)`;
+}
+
+function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1] as string);
+    } catch {
+      // closed while we looked
+    }
+  }
+  return inodes;
+}
+
+/** Reads the process's own view of the socket tables (its network namespace). */
+function hasBoundPort(pid: number, protocol: 'tcp' | 'udp', port: number): boolean {
+  const inodes = socketInodes(pid);
+  for (const table of [protocol, `${protocol}6`]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const localPort = parseInt((f[1] as string).split(':')[1] as string, 16);
+      const listening = protocol === 'udp' || f[3] === '0A';
+      if (localPort === port && listening && inodes.has(f[9] as string)) return true;
+    }
+  }
+  return false;
+}
+
+export class CDaemon {
+  private text = '';
+  private exit: string | undefined;
+  private readonly exited: Promise<void>;
+  private readonly child: ChildProcess;
+
+  constructor(
+    readonly files: CDaemonFiles & { configFile: string; pidFile: string },
+    args: readonly string[],
+    private readonly ownsDir: boolean,
+  ) {
+    // stdbuf execs the daemon (same PID) with line-buffered output, so lines arrive when printed.
+    this.child = spawn('stdbuf', ['-oL', '-eL', C_FENCE_VIRTD, '-F', '-f', files.configFile, '-p', files.pidFile, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const append = (chunk: Buffer): void => {
+      this.text += chunk.toString();
+    };
+    this.child.stdout?.on('data', append);
+    this.child.stderr?.on('data', append);
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exit = `exited (${code ?? signal})`;
+        resolve();
+      });
+      this.child.once('error', (err) => {
+        this.exit = `could not start: ${err.message}`;
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
+  output(): string {
+    return this.text;
+  }
+
+  async waitReady(signal: ReadySignal, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.exit) throw new Error(`fence_virtd ${this.exit} before it was ready; output:\n${this.text.slice(-4000)}`);
+      if (await this.isReady(signal)) return;
+      if (Date.now() > deadline) {
+        throw new Error(`fence_virtd not ready within ${timeoutMs} ms (${JSON.stringify(signal, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v))}); output:\n${this.text.slice(-4000)}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  private async isReady(signal: ReadySignal): Promise<boolean> {
+    if ('output' in signal) return signal.output.test(this.text);
+    if ('probe' in signal) return signal.probe();
+    try {
+      return hasBoundPort(this.pid, signal.listening.protocol, signal.listening.port);
+    } catch {
+      return false; // /proc entry gone: the exit shows up on the next round
+    }
+  }
+
+  /** SIGTERM to this daemon's PID (it removes its pid file and exits), SIGKILL if it hangs; then cleanup. */
+  async stop(): Promise<void> {
+    if (this.running) {
+      this.child.kill('SIGTERM');
+      const done = await Promise.race([this.exited.then(() => true), sleep(10_000, false)]);
+      if (!done) this.child.kill('SIGKILL');
+      await this.exited;
+    }
+    if (this.ownsDir) await rm(this.files.dir, { recursive: true, force: true });
+  }
+}
+
+export async function startCDaemon(options: CDaemonOptions): Promise<CDaemon> {
+  const ownsDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'c-fence-virtd-')));
+  const files = { dir, keyFile: join(dir, 'fence_xvm.key'), configFile: join(dir, 'fence_virt.conf'), pidFile: join(dir, 'fence_virtd.pid') };
+  try {
+    await writeFile(files.keyFile, options.key ?? randomBytes(32), { mode: 0o600 });
+    const config = typeof options.config === 'string' ? options.config : options.config(files);
+    await writeFile(files.configFile, config, { mode: 0o600 });
+  } catch (err) {
+    if (ownsDir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const daemon = new CDaemon(files, options.args ?? [], ownsDir);
+  try {
+    await daemon.waitReady(options.ready, options.readyTimeoutMs ?? 20_000);
+  } catch (err) {
+    await daemon.stop();
+    throw err;
+  }
+  return daemon;
+}
