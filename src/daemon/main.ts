@@ -3,7 +3,8 @@ import { basename } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { loadDaemonConfig } from '../config/daemon-config.js';
 import { applyCommandLineOverrides } from '../config/overrides.js';
-import { createLogger } from '../util/log.js';
+import { createLogger, type LogSink } from '../util/log.js';
+import { syslogSink } from '../util/syslog-sink.js';
 import { COMPATIBLE_WITH, VERSION } from '../version.js';
 import { daemonUsage, parseDaemonOptions, UsageError } from './cli-options.js';
 import { FenceDaemon } from './fence-daemon.js';
@@ -14,9 +15,11 @@ const CHILD_ENV = 'FENCE_VIRTD_BACKGROUND_CHILD';
 
 /** fence_virtd's main: resolves with the exit status (and keeps serving until a stop signal). */
 export async function runDaemon(argv: readonly string[], argv0: string): Promise<number> {
-  const program = basename(argv0).replace(/\.[cm]?js$/, '');
+  const program = basename(argv0).replace(/\.[cm]?[jt]s$/, '');
   let verbosity = 0;
-  const log = createLogger(() => verbosity);
+  // Swapped for syslog once a background child no longer has its parent's stderr.
+  const sink: LogSink = { write: (line) => void process.stderr.write(line) };
+  const log = createLogger(() => verbosity, sink);
   let opts;
   try {
     opts = parseDaemonOptions(argv, program);
@@ -71,6 +74,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     return 1;
   }
   if (isChild) {
+    sink.write = syslogSink(program).write;
     process.send?.('ready');
     process.disconnect?.();
   }
@@ -96,15 +100,21 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   });
 }
 
-/** Starts the detached child and exits once it serves (0) or failed to start (its status). */
+/**
+ * Starts the detached child and exits once it serves (0) or failed to start (its status). The child's
+ * start-up messages reach our stderr through a pipe; after that it logs to syslog, so no terminal or
+ * caller's pipe is held open by the daemon.
+ */
 async function backgroundParent(argv: readonly string[]): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...argv], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, [CHILD_ENV]: '1' },
   });
+  child.stderr?.pipe(process.stderr, { end: false });
   return new Promise((resolve) => {
     child.once('message', () => {
+      child.stderr?.unpipe().destroy();
       child.unref();
       child.channel?.unref();
       resolve(0);

@@ -1,0 +1,113 @@
+/**
+ * Our fence_virtd as an administrator runs it: options, background mode and its pid file, a second
+ * instance, SIGHUP reloading the key, SIGTERM stopping cleanly, broken configurations.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { configText } from '../support/daemon-config-text.js';
+import { OUR_DAEMON, runTool, waitUntil } from '../support/processes.js';
+
+const PORT = 24501;
+let dir: string;
+let conf: string;
+let keyFile: string;
+let pidFile: string;
+
+const daemon = (...args: string[]) => runTool(OUR_DAEMON.command, [...OUR_DAEMON.args, ...args], { timeoutMs: 30_000 });
+const status = (key = keyFile) =>
+  runTool('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(PORT), '-k', key, '-t', '3', '-o', 'status', '-H', 'test']);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fvd-proc-'));
+  conf = join(dir, 'fence_virt.conf');
+  keyFile = join(dir, 'key');
+  pidFile = join(dir, 'fence_virtd.pid');
+  await writeFile(keyFile, 'first key', { mode: 0o600 });
+  await writeFile(
+    conf,
+    configText({ listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile } }, backendUri: 'test+unix:///default' }),
+  );
+});
+after(async () => {
+  if (existsSync(pidFile)) {
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('fence_virtd as a process', () => {
+  it('prints help and version, and rejects unknown options', async () => {
+    const help = await daemon('-h');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /-f <file>\s+Use <file> as configuration file/);
+    const version = await daemon('-V');
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^fence_virtd \d+\.\d+\.\d+ \(compatible with fence-virt 4\.12\.1\)$/m);
+    const bad = await daemon('-x');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /invalid option -x/);
+  });
+
+  it('refuses a broken configuration with the file, line and column', async () => {
+    const broken = join(dir, 'broken.conf');
+    await writeFile(broken, 'fence_virtd {\n\tlistener = "tcp"\n}\n');
+    const result = await daemon('-F', '-f', broken, '-p', join(dir, 'unused.pid'));
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /broken\.conf: line 3, column 1: expected ';'/);
+    const missingKey = join(dir, 'nokey.conf');
+    await writeFile(
+      missingKey,
+      configText({ listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: join(dir, 'absent') } }, backendUri: 'test+unix:///default' }),
+    );
+    const noKey = await daemon('-F', '-f', missingKey, '-p', join(dir, 'unused.pid'));
+    assert.equal(noKey.code, 1);
+    assert.match(noKey.stderr, /cannot open key file .*absent/);
+  });
+
+  it('goes to the background, serves, refuses a second instance, reloads on SIGHUP and stops on SIGTERM', async () => {
+    const started = await daemon('-f', conf, '-p', pidFile);
+    assert.equal(started.code, 0, started.stderr);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    assert.ok(pid > 0 && alive(pid), 'the pid file names a live process');
+    assert.equal((await status()).code, 0);
+
+    const second = await daemon('-F', '-f', conf, '-p', pidFile);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`another fence_virtd is running as process ${pid}`));
+
+    await writeFile(keyFile, 'second key', { mode: 0o600 });
+    const oldKey = join(dir, 'old-key');
+    await writeFile(oldKey, 'first key', { mode: 0o600 });
+    process.kill(pid, 'SIGHUP');
+    await waitUntil(async () => (await status()).code === 0, 'the new key accepted after SIGHUP');
+    assert.notEqual((await status(oldKey)).code, 0, 'the old key is refused after the reload');
+
+    process.kill(pid, 'SIGTERM');
+    await waitUntil(async () => !alive(pid), 'fence_virtd exiting after SIGTERM');
+    assert.equal(existsSync(pidFile), false, 'the pid file is removed');
+  });
+
+  it('ignores a stale pid file whose process is gone', async () => {
+    await writeFile(pidFile, '999999');
+    const started = await daemon('-f', conf, '-p', pidFile);
+    assert.equal(started.code, 0, started.stderr);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    assert.notEqual(pid, 999999);
+    process.kill(pid, 'SIGTERM');
+    await waitUntil(async () => !alive(pid), 'fence_virtd exiting');
+  });
+});
