@@ -33,6 +33,10 @@ getent passwd libvirt-qemu >/dev/null || useradd -r -g kvm libvirt-qemu
 grep -qs '^user = "root"' /etc/libvirt/qemu.conf || printf 'user = "root"\ngroup = "root"\n' >> /etc/libvirt/qemu.conf
 mkdir -p /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/libvirt
 
+# The guest tests boot qemu guests from an image built from Debian packages; the tests themselves run
+# without network, so the kernel package is fetched here.
+bash "$(dirname "$0")/build-guest-image.sh" >/dev/null
+
 if ! pgrep -x virtlogd >/dev/null; then virtlogd -d; fi
 if ! pgrep -x libvirtd >/dev/null; then libvirtd -d 2>/dev/null || true; fi
 for _ in $(seq 1 50); do
