@@ -27,6 +27,11 @@ export interface LibvirtBackendOptions {
   rebootWaitMs?: number;
   /** Passed to every LibvirtClient: call/connect timeouts, keepalive, reconnect backoff. */
   client?: Omit<LibvirtClientOptions, 'uri' | 'logger'>;
+  /**
+   * Where connections come from when they are shared with other parts of the daemon (a
+   * LibvirtConnectionPool); the backend then leaves closing them to their owner.
+   */
+  connect?: (uri: string) => Promise<LibvirtClient>;
 }
 
 /** No configured URI could be opened. */
@@ -46,6 +51,7 @@ export class LibvirtBackend implements FenceBackend {
   readonly name = 'libvirt';
   private readonly pollIntervalMs: number;
   private readonly rebootWaitMs: number;
+  private readonly ownsClients: boolean;
 
   private constructor(
     /** The open connections, in configured order (`uri`, `uri1`, …; URIs that failed at start are left out). */
@@ -53,6 +59,7 @@ export class LibvirtBackend implements FenceBackend {
     private readonly log: Logger,
     options: LibvirtBackendOptions,
   ) {
+    this.ownsClients = options.connect === undefined;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.rebootWaitMs = options.rebootWaitMs ?? 15_000;
   }
@@ -60,7 +67,8 @@ export class LibvirtBackend implements FenceBackend {
   /** Opens every URI; those that fail are skipped with a warning. Rejects only if none opens. */
   static async open(uris: readonly string[], logger: Logger, options: LibvirtBackendOptions = {}): Promise<LibvirtBackend> {
     const log = logger.child('libvirt backend');
-    const results = await Promise.allSettled(uris.map((uri) => LibvirtClient.open({ ...options.client, uri, logger })));
+    const connect = options.connect ?? ((uri: string) => LibvirtClient.open({ ...options.client, uri, logger }));
+    const results = await Promise.allSettled(uris.map(connect));
     const clients: LibvirtClient[] = [];
     const failures: string[] = [];
     results.forEach((r, i) => {
@@ -155,7 +163,7 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.close()));
+    if (this.ownsClients) await Promise.all(this.clients.map((c) => c.close()));
   }
 
   /** Connections in order; the first that knows the domain wins. UUID syntax ⇒ lookup by UUID. */

@@ -1,13 +1,14 @@
 import type { FenceBackend } from '../backends/backend.js';
 import { LibvirtBackend } from '../backends/libvirt.js';
 import type { BackendConfig } from '../config/backends.js';
+import type { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Logger } from '../util/log.js';
 
 /** One place that knows every backend module. */
-export async function createBackend(config: BackendConfig, log: Logger): Promise<FenceBackend> {
+export async function createBackend(config: BackendConfig, log: Logger, pool: LibvirtConnectionPool): Promise<FenceBackend> {
   switch (config.module) {
     case 'libvirt':
-      return LibvirtBackend.open(config.uris, log);
+      return LibvirtBackend.open(config.uris, log, { connect: (uri) => pool.get(uri) });
     case 'cpg':
       throw new Error('backend module cpg is not available in this build yet');
   }

@@ -1,5 +1,6 @@
 import type { FenceBackend } from '../backends/backend.js';
 import { loadDaemonConfig, type DaemonConfig } from '../config/daemon-config.js';
+import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
 import type { Logger } from '../util/log.js';
 import { createBackend } from './backend-factory.js';
@@ -26,19 +27,23 @@ export class FenceDaemon {
     private readonly dispatcher: Dispatcher,
     private readonly listeners: Listener[],
     private readonly permissions: { map: StaticMap },
+    private readonly pool: LibvirtConnectionPool,
     private readonly log: Logger,
   ) {}
 
   static async start(config: DaemonConfig, log: Logger): Promise<FenceDaemon> {
     const keys = new KeyRing(log);
     await keys.load(keyFilesOf(config.listeners));
-    const backend = await retrying(config.waitForInit, log, `backend ${config.backend.module}`, () => createBackend(config.backend, log));
+    const pool = new LibvirtConnectionPool(log);
+    const backend = await retrying(config.waitForInit, log, `backend ${config.backend.module}`, () =>
+      createBackend(config.backend, log, pool),
+    );
     const permissions = { map: new StaticMap(config.groups) };
     const dispatcher = new Dispatcher(backend, () => permissions.map, log);
     const listeners = config.listeners.map((l) =>
-      createListener(l, { keys, context: (name) => ({ dispatcher, log: log.child(`${l.module}:${name}`) }) }),
+      createListener(l, { keys, context: (name) => ({ dispatcher, libvirt: pool, log: log.child(`${l.module}:${name}`) }) }),
     );
-    const daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, permissions, log);
+    const daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, permissions, pool, log);
     await daemon.startListeners();
     log.notice(`serving with backend ${config.backend.module} and ${listeners.length} listener(s): ${listeners.map((l) => l.name).join(', ')}`);
     return daemon;
@@ -105,6 +110,7 @@ export class FenceDaemon {
     await Promise.allSettled(this.listeners.map((l) => l.stop()));
     await this.dispatcher.idle();
     await this.backend.close();
+    await this.pool.closeAll();
   }
 }
 

@@ -4,3 +4,4 @@ export { LibvirtConnectionError, LibvirtError, LibvirtProtocolError, LibvirtTime
 export { ErrorCode, LifecycleEventType, ListDomainsFlag } from './protocol.js';
 export type { Domain, DomainInfo, LifecycleEvent } from './remote-types.js';
 export { resolveUri, type ResolvedUri } from './uri.js';
+export { defaultLibvirtUri, LibvirtConnectionPool } from './connection-pool.js';

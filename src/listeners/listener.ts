@@ -1,5 +1,6 @@
 import type { AuthKey } from '../auth/keyed-hash.js';
 import type { Dispatcher } from '../daemon/dispatcher.js';
+import type { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Logger } from '../util/log.js';
 
 /**
@@ -18,6 +19,8 @@ export interface Listener {
 export interface ListenerContext {
   dispatcher: Dispatcher;
   log: Logger;
+  /** The daemon's shared libvirt connections, for listeners that watch domains (serial, vsock). */
+  libvirt: LibvirtConnectionPool;
 }
 
 /** The listener's current key: replaced on SIGHUP without disturbing requests in flight. */
