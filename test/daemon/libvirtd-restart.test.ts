@@ -1,0 +1,58 @@
+/**
+ * libvirtd restarted under a running fence_virtd: requests during the outage fail at once (the C
+ * daemon blocks every listener while libvirtd is down, §9 W28) and the next request after the
+ * restart succeeds without restarting the daemon.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { parseConfig, toDaemonConfig } from '../../src/config/index.js';
+import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
+import { Hash, Request } from '../../src/protocol/index.js';
+import { silentLogger } from '../../src/util/log.js';
+import { PrivateLibvirtd } from '../libvirt/private-libvirtd.js';
+import { configText } from '../support/daemon-config-text.js';
+import { signedRequest, tcpExchange } from '../support/raw-client.js';
+
+const PORT = 24601;
+const skip = PrivateLibvirtd.unavailable();
+const key = new AuthKey(Buffer.from('restart test key'));
+let dir: string;
+let libvirtd: PrivateLibvirtd;
+let daemon: FenceDaemon;
+
+const ask = (request: number, domain = 'test') => tcpExchange(PORT, signedRequest({ request, domain }, key), key, Hash.SHA256);
+
+before(async () => {
+  if (skip) return;
+  dir = await mkdtemp(join(tmpdir(), 'fvd-restart-'));
+  await writeFile(join(dir, 'key'), key.bytes, { mode: 0o600 });
+  libvirtd = await PrivateLibvirtd.start();
+  const text = configText({
+    listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: join(dir, 'key') } },
+    backendUri: libvirtd.uri('/default'),
+  });
+  daemon = await FenceDaemon.start(toDaemonConfig(parseConfig(text, join(dir, 'fence_virt.conf'))), silentLogger);
+});
+after(async () => {
+  await daemon?.stop();
+  await libvirtd?.cleanup();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+it('keeps serving across a libvirtd restart', { skip }, async () => {
+  assert.deepEqual(await ask(Request.STATUS), { kind: 'code', code: 0 });
+
+  await libvirtd.kill();
+  const during = await ask(Request.STATUS);
+  assert.deepEqual(during, { kind: 'code', code: 1 }, 'status while libvirtd is down is a failure, not "off"');
+  assert.deepEqual(await ask(Request.DEVSTATUS, ''), { kind: 'code', code: 0 }, 'the daemon itself still answers');
+
+  await libvirtd.launch();
+  // No waiting for the client's reconnect backoff: the first request after the restart succeeds.
+  assert.deepEqual(await ask(Request.STATUS), { kind: 'code', code: 0 });
+  assert.deepEqual(await ask(Request.HOSTLIST, ''), { kind: 'hosts', names: ['test'] });
+});
