@@ -47,7 +47,11 @@ async function readAnswer(io: StreamIO, timeoutMs: number): Promise<Outcome> {
 /** Sends a request over TCP and runs the client side; a dropped request shows as 'closed'. */
 export async function tcpExchange(port: number, packet: Buffer, key: AuthKey, auth: HashType, timeoutMs = 5000): Promise<Outcome> {
   const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
+  try {
+    await once(socket, 'connect');
+  } catch {
+    return { kind: 'closed', received: 0 };
+  }
   return exchangeOn(socket, packet, key, auth, timeoutMs);
 }
 

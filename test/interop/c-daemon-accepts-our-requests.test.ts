@@ -1,0 +1,83 @@
+/**
+ * Requests built by our encoder and signer, and our client side of the challenge-response, against the
+ * real C fence_virtd: over TCP and over multicast with its connect-back, for every hash type.
+ */
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { Family, Hash, Request } from '../../src/protocol/index.js';
+import { DaemonProcess } from '../guests/daemon-process.js';
+import { configText } from '../support/daemon-config-text.js';
+import { C_DAEMON, waitUntil } from '../support/processes.js';
+import { multicastExchange, signedRequest, tcpExchange } from '../support/raw-client.js';
+
+const TCP_PORT = 24111;
+const MCAST_PORT = 24112;
+const CALLBACK_PORT = 24113;
+const key = new AuthKey(Buffer.from('interop: our requests, their daemon'));
+let dir: string;
+const daemons: DaemonProcess[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fvd-cd-'));
+  const keyFile = join(dir, 'key');
+  await writeFile(keyFile, key.bytes, { mode: 0o600 });
+  const listeners = {
+    tcp: { address: '127.0.0.1', port: String(TCP_PORT), key_file: keyFile, hash: 'sha1' },
+    multicast: { interface: 'lo', port: String(MCAST_PORT), key_file: keyFile, hash: 'sha1' },
+  };
+  for (const [name, settings] of Object.entries(listeners)) {
+    const conf = join(dir, `${name}.conf`);
+    await writeFile(conf, configText({ listeners: { [name]: settings }, backendUri: 'test+unix:///default' }), { mode: 0o600 });
+    daemons.push(DaemonProcess.start(C_DAEMON.command, ['-F', '-f', conf, '-p', join(dir, `${name}.pid`)]));
+  }
+  await waitUntil(async () => (await tcpExchange(TCP_PORT, signedRequest({ request: Request.DEVSTATUS }, key), key, Hash.SHA256)).kind === 'code', 'C daemon on TCP');
+});
+after(async () => {
+  await Promise.all(daemons.map((d) => d.stop()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+function toGroup(datagram: Buffer): Promise<void> {
+  const sock = createSocket('udp4');
+  return new Promise((resolve, reject) =>
+    sock.send(datagram, MCAST_PORT, '225.0.0.12', (err) => {
+      sock.close();
+      if (err) reject(err);
+      else resolve();
+    }),
+  );
+}
+
+describe('the real C fence_virtd answers requests we signed', () => {
+  for (const [name, hashType] of [['sha1', Hash.SHA1], ['sha256', Hash.SHA256], ['sha512', Hash.SHA512]] as const) {
+    it(`over TCP, ${name}`, async () => {
+      assert.deepEqual(await tcpExchange(TCP_PORT, signedRequest({ request: Request.STATUS, domain: 'test', hashType }, key), key, Hash.SHA256), {
+        kind: 'code',
+        code: 0,
+      });
+      assert.deepEqual(await tcpExchange(TCP_PORT, signedRequest({ request: Request.HOSTLIST, hashType }, key), key, Hash.SHA256), {
+        kind: 'hosts',
+        names: ['test'],
+      });
+    });
+
+    it(`over multicast with connect-back, ${name}`, async () => {
+      const datagram = signedRequest(
+        { request: Request.STATUS, domain: 'test', hashType, family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT },
+        key,
+      );
+      assert.deepEqual(await multicastExchange(toGroup, datagram, CALLBACK_PORT, key, Hash.SHA256), { kind: 'code', code: 0 });
+    });
+  }
+
+  it('drops our request when the signature does not match its key', async () => {
+    const wrong = new AuthKey(Buffer.from('some other key'));
+    const outcome = await tcpExchange(TCP_PORT, signedRequest({ request: Request.STATUS, domain: 'test' }, wrong), wrong, Hash.SHA256);
+    assert.equal(outcome.kind, 'closed');
+  });
+});
