@@ -76,6 +76,14 @@ describe('fence_virtd as a process', () => {
     const noKey = await daemon('-F', '-f', missingKey, '-p', join(dir, 'unused.pid'));
     assert.equal(noKey.code, 1);
     assert.match(noKey.stderr, /cannot open key file .*absent/);
+    const badInterface = join(dir, 'badif.conf');
+    await writeFile(
+      badInterface,
+      configText({ listeners: { multicast: { interface: 'nosuchif0', port: String(PORT), key_file: keyFile } }, backendUri: 'test+unix:///default' }),
+    );
+    const noIf = await daemon('-F', '-f', badInterface, '-p', join(dir, 'unused.pid'));
+    assert.equal(noIf.code, 1);
+    assert.match(noIf.stderr, /listener multicast failed to start: multicast interface 'nosuchif0' does not exist/);
   });
 
   it('goes to the background, serves, refuses a second instance, reloads on SIGHUP and stops on SIGTERM', async () => {
@@ -96,9 +104,48 @@ describe('fence_virtd as a process', () => {
     await waitUntil(async () => (await status()).code === 0, 'the new key accepted after SIGHUP');
     assert.notEqual((await status(oldKey)).code, 0, 'the old key is refused after the reload');
 
+    // Groups are reloaded too: a map that does not name "test" for us refuses it from now on.
+    await writeFile(
+      conf,
+      configText({
+        listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile } },
+        backendUri: 'test+unix:///default',
+        groups: [{ ip: ['127.0.0.1'], uuid: ['some-other-vm'] }],
+      }),
+    );
+    process.kill(pid, 'SIGHUP');
+    await waitUntil(async () => (await status()).code === 3, 'permission denied after the groups reload');
+
     process.kill(pid, 'SIGTERM');
     await waitUntil(async () => !alive(pid), 'fence_virtd exiting after SIGTERM');
     assert.equal(existsSync(pidFile), false, 'the pid file is removed');
+  });
+
+  it('survives running out of file descriptors (EMFILE on accept) and serves again afterwards', async () => {
+    const emfileConf = join(dir, 'emfile.conf');
+    const emfilePort = PORT + 1;
+    await writeFile(
+      emfileConf,
+      configText({ listeners: { tcp: { address: '127.0.0.1', port: String(emfilePort), key_file: keyFile } }, backendUri: 'test+unix:///default' }),
+    );
+    const { spawn } = await import('node:child_process');
+    const { connect } = await import('node:net');
+    // A real descriptor limit, low enough that 150 idle connections exhaust it.
+    const child = spawn('prlimit', ['--nofile=64:64', OUR_DAEMON.command, ...OUR_DAEMON.args, '-F', '-f', emfileConf, '-p', join(dir, 'emfile.pid')], {
+      stdio: 'ignore',
+    });
+    const ask = () =>
+      runTool('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(emfilePort), '-k', keyFile, '-t', '3', '-o', 'status', '-H', 'test']);
+    try {
+      await waitUntil(async () => (await ask()).code === 0, 'daemon under a 64-descriptor limit serving');
+      const idle = Array.from({ length: 150 }, () => connect(emfilePort, '127.0.0.1').on('error', () => undefined));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(child.exitCode, null, 'the daemon is still running while descriptors are exhausted');
+      for (const s of idle) s.destroy();
+      await waitUntil(async () => (await ask()).code === 0, 'serving again once descriptors are free');
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   it('ignores a stale pid file whose process is gone', async () => {
