@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
 import { decodeFenceRequest, Family, Hash, Request } from '../../src/protocol/index.js';
 import { createLogger } from '../../src/util/log.js';
 import { configText } from '../support/daemon-config-text.js';
-import { multicastExchange, signedRequest, tcpExchange } from '../support/raw-client.js';
+import { multicastExchange, signedRequest, tcpExchange, sendToGroup } from '../support/raw-client.js';
 
 const run = promisify(execFile);
 const TCP_PORT = 24301;
@@ -34,16 +33,7 @@ async function startDaemon(text: string): Promise<FenceDaemon> {
   return FenceDaemon.start(config, createLogger(() => 2, { write: (l) => void logLines.push(l) }));
 }
 
-function sendDatagram(datagram: Buffer): Promise<void> {
-  const sock = createSocket('udp4');
-  return new Promise((resolve, reject) =>
-    sock.send(datagram, MCAST_PORT, '225.0.0.12', (err) => {
-      sock.close();
-      if (err) reject(err);
-      else resolve();
-    }),
-  );
-}
+const sendDatagram = (datagram: Buffer) => sendToGroup(datagram, MCAST_PORT);
 
 function status(domain: string) {
   return tcpExchange(TCP_PORT, signedRequest({ request: Request.STATUS, domain }, key), key, Hash.SHA256);

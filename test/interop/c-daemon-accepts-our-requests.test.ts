@@ -3,7 +3,6 @@
  * real C fence_virtd: over TCP and over multicast with its connect-back, for every hash type.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { Family, Hash, Request } from '../../src/protocol/index.js';
 import { DaemonProcess } from '../guests/daemon-process.js';
 import { configText } from '../support/daemon-config-text.js';
 import { C_DAEMON, waitUntil } from '../support/processes.js';
-import { multicastExchange, signedRequest, tcpExchange } from '../support/raw-client.js';
+import { multicastExchange, signedRequest, tcpExchange, sendToGroup } from '../support/raw-client.js';
 
 const TCP_PORT = 24111;
 const MCAST_PORT = 24112;
@@ -42,16 +41,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function toGroup(datagram: Buffer): Promise<void> {
-  const sock = createSocket('udp4');
-  return new Promise((resolve, reject) =>
-    sock.send(datagram, MCAST_PORT, '225.0.0.12', (err) => {
-      sock.close();
-      if (err) reject(err);
-      else resolve();
-    }),
-  );
-}
+const toGroup = (datagram: Buffer) => sendToGroup(datagram, MCAST_PORT);
 
 describe('the real C fence_virtd answers requests we signed', () => {
   for (const [name, hashType] of [['sha1', Hash.SHA1], ['sha256', Hash.SHA256], ['sha512', Hash.SHA512]] as const) {

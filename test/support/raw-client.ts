@@ -3,6 +3,7 @@
  * malformed, replayed, weakly signed or stalled requests. Well-formed traffic in tests comes from
  * the real C fence_xvm / fence_virt instead.
  */
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { challengeAsClient } from '../../src/auth/challenge-response.js';
@@ -96,4 +97,16 @@ export async function multicastExchange(
   } finally {
     server.close();
   }
+}
+
+/** Sends one datagram to a multicast group (the test namespace routes 224.0.0.0/4 over lo). */
+export function sendToGroup(datagram: Buffer, port: number, group = '225.0.0.12'): Promise<void> {
+  const sock = createSocket('udp4');
+  return new Promise((resolve, reject) =>
+    sock.send(datagram, port, group, (err) => {
+      sock.close();
+      if (err) reject(err);
+      else resolve();
+    }),
+  );
 }
