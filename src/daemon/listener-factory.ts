@@ -3,11 +3,16 @@ import type { Listener, ListenerContext } from '../listeners/listener.js';
 import { MulticastListener } from '../listeners/multicast.js';
 import { StreamRequestListener } from '../listeners/stream-listener.js';
 import { TcpAcceptor, type TcpPeer } from '../listeners/tcp.js';
+import { VsockAcceptor } from '../listeners/vsock.js';
+import { VsockDomainDirectory } from '../listeners/vsock-domains.js';
+import { VsockListener } from '../listeners/vsock-listener.js';
 import type { KeyRing } from './key-ring.js';
 
 export interface ListenerDeps {
   keys: KeyRing;
   context: (name: string) => ListenerContext;
+  /** The backend's libvirt URIs: vsock peers are resolved to their domains there (absent: not resolved). */
+  backendUris?: readonly string[];
 }
 
 /** One place that knows every listener module; adding a transport adds one case here. */
@@ -41,6 +46,12 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
         ctx,
       );
     case 'vsock':
+      return new VsockListener(
+        new VsockAcceptor(config.port),
+        { name: config.name, key: deps.keys.source(config.keyFile), minimumHash: config.hash, auth: config.auth },
+        new VsockDomainDirectory(() => (deps.backendUris ?? []).map((uri) => ctx.libvirt.get(uri)), ctx.log),
+        ctx,
+      );
     case 'serial':
       throw new Error(`listener module '${config.module}' (${config.name}) is not available in this build yet`);
   }

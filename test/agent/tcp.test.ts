@@ -1,0 +1,62 @@
+/**
+ * fence_virt -T over TCP against the real C fence_virtd (tcp listener on 127.0.0.1, libvirt test
+ * driver): every action by name and UUID, hash and auth variants, Pacemaker-style stdin, and the
+ * connect failures; the C fence_virt and ours give the same exit code and stdout.
+ */
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { cDaemonMissing } from '../support/c-daemon.js';
+import { C_AGENT } from './agents.js';
+import { actionCalls, assertPairAgrees, NODE_XML, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
+
+const PORTS: [string, string] = ['27200', '27201'];
+const UNUSED_PORT = '27299';
+const skip = cDaemonMissing() ?? (existsSync(C_AGENT.fence_virt) ? false : `${C_AGENT.fence_virt} is not installed`);
+
+describe('fence_virt over TCP: same outcome as the C agent', { skip }, () => {
+  let pair: DaemonPair;
+  before(async () => {
+    pair = await startDaemonPair(
+      (port) => ({
+        config: ({ keyFile }) =>
+          [
+            'fence_virtd { listener = "tcp"; backend = "libvirt"; }',
+            `listeners { tcp { address = "127.0.0.1"; port = "${port}"; key_file = "${keyFile}"; } }`,
+            `backends { libvirt { uri = "test://${NODE_XML}"; } }`,
+            '',
+          ].join('\n'),
+        ready: { listening: { protocol: 'tcp', port: Number(port) } },
+      }),
+      PORTS,
+    );
+  });
+  after(() => pair?.stop());
+
+  const key = (): string => pair.c.daemon.files.keyFile;
+  const tcp = (port: string, args: string[]) => ({ args: ['-T', '127.0.0.1', '-p', port, '-k', key(), '-t', '5', ...args] });
+
+  it('every action, by name and UUID, on guests in every state', async () => {
+    for (const call of actionCalls()) await assertPairAgrees('fence_virt', pair, (port) => tcp(port, call));
+  });
+
+  it('hash and auth variants: accepted, too weak, mismatched', async () => {
+    for (const variant of [['-c', 'sha512'], ['-c', 'sha1'], ['-c', 'none'], ['-C', 'sha1'], ['-C', 'sha512'], ['-C', 'none', '-t', '2']]) {
+      await assertPairAgrees('fence_virt', pair, (port) => tcp(port, ['-o', 'status', '-H', VM.run.name, ...variant]));
+    }
+    await assertPairAgrees('fence_virt', pair, (port) => ({ args: ['-T', '127.0.0.1', '-p', port, '-k', '/etc/hostname', '-o', 'status', '-H', VM.run.name] }));
+  });
+
+  it('Pacemaker-style stdin', async () => {
+    const input = (port: string, action: string): string =>
+      `nodename=guest1\nagent=fence_virt\naction=${action}\nplug=${VM.run.name}\nipaddr=127.0.0.1\nipport=${port}\nkey_file=${key()}\ntimeout=5\n`;
+    for (const action of ['status', 'list', 'off', 'status', 'on', 'monitor']) {
+      await assertPairAgrees('fence_virt', pair, (port) => ({ args: [], input: input(port, action) }));
+    }
+  });
+
+  it('connect failures: refused, a host name, IPv6 loopback without a listener', async () => {
+    for (const host of ['127.0.0.1', 'localhost', '::1']) {
+      await assertPairAgrees('fence_virt', pair, () => ({ args: ['-T', host, '-p', UNUSED_PORT, '-k', key(), '-o', 'status', '-H', VM.run.name] }));
+    }
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The vsock listener above the socket: the real VsockListener, StreamRequestListener, Dispatcher,
+ * LibvirtBackend and CID-to-domain directory, against a libvirt test-driver node (through libvirtd)
+ * whose guests have <vsock> devices. Only the socket is replaced, by loopback TCP ports that each stand
+ * for one guest CID (see loopback-acceptor.ts). Ports 29000-29099 belong to this folder.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { Dispatcher } from '../../src/daemon/dispatcher.js';
+import { StaticMap, type GroupRule } from '../../src/daemon/static-map.js';
+import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
+import { VsockDomainDirectory } from '../../src/listeners/vsock-domains.js';
+import { VsockListener } from '../../src/listeners/vsock-listener.js';
+import { Hash, Request, type HashType } from '../../src/protocol/index.js';
+import { createLogger } from '../../src/util/log.js';
+import { signedRequest, tcpExchange } from '../support/raw-client.js';
+import { LoopbackVsockAcceptor } from './loopback-acceptor.js';
+
+const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
+const URI = `test+unix://${NODE}`;
+/** Fake guest CIDs and the loopback port that stands for each: vm-a's, vm-b's, the shut-off vm-off's, nobody's. */
+const PORT_OF_CID = new Map([
+  [5, 29001],
+  [7, 29002],
+  [9, 29003],
+  [42, 29004],
+]);
+const VM_A_UUID = 'd0000000-0000-4000-8000-00000000000a';
+const key = new AuthKey(Buffer.from('vsock listener test key\n'));
+
+const logLines: string[] = [];
+const log = createLogger(() => 3, { write: (line) => void logLines.push(line) });
+const pool = new LibvirtConnectionPool(log);
+let permissions = new StaticMap([]);
+let listener: VsockListener;
+
+function portOf(cid: number): number {
+  const port = PORT_OF_CID.get(cid);
+  assert.ok(port, `no stand-in port for cid ${cid}`);
+  return port;
+}
+
+function ask(cid: number, request: number, domain: string, hashType: HashType = Hash.SHA256, signer = key) {
+  return tcpExchange(portOf(cid), signedRequest({ request, domain, hashType }, signer), signer, Hash.SHA256);
+}
+
+function groups(...rules: Partial<GroupRule>[]): void {
+  permissions = new StaticMap(rules.map((r, i) => ({ name: `g${i}`, ips: [], uuids: [], ...r })));
+}
+
+/** Waits until a log line matches: refused input must leave a trace. */
+async function logged(pattern: RegExp): Promise<void> {
+  for (let i = 0; i < 100 && !logLines.some((l) => pattern.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(logLines.some((l) => pattern.test(l)), `no log line matches ${pattern}`);
+}
+
+before(async () => {
+  const backend = await LibvirtBackend.open([URI], log, { connect: (uri) => pool.get(uri) });
+  const dispatcher = new Dispatcher(backend, () => permissions, log);
+  listener = new VsockListener(
+    new LoopbackVsockAcceptor(PORT_OF_CID),
+    { name: 'vsock', key: () => key, minimumHash: Hash.SHA256, auth: Hash.SHA256 },
+    new VsockDomainDirectory(() => [pool.get(URI)], log),
+    { dispatcher, log, libvirt: pool },
+  );
+  await listener.start();
+});
+after(async () => {
+  await listener?.stop();
+  await pool.closeAll();
+});
+beforeEach(() => groups());
+
+describe('vsock listener flow (loopback stand-in for the socket)', () => {
+  it('answers a correct request and logs the CID with its domain', async () => {
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 });
+    await logged(/audit: listener=vsock requester=cid 5 \(vm-a\) target="vm-b" op=status .*result=on/);
+    assert.deepEqual(await ask(7, Request.STATUS, 'vm-off'), { kind: 'code', code: 2 });
+    await logged(/requester=cid 7 \(vm-b\) target="vm-off"/);
+  });
+
+  it('shows a CID that no running domain holds without a domain', async () => {
+    assert.deepEqual(await ask(42, Request.STATUS, 'vm-a'), { kind: 'code', code: 0 });
+    await logged(/requester=cid 42 target="vm-a"/);
+    // vm-off's XML names CID 9, but a shut-off domain holds no CID.
+    assert.deepEqual(await ask(9, Request.STATUS, 'vm-a'), { kind: 'code', code: 0 });
+    await logged(/requester=cid 9 target="vm-a"/);
+  });
+
+  it('closes a request signed with the wrong key without a byte', async () => {
+    const other = new AuthKey(Buffer.from('not the key'));
+    assert.equal((await ask(5, Request.OFF, 'vm-b', Hash.SHA256, other)).kind, 'closed');
+    await logged(/dropping request from cid 5 \(vm-a\): .*key mismatch/i);
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 }, 'vm-b is still on');
+  });
+
+  it('closes requests hashed weaker than the minimum', async () => {
+    for (const hashType of [Hash.NONE, Hash.SHA1]) {
+      assert.equal((await ask(5, Request.OFF, 'vm-b', hashType)).kind, 'closed');
+    }
+    await logged(/dropping request from cid 5 \(vm-a\): .*weaker than the required sha256/);
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 });
+  });
+
+  it('ignores a replay within 10 s', async () => {
+    const status = signedRequest({ request: Request.STATUS, domain: 'vm-c' }, key);
+    assert.deepEqual(await tcpExchange(portOf(7), status, key, Hash.SHA256), { kind: 'code', code: 0 });
+    assert.equal((await tcpExchange(portOf(7), status, key, Hash.SHA256)).kind, 'closed');
+    await logged(/dropping duplicate request from cid 7 \(vm-b\) \(status "vm-c"/);
+  });
+
+  it('matches the CID against ip entries, as C does', async () => {
+    groups({ ips: ['5', '42'], uuids: ['vm-c'] });
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
+    assert.deepEqual(await ask(42, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 }, 'no domain needed');
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 3 }, 'vm-b is not in the group');
+    assert.deepEqual(await ask(7, Request.STATUS, 'vm-c'), { kind: 'code', code: 3 }, 'cid 7 (vm-b) is in no group');
+  });
+
+  it('matches the resolved domain name against uuid entries', async () => {
+    groups({ uuids: ['vm-a', 'vm-c'] });
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 3 });
+    assert.deepEqual(await ask(7, Request.STATUS, 'vm-c'), { kind: 'code', code: 3 }, 'vm-b is not in the group');
+  });
+
+  it('matches the resolved domain UUID against uuid entries', async () => {
+    groups({ uuids: [VM_A_UUID.toUpperCase(), 'vm-c'] });
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
+    assert.deepEqual(await ask(7, Request.STATUS, 'vm-c'), { kind: 'code', code: 3 });
+  });
+
+  it('refuses an unknown CID when groups exist, and lists it no domain', async () => {
+    groups({ ips: ['5'], uuids: ['vm-a', 'vm-b'] });
+    assert.deepEqual(await ask(42, Request.STATUS, 'vm-a'), { kind: 'code', code: 3 });
+    assert.deepEqual(await ask(42, Request.HOSTLIST, ''), { kind: 'hosts', names: [] });
+    assert.deepEqual(await ask(5, Request.HOSTLIST, ''), { kind: 'hosts', names: ['vm-a', 'vm-b'] });
+  });
+
+  it('closes a short request after 1 s and garbage at once, with a log line each', async () => {
+    const socket = connect(portOf(5), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(signedRequest({ request: Request.OFF, domain: 'vm-b' }, key).subarray(0, 100));
+    socket.resume();
+    await once(socket, 'close');
+    await logged(/closing connection from cid 5 \(vm-a\): timed out waiting for the request \(100 received\)/);
+
+    const garbage = Buffer.alloc(176, 0xa5);
+    assert.equal((await tcpExchange(portOf(7), garbage, key, Hash.SHA256)).kind, 'closed');
+    await logged(/dropping request from cid 7 \(vm-b\)/);
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 }, 'vm-b is still on');
+  });
+
+  it('maps CIDs from the running domains once, not once per connection', async () => {
+    const scans = () => logLines.filter((l) => l.includes('vsock CIDs on')).length;
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
+    await logged(/vsock CIDs on test\+unix:\/\/\S+: 5=vm-a, 7=vm-b\n/);
+    const before = scans();
+    for (const cid of [5, 7, 9, 42]) assert.deepEqual(await ask(cid, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
+    assert.equal(scans(), before);
+  });
+
+  it('follows lifecycle events: a stopped guest loses its domain identity, a started one gets it back', async () => {
+    groups({ uuids: ['vm-a', 'vm-c'] });
+    const client = await pool.get(URI);
+    const vmA = await client.lookupByName('vm-a');
+    const resolvedAs = async (expected: number) => {
+      for (let i = 0; i < 50; i++) {
+        const outcome = await ask(5, Request.STATUS, 'vm-c');
+        if (outcome.kind === 'code' && outcome.code === expected) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail(`cid 5 never got answer ${expected}`);
+    };
+    await resolvedAs(0);
+    await client.destroy(vmA);
+    await resolvedAs(3);
+    await logged(/requester=cid 5 target="vm-c"/);
+    await client.create(vmA);
+    await resolvedAs(0);
+  });
+});
