@@ -5,14 +5,14 @@ import { ProtocolError } from './errors.js';
  * leave stale bytes there, PROTOCOL.md §9 W13/W14); reading requires a NUL so an unterminated field is
  * an error instead of a read past the field.
  */
-export function writeFixedString(out: Uint8Array, offset: number, size: number, value: string, field: string): void {
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.length > size - 1) {
-    throw new ProtocolError('DOMAIN_TOO_LONG', `${field} is ${bytes.length} bytes; at most ${size - 1} fit`);
+export function writeFixedString(out: Buffer, offset: number, size: number, value: string, field: string): void {
+  const length = Buffer.byteLength(value, 'utf8');
+  if (length > size - 1) {
+    throw new ProtocolError('DOMAIN_TOO_LONG', `${field} is ${length} bytes; at most ${size - 1} fit`);
   }
-  if (bytes.includes(0)) throw new ProtocolError('BAD_FIELD', `${field} contains a NUL byte`);
-  out.set(bytes, offset);
-  out.fill(0, offset + bytes.length, offset + size);
+  if (value.includes('\0')) throw new ProtocolError('BAD_FIELD', `${field} contains a NUL byte`);
+  out.write(value, offset, length, 'utf8');
+  out.fill(0, offset + length, offset + size);
 }
 
 export interface ReadStringOptions {
