@@ -1,0 +1,48 @@
+/** vsockCidOf: the guest CID in a domain's XML, from real libvirt output and from crafted documents. */
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
+import { vsockCidOf } from '../../src/listeners/vsock-cid.js';
+import { silentLogger } from '../../src/util/log.js';
+
+const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
+
+const domain = (devices: string, extra = '') => `<domain type='kvm'><name>g</name>${extra}<devices>${devices}</devices></domain>`;
+
+describe('vsockCidOf', () => {
+  it('reads the CID from the live XML libvirt gives (test driver through libvirtd)', async () => {
+    const pool = new LibvirtConnectionPool(silentLogger);
+    try {
+      const client = await pool.get(`test+unix://${NODE}`);
+      const cidOf = async (name: string) => vsockCidOf(await client.getXmlDesc(await client.lookupByName(name)));
+      assert.equal(await cidOf('vm-a'), 5);
+      assert.equal(await cidOf('vm-b'), 7, 'auto CID');
+      assert.equal(await cidOf('vm-c'), undefined, 'no vsock device');
+    } finally {
+      await pool.closeAll();
+    }
+  });
+
+  it('reads the address of the cid element among the device\'s other children', () => {
+    const xml = domain(
+      `<disk type='file'><address type='pci' bus='0x00' slot='0x04'/></disk>` +
+        `<vsock model='virtio'><cid auto='yes' address='1234'/><alias name='vsock0'/><address type='pci' slot='0x07'/></vsock>`,
+    );
+    assert.equal(vsockCidOf(xml), 1234);
+    assert.equal(vsockCidOf(domain(`<vsock model="virtio">\n  <cid address="4294967294" auto="no"/>\n</vsock>`)), 0xfffffffe);
+  });
+
+  it('has no CID for a device without an assigned address, or with an address no guest can have', () => {
+    assert.equal(vsockCidOf(domain(`<vsock model='virtio'><cid auto='yes'/></vsock>`)), undefined);
+    for (const reserved of ['0', '1', '2', '4294967295', '99999999999']) {
+      assert.equal(vsockCidOf(domain(`<vsock model='virtio'><cid auto='no' address='${reserved}'/></vsock>`)), undefined, reserved);
+    }
+  });
+
+  it('ignores vsock-like elements inside <metadata>', () => {
+    const metadata = `<metadata><app:x xmlns:app='urn:x'><devices><vsock><cid address='77'/></vsock></devices></app:x></metadata>`;
+    assert.equal(vsockCidOf(domain('', metadata)), undefined);
+    assert.equal(vsockCidOf(domain(`<vsock model='virtio'><cid auto='no' address='8'/></vsock>`, metadata)), 8);
+  });
+});
