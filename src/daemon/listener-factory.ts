@@ -1,6 +1,8 @@
 import type { ListenerConfig } from '../config/listeners.js';
+import { defaultLibvirtUri } from '../libvirt/connection-pool.js';
 import type { Listener, ListenerContext } from '../listeners/listener.js';
 import { MulticastListener } from '../listeners/multicast.js';
+import { SerialListener } from '../listeners/serial.js';
 import { StreamRequestListener } from '../listeners/stream-listener.js';
 import { TcpAcceptor, type TcpPeer } from '../listeners/tcp.js';
 import { VsockAcceptor } from '../listeners/vsock.js';
@@ -53,7 +55,10 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
         ctx,
       );
     case 'serial':
-      throw new Error(`listener module '${config.module}' (${config.name}) is not available in this build yet`);
+      return new SerialListener(
+        { name: config.name, uri: config.uri ?? defaultLibvirtUri(), mode: config.mode, directory: config.path },
+        ctx,
+      );
   }
 }
 
