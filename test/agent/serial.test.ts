@@ -16,8 +16,8 @@ import { ChannelRelay, PtyStandIn, serialListenerDaemon, writeGuestNode } from '
 
 const skip =
   cDaemonMissing() ??
-  (existsSync(C_AGENT.fence_virt) ? false : `${C_AGENT.fence_virt} is not installed`) ??
-  (existsSync('/usr/bin/socat') ? false : 'socat is not installed');
+  [C_AGENT.fence_virt, '/usr/bin/socat'].filter((path) => !existsSync(path)).map((path) => `${path} is not installed`)[0] ??
+  false;
 
 const RELAY_PORTS = [27300, 27301];
 const UNUSED_PORT = '27399';
