@@ -3,6 +3,7 @@
  * `<devices><vsock model='virtio'><cid auto='yes' address='5'/></vsock></devices>`. With auto='yes'
  * only the live XML of a running domain holds the CID the hypervisor picked.
  */
+import { parseXml, XmlSyntaxError } from './domain-sockets-xml.js';
 
 /** Lowest CID a guest can have: 0-2 are the hypervisor, the loopback and the host. */
 const FIRST_GUEST_CID = 3;
@@ -10,16 +11,19 @@ const FIRST_GUEST_CID = 3;
 const LAST_GUEST_CID = 0xfffffffe;
 
 /**
- * The CID, or undefined when the domain has no vsock device (or libvirt has not assigned one). The
- * `<metadata>` element may hold arbitrary XML written by whoever defined the domain, so it is cut
- * out before looking for the device.
+ * The CID, or undefined when the domain has no vsock device (or libvirt has not assigned one). Only
+ * the device under the root's `<devices>` counts, never look-alikes inside `<metadata>`. Throws
+ * XmlSyntaxError for text that is not a domain description.
  */
 export function vsockCidOf(domainXml: string): number | undefined {
-  const withoutMetadata = domainXml.replace(/<metadata\b[\s\S]*?<\/metadata>/g, '');
-  const devices = /<devices>([\s\S]*)<\/devices>/.exec(withoutMetadata)?.[1];
-  const vsock = devices && /<vsock\b[^>]*>([\s\S]*?)<\/vsock>/.exec(devices)?.[1];
-  const address = vsock && /<cid\b[^>]*?\saddress=(['"])(\d+)\1/.exec(vsock)?.[2];
-  if (!address) return undefined;
+  const root = parseXml(domainXml);
+  if (root.name !== 'domain') throw new XmlSyntaxError(`root element is <${root.name}>, not <domain>`, 0);
+  const cids = root.children
+    .filter((e) => e.name === 'devices')
+    .flatMap((devices) => devices.children.filter((e) => e.name === 'vsock'))
+    .flatMap((vsock) => vsock.children.filter((e) => e.name === 'cid'));
+  const address = cids[0]?.attributes.get('address');
+  if (address === undefined || !/^\d+$/.test(address)) return undefined;
   const cid = Number(address);
   return cid >= FIRST_GUEST_CID && cid <= LAST_GUEST_CID ? cid : undefined;
 }

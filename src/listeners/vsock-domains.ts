@@ -59,7 +59,7 @@ class WatchedConnection {
       const xmls = await Promise.all(domains.map((dom) => this.client.getXmlDesc(dom, 0, o).catch(gone)));
       const table: CidTable = new Map();
       domains.forEach((dom, i) => {
-        const cid = vsockCidOf(xmls[i] ?? '');
+        const cid = this.cidOf(dom.name, xmls[i]);
         if (cid === undefined) return;
         if (table.has(cid)) this.log.warn(`CID ${cid} is claimed by several domains on ${this.client.uri} ('${dom.name}' among them); none gets it`);
         table.set(cid, table.has(cid) ? null : { name: dom.name, uuid: dom.uuid });
@@ -74,11 +74,22 @@ class WatchedConnection {
     }
     return this.table;
   }
+
+  /** One unreadable description costs that domain its identity, not every other domain theirs. */
+  private cidOf(name: string, xml: string | undefined): number | undefined {
+    if (xml === undefined) return undefined;
+    try {
+      return vsockCidOf(xml);
+    } catch (err) {
+      this.log.warn(`cannot read the live XML of '${name}' on ${this.client.uri}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
 }
 
 /** A domain undefined between the list and its XML simply has no CID. */
-function gone(err: unknown): string {
-  if (err instanceof LibvirtError && err.code === ErrorCode.NoDomain) return '';
+function gone(err: unknown): undefined {
+  if (err instanceof LibvirtError && err.code === ErrorCode.NoDomain) return undefined;
   throw err;
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
+import { XmlSyntaxError } from '../../src/listeners/domain-sockets-xml.js';
 import { vsockCidOf } from '../../src/listeners/vsock-cid.js';
 import { silentLogger } from '../../src/util/log.js';
 
@@ -35,7 +36,7 @@ describe('vsockCidOf', () => {
 
   it('has no CID for a device without an assigned address, or with an address no guest can have', () => {
     assert.equal(vsockCidOf(domain(`<vsock model='virtio'><cid auto='yes'/></vsock>`)), undefined);
-    for (const reserved of ['0', '1', '2', '4294967295', '99999999999']) {
+    for (const reserved of ['0', '1', '2', '4294967295', '99999999999', '0x5', '']) {
       assert.equal(vsockCidOf(domain(`<vsock model='virtio'><cid auto='no' address='${reserved}'/></vsock>`)), undefined, reserved);
     }
   });
@@ -44,5 +45,10 @@ describe('vsockCidOf', () => {
     const metadata = `<metadata><app:x xmlns:app='urn:x'><devices><vsock><cid address='77'/></vsock></devices></app:x></metadata>`;
     assert.equal(vsockCidOf(domain('', metadata)), undefined);
     assert.equal(vsockCidOf(domain(`<vsock model='virtio'><cid auto='no' address='8'/></vsock>`, metadata)), 8);
+  });
+
+  it('rejects text that is not a domain description', () => {
+    assert.throws(() => vsockCidOf('<network><devices/></network>'), XmlSyntaxError);
+    assert.throws(() => vsockCidOf("<domain><devices><vsock><cid address='5'/></devices></domain>"), XmlSyntaxError);
   });
 });
