@@ -41,7 +41,11 @@ export class FenceDaemon {
     const permissions = { map: new StaticMap(config.groups) };
     const dispatcher = new Dispatcher(backend, () => permissions.map, log);
     const listeners = config.listeners.map((l) =>
-      createListener(l, { keys, context: (name) => ({ dispatcher, libvirt: pool, log: log.child(`${l.module}:${name}`) }) }),
+      createListener(l, {
+        keys,
+        backendUris: config.backend.uris,
+        context: (name) => ({ dispatcher, libvirt: pool, log: log.child(`${l.module}:${name}`) }),
+      }),
     );
     const daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, permissions, pool, log);
     await daemon.startListeners();

@@ -13,8 +13,8 @@ import type { KeyRing } from './key-ring.js';
 export interface ListenerDeps {
   keys: KeyRing;
   context: (name: string) => ListenerContext;
-  /** The backend's libvirt URIs: vsock peers are resolved to their domains there (absent: not resolved). */
-  backendUris?: readonly string[];
+  /** The backend's libvirt URIs: vsock peers are resolved to their domains there. */
+  backendUris: readonly string[];
 }
 
 /** One place that knows every listener module; adding a transport adds one case here. */
@@ -51,7 +51,7 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
       return new VsockListener(
         new VsockAcceptor(config.port),
         { name: config.name, key: deps.keys.source(config.keyFile), minimumHash: config.hash, auth: config.auth },
-        new VsockDomainDirectory(() => (deps.backendUris ?? []).map((uri) => ctx.libvirt.get(uri)), ctx.log),
+        new VsockDomainDirectory(() => deps.backendUris.map((uri) => ctx.libvirt.get(uri)), ctx.log),
         ctx,
       );
     case 'serial':
