@@ -1,40 +1,43 @@
 /**
  * `npm run build`: one executable per src/bin entry (dist/fence_xvm, dist/fence_virt, dist/fence_virtd),
  * each a self-contained ESM bundle named without extension and marked executable. Native addon
- * packages stay external: they are loaded from node_modules at run time.
+ * packages stay external: they are loaded from node_modules at run time. `tsup --out-dir DIR` builds
+ * elsewhere (the build test does).
  */
 import { chmod, readdir, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { defineConfig } from 'tsup';
 
 const BIN_DIR = 'src/bin';
-const OUT_DIR = 'dist';
 
 const entries = Object.fromEntries(
   (await readdir(BIN_DIR)).filter((f) => f.endsWith('.ts')).map((f) => [basename(f, '.ts'), join(BIN_DIR, f)]),
 );
 
-export default defineConfig({
-  entry: entries,
-  outDir: OUT_DIR,
-  format: ['esm'],
-  platform: 'node',
-  target: 'node20',
-  // One file per tool: no shared chunks to install alongside.
-  splitting: false,
-  clean: true,
-  removeNodeProtocol: false,
-  external: ['@fence-virtd/vsock', 'serialport'],
-  banner: {
-    // Bundled CommonJS code calls require(), which ESM lacks.
-    js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
-  },
-  // Installed tools are plain names, like the C ones they replace (esbuild always adds an extension).
-  async onSuccess() {
-    for (const name of Object.keys(entries)) {
-      const tool = join(OUT_DIR, name);
-      await rename(`${tool}.js`, tool);
-      await chmod(tool, 0o755);
-    }
-  },
+export default defineConfig((cli) => {
+  const outDir = cli.outDir ?? 'dist';
+  return {
+    entry: entries,
+    outDir,
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    // One file per tool: no shared chunks to install alongside.
+    splitting: false,
+    clean: true,
+    removeNodeProtocol: false,
+    external: ['@fence-virtd/vsock', 'serialport'],
+    banner: {
+      // Bundled CommonJS code calls require(), which ESM lacks.
+      js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+    },
+    // Installed tools are plain names, like the C ones they replace (esbuild always adds an extension).
+    async onSuccess() {
+      for (const name of Object.keys(entries)) {
+        const tool = join(outDir, name);
+        await rename(`${tool}.js`, tool);
+        await chmod(tool, 0o755);
+      }
+    },
+  };
 });

@@ -1,0 +1,69 @@
+/**
+ * `tsup` (what `npm run build` runs) makes the agents as executables without extension, with a
+ * shebang, runnable directly; the bundles behave like the sources (version, metadata) and load the
+ * external serialport package at run time (checked by a status call over a pty whose other end
+ * answers like fence_virtd's serial listener). Built into node_modules/.cache so that package
+ * resolves as it does from dist/, without touching dist/.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { REPO, runTool } from '../support/processes.js';
+import { runOurs } from './agents.js';
+
+let out: string;
+before(async () => {
+  const cache = join(REPO, 'node_modules', '.cache');
+  await mkdir(cache, { recursive: true });
+  out = await mkdtemp(join(cache, 'agent-build-'));
+  const build = await runTool(process.execPath, [join(REPO, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', out], { timeoutMs: 120_000 });
+  assert.equal(build.code, 0, `tsup failed:\n${build.stdout}\n${build.stderr}`);
+});
+after(() => rm(out, { recursive: true, force: true }));
+
+describe('built agents', () => {
+  for (const name of ['fence_xvm', 'fence_virt'] as const) {
+    it(`${name}: an executable with a shebang that runs like the source`, async () => {
+      const tool = join(out, name);
+      assert.ok(!existsSync(`${tool}.js`), 'no .js extension');
+      assert.equal((await stat(tool)).mode & 0o111, 0o111, 'executable');
+      const text = await readFile(tool, 'utf8');
+      assert.ok(text.startsWith('#!/usr/bin/env node\n'), 'shebang first');
+      assert.ok(!/node_modules[\\/]serialport/.test(text), 'serialport is not bundled');
+
+      const version = await runTool(tool, ['-V']);
+      assert.deepEqual(version, { code: 0, stdout: `${name} 1.9.0\nfence release 4.12.1\n`, stderr: '' });
+      const [bundled, source] = await Promise.all([runTool(tool, ['-o', 'metadata']), runOurs(name, ['-o', 'metadata'])]);
+      assert.equal(bundled.code, 0);
+      assert.equal(bundled.stdout, source.stdout);
+    });
+  }
+
+  it('fence_virt: the bundle opens a tty through the external serialport package', { skip: existsSync('/usr/bin/socat') ? false : 'socat is not installed' }, async () => {
+    const dir = await mkdtemp(join(out, 'pty-'));
+    const pty = join(dir, 'pty');
+    // The far end reads the 74-byte request and answers "abba" + 2 (OFF), as the serial listener would.
+    const answer = join(dir, 'answer.sh');
+    await writeFile(answer, "head -c 74 >/dev/null; printf 'abba\\002'\n");
+    const socat: ChildProcess = spawn('socat', [`PTY,link=${pty},raw,echo=0`, `SYSTEM:sh ${answer}`], { stdio: 'ignore' });
+    try {
+      for (let i = 0; !existsSync(pty); i++) {
+        assert.ok(i < 200, 'socat made no pty');
+        await sleep(25);
+      }
+      const result = await runTool(join(out, 'fence_virt'), ['-D', pty, '-t', '5', '-o', 'status', '-H', 'vm']);
+      assert.deepEqual({ code: result.code, stdout: result.stdout }, { code: 2, stdout: 'Status: OFF\n' }, result.stderr);
+    } finally {
+      if (socat.exitCode === null && socat.signalCode === null) {
+        const exited = once(socat, 'exit');
+        socat.kill('SIGTERM');
+        await exited;
+      }
+    }
+  });
+});
