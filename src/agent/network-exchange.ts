@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { AuthError, challengeAsClient, type AuthKey } from '../auth/index.js';
-import { Response, type HashType } from '../protocol/index.js';
+import { hashNames, Response, type HashType } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { StreamIO } from '../util/stream-io.js';
 import { timedOutOn, type Deadline } from './deadline.js';
@@ -21,6 +21,17 @@ export interface ExchangeContext {
   deadline: Deadline;
   out: AgentOutput;
   log: Logger;
+}
+
+/** Which part of the authentication went wrong, in words that point at the likely cause. */
+function authFailure(err: unknown, ctx: ExchangeContext): string {
+  const detail = (err as Error).message;
+  if (err instanceof AuthError) return `key rejected: the daemon answered our challenge wrongly, so it has another key or auth algorithm than ours (${hashNames[ctx.auth]}) (${detail})`;
+  if (timedOutOn(err, ctx.deadline)) return `the daemon did not answer during authentication within ${ctx.stepMs / 1000} s (${detail})`;
+  return (
+    'the daemon closed the connection during authentication: it drops requests signed with another key, ' +
+    `with a weaker hash than it requires, or repeated within 10 s (${detail})`
+  );
 }
 
 /** `request`: the signed request to send first (TCP, vsock); the multicast request went by datagram. */
@@ -41,11 +52,7 @@ export async function exchangeOnStream(stream: Duplex, request: Buffer | undefin
       await challengeAsClient(io, ctx.key, ctx.auth, deadline.cap(ctx.stepMs));
     } catch (err) {
       out.stdout('Invalid response to challenge\n');
-      log.error(
-        err instanceof AuthError
-          ? `the daemon does not know our key, or uses another auth algorithm: ${err.message}`
-          : `authentication did not complete: ${(err as Error).message}`,
-      );
+      log.error(authFailure(err, ctx));
       return 1;
     }
     let answer: number;

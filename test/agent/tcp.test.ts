@@ -3,6 +3,7 @@
  * driver): every action by name and UUID, hash and auth variants, Pacemaker-style stdin, and the
  * connect failures; the C fence_virt and ours give the same exit code and stdout.
  */
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { cDaemonMissing } from '../support/c-daemon.js';
@@ -55,8 +56,24 @@ describe('fence_virt over TCP: same outcome as the C agent', { skip }, () => {
   });
 
   it('connect failures: refused, a host name, IPv6 loopback without a listener', async () => {
-    for (const host of ['127.0.0.1', 'localhost', '::1']) {
-      await assertPairAgrees('fence_virt', pair, () => ({ args: ['-T', host, '-p', UNUSED_PORT, '-k', key(), '-o', 'status', '-H', VM.run.name] }));
+    for (const [host, why] of [
+      ['127.0.0.1', /cannot connect to fence_virtd at 127\.0\.0\.1:27299: .*ECONNREFUSED/],
+      ['localhost', /'localhost' is not an IP address \(host names are not resolved\)/],
+      ['::1', /cannot connect to fence_virtd at ::1:27299: .*ECONNREFUSED/],
+    ] as const) {
+      const { ours } = await assertPairAgrees('fence_virt', pair, () => ({ args: ['-T', host, '-p', UNUSED_PORT, '-k', key(), '-o', 'status', '-H', VM.run.name] }));
+      assert.match(ours.stderr, why, 'stderr names the failed step');
+    }
+  });
+
+  it('stderr says which step failed where the C agent says only "Invalid response to challenge"', async () => {
+    for (const [variant, why] of [
+      [['-C', 'sha1'], /key rejected: the daemon answered our challenge wrongly/],
+      [['-c', 'sha1'], /closed the connection during authentication: it drops requests signed with another key, with a weaker hash/],
+    ] as const) {
+      const { ours } = await assertPairAgrees('fence_virt', pair, (port) => tcp(port, ['-o', 'status', '-H', VM.run.name, ...variant]));
+      assert.match(ours.stdout, /^Invalid response to challenge\nOperation failed\n$/);
+      assert.match(ours.stderr, why);
     }
   });
 });
