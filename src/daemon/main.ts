@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
+import { runCheck } from '../check/index.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadDaemonConfig } from '../config/daemon-config.js';
 import { applyCommandLineOverrides } from '../config/overrides.js';
+import { runConfigureDialog } from '../configure/index.js';
 import { createLogger, type LogSink } from '../util/log.js';
 import { syslogSink } from '../util/syslog-sink.js';
 import { COMPATIBLE_WITH, VERSION } from '../version.js';
@@ -36,10 +38,8 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     process.stdout.write(`${program} ${VERSION} (compatible with ${COMPATIBLE_WITH})\n`);
     return 0;
   }
-  if (opts.action !== 'run') {
-    process.stderr.write(`${program}: ${opts.action === 'check' ? '--check' : '-c'} is not available in this build yet\n`);
-    return 1;
-  }
+  if (opts.action === 'configure') return runConfigureDialog(opts.configFile, { input: process.stdin, output: process.stdout });
+  if (opts.action === 'check') return runCheck(opts.configFile, process.stdout);
   verbosity = opts.debug;
 
   let config;

@@ -1,0 +1,126 @@
+/**
+ * Can each network listener take its socket? Binds (and for multicast joins) exactly what the daemon
+ * would, then lets go at once; explains the usual failures: a busy port, a foreign address, a missing
+ * or down interface, no route for the group.
+ */
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { MulticastListenerConfig, TcpListenerConfig, VsockListenerConfig } from '../config/index.js';
+import { listenVsock } from '../transport/vsock.js';
+import { interfaceNames, readInterface, routeFor } from './network-info.js';
+import { describeOwners, isFenceVirtd, portOwners } from './port-owner.js';
+import type { CheckReport } from './report.js';
+
+type Errno = NodeJS.ErrnoException;
+
+/** EADDRINUSE explained by who holds the port; a running fence_virtd is only worth a warning. */
+function reportBusy(report: CheckReport, subject: string, protocol: 'tcp' | 'udp', port: number, listener: string): void {
+  const owners = portOwners(protocol, port);
+  const detail = `${protocol.toUpperCase()} port ${port} is in use by ${describeOwners(owners)}`;
+  if (owners.length > 0 && owners.every(isFenceVirtd)) {
+    report.warn(subject, `${detail}: fence_virtd already runs here`, 'fine if it runs this configuration; otherwise stop it (systemctl stop fence_virtd)');
+  } else {
+    report.fail(subject, detail, `stop that process, or choose another port in listeners/${listener}/port (guests: -p)`);
+  }
+}
+
+export async function checkTcpListener(l: TcpListenerConfig, report: CheckReport): Promise<void> {
+  const subject = `listener ${l.name} (tcp ${l.address} port ${l.port})`;
+  const server = createServer();
+  server.listen({ host: l.address, port: l.port, exclusive: true });
+  const [outcome] = await Promise.race([once(server, 'listening').then(() => [undefined]), once(server, 'error')]);
+  const err = outcome as Errno | undefined;
+  if (!err) {
+    await new Promise((resolve) => server.close(resolve));
+    report.ok(subject, 'the port can be bound');
+  } else if (err.code === 'EADDRINUSE') {
+    reportBusy(report, subject, 'tcp', l.port, l.name);
+  } else if (err.code === 'EADDRNOTAVAIL') {
+    report.fail(subject, `${l.address} is not an address of this host`, `set listeners/${l.name}/address to 127.0.0.1 or to an address shown by: ip addr`);
+  } else {
+    report.fail(subject, err.message, err.code === 'EACCES' ? 'run fence_virtd as root' : 'see the error');
+  }
+}
+
+/** A configured interface must exist, be up and (IPv4) have an address to join on; returns that address. */
+function checkInterface(l: MulticastListenerConfig & { interface: string }, report: CheckReport, subject: string): { joinOn: string } | undefined {
+  const info = readInterface(l.interface);
+  const where = `listeners/${l.name}/interface`;
+  if (!info) {
+    report.fail(subject, `interface ${l.interface} does not exist`, `set ${where} to one of ${interfaceNames().join(', ')} (or remove it)`);
+    return undefined;
+  }
+  if (!info.up) {
+    report.fail(subject, `interface ${l.interface} is down`, `ip link set ${l.interface} up (for virbr0: virsh net-start default)`);
+    return undefined;
+  }
+  if (l.family === 'ipv6') return { joinOn: `::%${l.interface}` };
+  const [address] = info.ipv4;
+  if (address === undefined) {
+    report.fail(subject, `interface ${l.interface} has no IPv4 address to join the group on`, `give it an address, or choose another interface in ${where}`);
+    return undefined;
+  }
+  return { joinOn: address };
+}
+
+/** Without an interface the kernel joins where the route for the group points: say where that is. */
+function reportJoinedByRoute(l: MulticastListenerConfig, report: CheckReport, subject: string): void {
+  const route = routeFor(l.address, l.family);
+  const setInterface = `set listeners/${l.name}/interface to the guests' network (e.g. virbr0)`;
+  if (!route) {
+    report.ok(subject, `UDP port ${l.port} bound and group ${l.address} joined (no route covers the group; the kernel chose the interface)`);
+  } else if (route.prefixLength === 0) {
+    report.warn(subject, `group ${l.address} is joined on ${route.interface} only because the default route points there`, `${setInterface} unless the guests reach this host through ${route.interface}`);
+  } else {
+    report.ok(subject, `UDP port ${l.port} bound and group ${l.address} joined on ${route.interface} (route ${route.prefix})`);
+  }
+}
+
+export async function checkMulticastListener(l: MulticastListenerConfig, report: CheckReport): Promise<void> {
+  const subject = `listener ${l.name} (multicast ${l.address} port ${l.port})`;
+  const named = l.interface === undefined ? undefined : checkInterface({ ...l, interface: l.interface }, report, subject);
+  if (l.interface !== undefined && !named) return;
+  const socket = createSocket({ type: l.family === 'ipv4' ? 'udp4' : 'udp6', reuseAddr: true });
+  socket.bind(l.port);
+  const [outcome] = await Promise.race([once(socket, 'listening').then(() => [undefined]), once(socket, 'error')]);
+  const err = outcome as Errno | undefined;
+  if (err) {
+    socket.close();
+    if (err.code === 'EADDRINUSE') return reportBusy(report, subject, 'udp', l.port, l.name);
+    return report.fail(subject, err.message, err.code === 'EACCES' ? 'run fence_virtd as root' : 'see the error');
+  }
+  try {
+    if (named) socket.addMembership(l.address, named.joinOn);
+    else socket.addMembership(l.address);
+    if (named) report.ok(subject, `UDP port ${l.port} bound and group ${l.address} joined on ${l.interface}`);
+    else reportJoinedByRoute(l, report, subject);
+  } catch (joinErr) {
+    const noRoute = !named && !routeFor(l.address, l.family);
+    report.fail(
+      subject,
+      `cannot join ${l.address}: ${(joinErr as Error).message}${noRoute ? ' (no route covers the group, so guests time out)' : ''}`,
+      `set listeners/${l.name}/interface to the guests' network (e.g. virbr0)${noRoute ? `, or add a route: ip ${l.family === 'ipv6' ? '-6 route add ff00::/8 dev virbr0 table local' : 'route add 224.0.0.0/4 dev virbr0'}` : ''}`,
+    );
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}
+
+/** Binds and listens only: nothing here ever connects an AF_VSOCK socket. */
+export function checkVsockListener(l: VsockListenerConfig, report: CheckReport): void {
+  const subject = `listener ${l.name} (vsock port ${l.port})`;
+  if (!existsSync('/dev/vsock')) {
+    report.fail(subject, '/dev/vsock does not exist: this host has no vsock transport', 'modprobe vhost_vsock (and give the guests <vsock model="virtio"> devices)');
+    return;
+  }
+  try {
+    listenVsock({ port: l.port }).close();
+    report.ok(subject, 'the port can be bound');
+  } catch (err) {
+    const e = err as Errno;
+    const fix = e.code === 'EADDRINUSE' ? `stop the process using vsock port ${l.port}, or choose another port in listeners/${l.name}/port` : 'see the error';
+    report.fail(subject, e.message, e.code === 'ERR_VSOCK_ADDON_MISSING' ? 'reinstall fence-virtd (the vsock addon is missing)' : fix);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `fence_virtd --check`: everything a fencing request would otherwise only reveal by failing (often
+ * as a bare "Timed out waiting for response" in the guest), checked up front, one line per check.
+ */
+import type { Writable } from 'node:stream';
+import { defaultLibvirtUri } from '../libvirt/index.js';
+import { checkConfigFile } from './config-check.js';
+import { checkGroups } from './group-check.js';
+import { checkKeyFiles } from './key-check.js';
+import { checkLibvirtUris, type UriUse } from './libvirt-check.js';
+import { checkMulticastListener, checkTcpListener, checkVsockListener } from './listener-check.js';
+import { CheckReport } from './report.js';
+import { checkSerialListener } from './serial-check.js';
+
+/** Checks the configuration in `file` and the host; resolves with 0 when nothing failed, else 1. */
+export async function runCheck(file: string, output: Writable): Promise<number> {
+  const report = new CheckReport((line) => output.write(`${line}\n`));
+  const config = await checkConfigFile(file, report);
+  if (!config) return 1;
+  await checkKeyFiles(config.listeners, report);
+
+  const uses = new Map<string, UriUse>();
+  const use = (uri: string, user: string): void => {
+    const entry = uses.get(uri) ?? { uri, users: [] };
+    entry.users.push(user);
+    uses.set(uri, entry);
+  };
+  for (const uri of config.backend.uris) use(uri, `backend ${config.backend.module}`);
+  for (const l of config.listeners) if (l.module === 'serial') use(l.uri ?? defaultLibvirtUri(), `listener ${l.name}`);
+  const views = await checkLibvirtUris([...uses.values()], report);
+  try {
+    for (const l of config.listeners) {
+      if (l.module === 'tcp') await checkTcpListener(l, report);
+      else if (l.module === 'multicast') await checkMulticastListener(l, report);
+      else if (l.module === 'vsock') checkVsockListener(l, report);
+      else await checkSerialListener(l, views.get(l.uri ?? defaultLibvirtUri()), report);
+    }
+    checkGroups(config, views, report);
+  } finally {
+    await Promise.all([...views.values()].map((v) => v.client.close()));
+  }
+  const counts = (['OK', 'WARN', 'FAIL'] as const).map((v) => `${report.lines.filter((l) => l.verdict === v).length} ${v}`);
+  output.write(`${report.failed ? 'fence_virtd would not work as configured' : 'no failures'}: ${counts.join(', ')}\n`);
+  return report.failed ? 1 : 0;
+}

@@ -1,0 +1,17 @@
+/** Running `fence_virtd -c` (ours from source, or the C one) with answers piped on stdin. */
+import { readConfigFile, toDaemonConfig, type DaemonConfig } from '../../src/config/index.js';
+import { C_DAEMON, OUR_DAEMON, runTool, type ToolResult } from '../support/processes.js';
+
+export function ourDialog(file: string, answers: readonly string[]): Promise<ToolResult> {
+  return runTool(OUR_DAEMON.command, [...OUR_DAEMON.args, '-c', '-f', file], { input: answers.map((a) => `${a}\n`).join(''), timeoutMs: 30_000 });
+}
+
+export function cDialog(file: string, answers: readonly string[]): Promise<ToolResult> {
+  return runTool(C_DAEMON.command, ['-c', '-f', file], { input: answers.map((a) => `${a}\n`).join(''), timeoutMs: 30_000 });
+}
+
+/** What our daemon makes of a file, without what only names the file or the C plugin directory. */
+export async function typedConfig(file: string): Promise<Omit<DaemonConfig, 'file' | 'modulePath'>> {
+  const { file: _file, modulePath: _modulePath, ...rest } = toDaemonConfig(await readConfigFile(file));
+  return rest;
+}
