@@ -217,7 +217,7 @@ export class DomainSocketWatch {
       if (domain.sockets.get(path) !== entry || this.stopped) return; // closed by us
       domain.sockets.delete(path);
       if (Date.now() - entry.openedAt >= STABLE_MS) domain.failures = 0;
-      this.log.info(`socket ${path} of domain ${domain.name} closed by the other end`);
+      this.log.info(`socket ${path} of domain ${domain.name} closed`);
       this.retryLater(uuid, domain);
     });
     this.log.info(`registered ${path} of domain ${domain.name} (${uuid})`);

@@ -86,11 +86,12 @@ async function handle(io: StreamIO, request: SerialRequest, who: Requester, deps
   }
 }
 
-/** Sums discarded bytes and reports them at most once per interval. */
+/** Sums discarded bytes: the first report at once, then at most one line per interval. */
 class DiscardReport {
   private count = 0;
   private reason = '';
   private lastReport = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -100,10 +101,13 @@ class DiscardReport {
   add(count: number, reason: string): void {
     this.count += count;
     this.reason = reason;
-    if (performance.now() - this.lastReport >= DISCARD_REPORT_MS) this.flush();
+    // Not flushed right here: the rest of a burst already received joins the same line.
+    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.lastReport + DISCARD_REPORT_MS - performance.now())).unref();
   }
 
   flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.count === 0) return;
     this.log.warn(`discarded ${this.count} byte(s) from ${this.where} (last: ${this.reason})`);
     this.count = 0;

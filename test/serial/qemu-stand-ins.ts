@@ -47,13 +47,14 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
   }
 }
 
+let nextSeqno = 1000;
+
 export type GuestAnswer = { code: number } | { hosts: HostRecord[]; code: number; raw: Buffer[] };
 
 /** A domain's socket served by this process; every connection the daemon makes is kept in order. */
 export class GuestPortSocket {
   readonly connections: Socket[] = [];
   private readonly server: Server;
-  private seqno = 1000;
 
   private constructor(readonly path: string) {
     this.server = createServer((socket) => {
@@ -79,9 +80,9 @@ export class GuestPortSocket {
     return this.connections[n - 1] as Socket;
   }
 
-  /** A request with a fresh seqno unless one is given. */
+  /** A request with a seqno unique in this process unless one is given (the history is per listener). */
   request(fields: Partial<SerialRequest> & { request: number }): Buffer {
-    return encodeSerialRequest({ flags: 0, domain: '', seqno: this.seqno++, ...fields });
+    return encodeSerialRequest({ flags: 0, domain: '', seqno: nextSeqno++, ...fields });
   }
 
   /** Stops accepting; open connections stay (qemu keeps serving its current client). */
@@ -187,23 +188,18 @@ export class SocatSerialPort {
 export class GuestfwdBridge {
   private daemonSide: Socket | undefined;
   private guestSide: Socket | undefined;
+  private readonly unix = createServer((socket) => this.attachDaemon(socket));
+  private readonly tcp = createServer((socket) => this.attachGuest(socket));
 
-  private constructor(
-    private readonly unix: Server,
-    private readonly tcp: Server,
-    readonly port: number,
-  ) {}
+  private constructor(readonly port: number) {}
 
   static async start(socketPath: string, port: number): Promise<GuestfwdBridge> {
-    let bridge: GuestfwdBridge | undefined;
-    const unix = createServer((socket) => bridge?.attachDaemon(socket));
-    const tcp = createServer((socket) => bridge?.attachGuest(socket));
-    bridge = new GuestfwdBridge(unix, tcp, port);
-    await listenOn(unix, { path: socketPath });
+    const bridge = new GuestfwdBridge(port);
+    await listenOn(bridge.unix, { path: socketPath });
     try {
-      await listenOn(tcp, { port, host: '127.0.0.1' });
+      await listenOn(bridge.tcp, { port, host: '127.0.0.1' });
     } catch (err) {
-      await closeServer(unix);
+      await closeServer(bridge.unix);
       throw err;
     }
     return bridge;
