@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { MulticastListenerConfig, TcpListenerConfig, VsockListenerConfig } from '../config/index.js';
 import { listenVsock } from '../transport/vsock.js';
-import { interfaceNames, readInterface, routeFor } from './network-info.js';
+import { listInterfaces, routeFor } from './network-info.js';
 import { describeOwners, isFenceVirtd, portOwners } from './port-owner.js';
 import type { CheckReport } from './report.js';
 
@@ -46,10 +46,17 @@ export async function checkTcpListener(l: TcpListenerConfig, report: CheckReport
 
 /** A configured interface must exist, be up and (IPv4) have an address to join on; returns that address. */
 function checkInterface(l: MulticastListenerConfig & { interface: string }, report: CheckReport, subject: string): { joinOn: string } | undefined {
-  const info = readInterface(l.interface);
   const where = `listeners/${l.name}/interface`;
+  let interfaces;
+  try {
+    interfaces = listInterfaces();
+  } catch (err) {
+    report.fail(subject, `cannot list the interfaces with ip -j addr: ${(err as Error).message}`, 'install iproute2');
+    return undefined;
+  }
+  const info = interfaces.find((i) => i.name === l.interface);
   if (!info) {
-    report.fail(subject, `interface ${l.interface} does not exist`, `set ${where} to one of ${interfaceNames().join(', ')} (or remove it)`);
+    report.fail(subject, `interface ${l.interface} does not exist`, `set ${where} to one of ${interfaces.map((i) => i.name).join(', ')} (or remove it)`);
     return undefined;
   }
   if (!info.up) {

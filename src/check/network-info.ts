@@ -1,51 +1,40 @@
 /**
- * What the kernel says about interfaces and routes, read from /sys and /proc (no `ip` binary needed):
- * enough to tell why joining a multicast group would fail before the daemon tries.
+ * What the kernel says about interfaces and routes: interfaces from iproute2's `ip -j addr` (sysfs
+ * shows the interfaces of whichever network namespace mounted it, and Node lists only interfaces that
+ * are up and running), routes from /proc/net, which always shows the caller's own namespace.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
-const IFF_UP = 0x1;
-const IFF_LOOPBACK = 0x8;
-const IFF_MULTICAST = 0x1000;
 const RTF_UP = 0x1;
 const RTF_REJECT = 0x200;
 
 export interface InterfaceInfo {
   name: string;
   up: boolean;
-  loopback: boolean;
-  multicast: boolean;
   ipv4: string[];
   ipv6: string[];
 }
 
-export function interfaceNames(): string[] {
-  try {
-    return readdirSync('/sys/class/net').sort();
-  } catch {
-    return Object.keys(networkInterfaces()).sort();
-  }
+interface IpAddrEntry {
+  ifname: string;
+  flags?: string[];
+  addr_info?: Array<{ family: string; local: string }>;
 }
 
-/** The interface called `name`, or undefined when this host (network namespace) has none. */
-export function readInterface(name: string): InterfaceInfo | undefined {
-  if (name.includes('/') || name === '.' || name === '..') return undefined;
-  let flags: number;
-  try {
-    flags = parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim(), 16);
-  } catch {
-    return undefined;
-  }
-  const addrs = networkInterfaces()[name] ?? [];
-  return {
-    name,
-    up: (flags & IFF_UP) !== 0,
-    loopback: (flags & IFF_LOOPBACK) !== 0,
-    multicast: (flags & IFF_MULTICAST) !== 0,
-    ipv4: addrs.filter((a) => a.family === 'IPv4').map((a) => a.address),
-    ipv6: addrs.filter((a) => a.family === 'IPv6').map((a) => a.address),
-  };
+/** Every interface of this network namespace; throws when iproute2's `ip` cannot be run. */
+export function listInterfaces(): InterfaceInfo[] {
+  const entries = JSON.parse(execFileSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as IpAddrEntry[];
+  return entries.map((e) => ({
+    name: e.ifname,
+    up: e.flags?.includes('UP') ?? false,
+    ipv4: (e.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => a.local),
+    ipv6: (e.addr_info ?? []).filter((a) => a.family === 'inet6').map((a) => a.local),
+  }));
+}
+
+export function interfaceNames(): string[] {
+  return listInterfaces().map((i) => i.name);
 }
 
 export interface Route {

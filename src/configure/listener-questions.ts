@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { ListenerModule } from '../config/index.js';
-import { interfaceNames, readInterface } from '../check/network-info.js';
+import { interfaceNames } from '../check/network-info.js';
 import { DEFAULT_IPV4_GROUP, DEFAULT_IPV6_GROUP, DEFAULT_KEY_FILE, DEFAULT_PORT } from '../protocol/constants.js';
 import { addressProblem, familyOf, multicastGroupProblem, parsePort, portProblem, textProblem } from './answers.js';
 import type { BlockEdit } from './block-edit.js';
@@ -46,16 +46,26 @@ async function askKeyFile(p: LinePrompter, block: BlockEdit, module: ListenerMod
   p.say();
 }
 
+/** This host's interface names, or undefined when they cannot be listed (no iproute2): then any name goes. */
+function knownInterfaces(): string[] | undefined {
+  try {
+    return interfaceNames();
+  } catch {
+    return undefined;
+  }
+}
+
 async function askInterface(p: LinePrompter, block: BlockEdit): Promise<void> {
   p.say(describeKey('multicast', 'interface'));
-  p.say(`Interfaces here: ${interfaceNames().join(', ')}. Answer none to let the routing table choose.`);
+  const names = knownInterfaces();
+  p.say(`${names ? `Interfaces here: ${names.join(', ')}. ` : ''}Answer none to let the routing table choose.`);
   p.say();
   const current = block.get('interface');
   const answer = await p.text('Interface', current ?? 'none', async (a) => {
     if (a === 'none') return undefined;
     const problem = textProblem(a);
     if (problem) return problem;
-    if (readInterface(a)) return undefined;
+    if (!names || names.includes(a)) return undefined;
     // It may appear later (virbr0 exists once libvirt's network runs), so it can be kept on request.
     if (await p.yesNo(`There is no interface ${a} on this host now. Use this value anyway`, a === current)) return undefined;
     return 'Enter an interface name or none.';
