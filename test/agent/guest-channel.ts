@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { CDaemonFiles, CDaemonOptions } from '../support/c-daemon.js';
+import { configText } from '../support/daemon-config-text.js';
 import { NODE_XML } from './daemon-pair.js';
 
 const GUEST_XML = fileURLToPath(new URL('../fixtures/agent/guest-with-channel.xml', import.meta.url));
@@ -37,12 +38,7 @@ export function serialListenerDaemon(dir: string, node: string, kind: ChannelKin
   return {
     dir,
     config: ({ keyFile }: CDaemonFiles) =>
-      [
-        'fence_virtd { listener = "serial"; backend = "libvirt"; }',
-        `listeners { serial { uri = "test://${node}"; path = "${dir}"; mode = "${kind}"; key_file = "${keyFile}"; } }`,
-        `backends { libvirt { uri = "test://${node}"; } }`,
-        '',
-      ].join('\n'),
+      configText({ listeners: { serial: { uri: `test://${node}`, path: dir, mode: kind, key_file: keyFile } }, backendUri: `test://${node}` }),
     args: ['-d', '5'],
     ready: { output: new RegExp(`Registered ${GUEST_UUID} on`) },
   };

@@ -20,7 +20,7 @@ import { AuthKey, verifyRequest } from '../../src/auth/index.js';
 import { decodeFenceRequest, Hash } from '../../src/protocol/index.js';
 import { cDaemonMissing } from '../support/c-daemon.js';
 import { C_AGENT, runC, runOurs } from './agents.js';
-import { assertPairAgrees, KEY, NODE_XML, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
+import { assertPairAgrees, KEY, networkListenerDaemon, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
 
 const run = promisify(execFile);
 const VETH = ['fvag0', 'fvag1'] as const;
@@ -53,16 +53,7 @@ describe('fence_xvm over IPv6 multicast on a veth pair: same outcome as the C ag
   let pair: DaemonPair;
   before(async () => {
     pair = await startDaemonPair(
-      (port) => ({
-        config: ({ keyFile }) =>
-          [
-            'fence_virtd { listener = "multicast"; backend = "libvirt"; }',
-            `listeners { multicast { family = "ipv6"; interface = "${VETH[0]}"; address = "ff05::3:1"; port = "${port}"; key_file = "${keyFile}"; } }`,
-            `backends { libvirt { uri = "test://${NODE_XML}"; } }`,
-            '',
-          ].join('\n'),
-        ready: { listening: { protocol: 'udp', port: Number(port) } },
-      }),
+      (port) => networkListenerDaemon('multicast', port, { family: 'ipv6', interface: VETH[0], address: 'ff05::3:1' }),
       PORTS,
     );
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cDaemonMissing } from '../support/c-daemon.js';
 import { C_AGENT } from './agents.js';
-import { actionCalls, assertPairAgrees, NODE_XML, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
+import { actionCalls, assertPairAgrees, networkListenerDaemon, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
 
 const PORTS: [string, string] = ['27100', '27101'];
 const skip = cDaemonMissing() ?? (existsSync(C_AGENT.fence_xvm) ? false : `${C_AGENT.fence_xvm} is not installed`);
@@ -21,19 +21,7 @@ describe('fence_xvm over IPv4 multicast: same outcome as the C agent', { skip },
   let scratch: string;
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'agent-mcast-'));
-    pair = await startDaemonPair(
-      (port) => ({
-        config: ({ keyFile }) =>
-          [
-            'fence_virtd { listener = "multicast"; backend = "libvirt"; }',
-            `listeners { multicast { interface = "lo"; address = "225.0.0.12"; port = "${port}"; key_file = "${keyFile}"; } }`,
-            `backends { libvirt { uri = "test://${NODE_XML}"; } }`,
-            '',
-          ].join('\n'),
-        ready: { listening: { protocol: 'udp', port: Number(port) } },
-      }),
-      PORTS,
-    );
+    pair = await startDaemonPair((port) => networkListenerDaemon('multicast', port, { interface: 'lo', address: '225.0.0.12' }), PORTS);
   });
   after(async () => {
     await pair?.stop();

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { cDaemonMissing } from '../support/c-daemon.js';
 import { C_AGENT } from './agents.js';
-import { actionCalls, assertPairAgrees, NODE_XML, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
+import { actionCalls, assertPairAgrees, networkListenerDaemon, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
 
 const PORTS: [string, string] = ['27200', '27201'];
 const UNUSED_PORT = '27299';
@@ -17,19 +17,7 @@ const skip = cDaemonMissing() ?? (existsSync(C_AGENT.fence_virt) ? false : `${C_
 describe('fence_virt over TCP: same outcome as the C agent', { skip }, () => {
   let pair: DaemonPair;
   before(async () => {
-    pair = await startDaemonPair(
-      (port) => ({
-        config: ({ keyFile }) =>
-          [
-            'fence_virtd { listener = "tcp"; backend = "libvirt"; }',
-            `listeners { tcp { address = "127.0.0.1"; port = "${port}"; key_file = "${keyFile}"; } }`,
-            `backends { libvirt { uri = "test://${NODE_XML}"; } }`,
-            '',
-          ].join('\n'),
-        ready: { listening: { protocol: 'tcp', port: Number(port) } },
-      }),
-      PORTS,
-    );
+    pair = await startDaemonPair((port) => networkListenerDaemon('tcp', port, { address: '127.0.0.1' }), PORTS);
   });
   after(() => pair?.stop());
 
