@@ -118,8 +118,8 @@ export class DomainSocketWatch {
 
   private onEvent(event: LifecycleEvent): void {
     // A started or stopped domain has a new qemu or none: what we had open belonged to the old one.
-    const fresh = event.event === LifecycleEventType.Started || event.event === LifecycleEventType.Stopped;
-    void this.recheck(event.uuid, event.name, fresh ? `domain ${event.name} started or stopped` : undefined);
+    const change = event.event === LifecycleEventType.Started ? 'started' : event.event === LifecycleEventType.Stopped ? 'stopped' : undefined;
+    void this.recheck(event.uuid, event.name, change && `domain ${event.name} ${change}`);
   }
 
   /** Re-checks every active domain and every domain we hold sockets of. */

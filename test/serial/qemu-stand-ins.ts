@@ -54,12 +54,15 @@ export type GuestAnswer = { code: number } | { hosts: HostRecord[]; code: number
 /** A domain's socket served by this process; every connection the daemon makes is kept in order. */
 export class GuestPortSocket {
   readonly connections: Socket[] = [];
+  /** Hang up on every connection at once (a broken qemu end). */
+  hangUp = false;
   private readonly server: Server;
 
   private constructor(readonly path: string) {
     this.server = createServer((socket) => {
       socket.on('error', () => undefined);
       this.connections.push(socket);
+      if (this.hangUp) socket.destroy();
     });
   }
 
