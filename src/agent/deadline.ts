@@ -9,7 +9,7 @@ import { StreamIOError } from '../util/stream-io.js';
 export class Deadline {
   private readonly end: number;
 
-  constructor(readonly timeoutMs: number) {
+  constructor(timeoutMs: number) {
     this.end = Date.now() + timeoutMs;
   }
 

@@ -8,7 +8,7 @@ import { StreamIOError, type StreamIO } from '../util/stream-io.js';
 import { timedOutOn, type Deadline } from './deadline.js';
 import type { AgentOutput } from './output.js';
 
-export function hostLine(name: string, uuid: string, state: number): string {
+function hostLine(name: string, uuid: string, state: number): string {
   const pad = ' '.repeat(Math.max(0, 32 - Buffer.byteLength(name)));
   return `${name}${pad} ${uuid} ${state === DomainState.RUNNING ? 'on' : 'off'}\n`;
 }

@@ -4,10 +4,11 @@
  * the result's low byte (so -1 exits 255).
  */
 import { Request, Response } from '../protocol/index.js';
+import type { Logger } from '../util/log.js';
 import type { AgentArgs } from './args.js';
 import type { AgentOutput } from './output.js';
 
-export function reportResult(result: number, args: AgentArgs, out: AgentOutput): number {
+export function reportResult(result: number, args: AgentArgs, out: AgentOutput, log: Logger): number {
   const isStatus = args.op === Request.STATUS;
   switch (result) {
     case Response.SUCCESS:
@@ -21,6 +22,7 @@ export function reportResult(result: number, args: AgentArgs, out: AgentOutput):
       break;
     case Response.PERM:
       out.stdout('Permission denied\n');
+      log.error(`fence_virtd refused: the groups of its configuration do not allow this guest to act on "${args.domain ?? ''}"`);
       break;
     default:
       out.stdout(`Unknown response (${result})\n`);

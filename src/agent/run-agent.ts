@@ -82,5 +82,5 @@ export async function runAgent(inv: AgentInvocation): Promise<number> {
     log: createLogger(() => args.debug, { write: (line) => out.stderr(line) }, `${program.name}: `),
     deadline: new Deadline(args.timeout * 1000),
   };
-  return reportResult(await runners[args.mode](ctx), args, out);
+  return reportResult(await runners[args.mode](ctx), args, out, ctx.log);
 }

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { startCDaemon, type CDaemon, type CDaemonOptions } from '../support/c-daemon.js';
-import { configText } from '../support/daemon-config-text.js';
+import { configText, type ConfigTextOptions } from '../support/daemon-config-text.js';
 import { assertSameOutcome, runC, runOurs, type AgentName, type Compared } from './agents.js';
 
 export const NODE_XML = fileURLToPath(new URL('../fixtures/agent/node.xml', import.meta.url));
@@ -22,9 +22,15 @@ export const VM = {
 export const KEY = Buffer.from('agent differential tests: a shared key of some length 0123456789');
 
 /** A C daemon with one network listener at `port` (its key file filled in), serving node.xml. */
-export function networkListenerDaemon(listener: 'multicast' | 'tcp', port: string, settings: Record<string, string> = {}): CDaemonOptions {
+export function networkListenerDaemon(
+  listener: 'multicast' | 'tcp',
+  port: string,
+  settings: Record<string, string> = {},
+  groups?: ConfigTextOptions['groups'],
+): CDaemonOptions {
   return {
-    config: ({ keyFile }) => configText({ listeners: { [listener]: { ...settings, port, key_file: keyFile } }, backendUri: `test://${NODE_XML}` }),
+    config: ({ keyFile }) =>
+      configText({ listeners: { [listener]: { ...settings, port, key_file: keyFile } }, backendUri: `test://${NODE_XML}`, groups }),
     ready: { listening: { protocol: listener === 'tcp' ? 'tcp' : 'udp', port: Number(port) } },
   };
 }

@@ -65,3 +65,23 @@ describe('fence_virt over TCP: same outcome as the C agent', { skip }, () => {
     }
   });
 });
+
+describe('fence_virt over TCP to a daemon whose groups leave this guest out: same outcome as the C agent', { skip }, () => {
+  let pair: DaemonPair;
+  before(async () => {
+    // Only 127.0.0.2 may act, on vm-run: the agents connect from 127.0.0.1.
+    const groups = [{ name: 'others', ip: ['127.0.0.2'], uuid: [VM.run.name] }];
+    pair = await startDaemonPair((port) => networkListenerDaemon('tcp', port, { address: '127.0.0.1' }, groups), ['27210', '27211']);
+  });
+  after(() => pair?.stop());
+
+  it('refused actions, an empty list, monitor still answered', async () => {
+    const tcp = (port: string, ...args: string[]) => ({ args: ['-T', '127.0.0.1', '-p', port, '-k', pair.c.daemon.files.keyFile, '-t', '5', ...args] });
+    for (const call of [['-o', 'status', '-H', VM.run.name], ['-o', 'list'], ['-o', 'monitor']]) {
+      await assertPairAgrees('fence_virt', pair, (port) => tcp(port, ...call));
+    }
+    const { ours } = await assertPairAgrees('fence_virt', pair, (port) => tcp(port, '-o', 'off', '-H', VM.run.name));
+    assert.deepEqual({ code: ours.code, stdout: ours.stdout }, { code: 3, stdout: 'Permission denied\n' });
+    assert.match(ours.stderr, /fence_virtd refused: the groups of its configuration do not allow this guest to act on "vm-run"/);
+  });
+});

@@ -54,8 +54,9 @@ export class CallbackListener {
     return this.queue.shift();
   }
 
+  /** Stops accepting (so a second daemon's connect-back is refused, not left waiting); idempotent. */
   close(): void {
-    this.server.close();
+    if (this.server.listening) this.server.close();
     for (const socket of this.queue.splice(0)) socket.destroy();
   }
 }
