@@ -1,6 +1,7 @@
 /**
- * The C fence_virtd (the oracle) configured for a guest bed: its serial listener in serial or vmchannel
- * mode on the bed's socket dir, the libvirt backend on the same libvirtd as the guests.
+ * A fence_virtd for a guest bed: its serial listener in serial or vmchannel mode on the bed's socket
+ * dir, the libvirt backend on the same libvirtd as the guests. The same configuration file serves the
+ * C daemon (the oracle) and ours.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -15,12 +16,10 @@ export function cDaemonMissingReason(): string | undefined {
   return existsSync(C_DAEMON) ? undefined : `${C_DAEMON} is not installed (run scripts/setup-test-env.sh)`;
 }
 
-/** Starts the daemon and waits until it has connected to the sockets of `guests` (running already). */
-export async function startCSerialDaemon(
-  bed: GuestBed,
-  mode: 'serial' | 'vmchannel',
-  guests: readonly Guest[],
-): Promise<DaemonProcess> {
+export type SerialMode = 'serial' | 'vmchannel';
+
+/** Writes the bed's fence_virt.conf (and the key file the C daemon demands) and returns its path. */
+export async function writeSerialConfig(bed: GuestBed, mode: SerialMode): Promise<string> {
   const keyFile = join(bed.dir, 'key');
   const configFile = join(bed.dir, 'fence_virt.conf');
   // The serial listener never uses a key, but the C daemon refuses to start without the file.
@@ -35,15 +34,33 @@ export async function startCSerialDaemon(
     ].join('\n'),
     { mode: 0o600 },
   );
-  // -d 5 makes it print "Registered <uuid> on <fd>" when it has connected to a guest's socket; stdbuf
-  // (which execs the daemon, keeping the PID) line-buffers its stdout so the line arrives when printed.
-  const args = ['-F', '-f', configFile, '-p', join(bed.dir, 'fence_virtd.pid'), '-d', '5'];
-  const daemon = DaemonProcess.start('stdbuf', ['-oL', C_DAEMON, ...args]);
+  return configFile;
+}
+
+/**
+ * Starts a daemon and waits until it says (`registered(guest)` matches its output) that it has
+ * connected to the sockets of `guests` (running already); stops it if that does not happen.
+ */
+export async function startRegistered(
+  command: string,
+  args: readonly string[],
+  guests: readonly Guest[],
+  registered: (guest: Guest) => RegExp,
+): Promise<DaemonProcess> {
+  const daemon = DaemonProcess.start(command, args);
   try {
-    for (const guest of guests) await daemon.waitForOutput(new RegExp(`Registered ${guest.uuid} on`));
+    for (const guest of guests) await daemon.waitForOutput(registered(guest));
   } catch (err) {
     await daemon.stop();
     throw err;
   }
   return daemon;
+}
+
+/** The C daemon: -d 5 makes it print "Registered <uuid> on <fd>" when it has connected to a guest's socket. */
+export async function startCSerialDaemon(bed: GuestBed, mode: SerialMode, guests: readonly Guest[]): Promise<DaemonProcess> {
+  const configFile = await writeSerialConfig(bed, mode);
+  const args = ['-F', '-f', configFile, '-p', join(bed.dir, 'fence_virtd.pid'), '-d', '5'];
+  // stdbuf (which execs the daemon, keeping the PID) line-buffers its stdout so lines arrive when printed.
+  return startRegistered('stdbuf', ['-oL', C_DAEMON, ...args], guests, (guest) => new RegExp(`Registered ${guest.uuid} on`));
 }
