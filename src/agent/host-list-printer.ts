@@ -8,6 +8,13 @@ import { StreamIOError, type StreamIO } from '../util/stream-io.js';
 import { timedOutOn, type Deadline } from './deadline.js';
 import type { AgentOutput } from './output.js';
 
+/**
+ * How much unread data a stream may hold before StreamIO cuts the peer off. StreamIO reads without
+ * back-pressure, so a daemon's host list arrives as fast as the network allows: its default 64 KiB
+ * would cut off a list of about 500 guests. 16 MiB holds some 129,000 records and still bounds memory.
+ */
+export const AGENT_STREAM_BUFFER = 16 * 1024 * 1024;
+
 function hostLine(name: string, uuid: string, state: number): string {
   const pad = ' '.repeat(Math.max(0, 32 - Buffer.byteLength(name)));
   return `${name}${pad} ${uuid} ${state === DomainState.RUNNING ? 'on' : 'off'}\n`;

@@ -10,7 +10,7 @@ import { hashNames, Response, type HashType } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { StreamIO } from '../util/stream-io.js';
 import { timedOutOn, type Deadline } from './deadline.js';
-import { printHostList } from './host-list-printer.js';
+import { AGENT_STREAM_BUFFER, printHostList } from './host-list-printer.js';
 import type { AgentOutput } from './output.js';
 
 export interface ExchangeContext {
@@ -37,7 +37,7 @@ function authFailure(err: unknown, ctx: ExchangeContext): string {
 /** `request`: the signed request to send first (TCP, vsock); the multicast request went by datagram. */
 export async function exchangeOnStream(stream: Duplex, request: Buffer | undefined, ctx: ExchangeContext): Promise<number> {
   const { deadline, out, log } = ctx;
-  const io = new StreamIO(stream);
+  const io = new StreamIO(stream, AGENT_STREAM_BUFFER);
   const cancelGuard = deadline.guard(stream);
   try {
     if (request) {

@@ -19,6 +19,8 @@ export async function agentProcessMain(program: AgentProgram): Promise<void> {
     process.stderr.write(`${program.name}: internal error: ${(err as Error).stack ?? String(err)}\n`);
     code = 255;
   }
-  // Pending handles (a closing serial port, a socket's lingering close) must not delay the exit.
+  // stdout may be a non-blocking pipe (a parent that spawned us): exit once everything written has
+  // left, but do not wait for other handles (a closing serial port, a socket's lingering close).
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))));
   process.exit(code);
 }

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { decodeSerialResponse, encodeSerialRequest, MagicFramer, Response, SERIAL_RESPONSE_SIZE } from '../protocol/index.js';
 import { StreamIO } from '../util/stream-io.js';
 import { timedOutOn } from './deadline.js';
-import { printHostList } from './host-list-printer.js';
+import { AGENT_STREAM_BUFFER, printHostList } from './host-list-printer.js';
 import { newSeqno } from './request-builder.js';
 import { stepMs, type RunContext } from './run-context.js';
 
@@ -19,7 +19,7 @@ const TRAILER_MS = 1000;
 
 export async function serialExchange(stream: Duplex, ctx: RunContext): Promise<number> {
   const { args, out, log, deadline } = ctx;
-  const io = new StreamIO(stream);
+  const io = new StreamIO(stream, AGENT_STREAM_BUFFER);
   const cancelGuard = deadline.guard(stream);
   try {
     const request = encodeSerialRequest({ request: args.op, flags: 0, domain: args.domain ?? '', seqno: newSeqno() });

@@ -86,6 +86,13 @@ describe('scripted TCP peers', { skip }, () => {
     await assertAgentsAgree('fence_virt', tcpArgs('2', '-o', 'list'));
   });
 
+  it('a long host list arriving at once (2000 guests)', async () => {
+    const records = Array.from({ length: 2000 }, (_, i) => record(`vm-${String(i).padStart(4, '0')}`, `c0000000-0000-4000-8000-${String(i).padStart(12, '0')}`, i % 3));
+    peer.play((s) => s.end(Buffer.concat([Buffer.of(0xfd), ...records, Buffer.alloc(HOST_RECORD_SIZE), Buffer.of(0)])));
+    const { ours } = await assertAgentsAgree('fence_virt', tcpArgs('5', '-o', 'list'));
+    assert.equal(ours.stdout.split('\n').length, 2001);
+  });
+
   it('a host list trickling in: ours stops at the timeout (the C agent waits `timeout` per record, forever)', async () => {
     let timer: NodeJS.Timeout | undefined;
     peer.play((s) => {
