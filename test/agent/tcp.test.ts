@@ -85,3 +85,17 @@ describe('fence_virt over TCP to a daemon whose groups leave this guest out: sam
     assert.match(ours.stderr, /fence_virtd refused: the groups of its configuration do not allow this guest to act on "vm-run"/);
   });
 });
+
+describe('fence_virt over TCP on IPv6 loopback: same outcome as the C agent', { skip }, () => {
+  let pair: DaemonPair;
+  before(async () => {
+    pair = await startDaemonPair((port) => networkListenerDaemon('tcp', port, { family: 'ipv6', address: '::1' }), ['27220', '27221']);
+  });
+  after(() => pair?.stop());
+
+  it('status, list and off through ::1', async () => {
+    for (const call of [['-o', 'status', '-H', VM.run.name], ['-o', 'list'], ['-o', 'off', '-H', VM.run.uuid], ['-o', 'status', '-H', VM.run.name]]) {
+      await assertPairAgrees('fence_virt', pair, (port) => ({ args: ['-T', '::1', '-p', port, '-k', pair.c.daemon.files.keyFile, '-t', '5', ...call] }));
+    }
+  });
+});
