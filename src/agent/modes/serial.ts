@@ -7,10 +7,9 @@ import type { Duplex } from 'node:stream';
 import { errnoError, strerror } from '../errno-text.js';
 import { parseSerialParams } from '../serial-params.js';
 import { serialExchange } from '../serial-exchange.js';
-import { type RunContext } from '../run-context.js';
-import { connectTcp } from '../transports/tcp-connect.js';
+import type { RunContext } from '../run-context.js';
+import { CONNECT_MS, connectTcp } from '../transports/tcp-connect.js';
 import { openSerialDevice } from '../transports/serial-device.js';
-import { CONNECT_MS } from './tcp.js';
 
 async function openDevice(ctx: RunContext, path: string): Promise<Duplex | undefined> {
   const { args, out, log } = ctx;

@@ -5,10 +5,7 @@ import { errnoError, strerror } from '../errno-text.js';
 import { exchangeOnStream } from '../network-exchange.js';
 import { NO_CALLBACK, newSeqno, signedRequest } from '../request-builder.js';
 import { stepMs, type RunContext } from '../run-context.js';
-import { connectTcp } from '../transports/tcp-connect.js';
-
-/** The C agents give a connect 3 s, whatever the timeout. */
-export const CONNECT_MS = 3000;
+import { CONNECT_MS, connectTcp } from '../transports/tcp-connect.js';
 
 /**
  * The error text the C agent prints on stdout after a failed connect (§9 W38): errors the kernel

@@ -2,6 +2,9 @@
 import { connect, type Socket } from 'node:net';
 import { errnoError } from '../errno-text.js';
 
+/** The C agents give a TCP connect 3 s, whatever the timeout. */
+export const CONNECT_MS = 3000;
+
 /** Rejects with the errno-coded error, or ETIMEDOUT when `timeoutMs` passes first. */
 export function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
