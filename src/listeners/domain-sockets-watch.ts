@@ -137,16 +137,19 @@ export class DomainSocketWatch {
     await Promise.all([...uuids].map(([uuid, name]) => this.recheck(uuid, name)));
   }
 
-  /** Makes the open sockets of one domain match its current truth; `restart` first closes them all. */
+  /**
+   * Makes the open sockets of one domain match its current truth; `restart` first closes them all.
+   * One domain's re-checks run in order, so a restart never lands in the middle of another one.
+   */
   private recheck(uuid: string, name: string, restart?: string): Promise<void> {
-    if (restart) {
+    return this.perDomain.run(uuid, async () => {
       const domain = this.domains.get(uuid);
-      if (domain) {
+      if (restart && domain) {
         domain.failures = 0;
         for (const path of [...domain.sockets.keys()]) this.close(uuid, domain, path, restart);
       }
-    }
-    return this.perDomain.run(uuid, () => this.reconcile(uuid, name));
+      await this.reconcile(uuid, name);
+    });
   }
 
   private async reconcile(uuid: string, name: string): Promise<void> {
@@ -166,7 +169,10 @@ export class DomainSocketWatch {
     }
     const missing = wanted.filter((path) => !domain.sockets.has(path));
     const opened = await Promise.all(missing.map((path) => this.open(path, domain)));
-    if (this.stopped) return;
+    if (this.stopped) {
+      for (const socket of opened) socket?.destroy();
+      return;
+    }
     missing.forEach((path, i) => {
       const socket = opened[i];
       if (socket) this.attach(uuid, domain, path, socket);
@@ -195,6 +201,8 @@ export class DomainSocketWatch {
 
   private async open(path: string, domain: WatchedDomain): Promise<Socket | undefined> {
     const socket = createConnection({ path });
+    // Errors after the connect (another socket may still be connecting) must not go unhandled.
+    socket.on('error', () => undefined);
     try {
       await once(socket, 'connect', { signal: AbortSignal.timeout(this.connectTimeoutMs) });
       return socket;
@@ -212,7 +220,7 @@ export class DomainSocketWatch {
   private attach(uuid: string, domain: WatchedDomain, path: string, socket: Socket): void {
     const entry = { socket, openedAt: Date.now() };
     domain.sockets.set(path, entry);
-    socket.on('error', () => undefined); // the reader reports what matters; 'close' follows
+    // The reader reports errors that matter; 'close' follows every one.
     socket.once('close', () => {
       if (domain.sockets.get(path) !== entry || this.stopped) return; // closed by us
       domain.sockets.delete(path);
@@ -239,7 +247,7 @@ export class DomainSocketWatch {
     this.log.debug(`re-checking domain ${domain.name} in ${delay} ms`);
     domain.retryTimer = setTimeout(() => {
       domain.retryTimer = undefined;
-      void this.perDomain.run(uuid, () => this.reconcile(uuid, domain.name));
+      void this.recheck(uuid, domain.name);
     }, delay);
     domain.retryTimer.unref();
   }
