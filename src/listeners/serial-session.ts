@@ -5,6 +5,7 @@
  * bounded (more closes the socket), each answer write has a deadline, and garbage is reported in
  * rate-limited lines, never once per byte.
  */
+import type { Duplex } from 'node:stream';
 import type { Dispatcher, Requester } from '../daemon/dispatcher.js';
 import { RequestHistory } from '../daemon/request-history.js';
 import { requestNames } from '../protocol/constants.js';
@@ -12,7 +13,6 @@ import { MagicFramer } from '../protocol/magic-framer.js';
 import { decodeSerialRequest, SERIAL_REQUEST_SIZE, type SerialRequest } from '../protocol/serial-messages.js';
 import type { Logger } from '../util/log.js';
 import { StreamIO, StreamIOError } from '../util/stream-io.js';
-import type { Duplex } from 'node:stream';
 import { writeAnswer } from './answer-writer.js';
 import type { GuestEndpoint } from './domain-sockets-watch.js';
 
