@@ -6,7 +6,7 @@
  *  3. status latency for a second requester while a first one stalls its challenge-response.
  * Writes bench/results/daemon.md.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { AuthKey } from '../src/auth/keyed-hash.js';
 import { Request } from '../src/protocol/index.js';
 import { DaemonProcess } from '../test/guests/daemon-process.js';
 import { configText } from '../test/support/daemon-config-text.js';
-import { C_DAEMON, OUR_DAEMON, REPO, runTool, waitUntil } from '../test/support/processes.js';
+import { C_DAEMON, OUR_DAEMON_BUNDLE, runTool, waitUntil } from '../test/support/processes.js';
 import { signedRequest } from '../test/support/raw-client.js';
 
 const ROUNDS = 40;
@@ -24,9 +24,6 @@ const keyFile = join(dir, 'key');
 const keyBytes = Buffer.from('benchmark key 0123456789abcdef');
 writeFileSync(keyFile, keyBytes, { mode: 0o600 });
 
-// The bundle is what gets installed; fall back to the sources when it has not been built.
-const bundle = join(REPO, 'dist', 'fence_virtd');
-const ours = existsSync(bundle) ? { command: process.execPath, args: [bundle] } : OUR_DAEMON;
 
 interface Side {
   name: string;
@@ -97,7 +94,7 @@ const rows: string[] = [];
 let all: Side[] = [];
 try {
   const c = await start('c', C_DAEMON, 24701, 24702);
-  const o = await start('ours', ours, 24703, 24704);
+  const o = await start('ours', OUR_DAEMON_BUNDLE, 24703, 24704);
   all = [...c, ...o];
   const results = { 'C fence_virtd 4.12.1': await measure(c[0] as Side), 'fence-virtd (ours)': await measure(o[0] as Side) };
   for (const [name, r] of Object.entries(results)) {

@@ -13,7 +13,7 @@ import { Request } from '../src/protocol/index.js';
 import { DaemonProcess } from '../test/guests/daemon-process.js';
 import { startCDaemon } from '../test/support/c-daemon.js';
 import { configText } from '../test/support/daemon-config-text.js';
-import { OUR_DAEMON } from '../test/support/processes.js';
+import { OUR_DAEMON_BUNDLE } from '../test/support/processes.js';
 import { nodeXml } from '../test/serial/node-xml.js';
 import { eventually, GuestLine, GuestPortSocket } from '../test/serial/qemu-stand-ins.js';
 
@@ -61,7 +61,7 @@ async function startOurs(): Promise<Side> {
   const { uri, socketDir, ports } = await prepare('ours');
   const conf = join(dir, 'ours.conf');
   writeFileSync(conf, configText({ listeners: { serial: { uri, path: socketDir, mode: 'serial' } }, backendUri: uri }), { mode: 0o600 });
-  const daemon = DaemonProcess.start(OUR_DAEMON.command, [...OUR_DAEMON.args, '-F', '-f', conf, '-p', join(dir, 'ours.pid')]);
+  const daemon = DaemonProcess.start(OUR_DAEMON_BUNDLE.command, [...OUR_DAEMON_BUNDLE.args, '-F', '-f', conf, '-p', join(dir, 'ours.pid')]);
   try {
     await eventually(() => allConnected(ports), 'our daemon connected to every guest socket', 30_000);
   } catch (err) {

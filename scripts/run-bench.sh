@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shopt -s nullglob
+# Benchmarks measure the bundles as installed.
+npm run build >/dev/null
 files=("$@")
 ((${#files[@]})) || files=(bench/*.ts)
 for f in "${files[@]}"; do
