@@ -6,25 +6,20 @@ import { describeBlock, describeKey } from './config-reference.js';
 import type { LinePrompter } from './prompter.js';
 
 async function askUri(p: LinePrompter, block: BlockEdit): Promise<void> {
-  p.say(describeKey(block.path, 'uri'));
-  p.say();
+  p.explain(describeKey(block.path, 'uri'));
   block.set('uri', await p.text('Libvirt URI', block.get('uri') ?? 'qemu:///system', textProblem));
   p.say();
 }
 
 async function libvirt(p: LinePrompter, block: BlockEdit): Promise<void> {
-  p.say(describeBlock('backends/libvirt'));
-  p.say('Domains that migrate to another host are out of its reach: use cpg for those.');
-  p.say();
+  p.explain(`${describeBlock('backends/libvirt')} Domains that migrate to another host are out of its reach: use cpg for those.`);
   await askUri(p, block);
 }
 
 async function cpg(p: LinePrompter, block: BlockEdit): Promise<void> {
-  p.say(describeBlock('backends/cpg'));
-  p.say();
+  p.explain(describeBlock('backends/cpg'));
   await askUri(p, block);
-  p.say(describeKey('backends/cpg', 'name_mode'));
-  p.say();
+  p.explain(describeKey('backends/cpg', 'name_mode'));
   const mode = await p.text('VM naming/tracking mode (name or uuid)', block.get('name_mode') ?? 'uuid', async (a) => {
     const answer = a.toLowerCase();
     if (answer === 'uuid') return undefined;

@@ -97,8 +97,7 @@ async function askListeners(p: LinePrompter, document: ConfigDocument): Promise<
     const block = new BlockEdit(document, `listeners/${entry}`);
     if (entry.toLowerCase() !== module || (block.get('module') ?? module).toLowerCase() !== module) block.set('module', module);
     if (entries.length > 1) p.say(`--- listener ${entry} (${module}) ---`);
-    p.say(describeBlock(module));
-    p.say();
+    p.explain(describeBlock(module));
     await LISTENER_QUESTIONS[module](p, block);
   }
 }

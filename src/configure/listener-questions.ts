@@ -27,9 +27,7 @@ async function askPort(p: LinePrompter, block: BlockEdit, label: string): Promis
 }
 
 async function askKeyFile(p: LinePrompter, block: BlockEdit, module: ListenerModule): Promise<void> {
-  p.say(describeKey(module, 'key_file'));
-  p.say('Answer none to use the default.');
-  p.say();
+  p.explain(`${describeKey(module, 'key_file')} Answer none to use the default.`);
   const answer = await p.text('Key File', block.get('key_file') ?? DEFAULT_KEY_FILE, async (a) => {
     if (a === 'none') return undefined;
     const problem = textProblem(a);
@@ -56,10 +54,8 @@ function knownInterfaces(): string[] | undefined {
 }
 
 async function askInterface(p: LinePrompter, block: BlockEdit): Promise<void> {
-  p.say(describeKey('multicast', 'interface'));
   const names = knownInterfaces();
-  p.say(`${names ? `Interfaces here: ${names.join(', ')}. ` : ''}Answer none to let the routing table choose.`);
-  p.say();
+  p.explain(`${describeKey('multicast', 'interface')} ${names ? `Interfaces here: ${names.join(', ')}. ` : ''}Answer none to let the routing table choose.`);
   const current = block.get('interface');
   const answer = await p.text('Interface', current ?? 'none', async (a) => {
     if (a === 'none') return undefined;
@@ -75,8 +71,7 @@ async function askInterface(p: LinePrompter, block: BlockEdit): Promise<void> {
 }
 
 async function multicast(p: LinePrompter, block: BlockEdit): Promise<void> {
-  p.say(describeKey('multicast', 'address'));
-  p.say();
+  p.explain(describeKey('multicast', 'address'));
   await askAddress(p, block, 'Multicast IP Address', { ipv4: DEFAULT_IPV4_GROUP, ipv6: DEFAULT_IPV6_GROUP }, multicastGroupProblem);
   await askPort(p, block, 'Multicast IP Port');
   await askInterface(p, block);
@@ -84,8 +79,7 @@ async function multicast(p: LinePrompter, block: BlockEdit): Promise<void> {
 }
 
 async function tcp(p: LinePrompter, block: BlockEdit): Promise<void> {
-  p.say(describeKey('tcp', 'address'));
-  p.say();
+  p.explain(describeKey('tcp', 'address'));
   await askAddress(p, block, 'TCP Listen IP Address', { ipv4: '127.0.0.1', ipv6: '::1' }, addressProblem);
   await askPort(p, block, 'TCP Listen Port');
   await askKeyFile(p, block, 'tcp');
@@ -97,19 +91,15 @@ async function vsock(p: LinePrompter, block: BlockEdit): Promise<void> {
 }
 
 async function serial(p: LinePrompter, block: BlockEdit): Promise<void> {
-  p.say(describeKey('serial', 'uri'));
-  p.say();
+  p.explain(describeKey('serial', 'uri'));
   block.set('uri', await p.text('Libvirt URI', block.get('uri') ?? 'qemu:///system', textProblem));
   p.say();
-  p.say(describeKey('serial', 'path'));
-  p.say('Answer none to accept sockets in any directory.');
-  p.say();
+  p.explain(`${describeKey('serial', 'path')} Answer none to accept sockets in any directory.`);
   const path = await p.text('Socket directory', block.get('path') ?? 'none', textProblem);
   block.setOrRemove('path', path);
   if (path !== 'none' && !existsSync(path)) p.say(`Note: ${path} does not exist yet; create it before the guests start: mkdir -p ${path}`);
   p.say();
-  p.say(describeKey('serial', 'mode'));
-  p.say();
+  p.explain(describeKey('serial', 'mode'));
   const mode = await p.text('Mode (serial or vmchannel)', block.get('mode') ?? 'serial', (a) =>
     ['serial', 'vmchannel'].includes(a.toLowerCase()) ? undefined : `Invalid mode '${a}': expected serial or vmchannel.`,
   );

@@ -43,6 +43,22 @@ export class LinePrompter {
     this.output.write(`${text}\n`);
   }
 
+  /** A paragraph of explanation, wrapped for an 80-column terminal, then an empty line. */
+  explain(text: string): void {
+    const lines: string[] = [];
+    let line = '';
+    for (const word of text.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + 1 + word.length > 78) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    if (line) lines.push(line);
+    this.say(`${lines.join('\n')}\n`);
+  }
+
   write(text: string): void {
     this.output.write(text);
   }

@@ -5,13 +5,14 @@
  * vsock addon loaded from the package's own node_modules.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readConfigFile, toDaemonConfig } from '../../src/config/index.js';
-import { runTool } from '../support/processes.js';
+import { runTool, waitUntil } from '../support/processes.js';
 import { scratchTree, type ScratchTree } from './scratch-tree.js';
 
 const TCP_PORT = 30400;
@@ -126,6 +127,18 @@ describe('npm run rpm', { skip, timeout: 300_000 }, () => {
       assert.match(result.stdout, new RegExp(`^<resource-agent name="${agent}" shortdesc=`, 'm'));
       assert.match(result.stdout, /<parameter name="key_file"/);
     }
+  });
+
+  it('unpacked: fence_virt opens a tty through the packaged serialport', { skip: existsSync('/usr/bin/socat') ? undefined : 'socat is not installed' }, async (t) => {
+    const pty = join(treeDir, 'pty');
+    // A pty pair with nothing answering: the agent must get as far as waiting for the host's answer.
+    const socat = spawn('socat', [`pty,raw,echo=0,link=${pty}`, `pty,raw,echo=0,link=${pty}-peer`], { stdio: 'ignore' });
+    t.after(() => socat.kill());
+    await waitUntil(async () => existsSync(pty), 'socat made the pty');
+    const result = await runTool(join(root, 'usr/sbin/fence_virt'), ['-D', pty, '-o', 'list', '-t', '1']);
+    assert.equal(result.code, 255);
+    assert.doesNotMatch(result.stdout + result.stderr, /Cannot find package|ERR_MODULE_NOT_FOUND/);
+    assert.match(result.stderr, /no answer from fence_virtd within 1 s/);
   });
 
   it('unpacked: the default /etc/fence_virt.conf is one the daemon reads', async () => {
