@@ -11,11 +11,14 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 say() { printf '\n== %s\n' "$*"; }
 
-say "libvirtd (its built-in test driver stands in for real VMs)"
+say "system packages: libvirtd (its built-in test driver stands in for real VMs), build tools"
 need=()
 command -v libvirtd >/dev/null || need+=(libvirt-daemon)
 command -v virsh >/dev/null || need+=(libvirt-clients)
 command -v ip >/dev/null || need+=(iproute2)
+command -v pgrep >/dev/null || need+=(procps)
+# npm ci compiles the vsock addon with node-gyp.
+for tool in g++ make python3; do command -v "$tool" >/dev/null || need+=("$tool"); done
 if ((${#need[@]})); then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
