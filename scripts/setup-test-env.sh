@@ -11,6 +11,7 @@ packages=(
   corosync libcpg-dev
   qemu-system-x86 busybox-static cpio kmod
   rpm
+  strace man-db systemd
 )
 
 missing=()

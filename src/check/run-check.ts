@@ -3,6 +3,7 @@
  * as a bare "Timed out waiting for response" in the guest), checked up front, one line per check.
  */
 import type { Writable } from 'node:stream';
+import { AVAILABLE_BACKENDS } from '../daemon/backend-factory.js';
 import { defaultLibvirtUri } from '../libvirt/index.js';
 import { checkConfigFile } from './config-check.js';
 import { checkGroups } from './group-check.js';
@@ -18,6 +19,9 @@ export async function runCheck(file: string, output: Writable): Promise<number> 
   const config = await checkConfigFile(file, report);
   if (!config) return 1;
   await checkKeyFiles(config.listeners, report);
+  if (!AVAILABLE_BACKENDS.includes(config.backend.module)) {
+    report.fail(`backend ${config.backend.module}`, 'not available in this build', `use backend = "${AVAILABLE_BACKENDS.join('" or "')}"`);
+  }
 
   const uses = new Map<string, UriUse>();
   const use = (uri: string, user: string): void => {

@@ -1,8 +1,11 @@
 import type { FenceBackend } from '../backends/backend.js';
 import { LibvirtBackend } from '../backends/libvirt.js';
-import type { BackendConfig } from '../config/backends.js';
+import type { BackendConfig, BackendModule } from '../config/backends.js';
 import type { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Logger } from '../util/log.js';
+
+/** Backend modules this build can run; the configuration also knows cpg, which is still to come. */
+export const AVAILABLE_BACKENDS: readonly BackendModule[] = ['libvirt'];
 
 /** One place that knows every backend module. */
 export async function createBackend(config: BackendConfig, log: Logger, pool: LibvirtConnectionPool): Promise<FenceBackend> {

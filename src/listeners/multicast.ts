@@ -68,12 +68,15 @@ export class MulticastListener implements Listener {
     this.ctx.log.notice(`listening on ${address} port ${port}${this.settings.interface ? ` (interface ${this.settings.interface})` : ''}`);
   }
 
-  /** Node joins IPv4 groups by local address and IPv6 groups by scope; an unknown name is an error. */
+  /**
+   * Node joins IPv4 groups by local address and IPv6 groups by scope. An interface that is unknown, down
+   * or without an address cannot carry the group: that is a start-up error, not C's silent "any".
+   */
   private resolveInterface(): string | undefined {
     const name = this.settings.interface;
     if (!name) return undefined;
     const addrs = networkInterfaces()[name];
-    if (!addrs) throw new Error(`multicast interface '${name}' does not exist`);
+    if (!addrs) throw new Error(`multicast interface '${name}' does not exist or is down (no usable address)`);
     if (this.settings.family === 'ipv6') return `::%${name}`;
     const v4 = addrs.find((a) => a.family === 'IPv4');
     if (!v4) throw new Error(`multicast interface '${name}' has no IPv4 address`);

@@ -149,6 +149,12 @@ describe('fence_virtd --check', () => {
     line(remote, 'FAIL', 'libvirt qemu+ssh://elsewhere/system', /only local unix sockets/);
   });
 
+  it('a backend the configuration knows but this build cannot run (cpg) fails', async () => {
+    const run = await check(daemonBlock('tcp', 'cpg') + tcp() + 'backends { cpg { uri = "test+unix:///default"; } }\n');
+    assert.equal(run.code, 1);
+    line(run, 'FAIL', 'backend cpg', /not available in this build/);
+  });
+
   it('tcp: a port another process holds, and an address that is not this host\'s', async (t) => {
     const server: Server = createServer();
     await new Promise<void>((resolve) => server.listen(PORTS.busy, '127.0.0.1', resolve));

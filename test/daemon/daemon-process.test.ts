@@ -83,7 +83,7 @@ describe('fence_virtd as a process', () => {
     );
     const noIf = await daemon('-F', '-f', badInterface, '-p', join(dir, 'unused.pid'));
     assert.equal(noIf.code, 1);
-    assert.match(noIf.stderr, /listener multicast failed to start: multicast interface 'nosuchif0' does not exist/);
+    assert.match(noIf.stderr, /listener multicast failed to start: multicast interface 'nosuchif0' does not exist or is down/);
   });
 
   it('goes to the background, serves, refuses a second instance, reloads on SIGHUP and stops on SIGTERM', async () => {
