@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthKey } from '../src/auth/keyed-hash.js';
 import { Request } from '../src/protocol/index.js';
-import { DaemonProcess } from '../test/guests/daemon-process.js';
+import { DaemonProcess } from '../test/support/daemon-process.js';
 import { configText } from '../test/support/daemon-config-text.js';
 import { C_DAEMON, OUR_DAEMON_BUNDLE, runTool, waitUntil } from '../test/support/processes.js';
 import { signedRequest } from '../test/support/raw-client.js';

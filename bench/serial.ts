@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Request } from '../src/protocol/index.js';
-import { DaemonProcess } from '../test/guests/daemon-process.js';
+import { DaemonProcess } from '../test/support/daemon-process.js';
 import { startCDaemon } from '../test/support/c-daemon.js';
 import { configText } from '../test/support/daemon-config-text.js';
 import { OUR_DAEMON_BUNDLE } from '../test/support/processes.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readConfigFile, setValue, toDaemonConfig, writeConfigFile, type ConfigDocument } from '../../src/config/index.js';
-import { DaemonProcess } from '../guests/daemon-process.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import { C_DAEMON } from './c-parser.js';
 
 const C_CLIENT = '/usr/sbin/fence_virt';

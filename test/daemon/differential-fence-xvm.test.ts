@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { DaemonProcess } from '../guests/daemon-process.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import { configText } from '../support/daemon-config-text.js';
 import { C_DAEMON, OUR_DAEMON, runTool, waitUntil } from '../support/processes.js';
 

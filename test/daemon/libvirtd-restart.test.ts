@@ -13,7 +13,7 @@ import { parseConfig, toDaemonConfig } from '../../src/config/index.js';
 import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
 import { Hash, Request } from '../../src/protocol/index.js';
 import { silentLogger } from '../../src/util/log.js';
-import { PrivateLibvirtd } from '../libvirt/private-libvirtd.js';
+import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { configText } from '../support/daemon-config-text.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
 

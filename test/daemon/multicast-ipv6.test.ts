@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { DaemonProcess } from '../guests/daemon-process.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import { configText } from '../support/daemon-config-text.js';
 import { C_DAEMON, OUR_DAEMON, runTool, waitUntil } from '../support/processes.js';
 

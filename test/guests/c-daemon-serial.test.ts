@@ -4,11 +4,12 @@
  * this with our daemon).
  */
 import { test } from 'node:test';
-import { cDaemonMissingReason, startCSerialDaemon } from './c-daemon.js';
+import { cDaemonMissing } from '../support/c-daemon.js';
+import { startCSerialDaemon } from './c-daemon.js';
 import { fenceOverTtyS1 } from './fence-scenarios.js';
 import { qemuUnavailableReason } from './harness.js';
 
-const skip = (await qemuUnavailableReason()) ?? cDaemonMissingReason();
+const skip = (await qemuUnavailableReason()) ?? cDaemonMissing();
 
 test('guest A fences guest B through the C serial listener (list, off, on)', { skip }, async (t) => {
   await fenceOverTtyS1(t, (bed, guests) => startCSerialDaemon(bed, 'serial', guests));

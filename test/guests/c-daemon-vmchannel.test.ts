@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cDaemonMissingReason, startCSerialDaemon } from './c-daemon.js';
+import { cDaemonMissing } from '../support/c-daemon.js';
+import { startCSerialDaemon } from './c-daemon.js';
 import { FENCE_CHANNEL, GuestBed, qemuUnavailableReason, repoRoot, shellCommand } from './harness.js';
 
-const skip = (await qemuUnavailableReason()) ?? cDaemonMissingReason();
+const skip = (await qemuUnavailableReason()) ?? cDaemonMissing();
 
 const requestTool = 'test/guests/guest-tools/serial-request.ts';
 

@@ -3,18 +3,12 @@
  * dir, the libvirt backend on the same libvirtd as the guests. The same configuration file serves the
  * C daemon (the oracle) and ours.
  */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DaemonProcess } from './daemon-process.js';
+import { C_FENCE_VIRTD } from '../support/c-daemon.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import type { Guest, GuestBed } from './harness.js';
 import { LIBVIRT_URI } from './virsh.js';
-
-export const C_DAEMON = '/usr/sbin/fence_virtd';
-
-export function cDaemonMissingReason(): string | undefined {
-  return existsSync(C_DAEMON) ? undefined : `${C_DAEMON} is not installed (run scripts/setup-test-env.sh)`;
-}
 
 export type SerialMode = 'serial' | 'vmchannel';
 
@@ -62,5 +56,5 @@ export async function startCSerialDaemon(bed: GuestBed, mode: SerialMode, guests
   const configFile = await writeSerialConfig(bed, mode);
   const args = ['-F', '-f', configFile, '-p', join(bed.dir, 'fence_virtd.pid'), '-d', '5'];
   // stdbuf (which execs the daemon, keeping the PID) line-buffers its stdout so lines arrive when printed.
-  return startRegistered('stdbuf', ['-oL', C_DAEMON, ...args], guests, (guest) => new RegExp(`Registered ${guest.uuid} on`));
+  return startRegistered('stdbuf', ['-oL', C_FENCE_VIRTD, ...args], guests, (guest) => new RegExp(`Registered ${guest.uuid} on`));
 }

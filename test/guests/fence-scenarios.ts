@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import type { DaemonProcess } from './daemon-process.js';
+import type { DaemonProcess } from '../support/daemon-process.js';
 import { GuestBed, type CommandResult, type Guest } from './harness.js';
 
 export type StartDaemon = (bed: GuestBed, guests: readonly Guest[]) => Promise<DaemonProcess>;

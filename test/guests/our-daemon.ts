@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { OUR_DAEMON } from '../support/processes.js';
 import { startRegistered, writeSerialConfig, type SerialMode } from './c-daemon.js';
-import type { DaemonProcess } from './daemon-process.js';
+import type { DaemonProcess } from '../support/daemon-process.js';
 import type { Guest, GuestBed } from './harness.js';
 
 /** Pattern of our log line for the nth registration of a socket of `guest` (-d 1 shows it). */

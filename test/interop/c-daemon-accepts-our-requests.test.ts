@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { Family, Hash, Request } from '../../src/protocol/index.js';
-import { DaemonProcess } from '../guests/daemon-process.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import { configText } from '../support/daemon-config-text.js';
 import { C_DAEMON, waitUntil } from '../support/processes.js';
 import { multicastExchange, signedRequest, tcpExchange, sendToGroup } from '../support/raw-client.js';

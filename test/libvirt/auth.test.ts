@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { createLogger } from '../../src/util/log.js';
-import { PrivateLibvirtd } from './private-libvirtd.js';
+import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 
 const NOBODY = 65534;
 const opener = fileURLToPath(new URL('./open-client.ts', import.meta.url));

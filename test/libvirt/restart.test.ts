@@ -10,7 +10,7 @@ import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtTimeoutError } from '../../src/libvirt/errors.js';
 import { LifecycleEventType } from '../../src/libvirt/protocol.js';
 import { createLogger, silentLogger } from '../../src/util/log.js';
-import { PrivateLibvirtd } from './private-libvirtd.js';
+import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { fixturePath, fixtureUri, LifecycleRecorder, nextEvent, sharedLibvirtdMissing } from './support.js';
 
 const origin = { source: 'test', seqno: 1 };

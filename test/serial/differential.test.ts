@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DaemonProcess } from '../guests/daemon-process.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import { cDaemonMissing, startCDaemon, type CDaemon } from '../support/c-daemon.js';
 import { configText, type ConfigTextOptions } from '../support/daemon-config-text.js';
 import { OUR_DAEMON, runTool } from '../support/processes.js';

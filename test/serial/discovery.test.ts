@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Request } from '../../src/protocol/index.js';
-import { PrivateLibvirtd } from '../libvirt/private-libvirtd.js';
+import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { eventually, type GuestAnswer, type GuestPortSocket } from './qemu-stand-ins.js';
 import { domainUuid, SerialBed } from './serial-bed.js';
 

@@ -13,13 +13,12 @@
  * ['-d', '5']), or any probe. Its output (stdout and stderr, line-buffered through stdbuf) is kept
  * for failure messages.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { DaemonProcess } from './daemon-process.js';
 
 export const C_FENCE_VIRTD = '/usr/sbin/fence_virtd';
 
@@ -88,10 +87,7 @@ function hasBoundPort(pid: number, protocol: 'tcp' | 'udp', port: number): boole
 }
 
 export class CDaemon {
-  private text = '';
-  private exit: string | undefined;
-  private readonly exited: Promise<void>;
-  private readonly child: ChildProcess;
+  private readonly process: DaemonProcess;
 
   constructor(
     readonly files: CDaemonFiles & { configFile: string; pidFile: string },
@@ -99,52 +95,28 @@ export class CDaemon {
     private readonly ownsDir: boolean,
   ) {
     // stdbuf execs the daemon (same PID) with line-buffered output, so lines arrive when printed.
-    this.child = spawn('stdbuf', ['-oL', '-eL', C_FENCE_VIRTD, '-F', '-f', files.configFile, '-p', files.pidFile, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const append = (chunk: Buffer): void => {
-      this.text += chunk.toString();
-    };
-    this.child.stdout?.on('data', append);
-    this.child.stderr?.on('data', append);
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.exit = `exited (${code ?? signal})`;
-        resolve();
-      });
-      this.child.once('error', (err) => {
-        this.exit = `could not start: ${err.message}`;
-        resolve();
-      });
-    });
+    this.process = DaemonProcess.start('stdbuf', ['-oL', '-eL', C_FENCE_VIRTD, '-F', '-f', files.configFile, '-p', files.pidFile, ...args]);
   }
 
   get pid(): number {
-    return this.child.pid as number;
+    return this.process.pid;
   }
 
   get running(): boolean {
-    return this.exit === undefined;
+    return this.process.running;
   }
 
   output(): string {
-    return this.text;
+    return this.process.output();
   }
 
-  async waitReady(signal: ReadySignal, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.exit) throw new Error(`fence_virtd ${this.exit} before it was ready; output:\n${this.text.slice(-4000)}`);
-      if (await this.isReady(signal)) return;
-      if (Date.now() > deadline) {
-        throw new Error(`fence_virtd not ready within ${timeoutMs} ms (${JSON.stringify(signal, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v))}); output:\n${this.text.slice(-4000)}`);
-      }
-      await sleep(50);
-    }
+  waitReady(signal: ReadySignal, timeoutMs: number): Promise<void> {
+    const what = JSON.stringify(signal, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v));
+    return this.process.waitUntil(() => this.isReady(signal), what, timeoutMs);
   }
 
   private async isReady(signal: ReadySignal): Promise<boolean> {
-    if ('output' in signal) return signal.output.test(this.text);
+    if ('output' in signal) return signal.output.test(this.output());
     if ('probe' in signal) return signal.probe();
     try {
       return hasBoundPort(this.pid, signal.listening.protocol, signal.listening.port);
@@ -153,14 +125,9 @@ export class CDaemon {
     }
   }
 
-  /** SIGTERM to this daemon's PID (it removes its pid file and exits), SIGKILL if it hangs; then cleanup. */
+  /** Stops the daemon by its PID (it removes its pid file), then removes its directory if it owns it. */
   async stop(): Promise<void> {
-    if (this.running) {
-      this.child.kill('SIGTERM');
-      const done = await Promise.race([this.exited.then(() => true), sleep(10_000, false)]);
-      if (!done) this.child.kill('SIGKILL');
-      await this.exited;
-    }
+    await this.process.stop();
     if (this.ownsDir) await rm(this.files.dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 /** Running the real C tools and our executables from tests, with bounded waits. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { C_FENCE_VIRTD } from './c-daemon.js';
 
 export interface ToolResult {
   code: number | null;
@@ -39,7 +40,7 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Our fence_virtd run from source, as a separate process like the C daemon. */
 export const OUR_DAEMON = { command: process.execPath, args: ['--import', 'tsx', `${REPO}src/bin/fence_virtd.ts`] };
-export const C_DAEMON = { command: '/usr/sbin/fence_virtd', args: [] as string[] };
+export const C_DAEMON = { command: C_FENCE_VIRTD, args: [] as string[] };
 
 /** The built bundle, as it is installed; benchmarks measure this (scripts/run-bench.sh builds it first). */
 export const OUR_DAEMON_BUNDLE = { command: process.execPath, args: [`${REPO}dist/fence_virtd`] };
