@@ -170,7 +170,7 @@ export const CONFIG_REFERENCE: readonly BlockReference[] = [
   {
     path: 'backends/cpg',
     usedBy: 'backend cpg',
-    summary: 'Fences domains anywhere in a corosync cluster of hosts: the host that runs the domain carries out the request.',
+    summary: 'Fences domains anywhere in a corosync cluster of hosts: the host that runs the domain carries out the request. Not available in this build yet: the configuration is read and checked, but the daemon refuses to start with it.',
     keys: [
       uri,
       { key: 'name_mode', default: 'name', fileDefault: 'name', description: 'How domains are tracked across hosts: name or uuid.' },
