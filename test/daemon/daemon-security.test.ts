@@ -104,6 +104,17 @@ describe('bad requests are refused and nothing is fenced', () => {
     await logged(/dropping duplicate request .*status "vm-b"/);
   });
 
+  it('remembers a failed connect-back, so a replayed packet does not make the daemon try again', async () => {
+    // Nobody listens on the connect-back port: the daemon's connect fails (refused).
+    const unanswered = signedRequest({ request: Request.STATUS, domain: 'vm-a', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT + 10 }, key);
+    await sendDatagram(unanswered);
+    await logged(new RegExp(`failed to call back 127\\.0\\.0\\.1 port ${CALLBACK_PORT + 10}`));
+    await sendDatagram(unanswered);
+    await logged(/connecting back to 127\.0\.0\.1 port \d+ failed moments ago/);
+    const attempts = logLines.filter((l) => l.includes(`failed to call back 127.0.0.1 port ${CALLBACK_PORT + 10}`)).length;
+    assert.equal(attempts, 1, 'the replay caused no second connect-back');
+  });
+
   it('ignores a TCP replay of an executed off within 10 s', async () => {
     const off = signedRequest({ request: Request.OFF, domain: 'vm-b' }, key);
     assert.deepEqual(await tcpExchange(TCP_PORT, off, key, Hash.SHA256), { kind: 'code', code: 0 });
