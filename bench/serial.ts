@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     `- ${GUESTS} at once: ${CONCURRENT_ROUNDS} rounds; in each, every guest writes one request at the same moment; the wall time`,
     '  ends with the last answer. The C daemon serves one request at a time from its select() loop; ours serves',
     '  sockets concurrently (requests on one socket stay in order).',
-    '- Our daemon runs from source through tsx; that only affects start-up, not these steady-state numbers.',
+    '- Our daemon runs as the built bundle (dist/fence_virtd), as it is installed.',
     '',
   ];
   mkdirSync('bench/results', { recursive: true });

@@ -28,9 +28,9 @@ export async function challengeAsClient(io: StreamIO, key: AuthKey, hashType: Ha
 export async function answerAsDaemon(io: StreamIO, key: AuthKey, hashType: HashType, timeoutMs: number): Promise<void> {
   if (!isKeyed(hashType)) return;
   const theirs = await io.read(CHALLENGE_SIZE, timeoutMs, "the client's challenge");
-  await io.write(key.digest(hashType, theirs), timeoutMs, 'our answer');
   const challenge = randomBytes(CHALLENGE_SIZE);
-  await io.write(challenge, timeoutMs, 'our challenge');
+  // Answer and challenge leave in one write: the same bytes on the wire, one system call less.
+  await io.write(Buffer.concat([key.digest(hashType, theirs), challenge]), timeoutMs, 'our answer and challenge');
   await expectAnswer(io, key, hashType, challenge, timeoutMs, "the client's answer to our challenge");
 }
 
