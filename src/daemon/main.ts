@@ -97,6 +97,10 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     });
     // A closed terminal must not kill a daemon that merely logs to it.
     process.on('SIGPIPE', () => undefined);
+    // One request's unexpected failure must not end fencing for everyone; it is a bug worth a loud line.
+    process.on('unhandledRejection', (reason) => {
+      log.error(`internal error (please report): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+    });
   });
 }
 

@@ -63,7 +63,10 @@ export class MulticastListener implements Listener {
       throw new Error(`cannot join multicast group ${address} on ${this.settings.interface ?? 'the default interface'}: ${(err as Error).message}`);
     }
     socket.on('error', (err) => this.ctx.log.error(`receive failed: ${err.message}`));
-    socket.on('message', (msg, rinfo) => void this.onDatagram(msg, `${rinfo.address}:${rinfo.port}`));
+    socket.on('message', (msg, rinfo) => {
+      const sender = `${rinfo.address}:${rinfo.port}`;
+      this.onDatagram(msg, sender).catch((err: Error) => this.ctx.log.error(`request from ${sender} failed: ${err.message}`));
+    });
     this.socket = socket;
     this.ctx.log.notice(`listening on ${address} port ${port}${this.settings.interface ? ` (interface ${this.settings.interface})` : ''}`);
   }
