@@ -13,9 +13,9 @@ import { Request } from '../src/protocol/index.js';
 import { DaemonProcess } from '../test/support/daemon-process.js';
 import { startCDaemon } from '../test/support/c-daemon.js';
 import { configText } from '../test/support/daemon-config-text.js';
-import { OUR_DAEMON_BUNDLE } from '../test/support/processes.js';
+import { OUR_DAEMON_BUNDLE, waitUntil } from '../test/support/processes.js';
 import { nodeXml } from '../test/serial/node-xml.js';
-import { eventually, GuestLine, GuestPortSocket } from '../test/serial/qemu-stand-ins.js';
+import { GuestLine, GuestPortSocket } from '../test/support/qemu-stand-ins.js';
 
 const GUESTS = 20;
 const SINGLE_ROUNDS = 500;
@@ -63,7 +63,7 @@ async function startOurs(): Promise<Side> {
   writeFileSync(conf, configText({ listeners: { serial: { uri, path: socketDir, mode: 'serial' } }, backendUri: uri }), { mode: 0o600 });
   const daemon = DaemonProcess.start(OUR_DAEMON_BUNDLE.command, [...OUR_DAEMON_BUNDLE.args, '-F', '-f', conf, '-p', join(dir, 'ours.pid')]);
   try {
-    await eventually(() => allConnected(ports), 'our daemon connected to every guest socket', 30_000);
+    await waitUntil(() => allConnected(ports), 'our daemon connected to every guest socket', 30_000);
   } catch (err) {
     await daemon.stop();
     throw new Error(`${(err as Error).message}\n${daemon.output()}`);

@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { cDaemonMissing } from '../support/c-daemon.js';
 import { C_AGENT } from './agents.js';
 import { actionCalls, assertPairAgrees, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
-import { ChannelRelay, PtyStandIn, serialListenerDaemon, writeGuestNode } from './guest-channel.js';
+import { GuestfwdBridge, SocatSerialPort } from '../support/qemu-stand-ins.js';
+import { serialListenerDaemon, writeGuestNode } from './guest-channel.js';
 
 const skip =
   cDaemonMissing() ??
@@ -22,29 +23,29 @@ const skip =
 const RELAY_PORTS = [27300, 27301];
 const UNUSED_PORT = '27399';
 
+const pty = (dir: string): string => join(dir, 'pty');
+
 async function tempDirs(prefix: string): Promise<[string, string]> {
   return [await mkdtemp(join(tmpdir(), `${prefix}-c-`)), await mkdtemp(join(tmpdir(), `${prefix}-ours-`))];
 }
 
 describe('fence_virt over a serial pty: same outcome as the C agent', { skip }, () => {
   let dirs: [string, string];
-  const standIns: PtyStandIn[] = [];
+  const standIns: SocatSerialPort[] = [];
   let pair: DaemonPair;
   before(async () => {
     dirs = await tempDirs('agent-serial');
     const nodes = await Promise.all(dirs.map((dir) => writeGuestNode(dir, 'serial')));
     // socat must listen before the daemon starts: the daemon connects to the guests' sockets once.
-    for (const [i, dir] of dirs.entries()) standIns.push(await PtyStandIn.start(nodes[i]!.socket, dir));
+    for (const [i, dir] of dirs.entries()) standIns.push(await SocatSerialPort.start(nodes[i]!.socket, pty(dir)));
     pair = await startDaemonPair((dir) => serialListenerDaemon(dir, join(dir, 'node.xml'), 'serial'), dirs);
-    await Promise.all(standIns.map((s) => s.waitForPty()));
+    await Promise.all(standIns.map((s) => s.connected()));
   });
   after(async () => {
     await pair?.stop();
     await Promise.all(standIns.map((s) => s.stop()));
     await Promise.all((dirs ?? []).map((dir) => rm(dir, { recursive: true, force: true })));
   });
-
-  const pty = (dir: string): string => join(dir, 'pty');
 
   it('every action, by name and UUID, on guests in every state', async () => {
     for (const call of actionCalls()) await assertPairAgrees('fence_virt', pair, (dir) => ({ args: ['-D', pty(dir), '-t', '5', ...call] }));
@@ -73,7 +74,7 @@ describe('fence_virt over a serial pty: same outcome as the C agent', { skip }, 
 
 describe('fence_virt over vmchannel TCP: same outcome as the C agent', { skip }, () => {
   let dirs: [string, string];
-  const relays: ChannelRelay[] = [];
+  const relays: GuestfwdBridge[] = [];
   const portOf = new Map<string, number>();
   let pair: DaemonPair;
   before(async () => {
@@ -81,7 +82,7 @@ describe('fence_virt over vmchannel TCP: same outcome as the C agent', { skip },
     const nodes = await Promise.all(dirs.map((dir) => writeGuestNode(dir, 'vmchannel')));
     for (const [i, dir] of dirs.entries()) {
       portOf.set(dir, RELAY_PORTS[i]!);
-      relays.push(await ChannelRelay.start(nodes[i]!.socket, RELAY_PORTS[i]!));
+      relays.push(await GuestfwdBridge.start(nodes[i]!.socket, RELAY_PORTS[i]!));
     }
     pair = await startDaemonPair((dir) => serialListenerDaemon(dir, join(dir, 'node.xml'), 'vmchannel'), dirs);
   });

@@ -15,9 +15,9 @@ import { after, before, describe, it } from 'node:test';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { cDaemonMissing, startCDaemon, type CDaemon } from '../support/c-daemon.js';
 import { configText, type ConfigTextOptions } from '../support/daemon-config-text.js';
-import { OUR_DAEMON, runTool } from '../support/processes.js';
+import { OUR_DAEMON, runTool, waitUntil } from '../support/processes.js';
 import { nodeXml } from './node-xml.js';
-import { GuestfwdBridge, SocatSerialPort } from './qemu-stand-ins.js';
+import { GuestfwdBridge, SocatSerialPort } from '../support/qemu-stand-ins.js';
 
 const FENCE_VIRT = '/usr/sbin/fence_virt';
 const GUEST_UUID = 'c0000000-0000-4000-8000-000000000001';
@@ -151,7 +151,7 @@ async function startOurs(side: Side, name: string, tcpPort: number, withGroups: 
   const daemon = DaemonProcess.start(OUR_DAEMON.command, [...OUR_DAEMON.args, '-F', '-f', conf, '-p', join(dir, `${name}.pid`), '-d', '1']);
   try {
     await side.serial.connected(30_000);
-    await waitFor(() => side.guestfwd.connected, 'our daemon on the guestfwd socket');
+    await waitUntil(() => side.guestfwd.connected, 'our daemon on the guestfwd socket', 30_000);
   } catch (err) {
     await daemon.stop();
     throw new Error(`${(err as Error).message}\nour daemon:\n${daemon.output()}`);
@@ -159,13 +159,6 @@ async function startOurs(side: Side, name: string, tcpPort: number, withGroups: 
   return daemon;
 }
 
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: timed out`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function fenceVirt(side: Side, mode: Mode, args: readonly string[]) {
   const target = mode === 'serial' ? ['-D', side.serial.ptyPath] : ['-A', '127.0.0.1', '-p', String(side.guestfwd.port)];

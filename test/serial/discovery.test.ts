@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Request } from '../../src/protocol/index.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
-import { eventually, type GuestAnswer, type GuestPortSocket } from './qemu-stand-ins.js';
+import { type GuestAnswer, type GuestPortSocket } from '../support/qemu-stand-ins.js';
+import { waitUntil } from '../support/processes.js';
 import { domainUuid, SerialBed } from './serial-bed.js';
 
 /** Connections the daemon has made to each stand-in so far. */
@@ -25,11 +26,11 @@ async function ask(bed: SerialBed, path: string, request: number, domain = '', n
 
 /** Waits until the stand-in has exactly `n` connections made and only the last one open. */
 async function connectedTimes(port: GuestPortSocket, n: number): Promise<void> {
-  await eventually(() => port.connections.length === n && port.open.length === 1, `${port.path}: connection ${n} open`);
+  await waitUntil(() => port.connections.length === n && port.open.length === 1, `${port.path}: connection ${n} open`, 15_000);
 }
 
 async function allClosed(port: GuestPortSocket): Promise<void> {
-  await eventually(() => port.open.length === 0, `${port.path}: every connection closed by the daemon`);
+  await waitUntil(() => port.open.length === 0, `${port.path}: every connection closed by the daemon`, 15_000);
 }
 
 describe('discovery on the shared libvirtd', () => {
@@ -58,7 +59,7 @@ describe('discovery on the shared libvirtd', () => {
 
   it('at start opens each bound socket of running domains in the directory once, in the right mode only', async () => {
     // start() resolved after the first scan had connected; let the stand-ins see the accepts.
-    await eventually(() => port('x.ch').connections.length === 1, 'the channel connected');
+    await waitUntil(() => port('x.ch').connections.length === 1, 'the channel connected', 15_000);
     assert.deepEqual(counts(bed, ['guest.s', 'x.s1', 'x.s2', 'x.ch', 'x.conn', 'off.s', 'flap.s']), {
       'guest.s': 1,
       'x.s1': 1,
@@ -113,7 +114,7 @@ describe('discovery on the shared libvirtd', () => {
     flap.hangUp = false;
     const now = flap.connections.length;
     assert.deepEqual(await ask(bed, guest, Request.REBOOT, 'vm-flap'), { code: 0 });
-    await eventually(() => flap.connections.length > now && flap.open.length === 1, 'vm-flap re-opened after its restart', 5_000);
+    await waitUntil(() => flap.connections.length > now && flap.open.length === 1, 'vm-flap re-opened after its restart', 5_000);
     assert.deepEqual(await ask(bed, flap.path, Request.STATUS, 'vm-flap', flap.connections.length), { code: 0 });
   });
 });

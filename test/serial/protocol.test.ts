@@ -13,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { Hash, HOST_RECORD_SIZE, MAGIC_BYTES, Request, Response, SERIAL_REQUEST_SIZE } from '../../src/protocol/index.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
-import { eventually, type GuestAnswer } from './qemu-stand-ins.js';
+import { type GuestAnswer } from '../support/qemu-stand-ins.js';
+import { waitUntil } from '../support/processes.js';
 import { domainUuid, SerialBed } from './serial-bed.js';
 
 const TCP_PORT = 28100;
@@ -173,7 +174,7 @@ describe('ordering and isolation', () => {
     // Others are served meanwhile.
     assert.deepEqual(await ask(peerSerial, Request.STATUS, 'vm-a'), code(0));
     await closed;
-    await eventually(() => bed.logged(/flood\.s.*more than 65536 unread bytes/).length === 1, 'the overflow logged once');
+    await waitUntil(() => bed.logged(/flood\.s.*more than 65536 unread bytes/).length === 1, 'the overflow logged once', 15_000);
     // The daemon connects again and the guest is served.
     assert.deepEqual(await ask(floodSerial, Request.STATUS, 'vm-a', 2), code(0));
   });
@@ -184,7 +185,7 @@ describe('ordering and isolation', () => {
     line.socket.destroy();
     assert.deepEqual(await ask(guestSerial, Request.STATUS, 'vm-a'), code(0));
     assert.deepEqual(await ask(peerSerial, Request.STATUS, 'vm-off', 2), code(2));
-    await eventually(() => bed.logged(/socket \S+peer\.s of domain vm-peer closed/).length === 1, 'the EOF logged once');
+    await waitUntil(() => bed.logged(/socket \S+peer\.s of domain vm-peer closed/).length === 1, 'the EOF logged once', 15_000);
   });
 });
 

@@ -19,7 +19,7 @@ import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
 import { createLogger } from '../../src/util/log.js';
 import { configText, type ConfigTextOptions } from '../support/daemon-config-text.js';
 import { nodeXml, type TestDomain } from './node-xml.js';
-import { GuestLine, GuestPortSocket } from './qemu-stand-ins.js';
+import { GuestLine, GuestPortSocket } from '../support/qemu-stand-ins.js';
 
 export interface SerialBedOptions {
   /** Listener blocks; serial ones get this bed's uri and path unless they set their own. */

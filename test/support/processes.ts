@@ -1,5 +1,6 @@
 /** Running the real C tools and our executables from tests, with bounded waits. */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { C_FENCE_VIRTD } from './c-daemon.js';
 
@@ -27,13 +28,21 @@ export function runTool(command: string, args: readonly string[], options: { inp
   });
 }
 
-/** Retries a probe until it reports success; the C daemon prints nothing when it is ready. */
-export async function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+/**
+ * Polls a condition until it holds, failing with `what` after `timeoutMs`: the one way tests wait for
+ * something outside their control (a daemon answering, a file appearing, a connection counted).
+ */
+export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Waits for a path (socket, pty link) to appear. */
+export function waitForPath(path: string, what: string, timeoutMs = 10_000): Promise<void> {
+  return waitUntil(() => existsSync(path), `${what}: ${path} appearing`, timeoutMs);
 }
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));

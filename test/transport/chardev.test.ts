@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import { openCharDevice } from '../../src/transport/chardev.js';
-import { fdsOpenOn, openFdCount, readBytes, readToEnd, waitForPath } from './helpers.js';
+import { waitForPath } from '../support/processes.js';
+import { fdsOpenOn, openFdCount, readBytes, readToEnd } from './helpers.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'chardev-'));
@@ -33,7 +34,7 @@ function spawnOwned(t: TestContext, command: string, args: string[]): ChildProce
 /** socat with a raw pty at `link` on one side and its own stdin/stdout on the other. */
 async function ptyRelay(t: TestContext, link: string): Promise<ChildProcessWithoutNullStreams> {
   const socat = spawnOwned(t, 'socat', [`PTY,link=${link},rawer`, 'STDIO']);
-  await waitForPath(link);
+  await waitForPath(link, 'socat pty');
   return socat;
 }
 

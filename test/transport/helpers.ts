@@ -1,6 +1,5 @@
 /** Small helpers of the transport tests. */
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 /** Open fds of this process: a leak shows up as a higher count after everything was closed. */
@@ -20,14 +19,6 @@ export function fdsOpenOn(path: string): number {
 }
 
 /** Waits until `path` exists (e.g. a link socat makes); throws after `timeoutMs`. */
-export async function waitForPath(path: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
-
 /** Collects exactly `length` bytes from a stream (leaving the rest unread). */
 export function readBytes(stream: Readable, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from './processes.js';
 import {
   decodeHostRecord,
   decodeSerialResponse,
@@ -39,14 +39,6 @@ async function closeServer(server: Server): Promise<void> {
 }
 
 /** Polls until `check` holds (sockets and files give no event to wait on across processes). */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
-
 let nextSeqno = 1000;
 
 export type GuestAnswer = { code: number } | { hosts: HostRecord[]; code: number; raw: Buffer[] };
@@ -79,7 +71,7 @@ export class GuestPortSocket {
 
   /** Waits for the daemon to have made its nth connection (1 = the first) and returns it. */
   async connection(n = 1, timeoutMs = 15_000): Promise<Socket> {
-    await eventually(() => this.connections.length >= n, `connection ${n} to ${this.path}`, timeoutMs);
+    await waitUntil(() => this.connections.length >= n, `connection ${n} to ${this.path}`, timeoutMs);
     return this.connections[n - 1] as Socket;
   }
 
@@ -167,7 +159,7 @@ export class SocatSerialPort {
     const child = spawn('socat', [`UNIX-LISTEN:${socketPath}`, `PTY,link=${ptyPath},raw,echo=0`], { stdio: ['ignore', 'ignore', 'pipe'] });
     const port = new SocatSerialPort(child, socketPath, ptyPath);
     try {
-      await eventually(() => existsSync(socketPath) || child.exitCode !== null, `socat listening on ${socketPath}`);
+      await waitUntil(() => existsSync(socketPath) || child.exitCode !== null, `socat listening on ${socketPath}`, 15_000);
       if (child.exitCode !== null) throw new Error(`socat exited: ${port.stderr}`);
     } catch (err) {
       await port.stop();
@@ -178,7 +170,7 @@ export class SocatSerialPort {
 
   /** The pty exists once a daemon has connected to the socket. */
   async connected(timeoutMs = 15_000): Promise<void> {
-    await eventually(() => existsSync(this.ptyPath), `a daemon connected to ${this.socketPath}`, timeoutMs);
+    await waitUntil(() => existsSync(this.ptyPath), `a daemon connected to ${this.socketPath}`, timeoutMs);
   }
 
   /** Stops this socat by its PID. */
