@@ -30,8 +30,10 @@ export async function checkTcpListener(l: TcpListenerConfig, report: CheckReport
   const subject = `listener ${l.name} (tcp ${l.address} port ${l.port})`;
   const server = createServer();
   server.listen({ host: l.address, port: l.port, exclusive: true });
-  const [outcome] = await Promise.race([once(server, 'listening').then(() => [undefined]), once(server, 'error')]);
-  const err = outcome as Errno | undefined;
+  const err = await once(server, 'listening').then(
+    () => undefined,
+    (e: unknown) => e as Errno,
+  );
   if (!err) {
     await new Promise((resolve) => server.close(resolve));
     report.ok(subject, 'the port can be bound');
@@ -91,8 +93,10 @@ export async function checkMulticastListener(l: MulticastListenerConfig, report:
   if (l.interface !== undefined && !named) return;
   const socket = createSocket({ type: l.family === 'ipv4' ? 'udp4' : 'udp6', reuseAddr: true });
   socket.bind(l.port);
-  const [outcome] = await Promise.race([once(socket, 'listening').then(() => [undefined]), once(socket, 'error')]);
-  const err = outcome as Errno | undefined;
+  const err = await once(socket, 'listening').then(
+    () => undefined,
+    (e: unknown) => e as Errno,
+  );
   if (err) {
     socket.close();
     if (err.code === 'EADDRINUSE') return reportBusy(report, subject, 'udp', l.port, l.name);

@@ -49,12 +49,11 @@ export class MulticastListener implements Listener {
     const membershipInterface = this.resolveInterface();
     const socket = createSocket({ type: family === 'ipv4' ? 'udp4' : 'udp6', reuseAddr: true });
     socket.bind(port);
-    await Promise.race([
-      once(socket, 'listening'),
-      once(socket, 'error').then(([err]) => {
-        throw new Error(`cannot bind UDP port ${port}: ${(err as Error).message}`);
-      }),
-    ]);
+    try {
+      await once(socket, 'listening'); // rejects with the socket's 'error'
+    } catch (err) {
+      throw new Error(`cannot bind UDP port ${port}: ${(err as Error).message}`);
+    }
     try {
       if (membershipInterface === undefined) socket.addMembership(address);
       else socket.addMembership(address, membershipInterface);

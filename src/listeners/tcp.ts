@@ -26,12 +26,11 @@ export class TcpAcceptor implements StreamAcceptor<TcpPeer> {
       onConnection(socket, { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort ?? 0 });
     });
     server.listen({ host: this.address, port: this.port, backlog: 10, exclusive: true });
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([err]) => {
-        throw new Error(`cannot listen on ${this.endpoint}: ${(err as Error).message}`);
-      }),
-    ]);
+    try {
+      await once(server, 'listening'); // rejects with the server's 'error'
+    } catch (err) {
+      throw new Error(`cannot listen on ${this.endpoint}: ${(err as Error).message}`);
+    }
     server.on('error', onError);
     this.server = server;
   }
