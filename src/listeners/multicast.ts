@@ -133,15 +133,11 @@ export class MulticastListener implements Listener {
 
 async function connectBack(host: string, port: number) {
   const socket = connect({ host, port, noDelay: true, keepAlive: true });
+  // Errors after the connect are StreamIO's to report; this keeps them from being unhandled meanwhile.
   socket.on('error', () => undefined);
   const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${Timeouts.connectBack} ms`)), Timeouts.connectBack);
   try {
-    await Promise.race([
-      once(socket, 'connect'),
-      once(socket, 'close').then(() => {
-        throw socket.errored ?? new Error('connection closed');
-      }),
-    ]);
+    await once(socket, 'connect'); // rejects with the connect error or the timeout
     return socket;
   } finally {
     clearTimeout(timer);
