@@ -1,5 +1,5 @@
 import type { FenceBackend, HostInfo } from '../backends/backend.js';
-import { Request, requestNames, Response } from '../protocol/constants.js';
+import { Request, requestName, Response } from '../protocol/constants.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Logger } from '../util/log.js';
 import type { RequesterIdentity, StaticMap } from './static-map.js';
@@ -94,7 +94,7 @@ export class Dispatcher {
     const result = answer.kind === 'hostlist' ? `${answer.hosts.length} domains` : resultName(req.request, answer.code);
     const line =
       `audit: listener=${who.listener} requester=${who.display} target=${JSON.stringify(req.domain)} ` +
-      `op=${requestNames[req.request as keyof typeof requestNames] ?? `unknown(${req.request})`} seqno=${req.seqno} ` +
+      `op=${requestName(req.request)} seqno=${req.seqno} ` +
       `result=${result} duration_ms=${ms.toFixed(1)}`;
     if (fencing.has(req.request)) this.log.notice(line);
     else this.log.info(line);
@@ -106,7 +106,7 @@ function code(c: number): Answer {
 }
 
 function describe(req: RequestToExecute): string {
-  return `${requestNames[req.request as keyof typeof requestNames] ?? req.request} ${JSON.stringify(req.domain)}`;
+  return `${requestName(req.request)} ${JSON.stringify(req.domain)}`;
 }
 
 function resultName(request: number, c: number): string {

@@ -1,3 +1,6 @@
+import { requestName } from '../protocol/constants.js';
+import type { Logger } from '../util/log.js';
+
 /**
  * Remembers requests for a time window so the copies a client sends (one per local address and per
  * retransmission, all with one seqno) are executed once (PROTOCOL.md §4.1). The C daemon runs one
@@ -24,9 +27,19 @@ export class RequestHistory {
     return `${k.request}\0${k.seqno >>> 0}\0${k.domain.toLowerCase()}`;
   }
 
-  /** True if the request may proceed (and is now claimed); false if it is a duplicate. */
-  begin(k: HistoryKey | string): boolean {
-    const key = typeof k === 'string' ? k : RequestHistory.keyOf(k);
+  /**
+   * Claims a request for a requester, or logs that it is dropped as a duplicate. Returns the key to
+   * `finish` with, or undefined for a duplicate.
+   */
+  claim(request: HistoryKey, from: string, log: Logger): string | undefined {
+    const key = RequestHistory.keyOf(request);
+    if (this.begin(key)) return key;
+    log.info(`dropping duplicate request from ${from} (${requestName(request.request)} ${JSON.stringify(request.domain)}, seqno ${request.seqno})`);
+    return undefined;
+  }
+
+  /** True if the request (its keyOf) may proceed and is now claimed; false if it is a duplicate. */
+  begin(key: string): boolean {
     if (this.inFlight.has(key)) return false;
     const until = this.expiry.get(key);
     if (until !== undefined) {
@@ -38,8 +51,7 @@ export class RequestHistory {
   }
 
   /** `remember` false drops the claim without history (e.g. authentication failed, as in C). */
-  finish(k: HistoryKey | string, remember: boolean): void {
-    const key = typeof k === 'string' ? k : RequestHistory.keyOf(k);
+  finish(key: string, remember: boolean): void {
     this.inFlight.delete(key);
     if (!remember) return;
     this.prune();

@@ -1,8 +1,8 @@
 import { verifyRequest } from '../auth/request-signature.js';
-import { requestNames, type HashType } from '../protocol/constants.js';
+import type { HashType } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeFenceRequest, type FenceRequest } from '../protocol/fence-request.js';
-import { RequestHistory } from '../daemon/request-history.js';
+import type { RequestHistory } from '../daemon/request-history.js';
 import type { Logger } from '../util/log.js';
 import type { KeySource } from './listener.js';
 
@@ -38,11 +38,6 @@ export function admitRequest(
     log.warn(`dropping malformed request from ${from}: ${err.message}`);
     return undefined;
   }
-  const historyKey = RequestHistory.keyOf(request);
-  if (!history.begin(historyKey)) {
-    const op = requestNames[request.request as keyof typeof requestNames] ?? request.request;
-    log.info(`dropping duplicate request from ${from} (${op} ${JSON.stringify(request.domain)}, seqno ${request.seqno})`);
-    return undefined;
-  }
-  return { request, historyKey };
+  const historyKey = history.claim(request, from, log);
+  return historyKey === undefined ? undefined : { request, historyKey };
 }

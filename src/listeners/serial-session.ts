@@ -7,8 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Dispatcher, Requester } from '../daemon/dispatcher.js';
-import { RequestHistory } from '../daemon/request-history.js';
-import { requestNames } from '../protocol/constants.js';
+import type { RequestHistory } from '../daemon/request-history.js';
 import { MagicFramer } from '../protocol/magic-framer.js';
 import { decodeSerialRequest, SERIAL_REQUEST_SIZE, type SerialRequest } from '../protocol/serial-messages.js';
 import type { Logger } from '../util/log.js';
@@ -67,12 +66,8 @@ export async function serveGuestSocket(stream: Duplex, endpoint: GuestEndpoint, 
 }
 
 async function handle(io: StreamIO, request: SerialRequest, who: Requester, deps: SerialSessionDeps): Promise<void> {
-  const key = RequestHistory.keyOf(request);
-  if (!deps.history.begin(key)) {
-    const op = requestNames[request.request as keyof typeof requestNames] ?? request.request;
-    deps.log.info(`dropping duplicate request from ${who.display} (${op} ${JSON.stringify(request.domain)}, seqno ${request.seqno})`);
-    return;
-  }
+  const key = deps.history.claim(request, who.display, deps.log);
+  if (key === undefined) return;
   let executed = false;
   try {
     const answer = await deps.dispatcher.execute(request, who);

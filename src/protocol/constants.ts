@@ -63,6 +63,11 @@ export const requestNames: Readonly<Record<RequestCode, string>> = {
   8: 'validate-all',
 };
 
+/** The action name of a request code, for logs; unknown codes show as unknown(N). */
+export function requestName(code: number): string {
+  return isRequestCode(code) ? requestNames[code] : `unknown(${code})`;
+}
+
 /** Linux address family numbers as they travel in `fence_req.family`. */
 export const Family = { NONE: 0, INET: 2, INET6: 10 } as const;
 export type AddressFamily = (typeof Family)[keyof typeof Family];
