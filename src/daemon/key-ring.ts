@@ -13,24 +13,24 @@ export class KeyRing {
 
   /** Loads every file; a missing, unreadable or empty key is fatal at start-up. */
   async load(paths: Iterable<string>): Promise<void> {
-    for (const path of new Set(paths)) {
-      const { key, warnings } = await loadKeyFile(path);
-      for (const w of warnings) this.log.warn(w);
-      this.keys.set(path, key);
-    }
+    for (const path of new Set(paths)) await this.read(path);
   }
 
   /** Re-reads every file; one that fails keeps its previous key and is reported. */
   async reload(): Promise<void> {
     for (const path of this.keys.keys()) {
       try {
-        const { key, warnings } = await loadKeyFile(path);
-        for (const w of warnings) this.log.warn(w);
-        this.keys.set(path, key);
+        await this.read(path);
       } catch (err) {
         this.log.error(`keeping the previous key: ${(err as Error).message}`);
       }
     }
+  }
+
+  private async read(path: string): Promise<void> {
+    const { key, warnings } = await loadKeyFile(path);
+    for (const w of warnings) this.log.warn(w);
+    this.keys.set(path, key);
   }
 
   source(path: string): () => AuthKey {

@@ -34,7 +34,6 @@ export interface StreamListenerSettings<Peer> {
 export class StreamRequestListener<Peer> implements Listener {
   readonly name: string;
   private readonly history = new RequestHistory(HISTORY_WINDOW_MS);
-  private readonly open = new Set<Duplex>();
 
   constructor(
     private readonly acceptor: StreamAcceptor<Peer>,
@@ -58,8 +57,6 @@ export class StreamRequestListener<Peer> implements Listener {
   }
 
   private async serve(stream: Duplex, peer: Peer): Promise<void> {
-    this.open.add(stream);
-    stream.on('close', () => this.open.delete(stream));
     stream.on('error', () => undefined); // StreamIO reports errors where they matter.
     const io = new StreamIO(stream);
     const log = this.ctx.log;
