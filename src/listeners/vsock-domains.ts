@@ -66,7 +66,9 @@ class WatchedConnection {
       });
       this.table = table;
       this.scannedGeneration = generation;
-      this.log.debug(`vsock CIDs on ${this.client.uri}: ${[...table].map(([cid, d]) => `${cid}=${d?.name ?? '(claimed twice)'}`).join(', ') || 'none'}`);
+      // Sorted by CID: libvirtd lists domains in hash-table order, which changes from one libvirtd to the next.
+      const byCid = [...table].sort(([a], [b]) => a - b);
+      this.log.debug(`vsock CIDs on ${this.client.uri}: ${byCid.map(([cid, d]) => `${cid}=${d?.name ?? '(claimed twice)'}`).join(', ') || 'none'}`);
     } catch (err) {
       // A stale table could give a new guest the identity of one that stopped: forget it instead.
       this.log.warn(`cannot map vsock CIDs to domains on ${this.client.uri}: ${(err as Error).message}`);
