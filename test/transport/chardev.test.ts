@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import { openCharDevice } from '../../src/transport/chardev.js';
 import { waitForPath } from '../support/processes.js';
-import { fdsOpenOn, openFdCount, readBytes, readToEnd } from './helpers.js';
+import { fdsOpenOn, fdsOpenedSince, openFds, readBytes, readToEnd } from './helpers.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'chardev-'));
@@ -132,7 +132,7 @@ test('paths that are not devices fail with clear errors', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'regular');
   writeFileSync(file, 'x');
-  const fdsBefore = openFdCount();
+  const fdsBefore = openFds();
   assert.throws(() => openCharDevice(file), {
     code: 'ERR_NOT_CHAR_DEVICE',
     message: `open ${file}: not a character device, FIFO or socket`,
@@ -143,7 +143,7 @@ test('paths that are not devices fail with clear errors', (t) => {
     message: `ENOENT: no such file or directory, open ${join(dir, 'missing')}`,
   });
   assert.throws(() => openCharDevice(dir), { code: 'EISDIR' });
-  assert.equal(openFdCount(), fdsBefore);
+  assert.deepEqual(fdsOpenedSince(fdsBefore), []);
 });
 
 test('writing after the other side of a pty went away is an errno-coded error', async (t) => {

@@ -2,9 +2,25 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
-/** Open fds of this process: a leak shows up as a higher count after everything was closed. */
-export function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
+/** This process's open fds as "fd -> target" (the listing's own fd is gone by the time it is read). */
+export function openFds(): Set<string> {
+  return new Set(
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`];
+      } catch {
+        return [];
+      }
+    }),
+  );
+}
+
+/**
+ * The fds open now that were not in `before`: once everything was closed, a leak shows up here.
+ * Comparing sets, not counts, keeps an unrelated fd that closed meanwhile from hiding or faking one.
+ */
+export function fdsOpenedSince(before: Set<string>): string[] {
+  return [...openFds()].filter((fd) => !before.has(fd));
 }
 
 /** How many of this process's fds refer to `path` (a device or FIFO it opened). */
@@ -18,7 +34,6 @@ export function fdsOpenOn(path: string): number {
   }).length;
 }
 
-/** Waits until `path` exists (e.g. a link socat makes); throws after `timeoutMs`. */
 /** Collects exactly `length` bytes from a stream (leaving the rest unread). */
 export function readBytes(stream: Readable, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
