@@ -11,9 +11,8 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { REPO, runTool } from '../support/processes.js';
+import { REPO, runTool, waitForPath } from '../support/processes.js';
 import { runOurs } from './agents.js';
 
 let out: string;
@@ -50,12 +49,10 @@ describe('built agents', () => {
     // The far end reads the 74-byte request and answers "abba" + 2 (OFF), as the serial listener would.
     const answer = join(dir, 'answer.sh');
     await writeFile(answer, "head -c 74 >/dev/null; printf 'abba\\002'\n");
-    const socat: ChildProcess = spawn('socat', [`PTY,link=${pty},raw,echo=0`, `SYSTEM:sh ${answer}`], { stdio: 'ignore' });
+    // -t 30: socat keeps the pty open after the script ends (0.5 s by default), so a slow agent still reads the answer.
+    const socat: ChildProcess = spawn('socat', ['-t', '30', `PTY,link=${pty},raw,echo=0`, `SYSTEM:sh ${answer}`], { stdio: 'ignore' });
     try {
-      for (let i = 0; !existsSync(pty); i++) {
-        assert.ok(i < 200, 'socat made no pty');
-        await sleep(25);
-      }
+      await waitForPath(pty, 'socat pty');
       const result = await runTool(join(out, 'fence_virt'), ['-D', pty, '-t', '5', '-o', 'status', '-H', 'vm']);
       assert.deepEqual({ code: result.code, stdout: result.stdout }, { code: 2, stdout: 'Status: OFF\n' }, result.stderr);
     } finally {

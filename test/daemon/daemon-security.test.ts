@@ -10,7 +10,7 @@ import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { parseConfig, toDaemonConfig } from '../../src/config/index.js';
 import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
 import { decodeFenceRequest, Family, Hash, Request } from '../../src/protocol/index.js';
-import { createLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { configText } from '../support/daemon-config-text.js';
 import { multicastExchange, signedRequest, tcpExchange, sendToGroup } from '../support/raw-client.js';
 
@@ -26,23 +26,17 @@ const key = new AuthKey(keyBytes);
 let dir: string;
 let keyFile: string;
 let daemon: FenceDaemon;
-const logLines: string[] = [];
+const captured = new CapturedLog(2);
 
 async function startDaemon(text: string): Promise<FenceDaemon> {
   const config = toDaemonConfig(parseConfig(text, join(dir, 'fence_virt.conf')));
-  return FenceDaemon.start(config, createLogger(() => 2, { write: (l) => void logLines.push(l) }));
+  return FenceDaemon.start(config, captured.logger);
 }
 
 const sendDatagram = (datagram: Buffer) => sendToGroup(datagram, MCAST_PORT);
 
 function status(domain: string) {
   return tcpExchange(TCP_PORT, signedRequest({ request: Request.STATUS, domain }, key), key, Hash.SHA256);
-}
-
-/** Waits until a log line matches; bad input must leave a trace. */
-async function logged(pattern: RegExp): Promise<void> {
-  for (let i = 0; i < 100 && !logLines.some((l) => pattern.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(logLines.some((l) => pattern.test(l)), `no log line matches ${pattern}`);
 }
 
 before(async () => {
@@ -73,7 +67,7 @@ describe('bad requests are refused and nothing is fenced', () => {
     const other = new AuthKey(Buffer.from('not the key'));
     const outcome = await tcpExchange(TCP_PORT, signedRequest({ request: Request.OFF, domain: 'vm-a' }, other), other, Hash.SHA256);
     assert.equal(outcome.kind, 'closed');
-    await logged(/key mismatch/);
+    await captured.waitFor(/key mismatch/);
     assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 }, 'vm-a is still on');
   });
 
@@ -82,7 +76,7 @@ describe('bad requests are refused and nothing is fenced', () => {
       const outcome = await tcpExchange(TCP_PORT, signedRequest({ request: Request.OFF, domain: 'vm-a', hashType }, key), key, Hash.SHA256);
       assert.equal(outcome.kind, 'closed');
     }
-    await logged(/weaker than the required sha256/);
+    await captured.waitFor(/weaker than the required sha256/);
     assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
   });
 
@@ -92,8 +86,8 @@ describe('bad requests are refused and nothing is fenced', () => {
       const outcome = await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256, 800);
       assert.equal(outcome.kind, 'closed');
     }
-    await logged(/dropping 100-byte datagram/);
-    await logged(/dropping 200-byte datagram/);
+    await captured.waitFor(/dropping 100-byte datagram/);
+    await captured.waitFor(/dropping 200-byte datagram/);
     assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
   });
 
@@ -101,17 +95,17 @@ describe('bad requests are refused and nothing is fenced', () => {
     const datagram = signedRequest({ request: Request.STATUS, domain: 'vm-b', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT }, key);
     assert.deepEqual(await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256), { kind: 'code', code: 0 });
     assert.equal((await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256, 800)).kind, 'closed');
-    await logged(/dropping duplicate request .*status "vm-b"/);
+    await captured.waitFor(/dropping duplicate request .*status "vm-b"/);
   });
 
   it('remembers a failed connect-back, so a replayed packet does not make the daemon try again', async () => {
     // Nobody listens on the connect-back port: the daemon's connect fails (refused).
     const unanswered = signedRequest({ request: Request.STATUS, domain: 'vm-a', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT + 10 }, key);
     await sendDatagram(unanswered);
-    await logged(new RegExp(`failed to call back 127\\.0\\.0\\.1 port ${CALLBACK_PORT + 10}`));
+    await captured.waitFor(new RegExp(`failed to call back 127\\.0\\.0\\.1 port ${CALLBACK_PORT + 10}`));
     await sendDatagram(unanswered);
-    await logged(/connecting back to 127\.0\.0\.1 port \d+ failed moments ago/);
-    const attempts = logLines.filter((l) => l.includes(`failed to call back 127.0.0.1 port ${CALLBACK_PORT + 10}`)).length;
+    await captured.waitFor(/connecting back to 127\.0\.0\.1 port \d+ failed moments ago/);
+    const attempts = captured.matching(new RegExp(`failed to call back 127\\.0\\.0\\.1 port ${CALLBACK_PORT + 10}`)).length;
     assert.equal(attempts, 1, 'the replay caused no second connect-back');
   });
 
@@ -128,7 +122,7 @@ describe('bad requests are refused and nothing is fenced', () => {
   it('fails the challenge-response of a client using another auth algorithm', async () => {
     const outcome = await tcpExchange(TCP_PORT, signedRequest({ request: Request.OFF, domain: 'vm-a' }, key), key, Hash.SHA512);
     assert.equal(outcome.kind, 'closed');
-    await logged(/challenge-response with 127\.0\.0\.1 failed/);
+    await captured.waitFor(/challenge-response with 127\.0\.0\.1 failed/);
     assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
   });
 
@@ -175,7 +169,7 @@ describe('groups', () => {
     // Name and UUID are separate entries: vm-off is listed by UUID only.
     assert.deepEqual(await ask(Request.STATUS, 'vm-off'), { kind: 'code', code: 3 });
     assert.deepEqual(await ask(Request.STATUS, 'd0000000-0000-4000-8000-0000000000ff'), { kind: 'code', code: 2 });
-    await logged(/op=off .*result=permission-denied/);
+    await captured.waitFor(/op=off .*result=permission-denied/);
   });
 
   it('filters the host list and leaves monitor and null alone', async () => {

@@ -3,42 +3,39 @@
  * real C fence_virtd: over TCP and over multicast with its connect-back, for every hash type.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { Family, Hash, Request } from '../../src/protocol/index.js';
-import { DaemonProcess } from '../support/daemon-process.js';
+import { startCDaemon, type CDaemon } from '../support/c-daemon.js';
 import { configText } from '../support/daemon-config-text.js';
-import { C_DAEMON, waitUntil } from '../support/processes.js';
 import { multicastExchange, signedRequest, tcpExchange, sendToGroup } from '../support/raw-client.js';
 
 const TCP_PORT = 24111;
 const MCAST_PORT = 24112;
 const CALLBACK_PORT = 24113;
 const key = new AuthKey(Buffer.from('interop: our requests, their daemon'));
-let dir: string;
-const daemons: DaemonProcess[] = [];
+const daemons: CDaemon[] = [];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fvd-cd-'));
-  const keyFile = join(dir, 'key');
-  await writeFile(keyFile, key.bytes, { mode: 0o600 });
-  const listeners = {
-    tcp: { address: '127.0.0.1', port: String(TCP_PORT), key_file: keyFile, hash: 'sha1' },
-    multicast: { interface: 'lo', port: String(MCAST_PORT), key_file: keyFile, hash: 'sha1' },
-  };
-  for (const [name, settings] of Object.entries(listeners)) {
-    const conf = join(dir, `${name}.conf`);
-    await writeFile(conf, configText({ listeners: { [name]: settings }, backendUri: 'test+unix:///default' }), { mode: 0o600 });
-    daemons.push(DaemonProcess.start(C_DAEMON.command, ['-F', '-f', conf, '-p', join(dir, `${name}.pid`)]));
+  // One C daemon per listener, each ready once its socket is bound: the multicast one answers a
+  // single datagram, so it must have joined the group before the first test sends.
+  const listeners = [
+    ['tcp', { address: '127.0.0.1', port: String(TCP_PORT) }, 'tcp', TCP_PORT],
+    ['multicast', { interface: 'lo', port: String(MCAST_PORT) }, 'udp', MCAST_PORT],
+  ] as const;
+  for (const [name, settings, protocol, port] of listeners) {
+    daemons.push(
+      await startCDaemon({
+        key: key.bytes,
+        config: ({ keyFile }) =>
+          configText({ listeners: { [name]: { ...settings, key_file: keyFile, hash: 'sha1' } }, backendUri: 'test+unix:///default' }),
+        ready: { listening: { protocol, port } },
+      }),
+    );
   }
-  await waitUntil(async () => (await tcpExchange(TCP_PORT, signedRequest({ request: Request.DEVSTATUS }, key), key, Hash.SHA256)).kind === 'code', 'C daemon on TCP');
 });
 after(async () => {
   await Promise.all(daemons.map((d) => d.stop()));
-  await rm(dir, { recursive: true, force: true });
 });
 
 const toGroup = (datagram: Buffer) => sendToGroup(datagram, MCAST_PORT);

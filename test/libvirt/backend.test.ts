@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LibvirtBackend, LibvirtBackendInitError, type LibvirtBackendOptions } from '../../src/backends/libvirt.js';
+import type { LibvirtClient } from '../../src/libvirt/index.js';
 import { LifecycleEventType } from '../../src/libvirt/protocol.js';
 import { DomainState } from '../../src/protocol/constants.js';
-import { createLogger, silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { fixtureUri, LifecycleRecorder, sharedLibvirtdMissing } from './support.js';
 
 const skip = sharedLibvirtdMissing();
@@ -129,20 +131,28 @@ describe('libvirt backend: §5.1 answers', { skip }, () => {
   }
 });
 
+/**
+ * Makes `meanwhile` happen on libvirtd right after each destroy through `client`, before the backend's
+ * next call. Chained to the destroy itself because a lifecycle-event handler doing the same raced the
+ * backend's own check or start on a busy machine.
+ */
+function afterDestroy(client: LibvirtClient, meanwhile: () => Promise<unknown>): void {
+  const destroy = client.destroy.bind(client);
+  client.destroy = async (...args) => {
+    await destroy(...args);
+    await meanwhile();
+  };
+}
+
 describe('libvirt backend: reboot edge cases', { skip }, () => {
   it('answers 1 when the destroyed domain is still there after the wait (someone restarted it)', async () => {
-    const lines: string[] = [];
-    const logger = createLogger(() => 0, { write: (l) => lines.push(l) });
+    const { lines, logger } = new CapturedLog(0);
     const backend = await LibvirtBackend.open([NODE], logger, { pollIntervalMs: 50, rebootWaitMs: 300 });
     try {
       const [client] = backend.clients;
       const dom = await client!.lookupByName('vm-running');
-      // A watchdog on the same connection starts the domain again as soon as it stops, as an HA
-      // manager would; the backend's first check comes one poll interval after the destroy.
-      client!.on('lifecycle', (e) => {
-        if (e.uuid === dom.uuid && e.event === LifecycleEventType.Stopped) void client!.create(dom);
-      });
-      await client!.enableLifecycleEvents();
+      // Someone (an HA manager) starts the domain again right after the backend's destroy.
+      afterDestroy(client!, () => client!.create(dom));
       assert.equal(await backend.reboot('vm-running', origin), 1);
       assert.ok(lines.some((l) => /still exists after 300 ms; fencing failed/.test(l)), lines.join(''));
     } finally {
@@ -151,8 +161,7 @@ describe('libvirt backend: reboot edge cases', { skip }, () => {
   });
 
   it('answers 0 like C when the domain cannot be started again, and logs it as an error', async () => {
-    const lines: string[] = [];
-    const logger = createLogger(() => 0, { write: (l) => lines.push(l) });
+    const { lines, logger } = new CapturedLog(0);
     const backend = await LibvirtBackend.open([NODE], logger, { pollIntervalMs: 50 });
     try {
       const [client] = backend.clients;
@@ -160,10 +169,7 @@ describe('libvirt backend: reboot edge cases', { skip }, () => {
       // Once the transient domain is gone, another domain takes its name, so neither its saved live
       // XML nor its (vanished) definition can be started any more.
       const usurper = (await client!.getXmlDesc(transient)).replace(transient.uuid, '6a7e0001-0000-4000-8000-00000000ee01');
-      client!.on('lifecycle', (e) => {
-        if (e.uuid === transient.uuid && e.event === LifecycleEventType.Stopped) void client!.createXml(usurper);
-      });
-      await client!.enableLifecycleEvents();
+      afterDestroy(client!, () => client!.createXml(usurper));
       assert.equal(await backend.reboot('vm-transient', origin), 0);
       assert.ok(lines.some((l) => l.startsWith('error:') && l.includes('DID NOT COME BACK')), lines.join(''));
       assert.equal(await backend.status(transient.uuid, origin), 2);
@@ -220,8 +226,7 @@ describe('libvirt backend: several connections', { skip }, () => {
 
 describe('libvirt backend: start-up', { skip }, () => {
   it('skips URIs that do not open and keeps the others, in order', async () => {
-    const lines: string[] = [];
-    const logger = createLogger(() => 0, { write: (l) => lines.push(l) });
+    const { lines, logger } = new CapturedLog(0);
     const backend = await LibvirtBackend.open(['qemu+ssh://elsewhere/system', NODE, 'test+unix:///default?socket=/nonexistent/sock', NODE_B], logger);
     try {
       assert.deepEqual(

@@ -9,16 +9,12 @@ import { LibvirtBackend } from '../../src/backends/libvirt.js';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtTimeoutError } from '../../src/libvirt/errors.js';
 import { LifecycleEventType } from '../../src/libvirt/protocol.js';
-import { createLogger, silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { fixturePath, fixtureUri, LifecycleRecorder, nextEvent, sharedLibvirtdMissing } from './support.js';
 
 const origin = { source: 'test', seqno: 1 };
-
-function traceLog(): { logger: ReturnType<typeof createLogger>; lines: string[] } {
-  const lines: string[] = [];
-  return { logger: createLogger(() => 3, { write: (l) => lines.push(l) }), lines };
-}
 
 describe('libvirt client and backend across libvirtd faults', { skip: PrivateLibvirtd.unavailable() }, () => {
   let daemon: PrivateLibvirtd;
@@ -29,7 +25,7 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
   after(() => daemon.cleanup());
 
   it('answers the daemon’s keepalive PINGs, so an idle connection stays up', async () => {
-    const { logger, lines } = traceLog();
+    const { logger, lines } = new CapturedLog(3);
     const client = await LibvirtClient.open({ uri: daemon.uri('/default'), logger, keepaliveIntervalMs: 0 });
     try {
       let lost: Error | null = null;
@@ -60,7 +56,7 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
   });
 
   it('detects a hung daemon by keepalive, fails calls fast while down, and reconnects when it resumes', async () => {
-    const { logger, lines } = traceLog();
+    const { logger, lines } = new CapturedLog(3);
     const client = await LibvirtClient.open({
       uri: daemon.uri('/default'),
       logger,

@@ -148,6 +148,8 @@ describe('ordering and isolation', () => {
     const order: string[] = [];
     const port = bed.port(guestSerial);
     // The reboot waits (as C) before it checks the domain is down: it is the slow one.
+    const reboots = (): number => bed.logged(/reboot 'vm-b'.*: destroying/).length;
+    const rebooting = reboots() + 1;
     guest.send(Buffer.concat([port.request({ request: Request.REBOOT, domain: 'vm-b' }), port.request({ request: Request.STATUS, domain: 'vm-off' })]));
     const guestAnswers = (async () => {
       const first = await guest.answer();
@@ -156,7 +158,8 @@ describe('ordering and isolation', () => {
       order.push('guest status');
       return [first, second];
     })();
-    await sleep(100);
+    // The peer asks while the reboot is under way: it has destroyed vm-b and waits a second to check.
+    await waitUntil(() => reboots() >= rebooting, 'the reboot of vm-b under way');
     peer.send(bed.port(peerSerial).request({ request: Request.STATUS, domain: 'vm-a' }));
     const peerAnswer = await peer.answer();
     order.push('peer status');

@@ -16,12 +16,11 @@ import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
 import { VsockAcceptor } from '../../src/listeners/vsock.js';
 import { Hash } from '../../src/protocol/index.js';
 import { listenVsock } from '../../src/transport/vsock.js';
-import { createLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
 const URI = `test+unix://${NODE}`;
-const logLines: string[] = [];
-const log = createLogger(() => 3, { write: (line) => void logLines.push(line) });
+const { lines: logLines, logger: log } = new CapturedLog(3);
 const pool = new LibvirtConnectionPool(log);
 after(() => pool.closeAll());
 

@@ -17,7 +17,7 @@ import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
 import { VsockDomainDirectory } from '../../src/listeners/vsock-domains.js';
 import { VsockListener } from '../../src/listeners/vsock-listener.js';
 import { Hash, Request, type HashType } from '../../src/protocol/index.js';
-import { createLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
 import { LoopbackVsockAcceptor } from './loopback-acceptor.js';
 
@@ -33,8 +33,8 @@ const PORT_OF_CID = new Map([
 const VM_A_UUID = 'd0000000-0000-4000-8000-00000000000a';
 const key = new AuthKey(Buffer.from('vsock listener test key\n'));
 
-const logLines: string[] = [];
-const log = createLogger(() => 3, { write: (line) => void logLines.push(line) });
+const captured = new CapturedLog(3);
+const log = captured.logger;
 const pool = new LibvirtConnectionPool(log);
 let permissions = new StaticMap([]);
 let listener: VsockListener;
@@ -51,12 +51,6 @@ function ask(cid: number, request: number, domain: string, hashType: HashType = 
 
 function groups(...rules: Partial<GroupRule>[]): void {
   permissions = new StaticMap(rules.map((r, i) => ({ name: `g${i}`, ips: [], uuids: [], ...r })));
-}
-
-/** Waits until a log line matches: refused input must leave a trace. */
-async function logged(pattern: RegExp): Promise<void> {
-  for (let i = 0; i < 100 && !logLines.some((l) => pattern.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(logLines.some((l) => pattern.test(l)), `no log line matches ${pattern}`);
 }
 
 before(async () => {
@@ -79,23 +73,23 @@ beforeEach(() => groups());
 describe('vsock listener flow (loopback stand-in for the socket)', () => {
   it('answers a correct request and logs the CID with its domain', async () => {
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 });
-    await logged(/audit: listener=vsock requester=cid 5 \(vm-a\) target="vm-b" op=status .*result=on/);
+    await captured.waitFor(/audit: listener=vsock requester=cid 5 \(vm-a\) target="vm-b" op=status .*result=on/);
     assert.deepEqual(await ask(7, Request.STATUS, 'vm-off'), { kind: 'code', code: 2 });
-    await logged(/requester=cid 7 \(vm-b\) target="vm-off"/);
+    await captured.waitFor(/requester=cid 7 \(vm-b\) target="vm-off"/);
   });
 
   it('shows a CID that no running domain holds without a domain', async () => {
     assert.deepEqual(await ask(42, Request.STATUS, 'vm-a'), { kind: 'code', code: 0 });
-    await logged(/requester=cid 42 target="vm-a"/);
+    await captured.waitFor(/requester=cid 42 target="vm-a"/);
     // vm-off's XML names CID 9, but a shut-off domain holds no CID.
     assert.deepEqual(await ask(9, Request.STATUS, 'vm-a'), { kind: 'code', code: 0 });
-    await logged(/requester=cid 9 target="vm-a"/);
+    await captured.waitFor(/requester=cid 9 target="vm-a"/);
   });
 
   it('closes a request signed with the wrong key without a byte', async () => {
     const other = new AuthKey(Buffer.from('not the key'));
     assert.equal((await ask(5, Request.OFF, 'vm-b', Hash.SHA256, other)).kind, 'closed');
-    await logged(/dropping request from cid 5 \(vm-a\): .*key mismatch/i);
+    await captured.waitFor(/dropping request from cid 5 \(vm-a\): .*key mismatch/i);
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 }, 'vm-b is still on');
   });
 
@@ -103,7 +97,7 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     for (const hashType of [Hash.NONE, Hash.SHA1]) {
       assert.equal((await ask(5, Request.OFF, 'vm-b', hashType)).kind, 'closed');
     }
-    await logged(/dropping request from cid 5 \(vm-a\): .*weaker than the required sha256/);
+    await captured.waitFor(/dropping request from cid 5 \(vm-a\): .*weaker than the required sha256/);
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 });
   });
 
@@ -111,7 +105,7 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     const status = signedRequest({ request: Request.STATUS, domain: 'vm-c' }, key);
     assert.deepEqual(await tcpExchange(portOf(7), status, key, Hash.SHA256), { kind: 'code', code: 0 });
     assert.equal((await tcpExchange(portOf(7), status, key, Hash.SHA256)).kind, 'closed');
-    await logged(/dropping duplicate request from cid 7 \(vm-b\) \(status "vm-c"/);
+    await captured.waitFor(/dropping duplicate request from cid 7 \(vm-b\) \(status "vm-c"/);
   });
 
   it('matches the CID against ip entries, as C does', async () => {
@@ -148,18 +142,18 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     socket.write(signedRequest({ request: Request.OFF, domain: 'vm-b' }, key).subarray(0, 100));
     socket.resume();
     await once(socket, 'close');
-    await logged(/closing connection from cid 5 \(vm-a\): timed out waiting for the request \(100 received\)/);
+    await captured.waitFor(/closing connection from cid 5 \(vm-a\): timed out waiting for the request \(100 received\)/);
 
     const garbage = Buffer.alloc(176, 0xa5);
     assert.equal((await tcpExchange(portOf(7), garbage, key, Hash.SHA256)).kind, 'closed');
-    await logged(/dropping request from cid 7 \(vm-b\)/);
+    await captured.waitFor(/dropping request from cid 7 \(vm-b\)/);
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 }, 'vm-b is still on');
   });
 
   it('maps CIDs from the running domains once, not once per connection', async () => {
-    const scans = () => logLines.filter((l) => l.includes('vsock CIDs on')).length;
+    const scans = () => captured.matching(/vsock CIDs on/).length;
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
-    await logged(/vsock CIDs on test\+unix:\/\/\S+: 5=vm-a, 7=vm-b\n/);
+    await captured.waitFor(/vsock CIDs on test\+unix:\/\/\S+: 5=vm-a, 7=vm-b\n/);
     const before = scans();
     for (const cid of [5, 7, 9, 42]) assert.deepEqual(await ask(cid, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
     assert.equal(scans(), before);
@@ -180,7 +174,7 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     await resolvedAs(0);
     await client.destroy(vmA);
     await resolvedAs(3);
-    await logged(/requester=cid 5 target="vm-c"/);
+    await captured.waitFor(/requester=cid 5 target="vm-c"/);
     await client.create(vmA);
     await resolvedAs(0);
   });
