@@ -2,7 +2,8 @@
  * Which process holds a local port, from /proc: turns "address in use" into "in use by fence_virtd
  * (pid 812)". Only processes we may look at (root sees all) are found.
  */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fdTargets } from '../util/proc-fds.js';
 
 export interface PortOwner {
   pid: number;
@@ -38,27 +39,23 @@ function commandOf(pid: string): string {
   }
 }
 
+/** Inodes of the sockets a process holds open (none if we may not look). */
+function socketInodesOf(pid: number): string[] {
+  return [...fdTargets(pid).values()].flatMap((target) => /^socket:\[(\d+)\]$/.exec(target)?.[1] ?? []);
+}
+
+/** Whether process `pid` holds a socket bound to `port` (TCP: listening) in this network namespace. */
+export function holdsPort(pid: number, protocol: 'tcp' | 'udp', port: number): boolean {
+  const inodes = boundInodes(protocol, port);
+  return socketInodesOf(pid).some((inode) => inodes.has(inode));
+}
+
 export function portOwners(protocol: 'tcp' | 'udp', port: number): PortOwner[] {
   const inodes = boundInodes(protocol, port);
   if (inodes.size === 0) return [];
-  const owners: PortOwner[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    const holds = fds.some((fd) => {
-      try {
-        return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
-      } catch {
-        return false;
-      }
-    });
-    if (holds) owners.push({ pid: Number(pid), command: commandOf(pid) });
-  }
-  return owners;
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && socketInodesOf(Number(name)).some((inode) => inodes.has(inode)))
+    .map((pid) => ({ pid: Number(pid), command: commandOf(pid) }));
 }
 
 export function describeOwners(owners: readonly PortOwner[]): string {

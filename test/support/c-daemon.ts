@@ -14,10 +14,11 @@
  * for failure messages.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { holdsPort } from '../../src/check/port-owner.js';
 import { DaemonProcess } from './daemon-process.js';
 
 export const C_FENCE_VIRTD = '/usr/sbin/fence_virtd';
@@ -52,40 +53,6 @@ export function cDaemonMissing(): string | undefined {
   return existsSync(C_FENCE_VIRTD) ? undefined : `${C_FENCE_VIRTD} is not installed (run scripts/setup-test-env.sh)`;
 }
 
-function socketInodes(pid: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (match) inodes.add(match[1] as string);
-    } catch {
-      // closed while we looked
-    }
-  }
-  return inodes;
-}
-
-/** Reads the process's own view of the socket tables (its network namespace). */
-function hasBoundPort(pid: number, protocol: 'tcp' | 'udp', port: number): boolean {
-  const inodes = socketInodes(pid);
-  for (const table of [protocol, `${protocol}6`]) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
-      const localPort = parseInt((f[1] as string).split(':')[1] as string, 16);
-      const listening = protocol === 'udp' || f[3] === '0A';
-      if (localPort === port && listening && inodes.has(f[9] as string)) return true;
-    }
-  }
-  return false;
-}
-
 export class CDaemon {
   private readonly process: DaemonProcess;
 
@@ -118,11 +85,8 @@ export class CDaemon {
   private async isReady(signal: ReadySignal): Promise<boolean> {
     if ('output' in signal) return signal.output.test(this.output());
     if ('probe' in signal) return signal.probe();
-    try {
-      return hasBoundPort(this.pid, signal.listening.protocol, signal.listening.port);
-    } catch {
-      return false; // /proc entry gone: the exit shows up on the next round
-    }
+    // A daemon that is gone holds nothing: its exit shows up on the next round.
+    return holdsPort(this.pid, signal.listening.protocol, signal.listening.port);
   }
 
   /** Stops the daemon by its PID (it removes its pid file), then removes its directory if it owns it. */

@@ -1,18 +1,10 @@
 /** Small helpers of the transport tests. */
-import { readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { fdTargets } from '../../src/util/proc-fds.js';
 
-/** This process's open fds as "fd -> target" (the listing's own fd is gone by the time it is read). */
+/** This process's open fds as "fd -> target". */
 export function openFds(): Set<string> {
-  return new Set(
-    readdirSync('/proc/self/fd').flatMap((fd) => {
-      try {
-        return [`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`];
-      } catch {
-        return [];
-      }
-    }),
-  );
+  return new Set([...fdTargets('self')].map(([fd, target]) => `${fd} -> ${target}`));
 }
 
 /**
@@ -25,13 +17,7 @@ export function fdsOpenedSince(before: Set<string>): string[] {
 
 /** How many of this process's fds refer to `path` (a device or FIFO it opened). */
 export function fdsOpenOn(path: string): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === path;
-    } catch {
-      return false; // closed while listing (the listing's own fd)
-    }
-  }).length;
+  return [...fdTargets('self').values()].filter((target) => target === path).length;
 }
 
 /** Collects exactly `length` bytes from a stream (leaving the rest unread). */
