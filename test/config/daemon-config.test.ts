@@ -8,7 +8,7 @@ import {
   type DaemonConfig,
 } from '../../src/config/index.js';
 import { DEFAULT_KEY_FILE, Hash } from '../../src/protocol/index.js';
-import { createLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 
 const FILE = '/etc/fence_virt.conf';
 const BACKEND = 'backends {\n\tlibvirt {\n\t\turi = "test:///default";\n\t}\n}\n';
@@ -175,8 +175,7 @@ test('groups: names (or unnamed-N), repeated ip and uuid in file order, only the
 });
 
 test('unknown keys and blocks in the blocks in use are logged as warnings with their position, and ignored', () => {
-  const lines: string[] = [];
-  const log = createLogger(() => 0, { write: (line) => lines.push(line) });
+  const { lines, logger: log } = new CapturedLog(0);
   const document = parseConfig(conf('\tlistener = "tcp";\n\tbackend = "libvirt";\n\tforground = "1";', [
     'listeners {\n\ttcp { prot = "26006"; }\n\tunused { whatever = "x"; }\n}',
     'groups {\n\tgorup { }\n\tgroup { nmae = "x"; }\n}',

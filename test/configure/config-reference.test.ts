@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig, toDaemonConfig, type DaemonConfig } from '../../src/config/index.js';
 import { CONFIG_REFERENCE, type BlockReference } from '../../src/configure/config-reference.js';
-import { createLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 
 /** Values for keys whose reference gives no file default (any value the reader accepts). */
 const SAMPLE: Record<string, string> = {
@@ -38,9 +38,8 @@ function fileFor(block: BlockReference, extra: string): string {
 }
 
 function read(text: string): { config: DaemonConfig; warnings: string[] } {
-  const warnings: string[] = [];
-  const config = toDaemonConfig(parseConfig(text, 'reference.conf'), createLogger(() => 0, { write: (line) => void warnings.push(line) }));
-  return { config, warnings };
+  const { lines: warnings, logger } = new CapturedLog(0);
+  return { config: toDaemonConfig(parseConfig(text, 'reference.conf'), logger), warnings };
 }
 
 describe('configuration reference', () => {

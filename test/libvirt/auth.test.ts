@@ -9,7 +9,7 @@ import { chmodSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtClient } from '../../src/libvirt/client.js';
-import { createLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 
 const NOBODY = 65534;
@@ -24,8 +24,8 @@ describe('libvirt authentication with auth_unix_rw = polkit', { skip: PrivateLib
   after(() => daemon.cleanup());
 
   it('root: the daemon offers no authentication and the URI opens', async () => {
-    const lines: string[] = [];
-    const client = await LibvirtClient.open({ uri: daemon.uri('/default'), logger: createLogger(() => 2, { write: (l) => lines.push(l) }) });
+    const { lines, logger } = new CapturedLog(2);
+    const client = await LibvirtClient.open({ uri: daemon.uri('/default'), logger });
     try {
       assert.equal(await client.getUri(), 'test:///default');
       assert.ok(lines.some((l) => l.includes('offers authentication types [0]')), lines.join(''));

@@ -3,11 +3,11 @@
  * polkit): opens the URI in argv[2] with a LibvirtClient and prints the outcome as one JSON line.
  */
 import { LibvirtClient } from '../../src/libvirt/client.js';
-import { createLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 
-const log: string[] = [];
+const { lines: log, logger } = new CapturedLog(2);
 try {
-  const client = await LibvirtClient.open({ uri: process.argv[2]!, logger: createLogger(() => 2, { write: (l) => log.push(l) }) });
+  const client = await LibvirtClient.open({ uri: process.argv[2]!, logger });
   const uri = await client.getUri();
   await client.close();
   process.stdout.write(`${JSON.stringify({ ok: true, uri, log })}\n`);

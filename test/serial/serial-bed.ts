@@ -16,7 +16,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseConfig, toDaemonConfig } from '../../src/config/index.js';
 import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
-import { createLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { configText, type ConfigTextOptions } from '../support/daemon-config-text.js';
 import { nodeXml, type TestDomain } from './node-xml.js';
 import { GuestLine, GuestPortSocket } from '../support/qemu-stand-ins.js';
@@ -36,7 +36,8 @@ export function domainUuid(n: number): string {
 }
 
 export class SerialBed {
-  readonly logLines: string[] = [];
+  /** The daemon's log; SERIAL_BED_LOG=1 echoes it to stderr. */
+  private readonly log = new CapturedLog(2, Boolean(process.env.SERIAL_BED_LOG));
   readonly ports = new Map<string, GuestPortSocket>();
   private readonly lines = new WeakMap<Socket, GuestLine>();
   daemon: FenceDaemon | undefined;
@@ -77,13 +78,7 @@ export class SerialBed {
       }),
     );
     const text = configText({ listeners, backendUri: this.uri, ...(options.groups ? { groups: options.groups } : {}) });
-    const log = createLogger(() => 2, {
-      write: (line) => {
-        this.logLines.push(line);
-        if (process.env.SERIAL_BED_LOG) process.stderr.write(line);
-      },
-    });
-    this.daemon = await FenceDaemon.start(toDaemonConfig(parseConfig(text, join(this.dir, 'fence_virt.conf'))), log);
+    this.daemon = await FenceDaemon.start(toDaemonConfig(parseConfig(text, join(this.dir, 'fence_virt.conf'))), this.log.logger);
   }
 
   port(path: string): GuestPortSocket {
@@ -105,7 +100,7 @@ export class SerialBed {
 
   /** Log lines matching `pattern`. */
   logged(pattern: RegExp): string[] {
-    return this.logLines.filter((l) => pattern.test(l));
+    return this.log.matching(pattern);
   }
 
   async cleanup(): Promise<void> {

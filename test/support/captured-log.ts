@@ -9,9 +9,17 @@ export class CapturedLog {
   readonly lines: string[] = [];
   readonly logger: Logger;
 
-  /** `verbosity` as the daemon's -d count: 0 errors, warnings and notices ... 3 trace. */
-  constructor(verbosity: number) {
-    this.logger = createLogger(() => verbosity, { write: (line) => void this.lines.push(line) });
+  /**
+   * `verbosity` as the daemon's -d count: 0 errors, warnings and notices ... 3 trace. `echo` also
+   * writes each line to stderr, for watching a test bed while debugging it.
+   */
+  constructor(verbosity: number, echo = false) {
+    this.logger = createLogger(() => verbosity, {
+      write: (line) => {
+        this.lines.push(line);
+        if (echo) process.stderr.write(line);
+      },
+    });
   }
 
   matching(pattern: RegExp): string[] {
