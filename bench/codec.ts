@@ -4,9 +4,9 @@
  * Run: node --import tsx bench/codec.ts  (writes bench/results/codec.md)
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { AuthKey, signRequest, verifyRequest } from '../src/auth/index.js';
 import { decodeFenceRequest, encodeFenceRequest, Family, Hash, hashNames, Request, type HashType } from '../src/protocol/index.js';
+import { publishReport } from './report.js';
 
 const DURATION_MS = 1000;
 
@@ -57,7 +57,7 @@ for (const keyLen of [16, 4096]) {
   }
 }
 
-const report = [
+publishReport('codec', [
   '# Codec and signature throughput (one core)',
   '',
   `Node ${process.version}, ${new Date().toISOString()}. Operations per second, ${DURATION_MS} ms per cell.`,
@@ -68,6 +68,4 @@ const report = [
   '',
   'Target: >= 200,000 sha256 sign+verify operations per second.',
   '',
-].join('\n');
-writeFileSync(new URL('./results/codec.md', import.meta.url), report);
-process.stdout.write(report);
+]);

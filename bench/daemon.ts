@@ -16,6 +16,7 @@ import { DaemonProcess } from '../test/support/daemon-process.js';
 import { configText } from '../test/support/daemon-config-text.js';
 import { C_DAEMON, OUR_DAEMON_BUNDLE, runTool, waitUntil } from '../test/support/processes.js';
 import { signedRequest } from '../test/support/raw-client.js';
+import { publishReport } from './report.js';
 
 const ROUNDS = 40;
 const CONCURRENT = 50;
@@ -107,7 +108,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const report = [
+publishReport('daemon', [
   '# fence_virtd: ours beside the C daemon',
   '',
   `${new Date().toISOString()}, Node ${process.version}, ${ROUNDS} rounds, libvirt test driver through libvirtd, private network namespace.`,
@@ -120,6 +121,4 @@ const report = [
   'Aims: round trip no slower than C; concurrent requests at least as fast as C; a stalled requester delays',
   "the next one by < 50 ms (the C daemon serves one connection at a time and waits up to 10 s for the stalled one).",
   '',
-].join('\n');
-writeFileSync(new URL('./results/daemon.md', import.meta.url), report);
-process.stdout.write(report);
+]);

@@ -5,11 +5,12 @@
  * (writes bench/results/libvirt.md).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LibvirtBackend } from '../src/backends/libvirt.js';
 import { silentLogger } from '../src/util/log.js';
+import { publishReport } from './report.js';
 
 const origin = { source: 'bench', seqno: 0 };
 
@@ -137,9 +138,7 @@ async function main(): Promise<void> {
       '- virsh list --all issues a domain-state call per domain, like our host list; --name only lists.',
       '',
     ];
-    mkdirSync('bench/results', { recursive: true });
-    writeFileSync('bench/results/libvirt.md', lines.join('\n'));
-    process.stdout.write(lines.join('\n'));
+    publishReport('libvirt', lines);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ import { configText } from '../test/support/daemon-config-text.js';
 import { OUR_DAEMON_BUNDLE, waitUntil } from '../test/support/processes.js';
 import { nodeXml } from '../test/serial/node-xml.js';
 import { GuestLine, GuestPortSocket } from '../test/support/qemu-stand-ins.js';
+import { publishReport } from './report.js';
 
 const GUESTS = 20;
 const SINGLE_ROUNDS = 500;
@@ -140,9 +141,7 @@ async function main(): Promise<void> {
     '- Our daemon runs as the built bundle (dist/fence_virtd), as it is installed.',
     '',
   ];
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/serial.md', lines.join('\n'));
-  process.stdout.write(lines.join('\n'));
+  publishReport('serial', lines);
 }
 
 await main();
