@@ -20,12 +20,25 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
+  # Packages must not start their services (Debian's fence-virtd would start its own daemon): the tests
+  # start exactly the instances they need. policy-rc.d is Debian's switch for that; ours is removed after.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own_policy=1
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
 fi
 
-# Debian's fence-virtd package may start its own daemon; the tests start their own instances.
-pkill -x fence_virtd 2>/dev/null || true
+# A fence_virtd that a package started earlier holds the default ports: stop it by its pid file.
+pid_file=/run/fence_virtd.pid
+if [ -s "$pid_file" ]; then
+  pid=$(cat "$pid_file")
+  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = fence_virtd ]; then kill "$pid"; fi
+fi
 
 # The qemu driver refuses to start without these accounts; run guests as root in this test bed.
 getent group kvm >/dev/null || groupadd -r kvm

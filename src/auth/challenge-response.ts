@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { CHALLENGE_SIZE, type HashType } from '../protocol/constants.js';
 import type { StreamIO } from '../util/stream-io.js';
+import type { ChallengeRegistry } from './challenge-registry.js';
 import { AuthKey, DIGEST_FIELD_SIZE, isKeyed } from './keyed-hash.js';
 
 export class AuthError extends Error {
@@ -25,13 +26,31 @@ export async function challengeAsClient(io: StreamIO, key: AuthKey, hashType: Ha
   await io.write(key.digest(hashType, theirs), timeoutMs, 'our answer');
 }
 
-export async function answerAsDaemon(io: StreamIO, key: AuthKey, hashType: HashType, timeoutMs: number): Promise<void> {
+/**
+ * The daemon's side. `challenges` is the daemon-wide registry: a client challenge that is one of our
+ * own outstanding challenges is a reflection attempt (the peer wants our answer to replay it on the
+ * connection that challenged it) and is refused before anything is computed.
+ */
+export async function answerAsDaemon(
+  io: StreamIO,
+  key: AuthKey,
+  hashType: HashType,
+  timeoutMs: number,
+  challenges: ChallengeRegistry,
+): Promise<void> {
   if (!isKeyed(hashType)) return;
   const theirs = await io.read(CHALLENGE_SIZE, timeoutMs, "the client's challenge");
-  const challenge = randomBytes(CHALLENGE_SIZE);
-  // Answer and challenge leave in one write: the same bytes on the wire, one system call less.
-  await io.write(Buffer.concat([key.digest(hashType, theirs), challenge]), timeoutMs, 'our answer and challenge');
-  await expectAnswer(io, key, hashType, challenge, timeoutMs, "the client's answer to our challenge");
+  if (challenges.isOutstanding(theirs)) {
+    throw new AuthError("the client's challenge is one this daemon issued and is waiting to have answered (a reflection attempt)");
+  }
+  const ours = challenges.issue();
+  try {
+    // Answer and challenge leave in one write: the same bytes on the wire, one system call less.
+    await io.write(Buffer.concat([key.digest(hashType, theirs), ours.challenge]), timeoutMs, 'our answer and challenge');
+    await expectAnswer(io, key, hashType, ours.challenge, timeoutMs, "the client's answer to our challenge");
+  } finally {
+    ours.release();
+  }
 }
 
 async function expectAnswer(

@@ -28,6 +28,12 @@ export interface HostList {
 
 export interface FenceBackend {
   readonly name: string;
+  /**
+   * The canonical (lowercase) UUID of the VM that `domain` (a name or a UUID) designates, or undefined
+   * when the backend cannot find it now. The dispatcher serialises requests by it, so two requests that
+   * name one VM differently never run at the same time. Never throws.
+   */
+  resolve(domain: string): Promise<string | undefined>;
   null(domain: string): Promise<number>;
   off(domain: string, origin: RequestOrigin): Promise<number>;
   on(domain: string, origin: RequestOrigin): Promise<number>;

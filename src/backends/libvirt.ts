@@ -86,6 +86,11 @@ export class LibvirtBackend implements FenceBackend {
     return new LibvirtBackend(clients, log, options);
   }
 
+  async resolve(domain: string): Promise<string | undefined> {
+    const found = await this.find(domain);
+    return typeof found === 'string' ? undefined : found.dom.uuid.toLowerCase();
+  }
+
   /** libvirt cannot answer "null" meaningfully; the C backend always fails it. */
   async null(domain: string): Promise<number> {
     this.log.debug(`null request for '${domain}': not supported, answering failure`);

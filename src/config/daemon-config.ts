@@ -1,3 +1,4 @@
+import { defaultLimits, type SecurityLimits } from '../core/limits.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { readBackend, type BackendConfig } from './backends.js';
 import { BlockReader } from './block-reader.js';
@@ -22,6 +23,8 @@ export interface DaemonConfig {
   waitForInit: boolean;
   /** The static permission map; empty when there is no `groups` block. */
   groups: GroupConfig[];
+  /** Bounds on connections, connect-backs, buffers and the duplicate and replay memories. */
+  limits: SecurityLimits;
 }
 
 /**
@@ -53,10 +56,28 @@ export function toDaemonConfig(document: ConfigDocument, log: Logger = silentLog
     foreground,
     waitForInit,
     groups: readGroups(document, log),
+    limits: readLimits(daemon),
   };
   if (modulePath !== undefined) config.modulePath = modulePath;
   daemon.warnUnknown(log);
   return config;
+}
+
+/** The `fence_virtd` keys of SecurityLimits; each absent key keeps its default. */
+function readLimits(daemon: BlockReader): SecurityLimits {
+  const d = defaultLimits;
+  const count = (key: string, fallback: number, max = 1_000_000) => daemon.integer(key, fallback, 1, max);
+  return {
+    maxConnections: count('max_connections', d.maxConnections),
+    maxConnectionsPerSource: count('max_connections_per_source', d.maxConnectionsPerSource),
+    maxConnectBacks: count('max_connect_backs', d.maxConnectBacks),
+    maxConnectBacksPerAddress: count('max_connect_backs_per_address', d.maxConnectBacksPerAddress),
+    // At least one whole request must fit.
+    maxSerialBuffer: daemon.integer('max_serial_buffer', d.maxSerialBuffer, 1024, 64 * 1024 * 1024),
+    maxHistoryPerRequester: count('max_history_per_requester', d.maxHistoryPerRequester),
+    replayWindowMs: daemon.integer('replay_window', d.replayWindowMs / 1000, 0, 30 * 86_400) * 1000,
+    maxReplayEntries: count('max_replay_entries', d.maxReplayEntries, 10_000_000),
+  };
 }
 
 /** Reads, parses and interprets a configuration file; `document` is kept for edits and rewriting. */

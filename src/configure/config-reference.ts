@@ -4,6 +4,7 @@
  * Defaults come from the same constants src/config uses; test/configure checks that leaving a key
  * out means the same to toDaemonConfig as writing its `fileDefault`.
  */
+import { defaultLimits } from '../core/limits.js';
 import { DEFAULT_IPV4_GROUP, DEFAULT_IPV6_GROUP, DEFAULT_KEY_FILE, DEFAULT_PORT } from '../protocol/constants.js';
 
 export interface KeyReference {
@@ -62,6 +63,42 @@ const moduleKey: KeyReference = {
 const family: KeyReference = { key: 'family', default: 'ipv4', fileDefault: 'ipv4', description: 'ipv4 or ipv6: the family of address.' };
 /** What every listener that signs and authenticates requests reads. */
 const keyedListenerKeys = [moduleKey, keyFile, hash, auth];
+/** A bound of the daemon: the default is the same in prose and in the file. */
+const bound = (key: string, value: number, description: string): KeyReference => ({ key, default: String(value), fileDefault: String(value), description });
+const limitKeys: KeyReference[] = [
+  bound(
+    'max_connections',
+    defaultLimits.maxConnections,
+    'TCP and vsock connections served at once, all listeners together. Connections beyond it are closed at once, with a warning (at most one line per 10 s).',
+  ),
+  bound(
+    'max_connections_per_source',
+    defaultLimits.maxConnectionsPerSource,
+    'TCP and vsock connections served at once from one peer address or vsock CID; more from that peer are closed at once, others are still served.',
+  ),
+  bound(
+    'max_connect_backs',
+    defaultLimits.maxConnectBacks,
+    'Multicast connect-backs under way at once. A datagram names the address to call back, so this bounds what forged datagrams can make the daemon do.',
+  ),
+  bound('max_connect_backs_per_address', defaultLimits.maxConnectBacksPerAddress, 'Multicast connect-backs under way at once to one address.'),
+  bound(
+    'max_serial_buffer',
+    defaultLimits.maxSerialBuffer,
+    'Bytes of unread input kept per guest serial or vmchannel socket (1024 or more). A guest that sends more while its request runs is disconnected; its socket is opened again.',
+  ),
+  bound(
+    'max_history_per_requester',
+    defaultLimits.maxHistoryPerRequester,
+    'Entries one requester may hold in the 10-second duplicate window; beyond it the requester\'s own oldest entries are forgotten, never another requester\'s.',
+  ),
+  bound(
+    'replay_window',
+    defaultLimits.replayWindowMs / 1000,
+    'Seconds during which the exact bytes of a signed request the daemon executed are refused (a replayed capture). 0 turns this memory off. Unsigned requests (hash none) cannot be told apart and are not remembered.',
+  ),
+  bound('max_replay_entries', defaultLimits.maxReplayEntries, 'How many executed signed requests are remembered for replay_window; the oldest are forgotten first.'),
+];
 const uri: KeyReference = {
   key: 'uri',
   default: 'none: required',
@@ -97,6 +134,7 @@ export const CONFIG_REFERENCE: readonly BlockReference[] = [
       },
       { key: 'wait_for_backend', default: '0', fileDefault: '0', description: 'Older name of wait_for_init, read only when wait_for_init is absent or 0.' },
       { key: 'name_mode', default: 'name', description: 'Older place of backends/cpg/name_mode (the backends block wins).' },
+      ...limitKeys,
     ],
   },
   {
@@ -191,7 +229,9 @@ export const CONFIG_REFERENCE: readonly BlockReference[] = [
       {
         key: 'uuid',
         default: 'none',
-        description: 'Repeatable. A domain name or UUID that the group\'s requesters may fence; for serial listeners also a requester (the VM owning the socket).',
+        description:
+          'Repeatable. A domain name or UUID that the group\'s requesters may fence; for serial and vsock listeners also a requester: the VM owning ' +
+          'the socket or the CID, matched by its UUID only (a name here never makes a VM a requester).',
       },
     ],
   },

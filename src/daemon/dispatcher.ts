@@ -1,30 +1,25 @@
 import type { FenceBackend, HostInfo } from '../backends/backend.js';
+import type { RequestToExecute } from '../core/request-gate.js';
+import type { Requester } from '../core/requester.js';
 import { Request, requestName, Response } from '../protocol/constants.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Logger } from '../util/log.js';
-import type { RequesterIdentity, StaticMap } from './static-map.js';
+import type { StaticMap } from './static-map.js';
+
+export type { Requester } from '../core/requester.js';
+export type { RequestToExecute } from '../core/request-gate.js';
 
 export type Answer = { kind: 'code'; code: number } | { kind: 'hostlist'; hosts: HostInfo[]; code: number };
 
-export interface Requester extends RequesterIdentity {
-  /** Listener instance name, for the audit line. */
-  listener: string;
-  /** How the requester is shown in logs, e.g. "127.0.0.1" or "cid 3 (vm-a)". */
-  display: string;
-}
-
-export interface RequestToExecute {
-  request: number;
-  domain: string;
-  seqno: number;
-}
-
 const fencing = new Set<number>([Request.OFF, Request.ON, Request.REBOOT]);
+/** Requests that name one domain and need the requester's permission for it. */
+const targeted = new Set<number>([Request.OFF, Request.ON, Request.REBOOT, Request.STATUS]);
 
 /**
- * Executes an authenticated request against the backend, the table of PROTOCOL.md §4.6, for every
- * listener alike. Requests for one domain run one after another; different domains run concurrently.
- * Each request leaves one audit line: listener, requester, target, operation, result, duration.
+ * Executes an authenticated request against the backend, for every listener alike. Requests for one VM
+ * run one after another, however they name it (name or UUID, any case: the lock is the backend's UUID
+ * for the name); different VMs run concurrently. Each request leaves one audit line: listener,
+ * requester, target, operation, result, duration.
  */
 export class Dispatcher {
   private readonly perDomain = new KeyedMutex();
@@ -36,6 +31,11 @@ export class Dispatcher {
     private readonly permissions: () => StaticMap,
     private readonly log: Logger,
   ) {}
+
+  /** Whether the permission map lets `who` make this request (requests without a target always pass). */
+  permits(req: RequestToExecute, who: Requester): boolean {
+    return !targeted.has(req.request) || this.permissions().allows(who, req.domain);
+  }
 
   async execute(req: RequestToExecute, who: Requester): Promise<Answer> {
     const started = performance.now();
@@ -62,7 +62,6 @@ export class Dispatcher {
 
   private async run(req: RequestToExecute, who: Requester): Promise<Answer> {
     const origin = { source: who.display, seqno: req.seqno };
-    const map = this.permissions();
     switch (req.request) {
       case Request.NULL:
         return code(await this.backend.null(req.domain));
@@ -70,20 +69,21 @@ export class Dispatcher {
         return code(await this.backend.devstatus());
       case Request.HOSTLIST: {
         const list = await this.backend.hostList(origin);
-        return { kind: 'hostlist', hosts: list.hosts.filter(map.visibleTo(who)), code: list.code };
+        return { kind: 'hostlist', hosts: list.hosts.filter(this.permissions().visibleTo(who)), code: list.code };
       }
       case Request.OFF:
       case Request.ON:
       case Request.REBOOT:
       case Request.STATUS: {
-        if (!map.allows(who, req.domain)) return code(Response.PERM);
+        if (!this.permits(req, who)) return code(Response.PERM);
         const b = this.backend;
         const op =
           req.request === Request.OFF ? () => b.off(req.domain, origin)
           : req.request === Request.ON ? () => b.on(req.domain, origin)
           : req.request === Request.REBOOT ? () => b.reboot(req.domain, origin)
           : () => b.status(req.domain, origin);
-        return code(await this.perDomain.run(req.domain.toLowerCase(), op));
+        const vm = (await b.resolve(req.domain)) ?? `unresolved:${req.domain.toLowerCase()}`;
+        return code(await this.perDomain.run(vm, op));
       }
       default:
         return code(Response.FAIL);

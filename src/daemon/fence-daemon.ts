@@ -1,5 +1,6 @@
 import type { FenceBackend } from '../backends/backend.js';
 import { loadDaemonConfig, type DaemonConfig } from '../config/daemon-config.js';
+import { createRequestCore } from '../core/request-core.js';
 import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
 import type { Logger } from '../util/log.js';
@@ -40,11 +41,13 @@ export class FenceDaemon {
     );
     const permissions = { map: new StaticMap(config.groups) };
     const dispatcher = new Dispatcher(backend, () => permissions.map, log);
+    // One core for all listeners: no protection may depend on which listener a peer picks.
+    const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits);
     const listeners = config.listeners.map((l) =>
       createListener(l, {
         keys,
         backendUris: config.backend.uris,
-        context: (name) => ({ dispatcher, libvirt: pool, log: log.child(`${l.module}:${name}`) }),
+        context: (name) => ({ dispatcher, core, libvirt: pool, log: log.child(`${l.module}:${name}`) }),
       }),
     );
     const daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, permissions, pool, log);

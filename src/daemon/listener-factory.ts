@@ -43,6 +43,7 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
           key: deps.keys.source(config.keyFile),
           minimumHash: config.hash,
           auth: config.auth,
+          sourceOf: (peer) => peer.address,
           identify: (peer) => ({ listener: config.name, display: peer.address, addresses: [peer.address], domains: [] }),
         },
         ctx,
@@ -50,7 +51,13 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
     case 'vsock':
       return new VsockListener(
         new VsockAcceptor(config.port),
-        { name: config.name, key: deps.keys.source(config.keyFile), minimumHash: config.hash, auth: config.auth },
+        {
+          name: config.name,
+          key: deps.keys.source(config.keyFile),
+          minimumHash: config.hash,
+          auth: config.auth,
+          sourceOf: (peer) => `cid ${peer.cid}`,
+        },
         new VsockDomainDirectory(() => deps.backendUris.map((uri) => ctx.libvirt.get(uri)), ctx.log),
         ctx,
       );
@@ -62,7 +69,7 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
   }
 }
 
-/** Key files the configured listeners need; the serial listener uses none (C still demanded one, W48). */
+/** Key files the configured listeners need; the serial listener uses none (the C daemon still demanded one). */
 export function keyFilesOf(listeners: readonly ListenerConfig[]): string[] {
   return listeners.flatMap((l) => (l.module === 'serial' ? [] : [l.keyFile]));
 }

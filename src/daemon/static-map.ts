@@ -1,28 +1,18 @@
 import type { HostInfo } from '../backends/backend.js';
+import type { RequesterIdentity } from '../core/requester.js';
 
-/** One `group { }` of the `groups` section (PROTOCOL.md §6). */
+/** One `group { }` of the `groups` section. */
 export interface GroupRule {
   name: string;
   /** Requester identities: IP addresses as text, or vsock CIDs in decimal. */
   ips: readonly string[];
-  /** Targets (VM names and UUIDs), and requester identities for serial and resolved vsock peers. */
+  /** Targets (VM names and UUIDs), and requester identities: the VM's UUID for serial and vsock peers. */
   uuids: readonly string[];
 }
 
 /**
- * Who is asking. `addresses` are matched against `ip` entries and `domains` (the requesting VM's UUID,
- * and for vsock also its resolved name) against `uuid` entries. The C daemon decides which list to
- * search by whether the single source string looks like a UUID; keeping the two kinds apart gives the
- * same answers for every C listener and lets vsock offer both kinds at once.
- */
-export interface RequesterIdentity {
-  addresses: readonly string[];
-  domains: readonly string[];
-}
-
-/**
  * The static permission map. Without any group holding an `ip` or `uuid` entry everything is allowed,
- * as in C. Comparisons are case-insensitive exact text, as in C (W10: libvirt names are case-sensitive,
+ * as in C. Comparisons are case-insensitive exact text, as in C (libvirt names are case-sensitive,
  * so a wrong-case name passes the map and then is not found).
  */
 export class StaticMap {

@@ -1,12 +1,13 @@
 import { answerAsDaemon } from '../auth/challenge-response.js';
+import type { RequestCore } from '../core/request-core.js';
+import type { Admission, KeySource } from '../core/request-gate.js';
+import type { Requester } from '../core/requester.js';
+import type { Dispatcher } from '../daemon/dispatcher.js';
 import type { HashType } from '../protocol/constants.js';
-import type { Dispatcher, Requester } from '../daemon/dispatcher.js';
-import type { RequestHistory } from '../daemon/request-history.js';
 import type { Logger } from '../util/log.js';
 import type { StreamIO } from '../util/stream-io.js';
 import { writeAnswer } from './answer-writer.js';
-import { Timeouts, type KeySource } from './listener.js';
-import type { AdmittedRequest } from './request-gate.js';
+import { Timeouts } from './listener.js';
 
 export interface SessionSettings {
   key: KeySource;
@@ -15,22 +16,23 @@ export interface SessionSettings {
 }
 
 /**
- * The part of the multicast, TCP and vsock flows after a stream exists: prove ourselves and check the
- * peer (daemon answers first, §3.3), execute, answer. The request is remembered once executed, even if
- * the answer cannot be delivered, so a retransmission never fences twice.
+ * The part of the multicast, TCP and vsock flows after a stream exists and the request was admitted:
+ * prove ourselves and check the peer (the daemon answers first), execute, answer. The request is
+ * remembered once executed, even if the answer cannot be delivered, so a retransmission never fences
+ * twice.
  */
 export async function runAuthenticatedSession(
   io: StreamIO,
-  admitted: AdmittedRequest,
+  admitted: Admission,
   who: Requester,
   settings: SessionSettings,
-  deps: { dispatcher: Dispatcher; history: RequestHistory; log: Logger },
+  deps: { dispatcher: Dispatcher; core: RequestCore; log: Logger },
 ): Promise<void> {
-  const { dispatcher, history, log } = deps;
+  const { dispatcher, core, log } = deps;
   let executed = false;
   try {
     try {
-      await answerAsDaemon(io, settings.key(), settings.auth, Timeouts.authStep);
+      await answerAsDaemon(io, settings.key(), settings.auth, Timeouts.authStep, core.challenges);
     } catch (err) {
       log.warn(`challenge-response with ${who.display} failed: ${(err as Error).message}`);
       return;
@@ -43,7 +45,7 @@ export async function runAuthenticatedSession(
       log.warn(`could not deliver the answer to ${who.display}: ${(err as Error).message}`);
     }
   } finally {
-    history.finish(admitted.historyKey, executed);
+    admitted.finish(executed);
     // Close once what we wrote is flushed; do not wait for the peer's FIN.
     io.stream.end(() => io.stream.destroy());
   }

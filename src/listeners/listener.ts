@@ -1,12 +1,12 @@
-import type { AuthKey } from '../auth/keyed-hash.js';
+import type { RequestCore } from '../core/request-core.js';
 import type { Dispatcher } from '../daemon/dispatcher.js';
 import type { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Logger } from '../util/log.js';
 
 /**
  * What the daemon runtime sees of a transport. Every listener decodes with the shared codec,
- * authenticates with the shared auth core and executes through the shared Dispatcher, so a new
- * transport is one new file implementing this.
+ * authenticates with the shared auth core, passes the shared request gate and executes through the
+ * shared Dispatcher, so a new transport is one new file implementing this.
  */
 export interface Listener {
   /** Instance name from the configuration (e.g. "multicast", "vmchannel"). */
@@ -18,17 +18,16 @@ export interface Listener {
 
 export interface ListenerContext {
   dispatcher: Dispatcher;
+  /** The daemon-wide gate, challenge registry and bounds. */
+  core: RequestCore;
   log: Logger;
   /** The daemon's shared libvirt connections, for listeners that watch domains (serial, vsock). */
   libvirt: LibvirtConnectionPool;
 }
 
-/** The listener's current key: replaced on SIGHUP without disturbing requests in flight. */
-export type KeySource = () => AuthKey;
-
-/** Per-step deadlines of the daemon side (PROTOCOL.md §4). */
+/** Per-step deadlines of the daemon side. */
 export const Timeouts = {
-  /** TCP and vsock: the 176-byte request must arrive within 1 s of accept. */
+  /** TCP and vsock: the 176-byte request must arrive within 1 s of accept, as in C. */
   requestRead: 1_000,
   /** Multicast connect-back. */
   connectBack: 5_000,

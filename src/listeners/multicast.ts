@@ -2,13 +2,14 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { HISTORY_WINDOW_MS, type HashType } from '../protocol/constants.js';
+import type { KeySource } from '../core/request-gate.js';
+import type { Requester } from '../core/requester.js';
+import type { HashType } from '../protocol/constants.js';
 import { FENCE_REQUEST_SIZE } from '../protocol/fence-request.js';
-import { RequestHistory } from '../daemon/request-history.js';
+import { ExpiringSet } from '../util/expiring-set.js';
 import { StreamIO } from '../util/stream-io.js';
 import { runAuthenticatedSession } from './authenticated-session.js';
-import { Timeouts, type KeySource, type Listener, type ListenerContext } from './listener.js';
-import { admitRequest } from './request-gate.js';
+import { Timeouts, type Listener, type ListenerContext } from './listener.js';
 
 export interface MulticastSettings {
   name: string;
@@ -23,19 +24,23 @@ export interface MulticastSettings {
   auth: HashType;
 }
 
-/** Replays of a packet whose connect-back failed are ignored this long (§9 W2). */
+/**
+ * Copies of a request whose connect-back just failed are not called back again for this long: a
+ * client retransmits every second, and each copy would cost another connect timeout.
+ */
 const FAILED_CONNECT_BACK_WINDOW_MS = 5_000;
+const MAX_FAILED_CONNECT_BACKS = 10_000;
 
 /**
- * The multicast listener (PROTOCOL.md §4.2): a UDP socket on the wildcard address that joins the group;
- * each valid datagram makes us connect back to the address and port inside it, where the client
- * challenges first. The requester identity is the address inside the packet, as in C.
+ * The multicast listener: a UDP socket on the wildcard address that joins the group; each valid
+ * datagram makes us connect back to the address and port inside it, where the client challenges first.
+ * The requester identity is the address inside the packet, as in C. Connect-backs are bounded in number,
+ * in total and per address, because a datagram can name any address.
  */
 export class MulticastListener implements Listener {
   readonly name: string;
   private socket: UdpSocket | undefined;
-  private readonly history = new RequestHistory(HISTORY_WINDOW_MS);
-  private readonly failedConnectBacks = new RequestHistory(FAILED_CONNECT_BACK_WINDOW_MS);
+  private readonly failedConnectBacks = new ExpiringSet(FAILED_CONNECT_BACK_WINDOW_MS, MAX_FAILED_CONNECT_BACKS);
 
   constructor(
     private readonly settings: MulticastSettings,
@@ -92,42 +97,47 @@ export class MulticastListener implements Listener {
   }
 
   private async onDatagram(msg: Buffer, sender: string): Promise<void> {
-    const log = this.ctx.log;
+    const { log, core } = this.ctx;
     if (msg.length !== FENCE_REQUEST_SIZE) {
       log.warn(`dropping ${msg.length}-byte datagram from ${sender}: a request is exactly ${FENCE_REQUEST_SIZE} bytes`);
       return;
     }
-    const admitted = admitRequest(msg, `sender ${sender}`, this.settings, this.history, log);
-    if (!admitted) return;
-    const req = admitted.request;
+    const req = core.gate.verify(msg, `sender ${sender}`, { ...this.settings, stream: false }, log);
+    if (!req) return;
     const target = req.address;
     if (target === null) {
       log.warn(`dropping request from ${sender}: no connect-back address (family 0)`);
-      this.history.finish(admitted.historyKey, false);
       return;
     }
-    const failedKey = `${admitted.historyKey}\0${target}\0${req.port}`;
-    if (!this.failedConnectBacks.begin(failedKey)) {
+    const failedKey = `${target}\0${req.port}\0${req.seqno}\0${req.request}\0${req.domain}`;
+    if (this.failedConnectBacks.has(failedKey)) {
       log.info(`dropping request from ${sender}: connecting back to ${target} port ${req.port} failed moments ago`);
-      this.history.finish(admitted.historyKey, false);
       return;
     }
-    let socket;
+    const who: Requester = { listener: this.name, display: target, addresses: [target], domains: [] };
+    const admitted = core.gate.admit(req, who, msg, log);
+    if (!admitted) return;
+    const release = core.connectBacks.tryAcquire(target);
+    if (typeof release === 'string') {
+      const bound = release === 'total' ? 'max_connect_backs' : 'max_connect_backs_per_address';
+      core.shed.report(`connect-backs-${release}`, `${this.name}: not calling back ${target} port ${req.port} (request from ${sender}): connect-back limit ${bound} reached`);
+      admitted.finish(false);
+      return;
+    }
     try {
-      socket = await connectBack(target, req.port);
-      this.failedConnectBacks.finish(failedKey, false);
-    } catch (err) {
-      log.warn(`failed to call back ${target} port ${req.port}: ${(err as Error).message}`);
-      this.failedConnectBacks.finish(failedKey, true);
-      this.history.finish(admitted.historyKey, false);
-      return;
+      let socket;
+      try {
+        socket = await connectBack(target, req.port);
+      } catch (err) {
+        log.warn(`failed to call back ${target} port ${req.port}: ${(err as Error).message}`);
+        this.failedConnectBacks.add(failedKey);
+        admitted.finish(false);
+        return;
+      }
+      await runAuthenticatedSession(new StreamIO(socket), admitted, who, this.settings, { dispatcher: this.ctx.dispatcher, core, log });
+    } finally {
+      release();
     }
-    const who = { listener: this.name, display: target, addresses: [target], domains: [] };
-    await runAuthenticatedSession(new StreamIO(socket), admitted, who, this.settings, {
-      dispatcher: this.ctx.dispatcher,
-      history: this.history,
-      log,
-    });
   }
 }
 

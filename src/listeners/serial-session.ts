@@ -1,13 +1,13 @@
 /**
- * Serves one guest socket (PROTOCOL.md §4.5 request handling): requests are found by the `abba` magic,
- * not by timing (W25), and handled one at a time in order; the answer uses serial framing. The
- * requester identity is the VM owning the socket (§6). A guest can only hurt itself: unread input is
- * bounded (more closes the socket), each answer write has a deadline, and garbage is reported in
- * rate-limited lines, never once per byte.
+ * Serves one guest socket: requests are found by the `abba` magic, not by timing, and handled one at a
+ * time in order; the answer uses serial framing. The requester identity is the VM owning the socket. A
+ * guest can only hurt itself: unread input is bounded (more closes the socket), each answer write has a
+ * deadline, and garbage is reported in rate-limited lines, never once per byte.
  */
 import type { Duplex } from 'node:stream';
-import type { Dispatcher, Requester } from '../daemon/dispatcher.js';
-import type { RequestHistory } from '../daemon/request-history.js';
+import type { RequestCore } from '../core/request-core.js';
+import type { Requester } from '../core/requester.js';
+import type { Dispatcher } from '../daemon/dispatcher.js';
 import { MagicFramer } from '../protocol/magic-framer.js';
 import { decodeSerialRequest, SERIAL_REQUEST_SIZE, type SerialRequest } from '../protocol/serial-messages.js';
 import type { Logger } from '../util/log.js';
@@ -18,8 +18,8 @@ import type { GuestEndpoint } from './domain-sockets-watch.js';
 export interface SerialSessionDeps {
   listener: string;
   dispatcher: Dispatcher;
-  /** The listener instance's history (§4.1): a request repeated within 10 s is dropped. */
-  history: RequestHistory;
+  /** The daemon-wide gate (permissions, duplicate window) and the buffer bound. */
+  core: RequestCore;
   log: Logger;
 }
 
@@ -27,14 +27,13 @@ export interface SerialSessionDeps {
 const ANSWER_WRITE_MS = 10_000;
 /** An idle guest is waited for in rounds of this length; only a closed socket ends the session. */
 const IDLE_ROUND_MS = 60_000;
-/** Unread input beyond this (a guest flooding while a request runs) closes the socket. */
-const MAX_UNREAD = 64 * 1024;
 /** At most one line about discarded input per socket in this interval. */
 const DISCARD_REPORT_MS = 10_000;
 
 /** Resolves when the socket has closed. */
 export async function serveGuestSocket(stream: Duplex, endpoint: GuestEndpoint, deps: SerialSessionDeps): Promise<void> {
-  const io = new StreamIO(stream, MAX_UNREAD);
+  // Unread input beyond the bound (a guest flooding while a request runs) closes the socket.
+  const io = new StreamIO(stream, deps.core.limits.maxSerialBuffer);
   const who: Requester = {
     listener: deps.listener,
     display: `${endpoint.uuid} (${endpoint.name})`,
@@ -66,8 +65,8 @@ export async function serveGuestSocket(stream: Duplex, endpoint: GuestEndpoint, 
 }
 
 async function handle(io: StreamIO, request: SerialRequest, who: Requester, deps: SerialSessionDeps): Promise<void> {
-  const key = deps.history.claim(request, who.display, deps.log);
-  if (key === undefined) return;
+  const admitted = deps.core.gate.admit(request, who, undefined, deps.log);
+  if (!admitted) return;
   let executed = false;
   try {
     const answer = await deps.dispatcher.execute(request, who);
@@ -77,7 +76,7 @@ async function handle(io: StreamIO, request: SerialRequest, who: Requester, deps
     deps.log.warn(`could not deliver the answer to ${who.display}: ${(err as Error).message}`);
   } finally {
     // Remembered once executed, even if undelivered: a repeat must not fence twice.
-    deps.history.finish(key, executed);
+    admitted.finish(executed);
   }
 }
 

@@ -1,5 +1,3 @@
-import { HISTORY_WINDOW_MS } from '../protocol/constants.js';
-import { RequestHistory } from '../daemon/request-history.js';
 import { DomainSocketWatch } from './domain-sockets-watch.js';
 import type { SerialMode } from './domain-sockets.js';
 import type { Listener, ListenerContext } from './listener.js';
@@ -15,13 +13,13 @@ export interface SerialListenerSettings {
 }
 
 /**
- * The serial/vmchannel listener (PROTOCOL.md §4.5): connects to the unix sockets qemu offers for the
- * guests' serial ports or channels and serves requests on each, with the owning VM as the requester.
- * No key and no authentication exist on this path (W8); the permission map is what limits guests.
+ * The serial/vmchannel listener: connects to the unix sockets qemu offers for the guests' serial ports
+ * or channels and serves requests on each, with the owning VM as the requester. No key and no
+ * authentication exist on this path (the channel is private to one VM); the permission map is what
+ * limits guests.
  */
 export class SerialListener implements Listener {
   readonly name: string;
-  private readonly history = new RequestHistory(HISTORY_WINDOW_MS);
   private watch: DomainSocketWatch | undefined;
 
   constructor(
@@ -38,7 +36,7 @@ export class SerialListener implements Listener {
       void serveGuestSocket(socket, endpoint, {
         listener: this.name,
         dispatcher: this.ctx.dispatcher,
-        history: this.history,
+        core: this.ctx.core,
         log: this.ctx.log,
       });
     });

@@ -1,13 +1,11 @@
 import type { Duplex } from 'node:stream';
+import type { KeySource } from '../core/request-gate.js';
+import type { Requester } from '../core/requester.js';
 import type { HashType } from '../protocol/constants.js';
 import { FENCE_REQUEST_SIZE } from '../protocol/fence-request.js';
-import type { Requester } from '../daemon/dispatcher.js';
-import { RequestHistory } from '../daemon/request-history.js';
-import { HISTORY_WINDOW_MS } from '../protocol/constants.js';
 import { StreamIO } from '../util/stream-io.js';
 import { runAuthenticatedSession } from './authenticated-session.js';
-import { Timeouts, type KeySource, type Listener, type ListenerContext } from './listener.js';
-import { admitRequest } from './request-gate.js';
+import { Timeouts, type Listener, type ListenerContext } from './listener.js';
 
 /** A source of accepted connections: a TCP server, a vsock server, or a test transport. */
 export interface StreamAcceptor<Peer> {
@@ -22,18 +20,23 @@ export interface StreamListenerSettings<Peer> {
   key: KeySource;
   minimumHash: HashType;
   auth: HashType;
-  /** Turns a peer into the requester identity used for permissions and logs. */
-  identify: (peer: Peer) => Promise<Requester> | Requester;
+  /** The peer as counted against max_connections_per_source: its address, or its CID. */
+  sourceOf: (peer: Peer) => string;
+  /**
+   * Turns a peer into the requester identity used for permissions and logs. Called once the request
+   * has arrived; `acceptedAt` (performance.now() at accept) lets it insist on facts newer than that.
+   */
+  identify: (peer: Peer, acceptedAt: number) => Promise<Requester> | Requester;
 }
 
 /**
- * The TCP and vsock flow (PROTOCOL.md §4.3, §4.4): the request within 1 s of accept, verify, dedupe,
- * challenge-response, execute, answer, close. Each connection runs on its own, so a peer that stalls
- * delays nobody else (the C daemon serves one connection at a time, §9 W16).
+ * The TCP and vsock flow: the request within 1 s of accept, verify, admit, challenge-response, execute,
+ * answer, close. Each connection runs on its own, so a peer that stalls delays nobody else (the C daemon
+ * serves one connection at a time); the daemon-wide bounds keep a crowd of such peers from taking every
+ * descriptor.
  */
 export class StreamRequestListener<Peer> implements Listener {
   readonly name: string;
-  private readonly history = new RequestHistory(HISTORY_WINDOW_MS);
 
   constructor(
     private readonly acceptor: StreamAcceptor<Peer>,
@@ -45,8 +48,8 @@ export class StreamRequestListener<Peer> implements Listener {
 
   async start(): Promise<void> {
     await this.acceptor.listen(
-      (stream, peer) => void this.serve(stream, peer),
-      // Accept errors (EMFILE, ECONNABORTED) are survivable: log and keep listening (§9 W17).
+      (stream, peer) => this.accept(stream, peer),
+      // Accept errors (EMFILE, ECONNABORTED) are survivable: log and keep listening.
       (err) => this.ctx.log.error(`accept failed: ${err.message}`),
     );
     this.ctx.log.notice(`listening on ${this.acceptor.endpoint}`);
@@ -56,26 +59,41 @@ export class StreamRequestListener<Peer> implements Listener {
     await this.acceptor.close();
   }
 
-  private async serve(stream: Duplex, peer: Peer): Promise<void> {
+  private accept(stream: Duplex, peer: Peer): void {
     stream.on('error', () => undefined); // StreamIO reports errors where they matter.
+    const source = this.settings.sourceOf(peer);
+    const release = this.ctx.core.connections.tryAcquire(source);
+    if (typeof release === 'string') {
+      const bound = release === 'total' ? 'max_connections' : 'max_connections_per_source';
+      this.ctx.core.shed.report(`connections-${release}`, `${this.name}: closing a connection from ${source} at once: connection limit ${bound} reached`);
+      stream.destroy();
+      return;
+    }
+    void this.serve(stream, peer, performance.now()).finally(release);
+  }
+
+  private async serve(stream: Duplex, peer: Peer, acceptedAt: number): Promise<void> {
     const io = new StreamIO(stream);
     const log = this.ctx.log;
+    const source = this.settings.sourceOf(peer);
     try {
-      const who = await this.settings.identify(peer);
       let raw: Buffer;
       try {
         raw = await io.read(FENCE_REQUEST_SIZE, Timeouts.requestRead, 'the request');
       } catch (err) {
-        log.info(`closing connection from ${who.display}: ${(err as Error).message}`);
+        log.info(`closing connection from ${source}: ${(err as Error).message}`);
         stream.destroy();
         return;
       }
-      const admitted = admitRequest(raw, who.display, this.settings, this.history, log);
-      if (!admitted) {
+      const { gate } = this.ctx.core;
+      const request = gate.verify(raw, source, { ...this.settings, stream: true }, log);
+      const who = request && (await this.settings.identify(peer, acceptedAt));
+      const admitted = request && who && gate.admit(request, who, raw, log);
+      if (!admitted || !who) {
         stream.destroy();
         return;
       }
-      await runAuthenticatedSession(io, admitted, who, this.settings, { dispatcher: this.ctx.dispatcher, history: this.history, log });
+      await runAuthenticatedSession(io, admitted, who, this.settings, { dispatcher: this.ctx.dispatcher, core: this.ctx.core, log });
     } catch (err) {
       log.error(`connection handling failed: ${(err as Error).message}`);
       stream.destroy();

@@ -1,7 +1,7 @@
 /**
- * The guest CID a domain's live XML gives its vsock device:
- * `<devices><vsock model='virtio'><cid auto='yes' address='5'/></vsock></devices>`. With auto='yes'
- * only the live XML of a running domain holds the CID the hypervisor picked.
+ * The guest CID a running domain holds, from its live XML:
+ * `<domain id='3'><devices><vsock model='virtio'><cid auto='yes' address='5'/></vsock></devices></domain>`.
+ * With auto='yes' only the live XML of a running domain holds the CID the hypervisor picked.
  */
 import { parseXml, XmlSyntaxError } from './domain-sockets-xml.js';
 
@@ -11,13 +11,17 @@ const FIRST_GUEST_CID = 3;
 const LAST_GUEST_CID = 0xfffffffe;
 
 /**
- * The CID, or undefined when the domain has no vsock device (or libvirt has not assigned one). Only
- * the device under the root's `<devices>` counts, never look-alikes inside `<metadata>`. Throws
- * XmlSyntaxError for text that is not a domain description.
+ * The CID, or undefined when the domain holds none at the moment libvirt wrote the XML: it has no
+ * vsock device, libvirt has not assigned one, or the domain is not running. libvirt puts an `id` on the
+ * root only in a running domain's live XML; a shut-off domain's XML still shows a fixed CID that the
+ * domain does not hold, and that another guest may hold by now. Only the device under the root's
+ * `<devices>` counts, never look-alikes inside `<metadata>`. Throws XmlSyntaxError for text that is
+ * not a domain description.
  */
 export function vsockCidOf(domainXml: string): number | undefined {
   const root = parseXml(domainXml);
   if (root.name !== 'domain') throw new XmlSyntaxError(`root element is <${root.name}>, not <domain>`, 0);
+  if (!/^\d+$/.test(root.attributes.get('id') ?? '')) return undefined;
   const cids = root.children
     .filter((e) => e.name === 'devices')
     .flatMap((devices) => devices.children.filter((e) => e.name === 'vsock'))

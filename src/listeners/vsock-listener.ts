@@ -1,4 +1,4 @@
-import type { Requester } from '../daemon/dispatcher.js';
+import type { Requester } from '../core/requester.js';
 import type { VsockAddress } from '../transport/vsock.js';
 import type { Listener, ListenerContext } from './listener.js';
 import { StreamRequestListener, type StreamAcceptor, type StreamListenerSettings } from './stream-listener.js';
@@ -8,8 +8,9 @@ export type VsockListenerSettings = Omit<StreamListenerSettings<VsockAddress>, '
 
 /**
  * The requester behind a vsock peer. Its CID in decimal is matched against `ip` entries of the groups,
- * as in C (PROTOCOL.md §4.4, §6); beyond C, the domain owning the CID is a requester identity too, by
- * UUID and by name, matched against `uuid` entries.
+ * as in C; beyond C, the UUID of the running domain that holds the CID is matched against `uuid`
+ * entries. Never the domain's name: a guest picks its own name, and a name equal to a `uuid` entry
+ * (in any letter case) must not make it a member. The name appears in logs only.
  */
 export function vsockRequester(listener: string, peer: VsockAddress, domain: VsockDomain | undefined): Requester {
   const cid = String(peer.cid);
@@ -17,14 +18,14 @@ export function vsockRequester(listener: string, peer: VsockAddress, domain: Vso
     listener,
     display: domain ? `cid ${cid} (${domain.name})` : `cid ${cid}`,
     addresses: [cid],
-    domains: domain ? [domain.uuid, domain.name] : [],
+    domains: domain ? [domain.uuid] : [],
   };
 }
 
 /**
  * The vsock listener: exactly the TCP flow (StreamRequestListener) over vsock connections, with the
- * peer resolved to its domain. The acceptor is the real vsock socket in the daemon; tests put another
- * stream transport in its place.
+ * peer resolved to its domain from libvirt data newer than the connection's accept. The acceptor is the
+ * real vsock socket in the daemon; tests put another stream transport in its place.
  */
 export class VsockListener implements Listener {
   readonly name: string;
@@ -37,7 +38,8 @@ export class VsockListener implements Listener {
     ctx: ListenerContext,
   ) {
     this.name = settings.name;
-    const identify = async (peer: VsockAddress): Promise<Requester> => vsockRequester(settings.name, peer, await domains.lookup(peer.cid));
+    const identify = async (peer: VsockAddress, acceptedAt: number): Promise<Requester> =>
+      vsockRequester(settings.name, peer, await domains.lookup(peer.cid, acceptedAt));
     this.stream = new StreamRequestListener(acceptor, { ...settings, identify }, ctx);
   }
 

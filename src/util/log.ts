@@ -1,6 +1,9 @@
+import { escapeForLog } from './log-escape.js';
+
 /**
- * Leveled logging to stderr. Under systemd, journald takes stderr, so there is no syslog client here.
- * Level 0 prints errors, warnings and notices (audit lines are notices); each -d raises verbosity.
+ * Leveled logging to a sink (stderr in the foreground, syslog once detached). Level 0 prints errors,
+ * warnings and notices (audit lines are notices); each -d raises verbosity. Every line is escaped
+ * (escapeForLog): what a peer sent can never start a line of its own.
  */
 export type LogLevel = 'error' | 'warn' | 'notice' | 'info' | 'debug' | 'trace';
 
@@ -28,7 +31,7 @@ export function createLogger(
 ): Logger {
   const emit = (level: LogLevel, msg: string): void => {
     if (rank[level] > verbosity()) return;
-    sink.write(`${level}: ${prefix}${msg}\n`);
+    sink.write(`${level}: ${escapeForLog(prefix + msg)}\n`);
   };
   return {
     error: (m) => emit('error', m),

@@ -7,6 +7,7 @@ import {
   toDaemonConfig,
   type DaemonConfig,
 } from '../../src/config/index.js';
+import { defaultLimits } from '../../src/core/limits.js';
 import { DEFAULT_KEY_FILE, Hash } from '../../src/protocol/index.js';
 import { CapturedLog } from '../support/captured-log.js';
 
@@ -52,7 +53,15 @@ test('defaults of every listener module (PROTOCOL.md §1.4, §7.3)', () => {
     foreground: false,
     waitForInit: false,
     groups: [],
+    limits: defaultLimits,
   });
+});
+
+test('bounds of the fence_virtd block: read as whole numbers within range, replay_window in seconds', () => {
+  const config = typed(conf('\tlistener = "tcp";\n\tbackend = "libvirt";\n\tmax_connections = "8";\n\tmax_connections_per_source = "2";\n\treplay_window = "0";'));
+  assert.deepEqual(config.limits, { ...defaultLimits, maxConnections: 8, maxConnectionsPerSource: 2, replayWindowMs: 0 });
+  assert.throws(() => typed(conf('\tlistener = "tcp";\n\tbackend = "libvirt";\n\tmax_connections = "0";')), /max_connections: expected a whole number from 1/);
+  assert.throws(() => typed(conf('\tlistener = "tcp";\n\tbackend = "libvirt";\n\tmax_serial_buffer = "100";')), /max_serial_buffer: expected a whole number from 1024/);
 });
 
 test('IPv6 family defaults: multicast group ff05::3:1, TCP address ::1', () => {

@@ -192,8 +192,8 @@ describe('ordering and isolation', () => {
   });
 });
 
-describe('history (§4.1)', () => {
-  it('drops a repeat within 10 s per listener instance (any socket of it), case-insensitively', async () => {
+describe('history', () => {
+  it('drops a repeat within 10 s on any socket of any listener of the daemon, case-insensitively', async () => {
     const guest = await bed.line(guestSerial);
     const peer = await bed.line(peerSerial, 2);
     const channel = await bed.line(guestChannel);
@@ -209,7 +209,7 @@ describe('history (§4.1)', () => {
     peer.send(first);
     assert.ok(await peer.silentFor(500), 'another socket of the same listener shares its history');
     channel.send(first);
-    assert.deepEqual(await channel.answer(), code(0), 'the vmchannel listener has a history of its own');
+    assert.ok(await channel.silentFor(500), 'so does another listener (vmchannel): one history for the daemon');
     guest.send(port.request({ request: Request.NULL, domain: 'vm-a', seqno }));
     assert.deepEqual(await guest.answer(), code(1), 'the same seqno with another request code is a new request');
     guest.send(port.request({ request: Request.STATUS, domain: 'vm-off' }));

@@ -10,6 +10,7 @@ import type { VsockListenerConfig } from '../../src/config/listeners.js';
 import { KeyRing } from '../../src/daemon/key-ring.js';
 import { createListener } from '../../src/daemon/listener-factory.js';
 import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { createRequestCore } from '../../src/core/request-core.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
 import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
@@ -62,7 +63,7 @@ describe('vsock acceptor (real AF_VSOCK socket, bind and listen only)', () => {
     const config: VsockListenerConfig = { module: 'vsock', name: 'guests', keyFile: '/nonexistent/unused', hash: Hash.SHA256, auth: Hash.SHA256, port: 25101 };
     const listener = createListener(config, {
       keys: new KeyRing(log),
-      context: (name) => ({ dispatcher, libvirt: pool, log: log.child(`vsock:${name}`) }),
+      context: (name) => ({ dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), log), libvirt: pool, log: log.child(`vsock:${name}`) }),
       backendUris: [URI],
     });
     assert.equal(listener.name, 'guests');

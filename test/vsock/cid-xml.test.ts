@@ -1,4 +1,4 @@
-/** vsockCidOf: the guest CID in a domain's XML, from real libvirt output and from crafted documents. */
+/** vsockCidOf: the guest CID a running domain holds, from real libvirt output and from crafted documents. */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -9,7 +9,10 @@ import { silentLogger } from '../../src/util/log.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
 
-const domain = (devices: string, extra = '') => `<domain type='kvm'><name>g</name>${extra}<devices>${devices}</devices></domain>`;
+/** A running domain's live XML: libvirt writes the id attribute only for a running domain. */
+const domain = (devices: string, extra = '', attributes = " id='3'") =>
+  `<domain type='kvm'${attributes}><name>g</name>${extra}<devices>${devices}</devices></domain>`;
+const fixedCid = `<vsock model='virtio'><cid auto='no' address='8'/></vsock>`;
 
 describe('vsockCidOf', () => {
   it('reads the CID from the live XML libvirt gives (test driver through libvirtd)', async () => {
@@ -20,6 +23,9 @@ describe('vsockCidOf', () => {
       assert.equal(await cidOf('vm-a'), 5);
       assert.equal(await cidOf('vm-b'), 7, 'auto CID');
       assert.equal(await cidOf('vm-c'), undefined, 'no vsock device');
+      const offXml = await client.getXmlDesc(await client.lookupByName('vm-off'));
+      assert.match(offXml, /<cid auto='no' address='9'\/>/);
+      assert.equal(vsockCidOf(offXml), undefined, 'shut off: its XML shows a CID it does not hold');
     } finally {
       await pool.closeAll();
     }
@@ -41,14 +47,21 @@ describe('vsockCidOf', () => {
     }
   });
 
+  it('has no CID for the XML of a domain that is not running, whatever its device says', () => {
+    assert.equal(vsockCidOf(domain(fixedCid)), 8);
+    for (const attributes of ['', " id=''", " id='-1'", " id='x'"]) {
+      assert.equal(vsockCidOf(domain(fixedCid, '', attributes)), undefined, attributes);
+    }
+  });
+
   it('ignores vsock-like elements inside <metadata>', () => {
     const metadata = `<metadata><app:x xmlns:app='urn:x'><devices><vsock><cid address='77'/></vsock></devices></app:x></metadata>`;
     assert.equal(vsockCidOf(domain('', metadata)), undefined);
-    assert.equal(vsockCidOf(domain(`<vsock model='virtio'><cid auto='no' address='8'/></vsock>`, metadata)), 8);
+    assert.equal(vsockCidOf(domain(fixedCid, metadata)), 8);
   });
 
   it('rejects text that is not a domain description', () => {
     assert.throws(() => vsockCidOf('<network><devices/></network>'), XmlSyntaxError);
-    assert.throws(() => vsockCidOf("<domain><devices><vsock><cid address='5'/></devices></domain>"), XmlSyntaxError);
+    assert.throws(() => vsockCidOf("<domain id='1'><devices><vsock><cid address='5'/></devices></domain>"), XmlSyntaxError);
   });
 });

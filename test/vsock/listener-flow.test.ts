@@ -13,12 +13,14 @@ import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { LibvirtBackend } from '../../src/backends/libvirt.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap, type GroupRule } from '../../src/daemon/static-map.js';
-import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
+import { createRequestCore } from '../../src/core/request-core.js';
+import { LibvirtConnectionPool, type LibvirtClient } from '../../src/libvirt/index.js';
 import { VsockDomainDirectory } from '../../src/listeners/vsock-domains.js';
 import { VsockListener } from '../../src/listeners/vsock-listener.js';
 import { Hash, Request, type HashType } from '../../src/protocol/index.js';
 import { CapturedLog } from '../support/captured-log.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
+import { CountingLibvirt, handOverCid } from './counting-libvirt.js';
 import { LoopbackVsockAcceptor } from './loopback-acceptor.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
@@ -31,6 +33,7 @@ const PORT_OF_CID = new Map([
   [42, 29004],
 ]);
 const VM_A_UUID = 'd0000000-0000-4000-8000-00000000000a';
+const VM_NEXT_UUID = 'd0000000-0000-4000-8000-0000000000e5';
 const key = new AuthKey(Buffer.from('vsock listener test key\n'));
 
 const captured = new CapturedLog(3);
@@ -38,6 +41,9 @@ const log = captured.logger;
 const pool = new LibvirtConnectionPool(log);
 let permissions = new StaticMap([]);
 let listener: VsockListener;
+let client: LibvirtClient;
+/** The directory's libvirt calls, counted on their way to the shared client. */
+let calls: CountingLibvirt;
 
 function portOf(cid: number): number {
   const port = PORT_OF_CID.get(cid);
@@ -56,11 +62,13 @@ function groups(...rules: Partial<GroupRule>[]): void {
 before(async () => {
   const backend = await LibvirtBackend.open([URI], log, { connect: (uri) => pool.get(uri) });
   const dispatcher = new Dispatcher(backend, () => permissions, log);
+  client = await pool.get(URI);
+  calls = new CountingLibvirt(client);
   listener = new VsockListener(
     new LoopbackVsockAcceptor(PORT_OF_CID),
-    { name: 'vsock', key: () => key, minimumHash: Hash.SHA256, auth: Hash.SHA256 },
-    new VsockDomainDirectory(() => [pool.get(URI)], log),
-    { dispatcher, log, libvirt: pool },
+    { name: 'vsock', key: () => key, minimumHash: Hash.SHA256, auth: Hash.SHA256, sourceOf: (peer) => `cid ${peer.cid}` },
+    new VsockDomainDirectory(() => [Promise.resolve(calls)], log),
+    { dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), log), log, libvirt: pool },
   );
   await listener.start();
 });
@@ -86,10 +94,12 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     await captured.waitFor(/requester=cid 9 target="vm-a"/);
   });
 
-  it('closes a request signed with the wrong key without a byte', async () => {
+  it('closes a request signed with the wrong key without a byte, and without asking libvirt who sent it', async () => {
     const other = new AuthKey(Buffer.from('not the key'));
+    const before = calls.counts();
     assert.equal((await ask(5, Request.OFF, 'vm-b', Hash.SHA256, other)).kind, 'closed');
-    await captured.waitFor(/dropping request from cid 5 \(vm-a\): .*key mismatch/i);
+    await captured.waitFor(/dropping request from cid 5: .*key mismatch/i);
+    assert.deepEqual(calls.since(before), { lists: 0, xmls: 0 });
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 }, 'vm-b is still on');
   });
 
@@ -97,7 +107,7 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     for (const hashType of [Hash.NONE, Hash.SHA1]) {
       assert.equal((await ask(5, Request.OFF, 'vm-b', hashType)).kind, 'closed');
     }
-    await captured.waitFor(/dropping request from cid 5 \(vm-a\): .*weaker than the required sha256/);
+    await captured.waitFor(/dropping request from cid 5: .*weaker than the required sha256/);
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 });
   });
 
@@ -116,11 +126,12 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     assert.deepEqual(await ask(7, Request.STATUS, 'vm-c'), { kind: 'code', code: 3 }, 'cid 7 (vm-b) is in no group');
   });
 
-  it('matches the resolved domain name against uuid entries', async () => {
-    groups({ uuids: ['vm-a', 'vm-c'] });
-    assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
-    assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 3 });
-    assert.deepEqual(await ask(7, Request.STATUS, 'vm-c'), { kind: 'code', code: 3 }, 'vm-b is not in the group');
+  it('never lets a domain name stand for the requester: a uuid entry equal to it, in any case, grants nothing', async () => {
+    groups({ uuids: ['VM-A', 'vm-b', 'vm-c'] });
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 3 }, 'vm-a differs from the entry only in case');
+    assert.deepEqual(await ask(7, Request.STATUS, 'vm-c'), { kind: 'code', code: 3 }, 'vm-b equals the entry exactly');
+    assert.deepEqual(await ask(7, Request.HOSTLIST, ''), { kind: 'hosts', names: [] });
+    await captured.waitFor(/requester=cid 7 \(vm-b\) target="vm-c" op=status .*result=permission-denied/);
   });
 
   it('matches the resolved domain UUID against uuid entries', async () => {
@@ -142,40 +153,49 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     socket.write(signedRequest({ request: Request.OFF, domain: 'vm-b' }, key).subarray(0, 100));
     socket.resume();
     await once(socket, 'close');
-    await captured.waitFor(/closing connection from cid 5 \(vm-a\): timed out waiting for the request \(100 received\)/);
+    await captured.waitFor(/closing connection from cid 5: timed out waiting for the request \(100 received\)/);
 
     const garbage = Buffer.alloc(176, 0xa5);
     assert.equal((await tcpExchange(portOf(7), garbage, key, Hash.SHA256)).kind, 'closed');
-    await captured.waitFor(/dropping request from cid 7 \(vm-b\)/);
+    await captured.waitFor(/dropping request from cid 7: /);
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 }, 'vm-b is still on');
   });
 
-  it('maps CIDs from the running domains once, not once per connection', async () => {
-    const scans = () => captured.matching(/vsock CIDs on/).length;
+  it('confirms a guest\'s CID with one libvirt call per connection, never a scan of every domain', async () => {
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
-    await captured.waitFor(/vsock CIDs on test\+unix:\/\/\S+: 5=vm-a, 7=vm-b\n/);
-    const before = scans();
-    for (const cid of [5, 7, 9, 42]) assert.deepEqual(await ask(cid, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
-    assert.equal(scans(), before);
+    assert.deepEqual(await ask(7, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
+    const before = calls.counts();
+    for (const cid of [5, 7, 5, 7]) assert.deepEqual(await ask(cid, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
+    assert.deepEqual(calls.since(before), { lists: 0, xmls: 4 });
   });
 
-  it('follows lifecycle events: a stopped guest loses its domain identity, a started one gets it back', async () => {
-    groups({ uuids: ['vm-a', 'vm-c'] });
-    const client = await pool.get(URI);
+  it('follows guests stopping and starting: a stopped guest loses its domain identity at once, a started one gets it', async () => {
+    groups({ uuids: [VM_A_UUID, 'vm-c'] });
     const vmA = await client.lookupByName('vm-a');
-    const resolvedAs = async (expected: number) => {
-      for (let i = 0; i < 50; i++) {
-        const outcome = await ask(5, Request.STATUS, 'vm-c');
-        if (outcome.kind === 'code' && outcome.code === expected) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.fail(`cid 5 never got answer ${expected}`);
-    };
-    await resolvedAs(0);
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
     await client.destroy(vmA);
-    await resolvedAs(3);
-    await captured.waitFor(/requester=cid 5 target="vm-c"/);
-    await client.create(vmA);
-    await resolvedAs(0);
+    try {
+      assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 3 });
+      await captured.waitFor(/requester=cid 5 target="vm-c"/);
+    } finally {
+      await client.create(vmA);
+    }
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
+  });
+
+  it('identifies a CID handed over between two connections as its new guest, never the old one', async () => {
+    groups({ uuids: [VM_A_UUID, 'vm-a'] }, { uuids: [VM_NEXT_UUID, 'vm-c'] });
+    assert.deepEqual(await ask(5, Request.STATUS, 'vm-a'), { kind: 'code', code: 0 });
+    await handOverCid(client, 'vm-a', 'vm-next');
+    try {
+      const logged = captured.lines.length;
+      assert.deepEqual(await ask(5, Request.STATUS, 'vm-a'), { kind: 'code', code: 3 }, 'vm-a\'s group no longer holds cid 5');
+      assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 }, 'vm-next\'s group does');
+      const later = captured.lines.slice(logged).filter((l) => l.includes('requester=cid 5'));
+      assert.equal(later.length, 2);
+      for (const line of later) assert.match(line, /requester=cid 5 \(vm-next\) /);
+    } finally {
+      await handOverCid(client, 'vm-next', 'vm-a');
+    }
   });
 });

@@ -1,0 +1,123 @@
+import type { AuthKey } from '../auth/keyed-hash.js';
+import { verifyRequest } from '../auth/request-signature.js';
+import { Family, Hash, requestName, type HashType } from '../protocol/constants.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { decodeFenceRequest, FenceRequestLayout, type FenceRequest } from '../protocol/fence-request.js';
+import type { ExpiringSet } from '../util/expiring-set.js';
+import type { Logger } from '../util/log.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import { requesterKey, type Requester } from './requester.js';
+import type { RequestHistory } from './request-history.js';
+
+/** The listener's current key: replaced on SIGHUP without disturbing requests in flight. */
+export type KeySource = () => AuthKey;
+
+/** What the dispatcher executes: the fields every request format shares. */
+export interface RequestToExecute {
+  request: number;
+  domain: string;
+  seqno: number;
+}
+
+export interface VerifySettings {
+  key: KeySource;
+  minimumHash: HashType;
+  /**
+   * TCP and vsock clients leave the multicast connect-back fields empty; a request that fills them was
+   * made for multicast, so on a stream listener it can only be a captured datagram replayed.
+   */
+  stream: boolean;
+}
+
+/** A request cleared to run. `finish` once it is done; executed requests are remembered. */
+export interface Admission<R extends RequestToExecute = RequestToExecute> {
+  request: R;
+  finish(executed: boolean): void;
+}
+
+/** Signature bytes that identify a signed request in the replay memory (see ReplayMemory's note). */
+const FINGERPRINT_SIZE = 16;
+
+/**
+ * The checks every request passes before it may run, in one place for all listeners: the signature at
+ * least as strong as the minimum, well-formed fields, the transport's rules, the permission map, the
+ * duplicate window and the replay memory. What fails is dropped with a log line naming the sender and
+ * the reason, and gets no answer. A request that is not permitted claims nothing: the dispatcher answers
+ * it "permission denied" and it leaves no trace that could block someone else's request.
+ */
+export class RequestGate {
+  constructor(
+    private readonly history: RequestHistory,
+    /** Exact bytes of executed signed requests, refused for a day (replays after the duplicate window). */
+    private readonly replays: ExpiringSet,
+    private readonly permits: (request: RequestToExecute, who: Requester) => boolean,
+    private readonly shed: RateLimitedLog,
+  ) {}
+
+  /** Signature, format and transport checks of a 176-byte fence_req; undefined when it is dropped. */
+  verify(raw: Uint8Array, from: string, settings: VerifySettings, log: Logger): FenceRequest | undefined {
+    const verdict = verifyRequest(raw, settings.key(), settings.minimumHash);
+    if (!verdict.ok) {
+      log.warn(`dropping request from ${from}: ${verdict.message}`);
+      return undefined;
+    }
+    let request: FenceRequest;
+    try {
+      // Unknown codes are authenticated and answered FAIL, as the C daemon does.
+      request = decodeFenceRequest(raw, { acceptUnknownRequest: true });
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      log.warn(`dropping malformed request from ${from}: ${err.message}`);
+      return undefined;
+    }
+    if (settings.stream && (request.family !== Family.NONE || request.port !== 0 || hasAddressBytes(raw))) {
+      log.warn(`dropping request from ${from}: it carries multicast connect-back fields, which no TCP or vsock client sets (a captured datagram?)`);
+      return undefined;
+    }
+    return request;
+  }
+
+  /**
+   * Clears a request (verified, or from a serial guest) to run for `who`. `signed` is the request's
+   * bytes when it carried a signature, for the replay memory. Undefined: dropped (logged).
+   */
+  admit<R extends RequestToExecute>(request: R, who: Requester, signed: Uint8Array | undefined, log: Logger): Admission<R> | undefined {
+    if (!this.permits(request, who)) return { request, finish: () => undefined };
+    const claim = this.history.claim(request, requesterKey(who));
+    if (claim === 'duplicate') {
+      log.info(`dropping duplicate request from ${who.display} (${describe(request)})`);
+      return undefined;
+    }
+    if (claim !== undefined && typeof claim === 'string') {
+      const bound = claim === 'full' ? 'the daemon-wide history limit' : 'its history limit (max_history_per_requester)';
+      this.shed.report(`history-${claim}`, `dropping request from ${who.display} (${describe(request)}): ${bound} is reached`);
+      return undefined;
+    }
+    const fingerprint = signed && signed[FenceRequestLayout.hashType] !== Hash.NONE ? fingerprintOf(signed) : undefined;
+    if (fingerprint !== undefined && this.replays.has(fingerprint)) {
+      claim.finish(false);
+      log.warn(`dropping request from ${who.display} (${describe(request)}): replay of a request already executed (identical bytes)`);
+      return undefined;
+    }
+    return {
+      request,
+      finish: (executed) => {
+        claim.finish(executed);
+        if (executed && fingerprint !== undefined) this.replays.add(fingerprint);
+      },
+    };
+  }
+}
+
+function fingerprintOf(packet: Uint8Array): string {
+  return Buffer.from(packet.buffer, packet.byteOffset + FenceRequestLayout.hash, FINGERPRINT_SIZE).toString('latin1');
+}
+
+function hasAddressBytes(raw: Uint8Array): boolean {
+  const at = FenceRequestLayout.address;
+  return raw.subarray(at, FenceRequestLayout.port).some((b) => b !== 0);
+}
+
+function describe(request: RequestToExecute): string {
+  return `${requestName(request.request)} ${JSON.stringify(request.domain)}, seqno ${request.seqno}`;
+}

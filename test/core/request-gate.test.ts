@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { RequestGate, type RequestToExecute } from '../../src/core/request-gate.js';
+import { RequestHistory } from '../../src/core/request-history.js';
+import type { Requester } from '../../src/core/requester.js';
+import { Family, Hash, Request } from '../../src/protocol/index.js';
+import { ExpiringSet } from '../../src/util/expiring-set.js';
+import { RateLimitedLog } from '../../src/util/rate-limited-log.js';
+import { CapturedLog } from '../support/captured-log.js';
+import { signedRequest } from '../support/raw-client.js';
+
+const key = new AuthKey(Buffer.from('gate test key'));
+const who = (address: string): Requester => ({ listener: 'tcp', display: address, addresses: [address], domains: [] });
+
+function gate(now: { t: number }, permits = (_r: RequestToExecute, _w: Requester) => true) {
+  const captured = new CapturedLog(3);
+  const history = new RequestHistory({ windowMs: 10_000, maxPerRequester: 10, maxEntries: 100, now: () => now.t });
+  const g = new RequestGate(history, new ExpiringSet(86_400_000, 100, () => now.t), permits, new RateLimitedLog((l) => captured.logger.warn(l)));
+  return { g, captured, log: captured.logger };
+}
+const stream = { key: () => key, minimumHash: Hash.SHA256, stream: true } as const;
+
+describe('request gate', () => {
+  it('drops a wrong key, a weak hash and, on stream listeners, multicast connect-back fields', () => {
+    const { g, captured, log } = gate({ t: 0 });
+    const other = new AuthKey(Buffer.from('other key'));
+    assert.equal(g.verify(signedRequest({ request: Request.OFF, domain: 'vm1' }, other), 'x', stream, log), undefined);
+    assert.equal(g.verify(signedRequest({ request: Request.OFF, domain: 'vm1', hashType: Hash.SHA1 }, key), 'x', stream, log), undefined);
+    const datagram = signedRequest({ request: Request.OFF, domain: 'vm1', family: Family.INET, address: '10.1.2.3', port: 1229 }, key);
+    assert.equal(g.verify(datagram, 'x', stream, log), undefined);
+    assert.ok(g.verify(datagram, 'x', { ...stream, stream: false }, log), 'the same request is fine for multicast');
+    assert.equal(captured.matching(/key mismatch/).length, 1);
+    assert.equal(captured.matching(/weaker than/).length, 1);
+    assert.equal(captured.matching(/connect-back/).length, 1);
+  });
+
+  it('refuses the exact bytes of an executed request after the duplicate window (replay), not a fresh copy', () => {
+    const now = { t: 0 };
+    const { g, captured, log } = gate(now);
+    const raw = signedRequest({ request: Request.OFF, domain: 'vm1' }, key);
+    const req = g.verify(raw, 'x', stream, log);
+    assert.ok(req);
+    g.admit(req, who('10.0.0.1'), raw, log)?.finish(true);
+    now.t = 11_000;
+    assert.equal(g.admit(req, who('10.0.0.1'), raw, log), undefined, 'replayed bytes');
+    assert.equal(captured.matching(/replay/).length, 1);
+    const fresh = signedRequest({ request: Request.OFF, domain: 'vm1' }, key);
+    const fresher = g.verify(fresh, 'x', stream, log);
+    assert.ok(fresher && g.admit(fresher, who('10.0.0.1'), fresh, log), 'a new request for the same thing runs');
+  });
+
+  it('does not remember unsigned requests (they cannot be told apart) nor requests that did not run', () => {
+    const now = { t: 0 };
+    const { g, log } = gate(now);
+    const none = { key: () => key, minimumHash: Hash.NONE, stream: true } as const;
+    const raw = signedRequest({ request: Request.STATUS, domain: 'vm1', hashType: Hash.NONE, seqno: 5 }, key);
+    const req = g.verify(raw, 'x', none, log);
+    assert.ok(req);
+    g.admit(req, who('a'), raw, log)?.finish(true);
+    now.t = 11_000;
+    assert.ok(g.admit(req, who('a'), raw, log), 'unsigned: a new request');
+    const signed = signedRequest({ request: Request.STATUS, domain: 'vm1' }, key);
+    const sreq = g.verify(signed, 'x', stream, log);
+    assert.ok(sreq);
+    g.admit(sreq, who('a'), signed, log)?.finish(false);
+    assert.ok(g.admit(sreq, who('a'), signed, log), 'failed before execution: not remembered');
+  });
+
+  it('lets a refused (not permitted) request claim nothing', () => {
+    const { g, log } = gate({ t: 0 }, (_r, w) => w.display !== 'intruder');
+    const req = { request: Request.OFF, domain: 'victim', seqno: 7 };
+    for (let i = 0; i < 5; i++) g.admit(req, who('intruder'), undefined, log)?.finish(true);
+    const legit = g.admit(req, who('admin'), undefined, log);
+    assert.ok(legit, "the intruder's refused requests left no history entry");
+    legit.finish(true);
+    assert.equal(g.admit(req, who('admin'), undefined, log), undefined, 'a real duplicate is still one');
+  });
+});
