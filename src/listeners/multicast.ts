@@ -102,14 +102,17 @@ export class MulticastListener implements Listener {
       log.warn(`dropping ${msg.length}-byte datagram from ${sender}: a request is exactly ${FENCE_REQUEST_SIZE} bytes`);
       return;
     }
-    const req = core.gate.verify(msg, `sender ${sender}`, { ...this.settings, stream: false }, log);
+    // One key for the whole request: a SIGHUP that swaps keys meanwhile must not change it halfway.
+    const key = this.settings.key();
+    const settings = { ...this.settings, key: () => key };
+    const req = core.gate.verify(msg, `sender ${sender}`, { ...settings, stream: false }, log);
     if (!req) return;
     const target = req.address;
     if (target === null) {
       log.warn(`dropping request from ${sender}: no connect-back address (family 0)`);
       return;
     }
-    const failedKey = `${target}\0${req.port}\0${req.seqno}\0${req.request}\0${req.domain}`;
+    const failedKey = `${target}\0${req.port}\0${req.seqno}\0${req.request}\0${req.domain.toLowerCase()}`;
     if (this.failedConnectBacks.has(failedKey)) {
       log.info(`dropping request from ${sender}: connecting back to ${target} port ${req.port} failed moments ago`);
       return;
@@ -134,7 +137,7 @@ export class MulticastListener implements Listener {
         admitted.finish(false);
         return;
       }
-      await runAuthenticatedSession(new StreamIO(socket), admitted, who, this.settings, { dispatcher: this.ctx.dispatcher, core, log });
+      await runAuthenticatedSession(new StreamIO(socket), admitted, who, settings, { dispatcher: this.ctx.dispatcher, core, log });
     } finally {
       release();
     }

@@ -86,14 +86,17 @@ export class StreamRequestListener<Peer> implements Listener {
         return;
       }
       const { gate } = this.ctx.core;
-      const request = gate.verify(raw, source, { ...this.settings, stream: true }, log);
+      // One key for the whole request: a SIGHUP that swaps keys meanwhile must not change it halfway.
+      const key = this.settings.key();
+      const settings = { ...this.settings, key: () => key };
+      const request = gate.verify(raw, source, { ...settings, stream: true }, log);
       const who = request && (await this.settings.identify(peer, acceptedAt));
       const admitted = request && who && gate.admit(request, who, raw, log);
       if (!admitted || !who) {
         stream.destroy();
         return;
       }
-      await runAuthenticatedSession(io, admitted, who, this.settings, { dispatcher: this.ctx.dispatcher, core: this.ctx.core, log });
+      await runAuthenticatedSession(io, admitted, who, settings, { dispatcher: this.ctx.dispatcher, core: this.ctx.core, log });
     } catch (err) {
       log.error(`connection handling failed: ${(err as Error).message}`);
       stream.destroy();

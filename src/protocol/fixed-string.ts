@@ -15,6 +15,19 @@ export function writeFixedString(out: Buffer, offset: number, size: number, valu
   out.fill(0, offset + length, offset + size);
 }
 
+/**
+ * `value` cut to at most `maxBytes` of UTF-8 without splitting a character. Host records must carry
+ * names that do not fit (libvirt allows long names); the C daemon cuts them the same way, by bytes.
+ */
+export function truncateUtf8(value: string, maxBytes: number): string {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length <= maxBytes) return value;
+  let end = maxBytes;
+  // Back up over continuation bytes (10xxxxxx) so the cut falls before a character's first byte.
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  return bytes.toString('utf8', 0, end);
+}
+
 export interface ReadStringOptions {
   /**
    * Host-list records from the C daemon carry stack garbage in the last byte of each string field: that

@@ -1,6 +1,6 @@
 import type { HostInfo } from '../backends/backend.js';
 import { Response } from './constants.js';
-import { readFixedString, writeFixedString } from './fixed-string.js';
+import { readFixedString, truncateUtf8, writeFixedString } from './fixed-string.js';
 import { encodeSerialResponse } from './serial-messages.js';
 
 /** `host_state_t` records of the host-list answer (PROTOCOL.md §2.3). */
@@ -12,10 +12,13 @@ const FIELD_SIZE = 64;
 
 export type HostListFraming = 'network' | 'serial';
 
-/** Writes a fully defined record: unlike the C daemon, no stack bytes leak into padding (§9 W14). */
+/**
+ * Writes a fully defined record: unlike the C daemon, no stack bytes leak into padding. A name longer
+ * than the field is cut to 63 bytes, as C does: refusing it would break the whole list mid-answer.
+ */
 export function encodeHostRecord(host: HostInfo, out: Buffer = Buffer.alloc(HOST_RECORD_SIZE), offset = 0): Buffer {
   out.fill(0, offset, offset + HOST_RECORD_SIZE);
-  writeFixedString(out, offset + NAME_OFFSET, FIELD_SIZE, host.name, 'host name');
+  writeFixedString(out, offset + NAME_OFFSET, FIELD_SIZE, truncateUtf8(host.name, FIELD_SIZE - 1), 'host name');
   writeFixedString(out, offset + UUID_OFFSET, FIELD_SIZE, host.uuid, 'host uuid');
   out[offset + STATE_OFFSET] = host.state & 0xff;
   return out;

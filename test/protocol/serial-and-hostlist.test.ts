@@ -113,6 +113,12 @@ describe('host-list records', () => {
     assert.equal(decodeHostRecord(long).name, 'n'.repeat(63));
   });
 
+  it('cuts names longer than the field to 63 bytes without splitting a character', () => {
+    assert.equal(decodeHostRecord(encodeHostRecord({ ...host, name: 'n'.repeat(100) })).name, 'n'.repeat(63));
+    // 'é' is two bytes: 31 of them are 62 bytes, and the 32nd would not fit whole.
+    assert.equal(decodeHostRecord(encodeHostRecord({ ...host, name: 'é'.repeat(40) })).name, 'é'.repeat(31));
+  });
+
   it('rejects garbage between the NUL and byte 63', () => {
     const rec = encodeHostRecord(host);
     rec[20] = 0x41;

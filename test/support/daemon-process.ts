@@ -62,7 +62,10 @@ export class DaemonProcess {
   async stop(): Promise<void> {
     if (this.running) {
       this.child.kill('SIGTERM');
-      const done = await Promise.race([this.exited.then(() => true), sleep(10_000, false)]);
+      // The fallback timer is cancelled once the daemon exits, so it never keeps the test process alive.
+      const timer = new AbortController();
+      const done = await Promise.race([this.exited.then(() => true), sleep(10_000, false, { signal: timer.signal }).catch(() => false)]);
+      timer.abort();
       if (!done) this.child.kill('SIGKILL');
     }
     await this.exited;

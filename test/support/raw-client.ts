@@ -56,7 +56,7 @@ export async function tcpExchange(port: number, packet: Buffer, key: AuthKey, au
   return exchangeOn(socket, packet, key, auth, timeoutMs);
 }
 
-async function exchangeOn(socket: Socket, packet: Buffer | null, key: AuthKey, auth: HashType, timeoutMs: number): Promise<Outcome> {
+export async function exchangeOn(socket: Socket, packet: Buffer | null, key: AuthKey, auth: HashType, timeoutMs: number): Promise<Outcome> {
   const io = new StreamIO(socket);
   try {
     if (packet) await io.write(packet, timeoutMs);
