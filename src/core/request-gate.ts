@@ -70,6 +70,7 @@ export class RequestGate {
       log.warn(`dropping malformed request from ${from}: ${err.message}`);
       return undefined;
     }
+    // The C fence_virt -T / -S and our agent zero addrlen, address, port and family (captured in tests).
     if (settings.stream && (request.family !== Family.NONE || request.port !== 0 || hasAddressBytes(raw))) {
       log.warn(`dropping request from ${from}: it carries multicast connect-back fields, which no TCP or vsock client sets (a captured datagram?)`);
       return undefined;
@@ -115,7 +116,7 @@ function fingerprintOf(packet: Uint8Array): string {
 
 function hasAddressBytes(raw: Uint8Array): boolean {
   const at = FenceRequestLayout.address;
-  return raw.subarray(at, FenceRequestLayout.port).some((b) => b !== 0);
+  return raw[FenceRequestLayout.addrLen] !== 0 || raw.subarray(at, FenceRequestLayout.port).some((b) => b !== 0);
 }
 
 function describe(request: RequestToExecute): string {

@@ -3,15 +3,14 @@
  * over a TCP connection to the vmchannel address (a QEMU guestfwd), which is the real default.
  */
 import { isIP } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { errnoError, strerror } from '../errno-text.js';
 import { parseSerialParams } from '../serial-params.js';
-import { serialExchange } from '../serial-exchange.js';
+import { serialExchange, type SerialChannel } from '../serial-exchange.js';
 import type { RunContext } from '../run-context.js';
 import { CONNECT_MS, connectTcp } from '../transports/tcp-connect.js';
 import { openSerialDevice } from '../transports/serial-device.js';
 
-async function openDevice(ctx: RunContext, path: string): Promise<Duplex | undefined> {
+async function openDevice(ctx: RunContext, path: string): Promise<SerialChannel | undefined> {
   const { args, out, log } = ctx;
   const params = parseSerialParams(args.serialParams);
   if (!params.ok) {
@@ -29,12 +28,12 @@ async function openDevice(ctx: RunContext, path: string): Promise<Duplex | undef
   }
 }
 
-async function connectChannel(ctx: RunContext): Promise<Duplex | undefined> {
+async function connectChannel(ctx: RunContext): Promise<SerialChannel | undefined> {
   const { args, out, log, deadline } = ctx;
   const address = args.channelAddress;
   try {
     if (!isIP(address)) throw errnoError('EINVAL', `'${address}' is not an IP address`);
-    return await connectTcp(address, args.port, deadline.cap(CONNECT_MS));
+    return { stream: await connectTcp(address, args.port, deadline.cap(CONNECT_MS)), flushed: false };
   } catch (err) {
     out.stdout(`Failed to connect to ${address}:${args.port}\n`);
     out.stderr(`vmchannel connect: ${strerror(err)}\n`);
@@ -45,6 +44,6 @@ async function connectChannel(ctx: RunContext): Promise<Duplex | undefined> {
 
 export async function runSerial(ctx: RunContext): Promise<number> {
   const device = ctx.args.serialDevice;
-  const stream = device !== undefined ? await openDevice(ctx, device) : await connectChannel(ctx);
-  return stream ? serialExchange(stream, ctx) : -1;
+  const channel = device !== undefined ? await openDevice(ctx, device) : await connectChannel(ctx);
+  return channel ? serialExchange(channel, ctx) : -1;
 }

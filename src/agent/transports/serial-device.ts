@@ -7,14 +7,15 @@
  * common, and the question is exactly whether terminal settings apply.
  */
 import { closeSync, constants, openSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
 import { isatty } from 'node:tty';
 import { openCharDevice } from '../../transport/chardev.js';
 import type { Logger } from '../../util/log.js';
+import type { SerialChannel } from '../serial-exchange.js';
 import type { SerialSettings } from '../serial-params.js';
 import { openTty } from './tty.js';
 
-export async function openSerialDevice(path: string, settings: SerialSettings, log: Logger): Promise<Duplex> {
+/** A tty comes back flushed; a character device has no flush, so its pending bytes are left to the exchange. */
+export async function openSerialDevice(path: string, settings: SerialSettings, log: Logger): Promise<SerialChannel> {
   const fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
   let tty: boolean;
   try {
@@ -22,7 +23,7 @@ export async function openSerialDevice(path: string, settings: SerialSettings, l
   } finally {
     closeSync(fd);
   }
-  if (tty) return openTty(path, settings, log);
+  if (tty) return { stream: await openTty(path, settings, log), flushed: true };
   log.debug(`${path} is not a tty; opening it as a character device`);
-  return openCharDevice(path);
+  return { stream: openCharDevice(path), flushed: false };
 }

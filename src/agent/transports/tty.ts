@@ -1,8 +1,8 @@
 /**
  * A serial tty through the serialport package: raw mode at the requested speed and framing with
  * RTS/CTS flow control as the C agent sets it, an exclusive lock (a second agent on the same port
- * fails instead of mixing its bytes in), stale input flushed, then the C agent's 300 ms drop of the
- * modem lines to wake the host side. Loaded on first use: fence_xvm never needs it.
+ * fails instead of mixing its bytes in), the C agent's 300 ms drop of the modem lines to wake the host
+ * side, then the input flushed (tcflush). Loaded on first use: fence_xvm never needs it.
  */
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,9 +23,17 @@ export async function openTty(path: string, settings: SerialSettings, log: Logge
         resolve();
       }),
     );
-  await call('flush', (done) => port.flush(done));
   await call('dropping DTR/RTS', (done) => port.set({ dtr: false, rts: false }, done));
   await sleep(HANGUP_MS);
   await call('raising DTR/RTS', (done) => port.set({ dtr: true, rts: true }, done));
+  // Last, right before the request goes out: whatever came in until now, during the modem-line drop
+  // too, can only be a late answer to an earlier run (the C agent flushes before the drop and so
+  // keeps what arrives during it). Without the flush that answer could pass for ours: refuse the run.
+  try {
+    await new Promise<void>((resolve, reject) => port.flush((err) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    port.destroy();
+    throw new Error(`${path}: cannot discard pending input: ${(err as Error).message}`, { cause: err });
+  }
   return port;
 }
