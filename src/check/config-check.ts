@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { ConfigError, readConfigFile, toDaemonConfig, type DaemonConfig } from '../config/index.js';
 import { createLogger } from '../util/log.js';
-import type { CheckReport } from './report.js';
+import type { CheckReport } from '../module-kit/check-report.js';
 
 /** The file parses and makes a configuration the daemon accepts; its warnings and its mode. */
 export async function checkConfigFile(file: string, report: CheckReport): Promise<DaemonConfig | undefined> {

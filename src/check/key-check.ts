@@ -1,6 +1,6 @@
 import { KeyFileError, loadKeyFile } from '../auth/key-file.js';
 import type { ListenerConfig } from '../config/index.js';
-import type { CheckReport } from './report.js';
+import type { CheckReport } from '../module-kit/check-report.js';
 
 /**
  * Each key file the listeners use, read exactly as the daemon reads it: missing, unreadable, empty

@@ -8,10 +8,10 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { MulticastListenerConfig, TcpListenerConfig, VsockListenerConfig } from '../config/index.js';
-import { listenVsock } from '../transport/vsock.js';
-import { listInterfaces, routeFor } from './network-info.js';
-import { describeOwners, isFenceVirtd, portOwners } from './port-owner.js';
-import type { CheckReport } from './report.js';
+import { listenVsock } from '../native/vsock.js';
+import { listInterfaces, routeFor } from '../util/network-info.js';
+import { describeOwners, isFenceVirtd, portOwners } from '../util/port-owner.js';
+import type { CheckReport } from '../module-kit/check-report.js';
 
 type Errno = NodeJS.ErrnoException;
 

@@ -3,15 +3,15 @@
  * as a bare "Timed out waiting for response" in the guest), checked up front, one line per check.
  */
 import type { Writable } from 'node:stream';
-import { AVAILABLE_BACKENDS } from '../daemon/backend-factory.js';
+import { AVAILABLE_BACKENDS } from '../backends/registry.js';
 import { defaultLibvirtUri } from '../libvirt/index.js';
 import { checkConfigFile } from './config-check.js';
 import { checkGroups } from './group-check.js';
 import { checkKeyFiles } from './key-check.js';
 import { checkLibvirtUris, type UriUse } from './libvirt-check.js';
 import { checkMulticastListener, checkTcpListener, checkVsockListener } from './listener-check.js';
-import { CheckReport } from './report.js';
-import { checkSerialListener } from './serial-check.js';
+import { CheckReport } from '../module-kit/check-report.js';
+import { checkSerialListener } from '../listeners/serial/check.js';
 
 /** Checks the configuration in `file` and the host; resolves with 0 when nothing failed, else 1. */
 export async function runCheck(file: string, output: Writable): Promise<number> {

@@ -1,9 +1,9 @@
 /** The `-c` questions for each backend module (PROTOCOL.md §7.5 step 4). */
 import type { BackendModule } from '../config/index.js';
-import { textProblem } from './answers.js';
-import type { BlockEdit } from './block-edit.js';
-import { describeBlock, describeKey } from './config-reference.js';
-import type { LinePrompter } from './prompter.js';
+import { textProblem } from '../module-kit/answers.js';
+import type { BlockEdit } from '../module-kit/block-edit.js';
+import { describeBlock, describeKey } from '../daemon-config/reference.js';
+import type { LinePrompter } from '../module-kit/prompter.js';
 
 async function askUri(p: LinePrompter, block: BlockEdit): Promise<void> {
   p.explain(describeKey(block.path, 'uri'));

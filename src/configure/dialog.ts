@@ -22,12 +22,12 @@ import {
   type ConfigDocument,
   type ListenerModule,
 } from '../config/index.js';
-import { instanceNameProblem, textProblem } from './answers.js';
+import { instanceNameProblem, textProblem } from '../module-kit/answers.js';
 import { BACKEND_QUESTIONS } from './backend-questions.js';
-import { BlockEdit } from './block-edit.js';
-import { describeBlock } from './config-reference.js';
+import { BlockEdit } from '../module-kit/block-edit.js';
+import { describeBlock } from '../daemon-config/reference.js';
 import { LISTENER_QUESTIONS } from './listener-questions.js';
-import { DialogAborted, LinePrompter } from './prompter.js';
+import { DialogAborted, LinePrompter } from '../module-kit/prompter.js';
 
 export interface DialogStreams {
   input: Readable;

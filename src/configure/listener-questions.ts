@@ -2,12 +2,12 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { ListenerModule } from '../config/index.js';
-import { interfaceNames } from '../check/network-info.js';
+import { interfaceNames } from '../util/network-info.js';
 import { DEFAULT_IPV4_GROUP, DEFAULT_IPV6_GROUP, DEFAULT_KEY_FILE, DEFAULT_PORT } from '../protocol/constants.js';
-import { addressProblem, familyOf, multicastGroupProblem, parsePort, portProblem, textProblem } from './answers.js';
-import type { BlockEdit } from './block-edit.js';
-import { describeKey } from './config-reference.js';
-import type { LinePrompter } from './prompter.js';
+import { addressProblem, familyOf, multicastGroupProblem, parsePort, portProblem, textProblem } from '../module-kit/answers.js';
+import type { BlockEdit } from '../module-kit/block-edit.js';
+import { describeKey } from '../daemon-config/reference.js';
+import type { LinePrompter } from '../module-kit/prompter.js';
 
 /** Asks for the block's address and stores it with the family it belongs to. */
 async function askAddress(p: LinePrompter, block: BlockEdit, label: string, defaults: Record<'ipv4' | 'ipv6', string>, problem: (a: string) => string | undefined): Promise<void> {

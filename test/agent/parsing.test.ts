@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { atoi, strtol, strtoul, toCInt } from '../../src/agent/c-number.js';
+import { atoi, strtol, strtoul, toCInt } from '../../src/util/c-number.js';
 import { getopt } from '../../src/agent/getopt.js';
 import { FENCE_VIRT, FENCE_XVM } from '../../src/agent/program.js';
 import { parseSerialParams } from '../../src/agent/serial-params.js';

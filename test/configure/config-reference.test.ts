@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig, toDaemonConfig, type DaemonConfig } from '../../src/config/index.js';
-import { CONFIG_REFERENCE, type BlockReference } from '../../src/configure/config-reference.js';
+import { CONFIG_REFERENCE, type BlockReference } from '../../src/daemon-config/reference.js';
 import { CapturedLog } from '../support/captured-log.js';
 
 /** Values for keys whose reference gives no file default (any value the reader accepts). */

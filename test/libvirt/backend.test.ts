@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LibvirtBackend, LibvirtBackendInitError, type LibvirtBackendOptions } from '../../src/backends/libvirt.js';
+import { LibvirtBackend, LibvirtBackendInitError, type LibvirtBackendOptions } from '../../src/backends/libvirt/backend.js';
 import type { LibvirtClient } from '../../src/libvirt/index.js';
 import { LifecycleEventType } from '../../src/libvirt/protocol.js';
 import { DomainState } from '../../src/protocol/constants.js';

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { boundSocketPaths, inSocketDirectory } from '../../src/listeners/domain-sockets.js';
-import { parseXml, XmlSyntaxError } from '../../src/listeners/domain-sockets-xml.js';
+import { boundSocketPaths, inSocketDirectory } from '../../src/listeners/serial/domain-sockets.js';
+import { parseXml, XmlSyntaxError } from '../../src/libvirt/domain-xml.js';
 import { nodeXml, type TestDomain } from './node-xml.js';
 
 const run = promisify(execFile);

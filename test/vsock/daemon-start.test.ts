@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { Hash, Request } from '../../src/protocol/index.js';
-import { listenVsock } from '../../src/transport/vsock.js';
+import { listenVsock } from '../../src/native/vsock.js';
 import { configText } from '../support/daemon-config-text.js';
 import { OUR_DAEMON, runTool } from '../support/processes.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';

@@ -9,7 +9,7 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { isatty } from 'node:tty';
-import { openCharDevice } from '../../transport/chardev.js';
+import { openCharDevice } from '../../native/chardev.js';
 import type { Logger } from '../../util/log.js';
 import type { SerialSettings } from '../serial-params.js';
 import { openTty } from './tty.js';

@@ -1,14 +1,14 @@
-import type { ListenerConfig } from '../config/listeners.js';
+import type { ListenerConfig } from '../daemon-config/listeners.js';
 import { defaultLibvirtUri } from '../libvirt/connection-pool.js';
-import type { Listener, ListenerContext } from '../listeners/listener.js';
-import { MulticastListener } from '../listeners/multicast.js';
-import { SerialListener } from '../listeners/serial.js';
-import { StreamRequestListener } from '../listeners/stream-listener.js';
-import { TcpAcceptor, type TcpPeer } from '../listeners/tcp.js';
-import { VsockAcceptor } from '../listeners/vsock.js';
-import { VsockDomainDirectory } from '../listeners/vsock-domains.js';
-import { VsockListener } from '../listeners/vsock-listener.js';
-import type { KeyRing } from './key-ring.js';
+import type { Listener, ListenerContext } from './listener.js';
+import { MulticastListener } from './multicast/listener.js';
+import { SerialListener } from './serial/listener.js';
+import { StreamRequestListener } from './stream-listener.js';
+import { TcpAcceptor, type TcpPeer } from './tcp/acceptor.js';
+import { VsockAcceptor } from './vsock/acceptor.js';
+import { VsockDomainDirectory } from './vsock/domains.js';
+import { VsockListener } from './vsock/listener.js';
+import type { KeyRing } from '../daemon/key-ring.js';
 
 export interface ListenerDeps {
   keys: KeyRing;

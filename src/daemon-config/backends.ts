@@ -1,8 +1,8 @@
 import type { Logger } from '../util/log.js';
-import { BlockReader } from './block-reader.js';
-import { ConfigError } from './config-error.js';
-import { findBlock } from './lookup.js';
-import type { ConfigAssignment, ConfigDocument } from './tree.js';
+import { BlockReader } from '../config/block-reader.js';
+import { ConfigError } from '../config/config-error.js';
+import { findBlock } from '../config/lookup.js';
+import type { ConfigAssignment, ConfigDocument } from '../config/tree.js';
 
 export interface LibvirtBackendConfig {
   module: 'libvirt';

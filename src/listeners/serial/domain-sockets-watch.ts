@@ -17,10 +17,10 @@ import {
   ListDomainsFlag,
   type LibvirtClient,
   type LifecycleEvent,
-} from '../libvirt/index.js';
-import { DomainState } from '../protocol/constants.js';
-import { KeyedMutex } from '../util/keyed-mutex.js';
-import type { Logger } from '../util/log.js';
+} from '../../libvirt/index.js';
+import { DomainState } from '../../protocol/constants.js';
+import { KeyedMutex } from '../../util/keyed-mutex.js';
+import type { Logger } from '../../util/log.js';
 import { boundSocketPaths, inSocketDirectory, type SerialMode } from './domain-sockets.js';
 
 /** A guest socket and the domain it belongs to (the requester identity of what comes over it). */

@@ -3,7 +3,7 @@
  * the ones qemu listens on for a serial port (mode "serial") or a channel (mode "vmchannel", virtio
  * or guestfwd alike), in the configured directory.
  */
-import { parseXml, XmlSyntaxError, type XmlElement } from './domain-sockets-xml.js';
+import { parseXml, XmlSyntaxError, type XmlElement } from '../../libvirt/domain-xml.js';
 
 export type SerialMode = 'serial' | 'vmchannel';
 

@@ -4,7 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { PollRelay } from './fd-stream.js';
-import { loadAddon } from './native.js';
+import { loadAddon } from './addon.js';
 
 /**
  * Opens `path` read-write and non-blocking; throws errno-coded errors (ENOENT, EACCES…) or

@@ -3,7 +3,7 @@
  * (pid 812)". Only processes we may look at (root sees all) are found.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { fdTargets } from '../util/proc-fds.js';
+import { fdTargets } from './proc-fds.js';
 
 export interface PortOwner {
   pid: number;

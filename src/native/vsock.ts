@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { PollRelay } from './fd-stream.js';
-import { loadAddon, type NativeHandle, type VsockAddress } from './native.js';
+import { loadAddon, type NativeHandle, type VsockAddress } from './addon.js';
 
-export type { VsockAddress } from './native.js';
+export type { VsockAddress } from './addon.js';
 
 /** Bind address meaning "every local CID". */
 export const VMADDR_CID_ANY = 0xffffffff;

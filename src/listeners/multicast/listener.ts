@@ -2,14 +2,14 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { KeySource } from '../core/request-gate.js';
-import type { Requester } from '../core/requester.js';
-import type { HashType } from '../protocol/constants.js';
-import { FENCE_REQUEST_SIZE } from '../protocol/fence-request.js';
-import { ExpiringSet } from '../util/expiring-set.js';
-import { StreamIO } from '../util/stream-io.js';
-import { runAuthenticatedSession } from './authenticated-session.js';
-import { Timeouts, type Listener, type ListenerContext } from './listener.js';
+import type { KeySource } from '../../core/request-gate.js';
+import type { Requester } from '../../core/requester.js';
+import type { HashType } from '../../protocol/constants.js';
+import { FENCE_REQUEST_SIZE } from '../../protocol/fence-request.js';
+import { ExpiringSet } from '../../util/expiring-set.js';
+import { StreamIO } from '../../util/stream-io.js';
+import { runAuthenticatedSession } from '../authenticated-session.js';
+import { Timeouts, type Listener, type ListenerContext } from '../listener.js';
 
 export interface MulticastSettings {
   name: string;

@@ -4,7 +4,7 @@
  * and keeps a write that hit EAGAIN until the fd is writable again (backpressure).
  */
 import { Duplex } from 'node:stream';
-import type { NativeHandle, OnEvent } from './native.js';
+import type { NativeHandle, OnEvent } from './addon.js';
 
 export interface FdStreamOptions {
   /** Sockets half-close with shutdown() on end(); a character device has no half-close. */

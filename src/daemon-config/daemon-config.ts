@@ -1,12 +1,12 @@
 import { defaultLimits, type SecurityLimits } from '../core/limits.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { readBackend, type BackendConfig } from './backends.js';
-import { BlockReader } from './block-reader.js';
+import { BlockReader } from '../config/block-reader.js';
 import { readGroups, type GroupConfig } from './groups.js';
-import { findBlock } from './lookup.js';
+import { findBlock } from '../config/lookup.js';
 import { readListeners, type ListenerConfig } from './listeners.js';
-import { readConfigFile } from './parse.js';
-import type { ConfigDocument } from './tree.js';
+import { readConfigFile } from '../config/parse.js';
+import type { ConfigDocument } from '../config/tree.js';
 
 /** Everything fence_virtd takes from fence_virt.conf, validated and with defaults applied (PROTOCOL.md §7.3). */
 export interface DaemonConfig {

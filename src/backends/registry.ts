@@ -1,6 +1,6 @@
-import type { FenceBackend } from '../backends/backend.js';
-import { LibvirtBackend } from '../backends/libvirt.js';
-import type { BackendConfig, BackendModule } from '../config/backends.js';
+import type { FenceBackend } from './backend.js';
+import { LibvirtBackend } from './libvirt/backend.js';
+import type { BackendConfig, BackendModule } from '../daemon-config/backends.js';
 import type { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Logger } from '../util/log.js';
 

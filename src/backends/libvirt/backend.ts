@@ -9,11 +9,11 @@
  * test:/// node is required to see the same domain state (TESTBEDS §1).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, LibvirtClient, LibvirtError, type Domain, type LibvirtClientOptions } from '../libvirt/index.js';
-import { DomainState } from '../protocol/constants.js';
-import { isUuidString } from '../protocol/uuid.js';
-import type { Logger } from '../util/log.js';
-import type { FenceBackend, HostInfo, HostList, RequestOrigin } from './backend.js';
+import { ErrorCode, LibvirtClient, LibvirtError, type Domain, type LibvirtClientOptions } from '../../libvirt/index.js';
+import { DomainState } from '../../protocol/constants.js';
+import { isUuidString } from '../../protocol/uuid.js';
+import type { Logger } from '../../util/log.js';
+import type { FenceBackend, HostInfo, HostList, RequestOrigin } from '../backend.js';
 
 /** Response bytes (PROTOCOL.md §5.4). */
 const SUCCESS = 0;

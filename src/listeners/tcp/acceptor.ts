@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { StreamAcceptor } from './stream-listener.js';
+import type { StreamAcceptor } from '../stream-listener.js';
 
 export interface TcpPeer {
   address: string;

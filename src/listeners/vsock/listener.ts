@@ -1,8 +1,8 @@
-import type { Requester } from '../core/requester.js';
-import type { VsockAddress } from '../transport/vsock.js';
-import type { Listener, ListenerContext } from './listener.js';
-import { StreamRequestListener, type StreamAcceptor, type StreamListenerSettings } from './stream-listener.js';
-import type { VsockDomain, VsockDomainDirectory } from './vsock-domains.js';
+import type { Requester } from '../../core/requester.js';
+import type { VsockAddress } from '../../native/vsock.js';
+import type { Listener, ListenerContext } from '../listener.js';
+import { StreamRequestListener, type StreamAcceptor, type StreamListenerSettings } from '../stream-listener.js';
+import type { VsockDomain, VsockDomainDirectory } from './domains.js';
 
 export type VsockListenerSettings = Omit<StreamListenerSettings<VsockAddress>, 'identify'>;
 

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
-import type { SerialListenerConfig } from '../config/index.js';
-import { boundSocketPaths, inSocketDirectory } from '../listeners/domain-sockets.js';
-import type { LibvirtView } from './libvirt-check.js';
-import type { CheckReport } from './report.js';
+import type { SerialListenerConfig } from '../../config/index.js';
+import { boundSocketPaths, inSocketDirectory } from './domain-sockets.js';
+import type { LibvirtView } from '../../check/libvirt-check.js';
+import type { CheckReport } from '../../module-kit/check-report.js';
 
 const DEVICE_XML = {
   serial: (dir: string) => `<serial type='unix'><source mode='bind' path='${dir}/GUEST'/><target port='1'/></serial> (guest: fence_virt -D /dev/ttyS1)`,

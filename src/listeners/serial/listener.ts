@@ -1,7 +1,7 @@
 import { DomainSocketWatch } from './domain-sockets-watch.js';
 import type { SerialMode } from './domain-sockets.js';
-import type { Listener, ListenerContext } from './listener.js';
-import { serveGuestSocket } from './serial-session.js';
+import type { Listener, ListenerContext } from '../listener.js';
+import { serveGuestSocket } from './session.js';
 
 export interface SerialListenerSettings {
   name: string;

@@ -5,14 +5,14 @@
  * deadline, and garbage is reported in rate-limited lines, never once per byte.
  */
 import type { Duplex } from 'node:stream';
-import type { RequestCore } from '../core/request-core.js';
-import type { Requester } from '../core/requester.js';
-import type { Dispatcher } from '../daemon/dispatcher.js';
-import { MagicFramer } from '../protocol/magic-framer.js';
-import { decodeSerialRequest, SERIAL_REQUEST_SIZE, type SerialRequest } from '../protocol/serial-messages.js';
-import type { Logger } from '../util/log.js';
-import { StreamIO, StreamIOError } from '../util/stream-io.js';
-import { writeAnswer } from './answer-writer.js';
+import type { RequestCore } from '../../core/request-core.js';
+import type { Requester } from '../../core/requester.js';
+import type { Dispatcher } from '../../daemon/dispatcher.js';
+import { MagicFramer } from '../../protocol/magic-framer.js';
+import { decodeSerialRequest, SERIAL_REQUEST_SIZE, type SerialRequest } from '../../protocol/serial-messages.js';
+import type { Logger } from '../../util/log.js';
+import { StreamIO, StreamIOError } from '../../util/stream-io.js';
+import { writeAnswer } from '../answer-writer.js';
 import type { GuestEndpoint } from './domain-sockets-watch.js';
 
 export interface SerialSessionDeps {

@@ -3,7 +3,7 @@
  * `<domain id='3'><devices><vsock model='virtio'><cid auto='yes' address='5'/></vsock></devices></domain>`.
  * With auto='yes' only the live XML of a running domain holds the CID the hypervisor picked.
  */
-import { parseXml, XmlSyntaxError } from './domain-sockets-xml.js';
+import { parseXml, XmlSyntaxError } from '../../libvirt/domain-xml.js';
 
 /** Lowest CID a guest can have: 0-2 are the hypervisor, the loopback and the host. */
 const FIRST_GUEST_CID = 3;

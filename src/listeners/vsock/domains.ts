@@ -1,6 +1,6 @@
-import { ErrorCode, LibvirtError, ListDomainsFlag, type Domain, type LibvirtClient } from '../libvirt/index.js';
-import type { Logger } from '../util/log.js';
-import { vsockCidOf } from './vsock-cid.js';
+import { ErrorCode, LibvirtError, ListDomainsFlag, type Domain, type LibvirtClient } from '../../libvirt/index.js';
+import type { Logger } from '../../util/log.js';
+import { vsockCidOf } from './cid.js';
 
 /** The running domain that owns a guest CID. */
 export interface VsockDomain {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { listenVsock, VMADDR_CID_ANY, type VsockAddress, type VsockServer } from '../transport/vsock.js';
-import type { StreamAcceptor } from './stream-listener.js';
+import { listenVsock, VMADDR_CID_ANY, type VsockAddress, type VsockServer } from '../../native/vsock.js';
+import type { StreamAcceptor } from '../stream-listener.js';
 
 /**
  * Pending connections the kernel queues between two accepts. C uses 1; every accepted connection is

@@ -1,10 +1,10 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { DEFAULT_IPV4_GROUP, DEFAULT_IPV6_GROUP, DEFAULT_KEY_FILE, DEFAULT_PORT, Hash, type HashType } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
-import { BlockReader } from './block-reader.js';
-import { ConfigError } from './config-error.js';
-import { childBlocks, findBlock } from './lookup.js';
-import type { ConfigAssignment, ConfigDocument } from './tree.js';
+import { BlockReader } from '../config/block-reader.js';
+import { ConfigError } from '../config/config-error.js';
+import { childBlocks, findBlock } from '../config/lookup.js';
+import type { ConfigAssignment, ConfigDocument } from '../config/tree.js';
 
 export type IpFamily = 'ipv4' | 'ipv6';
 
