@@ -3,14 +3,9 @@
  * listener sends back (PROTOCOL.md §5.4: 0 success/on, 1 failure, 2 off); listeners add PERM and the
  * host-list framing themselves. A backend never throws for a per-domain failure; it answers 1.
  */
-export interface HostInfo {
-  /** Domain name as libvirt reports it. */
-  name: string;
-  /** Canonical lowercase UUID string. */
-  uuid: string;
-  /** Raw libvirt domain state (1 running, 3 paused, 5 shut off, ...). */
-  state: number;
-}
+import type { HostInfo } from '../protocol/host-list.js';
+
+export type { HostInfo } from '../protocol/host-list.js';
 
 /** Who asked, for backends that care (cpg) and for logs. */
 export interface RequestOrigin {

@@ -1,4 +1,4 @@
-import type { Answer } from '../daemon/dispatcher.js';
+import type { Answer } from '../core/executor.js';
 import { hostListChunks, type HostListFraming } from '../protocol/host-list.js';
 import { encodeSerialResponse } from '../protocol/serial-messages.js';
 import type { StreamIO } from '../util/stream-io.js';

@@ -1,12 +1,12 @@
+import type { RequestExecutor } from '../core/executor.js';
 import type { RequestCore } from '../core/request-core.js';
-import type { Dispatcher } from '../daemon/dispatcher.js';
 import type { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Logger } from '../util/log.js';
 
 /**
  * What the daemon runtime sees of a transport. Every listener decodes with the shared codec,
  * authenticates with the shared auth core, passes the shared request gate and executes through the
- * shared Dispatcher, so a new transport is one new file implementing this.
+ * daemon's one RequestExecutor; a transport's folder under src/listeners implements this (registry.ts).
  */
 export interface Listener {
   /** Instance name from the configuration (e.g. "multicast", "vmchannel"). */
@@ -17,7 +17,8 @@ export interface Listener {
 }
 
 export interface ListenerContext {
-  dispatcher: Dispatcher;
+  /** Executes admitted requests: the daemon's Dispatcher. */
+  dispatcher: RequestExecutor;
   /** The daemon-wide gate, challenge registry and bounds. */
   core: RequestCore;
   log: Logger;

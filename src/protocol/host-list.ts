@@ -1,4 +1,3 @@
-import type { HostInfo } from '../backends/backend.js';
 import { Response } from './constants.js';
 import { readFixedString, writeFixedString } from './fixed-string.js';
 import { encodeSerialResponse } from './serial-messages.js';
@@ -11,6 +10,16 @@ const STATE_OFFSET = 128;
 const FIELD_SIZE = 64;
 
 export type HostListFraming = 'network' | 'serial';
+
+/** One domain of a host-list answer, as a backend reports it. */
+export interface HostInfo {
+  /** Domain name as libvirt reports it. */
+  name: string;
+  /** Canonical lowercase UUID string. */
+  uuid: string;
+  /** Raw libvirt domain state (1 running, 3 paused, 5 shut off, ...). */
+  state: number;
+}
 
 /** Writes a fully defined record: unlike the C daemon, no stack bytes leak into padding (§9 W14). */
 export function encodeHostRecord(host: HostInfo, out: Buffer = Buffer.alloc(HOST_RECORD_SIZE), offset = 0): Buffer {

@@ -5,9 +5,9 @@
  * deadline, and garbage is reported in rate-limited lines, never once per byte.
  */
 import type { Duplex } from 'node:stream';
+import type { RequestExecutor } from '../../core/executor.js';
 import type { RequestCore } from '../../core/request-core.js';
 import type { Requester } from '../../core/requester.js';
-import type { Dispatcher } from '../../daemon/dispatcher.js';
 import { MagicFramer } from '../../protocol/magic-framer.js';
 import { decodeSerialRequest, SERIAL_REQUEST_SIZE, type SerialRequest } from '../../protocol/serial-messages.js';
 import type { Logger } from '../../util/log.js';
@@ -17,7 +17,7 @@ import type { GuestEndpoint } from './domain-sockets-watch.js';
 
 export interface SerialSessionDeps {
   listener: string;
-  dispatcher: Dispatcher;
+  dispatcher: RequestExecutor;
   /** The daemon-wide gate (permissions, duplicate window) and the buffer bound. */
   core: RequestCore;
   log: Logger;
