@@ -1,18 +1,27 @@
-import type { FenceBackend } from './backend.js';
-import { LibvirtBackend } from './libvirt/backend.js';
-import type { BackendConfig, BackendModule } from '../daemon-config/backends.js';
+/**
+ * Every backend module this fence_virtd knows, one line each. Reading the configuration, starting the
+ * daemon, `--check`, `-c` and the configuration reference all go through this list.
+ */
 import type { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Logger } from '../util/log.js';
+import type { FenceBackend } from './backend.js';
+import { cpg } from './cpg/index.js';
+import { libvirt } from './libvirt/index.js';
+import type { BackendModule } from './module.js';
 
+export const BACKENDS = [libvirt, cpg] as const;
+
+export type BackendConfig = ReturnType<(typeof BACKENDS)[number]['read']>;
+export type BackendModuleName = BackendConfig['module'];
+export const BACKEND_MODULES: readonly BackendModuleName[] = BACKENDS.map((m) => m.name);
 /** Backend modules this build can run; the configuration also knows cpg, which is still to come. */
-export const AVAILABLE_BACKENDS: readonly BackendModule[] = ['libvirt'];
+export const AVAILABLE_BACKENDS: readonly BackendModuleName[] = BACKENDS.filter((m) => m.available).map((m) => m.name);
 
-/** One place that knows every backend module. */
+/** The module called `name` (exactly), if there is one. */
+export function findBackendModule(name: string): BackendModule<BackendConfig> | undefined {
+  return BACKENDS.find((m) => m.name === name);
+}
+
 export async function createBackend(config: BackendConfig, log: Logger, pool: LibvirtConnectionPool): Promise<FenceBackend> {
-  switch (config.module) {
-    case 'libvirt':
-      return LibvirtBackend.open(config.uris, log, { connect: (uri) => pool.get(uri) });
-    case 'cpg':
-      throw new Error('backend module cpg is not available in this build yet');
-  }
+  return (findBackendModule(config.module) as BackendModule<BackendConfig>).create(config, log, pool);
 }

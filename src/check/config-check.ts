@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { ConfigError, readConfigFile, toDaemonConfig, type DaemonConfig } from '../config/index.js';
+import { ConfigError, readConfigFile } from '../config/index.js';
+import { toDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
 import { createLogger } from '../util/log.js';
 import type { CheckReport } from '../module-kit/check-report.js';
 

@@ -1,12 +1,14 @@
-import { defaultLimits, type SecurityLimits } from '../core/limits.js';
-import { silentLogger, type Logger } from '../util/log.js';
-import { readBackend, type BackendConfig } from './backends.js';
+import { BACKEND_MODULES, type BackendConfig } from '../backends/registry.js';
 import { BlockReader } from '../config/block-reader.js';
-import { readGroups, type GroupConfig } from './groups.js';
 import { findBlock } from '../config/lookup.js';
-import { readListeners, type ListenerConfig } from './listeners.js';
 import { readConfigFile } from '../config/parse.js';
 import type { ConfigDocument } from '../config/tree.js';
+import { defaultLimits, type SecurityLimits } from '../core/limits.js';
+import type { ListenerConfig } from '../listeners/registry.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { readBackend } from './backends.js';
+import { readGroups, type GroupConfig } from './groups.js';
+import { LISTENER_CHOICES, readListeners } from './listeners.js';
 
 /** Everything fence_virtd takes from fence_virt.conf, validated and with defaults applied (PROTOCOL.md §7.3). */
 export interface DaemonConfig {
@@ -35,9 +37,9 @@ export function toDaemonConfig(document: ConfigDocument, log: Logger = silentLog
   const { file } = document;
   const daemon = new BlockReader(file, 'fence_virtd', findBlock(document, 'fence_virtd'));
   const listenerSetting = daemon.assignment('listener');
-  if (!listenerSetting) throw daemon.error("fence_virtd: missing 'listener' (multicast, tcp, serial or vsock)");
+  if (!listenerSetting) throw daemon.error(`fence_virtd: missing 'listener' (${LISTENER_CHOICES})`);
   const backendSetting = daemon.assignment('backend');
-  if (!backendSetting) throw daemon.error("fence_virtd: missing 'backend' (libvirt or cpg)");
+  if (!backendSetting) throw daemon.error(`fence_virtd: missing 'backend' (${BACKEND_MODULES.join(' or ')})`);
 
   const debug = daemon.integer('debug', 0, 0, Number.MAX_SAFE_INTEGER);
   const foreground = daemon.flag('foreground') ?? false;

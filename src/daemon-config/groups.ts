@@ -1,7 +1,7 @@
-import type { Logger } from '../util/log.js';
 import { BlockReader } from '../config/block-reader.js';
 import { childBlocks, findBlock } from '../config/lookup.js';
 import type { ConfigDocument } from '../config/tree.js';
+import type { Logger } from '../util/log.js';
 
 /** One `groups/group` block of the static permission map (PROTOCOL.md §6). */
 export interface GroupConfig {

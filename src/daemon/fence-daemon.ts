@@ -1,13 +1,13 @@
 import type { FenceBackend } from '../backends/backend.js';
-import { loadDaemonConfig, type DaemonConfig } from '../daemon-config/daemon-config.js';
+import { createBackend } from '../backends/registry.js';
 import { createRequestCore } from '../core/request-core.js';
+import { loadDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
 import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
+import { createListener, keyFilesOf } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
-import { createBackend } from '../backends/registry.js';
 import { Dispatcher } from './dispatcher.js';
 import { KeyRing } from './key-ring.js';
-import { createListener, keyFilesOf } from '../listeners/registry.js';
 import { StaticMap } from './static-map.js';
 
 /** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */

@@ -1,75 +1,37 @@
-import type { ListenerConfig } from '../daemon-config/listeners.js';
-import { defaultLibvirtUri } from '../libvirt/connection-pool.js';
-import type { Listener, ListenerContext } from './listener.js';
-import { MulticastListener } from './multicast/listener.js';
-import { SerialListener } from './serial/listener.js';
-import { StreamRequestListener } from './stream-listener.js';
-import { TcpAcceptor, type TcpPeer } from './tcp/acceptor.js';
-import { VsockAcceptor } from './vsock/acceptor.js';
-import { VsockDomainDirectory } from './vsock/domains.js';
-import { VsockListener } from './vsock/listener.js';
-import type { KeyRing } from '../daemon/key-ring.js';
+/**
+ * Every listener module this fence_virtd has, one line each. Reading the configuration, starting the
+ * daemon, `--check`, `-c` and the configuration reference all go through this list, so a new transport
+ * is one folder under src/listeners and one line here.
+ */
+import type { Listener } from './listener.js';
+import type { ListenerDeps, ListenerModule } from './module.js';
+import { multicast } from './multicast/index.js';
+import { serial } from './serial/index.js';
+import { tcp } from './tcp/index.js';
+import { vsock } from './vsock/index.js';
 
-export interface ListenerDeps {
-  keys: KeyRing;
-  context: (name: string) => ListenerContext;
-  /** The backend's libvirt URIs: vsock peers are resolved to their domains there. */
-  backendUris: readonly string[];
+/** In the order fence_virtd names them in messages and in the `-c` dialog. */
+export const LISTENERS = [multicast, tcp, serial, vsock] as const;
+
+export type ListenerConfig = ReturnType<(typeof LISTENERS)[number]['read']>;
+export type ListenerModuleName = ListenerConfig['module'];
+export const LISTENER_MODULES: readonly ListenerModuleName[] = LISTENERS.map((m) => m.name);
+
+/** The module called `name` (exactly), if there is one. */
+export function findListenerModule(name: string): ListenerModule<ListenerConfig> | undefined {
+  return LISTENERS.find((m) => m.name === name);
 }
 
-/** One place that knows every listener module; adding a transport adds one case here. */
+/** The module that read `config`, to check, run or describe it. */
+export function listenerModule(config: ListenerConfig): ListenerModule<ListenerConfig> {
+  return findListenerModule(config.module) as ListenerModule<ListenerConfig>;
+}
+
 export function createListener(config: ListenerConfig, deps: ListenerDeps): Listener {
-  const ctx = deps.context(config.name);
-  switch (config.module) {
-    case 'multicast':
-      return new MulticastListener(
-        {
-          name: config.name,
-          family: config.family,
-          address: config.address,
-          port: config.port,
-          interface: config.interface,
-          key: deps.keys.source(config.keyFile),
-          minimumHash: config.hash,
-          auth: config.auth,
-        },
-        ctx,
-      );
-    case 'tcp':
-      return new StreamRequestListener<TcpPeer>(
-        new TcpAcceptor(config.address, config.port),
-        {
-          name: config.name,
-          key: deps.keys.source(config.keyFile),
-          minimumHash: config.hash,
-          auth: config.auth,
-          sourceOf: (peer) => peer.address,
-          identify: (peer) => ({ listener: config.name, display: peer.address, addresses: [peer.address], domains: [] }),
-        },
-        ctx,
-      );
-    case 'vsock':
-      return new VsockListener(
-        new VsockAcceptor(config.port),
-        {
-          name: config.name,
-          key: deps.keys.source(config.keyFile),
-          minimumHash: config.hash,
-          auth: config.auth,
-          sourceOf: (peer) => `cid ${peer.cid}`,
-        },
-        new VsockDomainDirectory(() => deps.backendUris.map((uri) => ctx.libvirt.get(uri)), ctx.log),
-        ctx,
-      );
-    case 'serial':
-      return new SerialListener(
-        { name: config.name, uri: config.uri ?? defaultLibvirtUri(), mode: config.mode, directory: config.path },
-        ctx,
-      );
-  }
+  return listenerModule(config).create(config, deps);
 }
 
 /** Key files the configured listeners need; the serial listener uses none (the C daemon still demanded one). */
 export function keyFilesOf(listeners: readonly ListenerConfig[]): string[] {
-  return listeners.flatMap((l) => (l.module === 'serial' ? [] : [l.keyFile]));
+  return listeners.flatMap((l) => listenerModule(l).keyFile?.(l) ?? []);
 }

@@ -1,4 +1,9 @@
-/** The lines `fence_virtd --check` prints: one per check, a verdict, what was found and how to fix it. */
+/**
+ * The lines `fence_virtd --check` prints: one per check, a verdict, what was found and how to fix it;
+ * and the libvirt connections that checks looking at domains are given.
+ */
+import type { Domain, LibvirtClient } from '../libvirt/index.js';
+
 export type Verdict = 'OK' | 'WARN' | 'FAIL';
 
 export interface CheckLine {
@@ -39,4 +44,11 @@ export class CheckReport {
 
 export function formatCheckLine(line: CheckLine): string {
   return `${line.verdict.padEnd(4)} ${line.subject}: ${line.detail}${line.fix ? ` | fix: ${line.fix}` : ''}`;
+}
+
+/** A libvirt connection that answered, kept open for the checks that look at domains. */
+export interface LibvirtView {
+  uri: string;
+  client: LibvirtClient;
+  domains: Domain[];
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import type { VsockListenerConfig } from '../../src/daemon-config/listeners.js';
+import type { VsockListenerConfig } from '../../src/listeners/vsock/config.js';
 import { KeyRing } from '../../src/daemon/key-ring.js';
 import { createListener } from '../../src/listeners/registry.js';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';

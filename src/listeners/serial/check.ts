@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
-import type { SerialListenerConfig } from '../../config/index.js';
+import type { CheckReport, LibvirtView } from '../../module-kit/check-report.js';
+import type { SerialListenerConfig } from './config.js';
 import { boundSocketPaths, inSocketDirectory } from './domain-sockets.js';
-import type { LibvirtView } from '../../check/libvirt-check.js';
-import type { CheckReport } from '../../module-kit/check-report.js';
 
 const DEVICE_XML = {
   serial: (dir: string) => `<serial type='unix'><source mode='bind' path='${dir}/GUEST'/><target port='1'/></serial> (guest: fence_virt -D /dev/ttyS1)`,

@@ -1,50 +1,15 @@
 /**
- * Can each network listener take its socket? Binds (and for multicast joins) exactly what the daemon
- * would, then lets go at once; explains the usual failures: a busy port, a foreign address, a missing
- * or down interface, no route for the group.
+ * Can the multicast listener take its socket? Binds and joins exactly what the daemon would, then lets
+ * go at once; explains a busy port, a missing or down interface and no route for the group.
  */
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { MulticastListenerConfig, TcpListenerConfig, VsockListenerConfig } from '../config/index.js';
-import { listenVsock } from '../native/vsock.js';
-import { listInterfaces, routeFor } from '../util/network-info.js';
-import { describeOwners, isFenceVirtd, portOwners } from '../util/port-owner.js';
-import type { CheckReport } from '../module-kit/check-report.js';
+import type { CheckReport } from '../../module-kit/check-report.js';
+import { listInterfaces, routeFor } from '../../util/network-info.js';
+import { reportBusy } from '../port-check.js';
+import type { MulticastListenerConfig } from './config.js';
 
 type Errno = NodeJS.ErrnoException;
-
-/** EADDRINUSE explained by who holds the port; a running fence_virtd is only worth a warning. */
-function reportBusy(report: CheckReport, subject: string, protocol: 'tcp' | 'udp', port: number, listener: string): void {
-  const owners = portOwners(protocol, port);
-  const detail = `${protocol.toUpperCase()} port ${port} is in use by ${describeOwners(owners)}`;
-  if (owners.length > 0 && owners.every(isFenceVirtd)) {
-    report.warn(subject, `${detail}: fence_virtd already runs here`, 'fine if it runs this configuration; otherwise stop it (systemctl stop fence_virtd)');
-  } else {
-    report.fail(subject, detail, `stop that process, or choose another port in listeners/${listener}/port (guests: -p)`);
-  }
-}
-
-export async function checkTcpListener(l: TcpListenerConfig, report: CheckReport): Promise<void> {
-  const subject = `listener ${l.name} (tcp ${l.address} port ${l.port})`;
-  const server = createServer();
-  server.listen({ host: l.address, port: l.port, exclusive: true });
-  const err = await once(server, 'listening').then(
-    () => undefined,
-    (e: unknown) => e as Errno,
-  );
-  if (!err) {
-    await new Promise((resolve) => server.close(resolve));
-    report.ok(subject, 'the port can be bound');
-  } else if (err.code === 'EADDRINUSE') {
-    reportBusy(report, subject, 'tcp', l.port, l.name);
-  } else if (err.code === 'EADDRNOTAVAIL') {
-    report.fail(subject, `${l.address} is not an address of this host`, `set listeners/${l.name}/address to 127.0.0.1 or to an address shown by: ip addr`);
-  } else {
-    report.fail(subject, err.message, err.code === 'EACCES' ? 'run fence_virtd as root' : 'see the error');
-  }
-}
 
 /** A configured interface must exist, be up and (IPv4) have an address to join on; returns that address. */
 function checkInterface(l: MulticastListenerConfig & { interface: string }, report: CheckReport, subject: string): { joinOn: string } | undefined {
@@ -116,22 +81,5 @@ export async function checkMulticastListener(l: MulticastListenerConfig, report:
     );
   } finally {
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-  }
-}
-
-/** Binds and listens only: nothing here ever connects an AF_VSOCK socket. */
-export function checkVsockListener(l: VsockListenerConfig, report: CheckReport): void {
-  const subject = `listener ${l.name} (vsock port ${l.port})`;
-  if (!existsSync('/dev/vsock')) {
-    report.fail(subject, '/dev/vsock does not exist: this host has no vsock transport', 'modprobe vhost_vsock (and give the guests <vsock model="virtio"> devices)');
-    return;
-  }
-  try {
-    listenVsock({ port: l.port }).close();
-    report.ok(subject, 'the port can be bound');
-  } catch (err) {
-    const e = err as Errno;
-    const fix = e.code === 'EADDRINUSE' ? `stop the process using vsock port ${l.port}, or choose another port in listeners/${l.name}/port` : 'see the error';
-    report.fail(subject, e.message, e.code === 'ERR_VSOCK_ADDON_MISSING' ? 'reinstall fence-virtd (the vsock addon is missing)' : fix);
   }
 }
