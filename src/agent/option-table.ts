@@ -5,8 +5,8 @@
  */
 import { statSync } from 'node:fs';
 import { DEFAULT_KEY_FILE, Family, Request, parseHashName, type RequestCode } from '../protocol/index.js';
-import { DEFAULT_CHANNEL_ADDRESS, DEFAULT_SERIAL_PARAMS, type AgentArgs } from './args.js';
 import { atoi, strtol, strtoul, toCInt } from '../util/c-number.js';
+import { DEFAULT_CHANNEL_ADDRESS, DEFAULT_SERIAL_PARAMS, type AgentArgs } from './args.js';
 import { strerror } from './errno-text.js';
 
 export interface AssignContext {

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { ConfigError, readConfigFile } from '../config/index.js';
 import { toDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
-import { createLogger } from '../util/log.js';
 import type { CheckReport } from '../module-kit/check-report.js';
+import { createLogger } from '../util/log.js';
 
 /** The file parses and makes a configuration the daemon accepts; its warnings and its mode. */
 export async function checkConfigFile(file: string, report: CheckReport): Promise<DaemonConfig | undefined> {

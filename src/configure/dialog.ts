@@ -21,8 +21,8 @@ import {
   type ConfigDocument,
 } from '../config/index.js';
 import { toDaemonConfig } from '../daemon-config/index.js';
-import { findListenerModule, LISTENER_MODULES, type ListenerConfig } from '../listeners/registry.js';
 import type { ListenerModule } from '../listeners/module.js';
+import { findListenerModule, LISTENER_MODULES, type ListenerConfig } from '../listeners/registry.js';
 import { instanceNameProblem, textProblem } from '../module-kit/answers.js';
 import { BlockEdit } from '../module-kit/block-edit.js';
 import { DialogAborted, LinePrompter } from '../module-kit/prompter.js';

@@ -1,8 +1,8 @@
+import { BACKEND_MODULES, findBackendModule, type BackendConfig } from '../backends/registry.js';
 import { BlockReader } from '../config/block-reader.js';
 import { ConfigError } from '../config/config-error.js';
 import { findBlock } from '../config/lookup.js';
 import type { ConfigAssignment, ConfigDocument } from '../config/tree.js';
-import { BACKEND_MODULES, findBackendModule, type BackendConfig } from '../backends/registry.js';
 import type { Logger } from '../util/log.js';
 
 /** The backend `fence_virtd/backend` names, configured from `backends/<name>`. */

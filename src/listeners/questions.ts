@@ -1,10 +1,10 @@
 /** The `-c` questions several listener modules ask. */
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { DEFAULT_KEY_FILE, DEFAULT_PORT } from '../protocol/constants.js';
 import { familyOf, parsePort, portProblem, textProblem } from '../module-kit/answers.js';
 import type { BlockEdit } from '../module-kit/block-edit.js';
 import type { LinePrompter } from '../module-kit/prompter.js';
+import { DEFAULT_KEY_FILE, DEFAULT_PORT } from '../protocol/constants.js';
 import { keyFileKey, type IpFamily } from './settings.js';
 
 /** Asks for the block's address and stores it with the family it belongs to. */

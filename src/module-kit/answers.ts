@@ -1,7 +1,7 @@
 /** Checks of the dialog's answers: each returns undefined for a usable answer, or why it is not. */
 import { isIP } from 'node:net';
-import { strtol } from '../util/c-number.js';
 import { valueProblem } from '../config/syntax.js';
+import { strtol } from '../util/c-number.js';
 
 /** Anything written into the file must be readable back (no '"', not empty). */
 export function textProblem(answer: string): string | undefined {

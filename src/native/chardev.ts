@@ -3,8 +3,8 @@
  * serialport cannot open it. Also works for FIFOs and ptys. No terminal setup is done.
  */
 import type { Duplex } from 'node:stream';
-import { PollRelay } from './fd-stream.js';
 import { loadAddon } from './addon.js';
+import { PollRelay } from './fd-stream.js';
 
 /**
  * Opens `path` read-write and non-blocking; throws errno-coded errors (ENOENT, EACCES…) or

@@ -5,8 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { PollRelay } from './fd-stream.js';
 import { loadAddon, type NativeHandle, type VsockAddress } from './addon.js';
+import { PollRelay } from './fd-stream.js';
 
 export type { VsockAddress } from './addon.js';
 

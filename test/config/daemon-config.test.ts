@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, parseConfig } from '../../src/config/index.js';
-import { applyCommandLineOverrides, toDaemonConfig, type DaemonConfig } from '../../src/daemon-config/index.js';
 import { defaultLimits } from '../../src/core/limits.js';
+import { applyCommandLineOverrides, toDaemonConfig, type DaemonConfig } from '../../src/daemon-config/index.js';
 import { DEFAULT_KEY_FILE, Hash } from '../../src/protocol/index.js';
 import { CapturedLog } from '../support/captured-log.js';
 

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
 import { XmlSyntaxError } from '../../src/libvirt/domain-xml.js';
+import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
 import { vsockCidOf } from '../../src/listeners/vsock/cid.js';
 import { silentLogger } from '../../src/util/log.js';
 

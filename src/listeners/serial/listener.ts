@@ -1,6 +1,6 @@
+import type { Listener, ListenerContext } from '../listener.js';
 import { DomainSocketWatch } from './domain-sockets-watch.js';
 import type { SerialMode } from './domain-sockets.js';
-import type { Listener, ListenerContext } from '../listener.js';
 import { serveGuestSocket } from './session.js';
 
 export interface SerialListenerSettings {
