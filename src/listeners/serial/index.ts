@@ -10,7 +10,7 @@ export const serial: ListenerModule<SerialListenerConfig> = {
   name: 'serial',
   read: readSerialListener,
   endpoint: (l) => `${l.mode} sockets in ${l.path ?? 'any directory'}`,
-  // Two serial listeners take the same sockets when one of them takes sockets in any directory.
+  // Listeners of one mode share guest sockets when their directories are equal or either takes any.
   overlaps: (a, b) => a.mode === b.mode && (a.path === undefined || b.path === undefined || a.path === b.path),
   libvirtUri: (l) => l.uri ?? defaultLibvirtUri(),
   reference: serialReference,
