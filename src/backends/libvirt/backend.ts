@@ -9,16 +9,11 @@
  * test:/// node is required to see the same domain state (TESTBEDS §1).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, LibvirtClient, LibvirtError, type Domain, type LibvirtClientOptions } from '../../libvirt/index.js';
-import { DomainState } from '../../protocol/constants.js';
+import { isNoSuchDomain, LibvirtClient, type Domain, type LibvirtClientOptions } from '../../libvirt/index.js';
+import { DomainState, Response } from '../../protocol/constants.js';
 import { isUuidString } from '../../protocol/uuid.js';
 import type { Logger } from '../../util/log.js';
 import type { FenceBackend, HostInfo, HostList, RequestOrigin } from '../backend.js';
-
-/** Response bytes (PROTOCOL.md §5.4). */
-const SUCCESS = 0;
-const FAIL = 1;
-const OFF = 2;
 
 export interface LibvirtBackendOptions {
   /** Pause between checks that a destroyed domain is gone during reboot (C: 1 s). */
@@ -94,21 +89,21 @@ export class LibvirtBackend implements FenceBackend {
   /** libvirt cannot answer "null" meaningfully; the C backend always fails it. */
   async null(domain: string): Promise<number> {
     this.log.debug(`null request for '${domain}': not supported, answering failure`);
-    return FAIL;
+    return Response.FAIL;
   }
 
   async devstatus(): Promise<number> {
-    return SUCCESS;
+    return Response.SUCCESS;
   }
 
   async status(domain: string, origin: RequestOrigin): Promise<number> {
     const found = await this.find(domain);
-    if (found === 'unavailable') return FAIL;
+    if (found === 'unavailable') return Response.FAIL;
     if (found === 'missing') {
       this.log.info(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
-      return OFF;
+      return Response.OFF;
     }
-    return (await this.stateOf(found)) === DomainState.SHUTOFF ? OFF : SUCCESS;
+    return (await this.stateOf(found)) === DomainState.SHUTOFF ? Response.OFF : Response.SUCCESS;
   }
 
   async off(domain: string, origin: RequestOrigin): Promise<number> {
@@ -116,7 +111,7 @@ export class LibvirtBackend implements FenceBackend {
     if (typeof found === 'string') return this.notFound('off', domain, found);
     if ((await this.stateOf(found)) === DomainState.SHUTOFF) {
       this.log.info(`off '${found.dom.name}' (${describe(origin)}): already shut off`);
-      return SUCCESS;
+      return Response.SUCCESS;
     }
     return this.act(`destroying '${found.dom.name}' (${describe(origin)})`, () => found.client.destroy(found.dom));
   }
@@ -128,7 +123,7 @@ export class LibvirtBackend implements FenceBackend {
     if (state !== null && state !== DomainState.SHUTOFF) {
       // Like C, a paused or crashed domain counts as on and is left as it is (W31).
       this.log.info(`on '${found.dom.name}' (${describe(origin)}): already on (state ${state})`);
-      return SUCCESS;
+      return Response.SUCCESS;
     }
     return this.act(`starting '${found.dom.name}' (${describe(origin)})`, () => found.client.create(found.dom));
   }
@@ -144,19 +139,19 @@ export class LibvirtBackend implements FenceBackend {
     const who = `'${dom.name}' (${describe(origin)})`;
     if ((await this.stateOf(found)) === DomainState.SHUTOFF) {
       this.log.info(`reboot ${who}: shut off, leaving it off`);
-      return SUCCESS;
+      return Response.SUCCESS;
     }
     const xml = await client.getXmlDesc(dom).catch((err: Error) => {
       this.log.warn(`reboot ${who}: cannot fetch the live XML, the domain will not be restarted: ${err.message}`);
       return null;
     });
-    if ((await this.act(`reboot ${who}: destroying`, () => client.destroy(dom))) !== SUCCESS) return FAIL;
+    if ((await this.act(`reboot ${who}: destroying`, () => client.destroy(dom))) !== Response.SUCCESS) return Response.FAIL;
     if (!(await this.waitGone(found))) {
       this.log.error(`reboot ${who}: domain still exists after ${this.rebootWaitMs} ms; fencing failed`);
-      return FAIL;
+      return Response.FAIL;
     }
     if (xml !== null) await this.restart(found, xml, who);
-    return SUCCESS;
+    return Response.SUCCESS;
   }
 
   async hostList(origin: RequestOrigin): Promise<HostList> {
@@ -164,7 +159,7 @@ export class LibvirtBackend implements FenceBackend {
     const hosts = sortByNameIgnoringCase(lists.flatMap((list) => list ?? []));
     const complete = lists.every((list) => list !== null);
     if (!complete) this.log.error(`host list for ${describe(origin)} is incomplete: a libvirt connection is unavailable`);
-    return { hosts, code: complete ? SUCCESS : FAIL };
+    return { hosts, code: complete ? Response.SUCCESS : Response.FAIL };
   }
 
   async close(): Promise<void> {
@@ -185,7 +180,7 @@ export class LibvirtBackend implements FenceBackend {
         const dom = byUuid ? await client.lookupByUuid(domain.toLowerCase()) : await client.lookupByName(domain);
         return { client, dom };
       } catch (err) {
-        if (isNoDomain(err)) continue;
+        if (isNoSuchDomain(err)) continue;
         this.log.error(`looking up '${domain}' on ${client.uri} failed: ${(err as Error).message}`);
         unavailable = true;
       }
@@ -196,7 +191,7 @@ export class LibvirtBackend implements FenceBackend {
 
   private notFound(op: string, domain: string, why: NotFound): number {
     this.log.info(`${op} '${domain}': ${why === 'missing' ? 'no such domain' : 'libvirt unavailable'}, answering failure`);
-    return FAIL;
+    return Response.FAIL;
   }
 
   /** The domain's state, or null when libvirt cannot tell (C then acts as if it were not shut off). */
@@ -213,10 +208,10 @@ export class LibvirtBackend implements FenceBackend {
     this.log.notice(what);
     try {
       await action();
-      return SUCCESS;
+      return Response.SUCCESS;
     } catch (err) {
       this.log.error(`${what} failed: ${(err as Error).message}`);
-      return FAIL;
+      return Response.FAIL;
     }
   }
 
@@ -230,7 +225,7 @@ export class LibvirtBackend implements FenceBackend {
         const found = await client.lookupByUuid(dom.uuid);
         return stateToo && (await client.getInfo(found)).state === DomainState.SHUTOFF;
       } catch (err) {
-        if (isNoDomain(err)) return true;
+        if (isNoSuchDomain(err)) return true;
         this.log.warn(`waiting for '${dom.name}' to stop: ${(err as Error).message}`);
         return false;
       }
@@ -270,7 +265,7 @@ export class LibvirtBackend implements FenceBackend {
           client.getInfo(dom).then(
             (info): HostInfo | null => ({ name: dom.name, uuid: dom.uuid, state: info.state }),
             (err: unknown) => {
-              if (isNoDomain(err)) return null; // undefined between the list and the info
+              if (isNoSuchDomain(err)) return null; // undefined between the list and the info
               throw err;
             },
           ),
@@ -282,10 +277,6 @@ export class LibvirtBackend implements FenceBackend {
       return null;
     }
   }
-}
-
-function isNoDomain(err: unknown): boolean {
-  return err instanceof LibvirtError && err.code === ErrorCode.NoDomain;
 }
 
 function describe(origin: RequestOrigin): string {

@@ -10,9 +10,8 @@
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import {
-  ErrorCode,
+  isNoSuchDomain,
   LibvirtConnectionError,
-  LibvirtError,
   LifecycleEventType,
   ListDomainsFlag,
   type LibvirtClient,
@@ -191,7 +190,7 @@ export class DomainSocketWatch {
       const xml = await this.client.getXmlDesc(dom, 0);
       return boundSocketPaths(xml, this.settings.mode).filter((path) => inSocketDirectory(path, this.settings.directory));
     } catch (err) {
-      if (err instanceof LibvirtError && err.code === ErrorCode.NoDomain) return [];
+      if (isNoSuchDomain(err)) return [];
       // Disconnected: the scan after the reconnect re-checks this domain.
       if (err instanceof LibvirtConnectionError) this.log.debug(`cannot check domain ${name}: ${err.message}`);
       else this.log.warn(`cannot read the devices of domain ${name} (${uuid}): ${(err as Error).message}`);

@@ -1,4 +1,4 @@
-import { ErrorCode, LibvirtError, ListDomainsFlag, type Domain, type LibvirtClient } from '../../libvirt/index.js';
+import { isNoSuchDomain, ListDomainsFlag, type Domain, type LibvirtClient } from '../../libvirt/index.js';
 import type { Logger } from '../../util/log.js';
 import { vsockCidOf } from './cid.js';
 
@@ -71,7 +71,7 @@ class ConnectionCids {
       const xml = await this.client.getXmlDesc(hint, 0, { timeoutMs: this.callTimeoutMs });
       if (vsockCidOf(xml) === cid) return hint;
     } catch (err) {
-      if (!(err instanceof LibvirtError && err.code === ErrorCode.NoDomain)) {
+      if (!isNoSuchDomain(err)) {
         this.log.warn(`cannot confirm that '${hint.name}' holds CID ${cid} on ${this.client.uri}: ${(err as Error).message}`);
         return 'unknown';
       }
@@ -150,7 +150,7 @@ class ConnectionCids {
 
 /** A domain undefined between the list and its XML simply has no CID. */
 function gone(err: unknown): undefined {
-  if (err instanceof LibvirtError && err.code === ErrorCode.NoDomain) return undefined;
+  if (isNoSuchDomain(err)) return undefined;
   throw err;
 }
 
