@@ -1,7 +1,7 @@
 /**
  * Every option of the agents: getopt letter, stdin key, help and metadata text, and how a value is
- * checked and stored (PROTOCOL.md §8.1). Help, metadata and both parsers are driven by this one table;
- * its order is the C agents' (it decides which entry a stdin key finds first).
+ * checked and stored (docs/protocol.md#agent-options). Help, metadata and both parsers are driven by
+ * this one table; its order is the C agents' (it decides which entry a stdin key finds first).
  */
 import { statSync } from 'node:fs';
 import { DEFAULT_KEY_FILE, Family, Request, parseHashName, type RequestCode } from '../protocol/index.js';

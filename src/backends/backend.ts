@@ -1,6 +1,6 @@
 /**
  * The one interface between listeners and backends. Every method answers with the response byte the
- * listener sends back (PROTOCOL.md §5.4: 0 success/on, 1 failure, 2 off); listeners add PERM and the
+ * listener sends back (docs/protocol.md#response-codes: 0 success/on, 1 failure, 2 off); listeners add PERM and the
  * host-list framing themselves. A backend never throws for a per-domain failure; it answers 1.
  */
 import type { HostInfo } from '../protocol/host-list.js';

@@ -10,7 +10,10 @@ import { readBackend } from './backends.js';
 import { readGroups, type GroupConfig } from './groups.js';
 import { LISTENER_CHOICES, readListeners } from './listeners.js';
 
-/** Everything fence_virtd takes from fence_virt.conf, validated and with defaults applied (PROTOCOL.md §7.3). */
+/**
+ * Everything fence_virtd takes from fence_virt.conf, validated and with defaults applied (the keys and
+ * their defaults: README.md#configuration-reference; the rules: docs/protocol.md#configuration-lookup).
+ */
 export interface DaemonConfig {
   /** The file it came from, for messages. */
   file: string;

@@ -3,7 +3,7 @@ import { childBlocks, findBlock } from '../config/lookup.js';
 import type { ConfigDocument } from '../config/tree.js';
 import type { Logger } from '../util/log.js';
 
-/** One `groups/group` block of the static permission map (PROTOCOL.md §6). */
+/** One `groups/group` block of the static permission map (docs/protocol.md#permissions). */
 export interface GroupConfig {
   /** `name`, or `unnamed-N` (N counted from 1 in file order) — only used in logs. */
   name: string;

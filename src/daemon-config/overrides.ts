@@ -1,6 +1,9 @@
 import type { DaemonConfig } from './daemon-config.js';
 
-/** The fence_virtd options that take precedence over the file (PROTOCOL.md §7.4). */
+/**
+ * The fence_virtd options that take precedence over the file
+ * (docs/protocol.md#fence_virtd-command-line).
+ */
 export interface CommandLineOverrides {
   /** `-d N`; 0 or absent leaves the file's value, as in C. */
   debug?: number;

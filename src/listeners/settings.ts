@@ -13,7 +13,10 @@ export interface KeyedListenerSettings {
   keyFile: string;
   /** Weakest hash accepted on requests. */
   hash: HashType;
-  /** Challenge-response algorithm. C's tcp/vsock plugins store this into `hash` (W6); we do not. */
+  /**
+   * Challenge-response algorithm. C's tcp/vsock plugins store this into `hash`
+   * (docs/compatibility.md, row '`auth` in `tcp` and `vsock` blocks'); we do not.
+   */
   auth: HashType;
   port: number;
 }

@@ -10,11 +10,11 @@ export class DialogAborted extends Error {
 export type Validate = (answer: string) => string | undefined | Promise<string | undefined>;
 
 /**
- * Questions on a text stream with the C dialog's input rules (PROTOCOL.md §7.5): `Label [default]: `,
- * an empty line or end of input takes the default; yes/no prompts decide on a leading y/Y or n/N and
- * take the default otherwise. Lines are read from the input whether or not it is a terminal, so
- * answers can be piped. When the input is not a terminal the answer is echoed, which keeps a piped
- * transcript readable.
+ * Questions on a text stream with the C dialog's input rules (docs/protocol.md#configuration-dialog):
+ * `Label [default]: `, an empty line or end of input takes the default; yes/no prompts decide on a
+ * leading y/Y or n/N and take the default otherwise. Lines are read from the input whether or not it is
+ * a terminal, so answers can be piped. When the input is not a terminal the answer is echoed, which
+ * keeps a piped transcript readable.
  */
 export class LinePrompter {
   private readonly lines: string[] = [];

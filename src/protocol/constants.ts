@@ -1,4 +1,7 @@
-/** Wire constants of the fence-virt protocol (PROTOCOL.md §1). */
+/**
+ * Wire constants of the fence-virt protocol (docs/protocol.md#request-codes, #response-codes and
+ * #hash-and-auth-algorithms).
+ */
 
 export const Request = {
   NULL: 0,

@@ -3,7 +3,10 @@ import { ProtocolError } from './errors.js';
 import { readFixedString, writeFixedString } from './fixed-string.js';
 import { addressToBytes, ipv4ToText, ipv6ToText } from './ip-address.js';
 
-/** `fence_req_t`, the 176-byte request of the multicast, TCP and vsock paths (PROTOCOL.md §2.1). */
+/**
+ * `fence_req_t`, the 176-byte request of the multicast, TCP and vsock paths
+ * (docs/protocol.md#request-packet-fence_req).
+ */
 export const FENCE_REQUEST_SIZE = 176;
 
 export const FenceRequestLayout = {
@@ -45,8 +48,9 @@ export interface FenceRequest {
 
 export interface DecodeRequestOptions {
   /**
-   * The C daemon authenticates a request with an unknown code and answers it FAIL (§1.1); a daemon that
-   * wants the same sets this and switches on `request` itself.
+   * The C daemon authenticates a request with an unknown code and answers it FAIL
+   * (docs/protocol.md#request-codes); a daemon that wants the same sets this and switches on `request`
+   * itself.
    */
   acceptUnknownRequest?: boolean;
 }

@@ -2,7 +2,7 @@ import { Response } from './constants.js';
 import { readFixedString, writeFixedString } from './fixed-string.js';
 import { encodeSerialResponse } from './serial-messages.js';
 
-/** `host_state_t` records of the host-list answer (PROTOCOL.md §2.3). */
+/** `host_state_t` records of the host-list answer (docs/protocol.md#host-list). */
 export const HOST_RECORD_SIZE = 130;
 const NAME_OFFSET = 0;
 const UUID_OFFSET = 64;
@@ -21,7 +21,10 @@ export interface HostInfo {
   state: number;
 }
 
-/** Writes a fully defined record: unlike the C daemon, no stack bytes leak into padding (§9 W14). */
+/**
+ * Writes a fully defined record: unlike the C daemon, no stack bytes leak into padding
+ * (docs/compatibility.md, row 'host-list records').
+ */
 export function encodeHostRecord(host: HostInfo, out: Buffer = Buffer.alloc(HOST_RECORD_SIZE), offset = 0): Buffer {
   out.fill(0, offset, offset + HOST_RECORD_SIZE);
   writeFixedString(out, offset + NAME_OFFSET, FIELD_SIZE, host.name, 'host name');

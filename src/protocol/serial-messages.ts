@@ -3,7 +3,10 @@ import { ProtocolError } from './errors.js';
 import { readFixedString, writeFixedString } from './fixed-string.js';
 import { DOMAIN_SIZE } from './fence-request.js';
 
-/** `serial_req_t` (guest -> host, 74 bytes) and `serial_resp_t` (host -> guest, 5 bytes), §2.4. */
+/**
+ * `serial_req_t` (guest -> host, 74 bytes) and `serial_resp_t` (host -> guest, 5 bytes):
+ * docs/protocol.md#serial-messages.
+ */
 export const SERIAL_REQUEST_SIZE = 74;
 export const SERIAL_RESPONSE_SIZE = 5;
 export const MAGIC_BYTES: Readonly<Uint8Array> = Uint8Array.of(0x61, 0x62, 0x62, 0x61);

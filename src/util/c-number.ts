@@ -1,7 +1,8 @@
 /**
- * The C library's integer parsing as the C agents use it on option values (PROTOCOL.md §8.1): strtol
- * and strtoul with base 0 (so "0x10" and "010" are accepted), then stored in an `int`. Emulating it
- * keeps odd inputs (" 12", "+7", "0x4cd", out-of-range values) accepted or refused exactly as before.
+ * The C library's integer parsing as the C agents use it on option values
+ * (docs/protocol.md#agent-options): strtol and strtoul with base 0 (so "0x10" and "010" are accepted),
+ * then stored in an `int`. Emulating it keeps odd inputs (" 12", "+7", "0x4cd", out-of-range values)
+ * accepted or refused exactly as before.
  */
 
 const LONG_MAX = (1n << 63n) - 1n;

@@ -1,7 +1,7 @@
 /**
- * libvirtd restarted under a running fence_virtd: requests during the outage fail at once (the C
- * daemon blocks every listener while libvirtd is down, §9 W28) and the next request after the
- * restart succeeds without restarting the daemon.
+ * libvirtd restarted under a running fence_virtd: requests during the outage fail at once (the C daemon
+ * blocks every listener while libvirtd is down: docs/compatibility.md, row 'libvirtd unreachable') and
+ * the next request after the restart succeeds without restarting the daemon.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

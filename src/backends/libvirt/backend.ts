@@ -1,12 +1,16 @@
 /**
- * The libvirt fencing backend (PROTOCOL.md §5.1): off/on/reboot/status of one domain and the host list,
- * over one or more libvirt connections, answering exactly what the C backend answers, except where the
- * C code is broken: the host list of several connections is complete and sorted (W27), and while
- * libvirtd is unreachable operations answer 1 at once instead of looping forever (W28).
+ * The libvirt fencing backend (docs/protocol.md#libvirt-backend): off/on/reboot/status of one domain and
+ * the host list, over one or more libvirt connections, answering exactly what the C backend answers,
+ * except where the C code is broken: the host list of several connections is complete and sorted
+ * (docs/compatibility.md, row 'host list with several URIs'), and while libvirtd is unreachable
+ * operations answer 1 at once instead of looping forever (row 'libvirtd unreachable').
  *
- * Reuse: `backend.clients` are the open connections in configured order; other parts of the daemon (the
- * serial listener) may call them and subscribe to their events instead of opening their own, which on a
- * test:/// node is required to see the same domain state (TESTBEDS §1).
+ * Connections: in the daemon they come from its LibvirtConnectionPool (the `connect` option), shared
+ * with the serial and vsock listeners and closed by the pool; without `connect` the backend opens and
+ * closes its own. The sharing matters on libvirt's test driver: a node loaded from a file
+ * (`test:///PATH.xml`, or `test+unix:///PATH.xml` through libvirtd) keeps its state per connection, so
+ * a change made on one connection is invisible on every other, and parts of the daemon that must see
+ * each other's changes need the same connection.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isNoSuchDomain, LibvirtClient, type Domain, type LibvirtClientOptions } from '../../libvirt/index.js';
@@ -20,7 +24,7 @@ export interface LibvirtBackendOptions {
   pollIntervalMs?: number;
   /** How long reboot waits for the destroyed domain to be gone or shut off (C: 15 s). */
   rebootWaitMs?: number;
-  /** Passed to every LibvirtClient: call/connect timeouts, keepalive, reconnect backoff. */
+  /** Passed to every LibvirtClient the backend opens itself: call/connect timeouts, keepalive, reconnect backoff. */
   client?: Omit<LibvirtClientOptions, 'uri' | 'logger'>;
   /**
    * Where connections come from when they are shared with other parts of the daemon (a
@@ -121,7 +125,8 @@ export class LibvirtBackend implements FenceBackend {
     if (typeof found === 'string') return this.notFound('on', domain, found);
     const state = await this.stateOf(found);
     if (state !== null && state !== DomainState.SHUTOFF) {
-      // Like C, a paused or crashed domain counts as on and is left as it is (W31).
+      // Like C, a paused or crashed domain counts as on and is left as it is (kept on purpose:
+      // docs/compatibility.md, "C behaviour kept on purpose", row 'on').
       this.log.info(`on '${found.dom.name}' (${describe(origin)}): already on (state ${state})`);
       return Response.SUCCESS;
     }

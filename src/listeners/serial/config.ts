@@ -13,7 +13,8 @@ export interface SerialListenerConfig {
 }
 
 export function readSerialListener(reader: BlockReader, name: string): SerialListenerConfig {
-  // C checks that key_file exists even for serial (PROTOCOL.md W48), so it is a known key here.
+  // C checks that key_file exists even for serial, so it is a known key here
+  // (docs/compatibility.md, row 'key file of the serial listener').
   reader.tolerate('key_file');
   const config: SerialListenerConfig = { module: 'serial', name, mode: reader.choice('mode', ['serial', 'vmchannel'], 'serial') };
   const uri = reader.text('uri');

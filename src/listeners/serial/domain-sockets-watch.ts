@@ -1,11 +1,13 @@
 /**
- * Keeps one connection to each guest socket the serial listener serves (PROTOCOL.md §4.5 discovery),
- * driven by libvirt instead of polling: a full scan at start and after every reconnect to libvirtd
- * (C's event thread dies with the connection, W20), and a re-check of one domain on each of its
- * lifecycle events. A re-check reads the domain's current state and live XML and makes the open
- * sockets match: every socket of a VM is opened and closed (C closes only the first, W21).
- * A socket that ends on its own is dropped at once (C spins on the EOF, W18) and reopened after a
- * growing delay while the domain still lists it; a started or stopped domain resets the delay.
+ * Keeps one connection to each guest socket the serial listener serves
+ * (docs/protocol.md#guest-socket-discovery), driven by libvirt instead of polling: a full scan at start
+ * and after every reconnect to libvirtd (C's event thread dies with the connection:
+ * docs/compatibility.md, row 'libvirtd restart'), and a re-check of one domain on each of its lifecycle
+ * events. A re-check reads the domain's current state and live XML and makes the open sockets match:
+ * every socket of a VM is opened and closed (C closes only the first:
+ * row 'stopped domain with several sockets'). A socket that ends on its own is dropped at once (C spins
+ * on the EOF: row 'guest socket at end of file') and reopened after a growing delay while the domain
+ * still lists it; a started or stopped domain resets the delay.
  */
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';

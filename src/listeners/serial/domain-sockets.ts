@@ -1,5 +1,5 @@
 /**
- * Which unix sockets of a domain the serial listener talks to (PROTOCOL.md §4.5, discovery steps 2-3):
+ * Which unix sockets of a domain the serial listener talks to (docs/protocol.md#guest-socket-discovery):
  * the ones qemu listens on for a serial port (mode "serial") or a channel (mode "vmchannel", virtio
  * or guestfwd alike), in the configured directory.
  */
@@ -36,11 +36,11 @@ function childrenNamed(parent: XmlElement, name: string): XmlElement[] {
 }
 
 /**
- * The directory rule of §4.5 step 3: the socket's parent directory equals `directory` as text, except
- * that leading slashes of both, trailing slashes of `directory` and the slashes between the parent and
- * the file name are ignored. No other normalisation; sub-directories do not match; "/" matches nothing.
- * No directory configured: every socket counts. (C also refuses a one-letter top-level directory, an
- * artefact of its pointer loop that we do not copy.)
+ * The directory rule (docs/protocol.md#guest-socket-discovery): the socket's parent directory equals
+ * `directory` as text, except that leading slashes of both, trailing slashes of `directory` and the
+ * slashes between the parent and the file name are ignored. No other normalisation; sub-directories do
+ * not match; "/" matches nothing. No directory configured: every socket counts. (C also refuses a
+ * one-letter top-level directory, an artefact of its pointer loop that we do not copy.)
  */
 export function inSocketDirectory(socketPath: string, directory: string | undefined): boolean {
   if (directory === undefined) return true;
