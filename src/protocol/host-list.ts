@@ -1,4 +1,4 @@
-import { Response } from './constants.js';
+import { DOMAIN_FIELD_SIZE, Response } from './constants.js';
 import { readFixedString, writeFixedString } from './fixed-string.js';
 import { encodeSerialResponse } from './serial-messages.js';
 
@@ -7,7 +7,6 @@ export const HOST_RECORD_SIZE = 130;
 const NAME_OFFSET = 0;
 const UUID_OFFSET = 64;
 const STATE_OFFSET = 128;
-const FIELD_SIZE = 64;
 
 export type HostListFraming = 'network' | 'serial';
 
@@ -27,8 +26,8 @@ export interface HostInfo {
  */
 export function encodeHostRecord(host: HostInfo, out: Buffer = Buffer.alloc(HOST_RECORD_SIZE), offset = 0): Buffer {
   out.fill(0, offset, offset + HOST_RECORD_SIZE);
-  writeFixedString(out, offset + NAME_OFFSET, FIELD_SIZE, host.name, 'host name');
-  writeFixedString(out, offset + UUID_OFFSET, FIELD_SIZE, host.uuid, 'host uuid');
+  writeFixedString(out, offset + NAME_OFFSET, DOMAIN_FIELD_SIZE, host.name, 'host name');
+  writeFixedString(out, offset + UUID_OFFSET, DOMAIN_FIELD_SIZE, host.uuid, 'host uuid');
   out[offset + STATE_OFFSET] = host.state & 0xff;
   return out;
 }
@@ -40,8 +39,8 @@ export interface HostRecord extends HostInfo {
 
 /** Tolerates what the C daemon leaves in the last byte of each string and in the pad byte. */
 export function decodeHostRecord(buf: Uint8Array, offset = 0): HostRecord {
-  const name = readFixedString(buf, offset + NAME_OFFSET, FIELD_SIZE, 'host name', { garbageLastByte: true });
-  const uuid = readFixedString(buf, offset + UUID_OFFSET, FIELD_SIZE, 'host uuid', { garbageLastByte: true });
+  const name = readFixedString(buf, offset + NAME_OFFSET, DOMAIN_FIELD_SIZE, 'host name', { garbageLastByte: true });
+  const uuid = readFixedString(buf, offset + UUID_OFFSET, DOMAIN_FIELD_SIZE, 'host uuid', { garbageLastByte: true });
   const state = buf[offset + STATE_OFFSET] as number;
   return { name, uuid, state, terminator: name === '' && uuid === '' };
 }

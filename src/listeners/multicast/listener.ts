@@ -1,11 +1,11 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { KeySource } from '../../core/request-gate.js';
 import type { Requester } from '../../core/requester.js';
 import type { HashType } from '../../protocol/constants.js';
 import { FENCE_REQUEST_SIZE } from '../../protocol/fence-request.js';
+import { connectWithin } from '../../util/connect.js';
 import { ExpiringSet } from '../../util/expiring-set.js';
 import { StreamIO } from '../../util/stream-io.js';
 import { runAuthenticatedSession } from '../authenticated-session.js';
@@ -127,7 +127,7 @@ export class MulticastListener implements Listener {
     try {
       let socket;
       try {
-        socket = await connectBack(target, req.port);
+        socket = await connectWithin({ host: target, port: req.port, noDelay: true, keepAlive: true }, Timeouts.connectBack);
       } catch (err) {
         log.warn(`failed to call back ${target} port ${req.port}: ${(err as Error).message}`);
         this.failedConnectBacks.add(failedKey);
@@ -138,18 +138,5 @@ export class MulticastListener implements Listener {
     } finally {
       release();
     }
-  }
-}
-
-async function connectBack(host: string, port: number) {
-  const socket = connect({ host, port, noDelay: true, keepAlive: true });
-  // Errors after the connect are StreamIO's to report; this keeps them from being unhandled meanwhile.
-  socket.on('error', () => undefined);
-  const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${Timeouts.connectBack} ms`)), Timeouts.connectBack);
-  try {
-    await once(socket, 'connect'); // rejects with the connect error or the timeout
-    return socket;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -9,8 +9,7 @@
  * on the EOF: row 'guest socket at end of file') and reopened after a growing delay while the domain
  * still lists it; a started or stopped domain resets the delay.
  */
-import { once } from 'node:events';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import {
   isNoSuchDomain,
   LibvirtConnectionError,
@@ -20,6 +19,7 @@ import {
   type LifecycleEvent,
 } from '../../libvirt/index.js';
 import { DomainState } from '../../protocol/constants.js';
+import { connectWithin } from '../../util/connect.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import type { Logger } from '../../util/log.js';
 import { boundSocketPaths, inSocketDirectory, type SerialMode } from './domain-sockets.js';
@@ -201,17 +201,11 @@ export class DomainSocketWatch {
   }
 
   private async open(path: string, domain: WatchedDomain): Promise<Socket | undefined> {
-    const socket = createConnection({ path });
-    // Errors after the connect (another socket may still be connecting) must not go unhandled.
-    socket.on('error', () => undefined);
     try {
-      await once(socket, 'connect', { signal: AbortSignal.timeout(this.connectTimeoutMs) });
-      return socket;
+      return await connectWithin({ path }, this.connectTimeoutMs);
     } catch (err) {
-      socket.destroy();
-      const why = (err as Error).name === 'AbortError' ? `no connection within ${this.connectTimeoutMs} ms` : (err as Error).message;
       // The first failure is worth a warning; repeats of it only at debug level.
-      const line = `cannot connect to ${path} of domain ${domain.name}: ${why}`;
+      const line = `cannot connect to ${path} of domain ${domain.name}: ${(err as Error).message}`;
       if (domain.failures === 0) this.log.warn(line);
       else this.log.debug(line);
       return undefined;
