@@ -11,7 +11,10 @@ function describe(token: Token): string {
       return `'${token.text}'`;
     case 'value':
       return 'a quoted value';
-    default:
+    case '{':
+    case '}':
+    case ';':
+    case '=':
       return `'${token.type}'`;
   }
 }

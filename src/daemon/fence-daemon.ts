@@ -75,19 +75,22 @@ export class FenceDaemon {
   }
 
   private retryLater(failed: Listener[]): void {
-    this.retryTimer = setTimeout(async () => {
-      const still: Listener[] = [];
-      for (const listener of failed) {
-        if (this.stopped) return;
-        try {
-          await listener.start();
-        } catch (err) {
-          this.log.warn(`listener ${listener.name} still cannot start: ${(err as Error).message}`);
-          still.push(listener);
-        }
+    // retryStart catches each listener's failure itself, so the promise never rejects.
+    this.retryTimer = setTimeout(() => void this.retryStart(failed), INIT_RETRY_MS);
+  }
+
+  private async retryStart(failed: Listener[]): Promise<void> {
+    const still: Listener[] = [];
+    for (const listener of failed) {
+      if (this.stopped) return;
+      try {
+        await listener.start();
+      } catch (err) {
+        this.log.warn(`listener ${listener.name} still cannot start: ${(err as Error).message}`);
+        still.push(listener);
       }
-      if (still.length && !this.stopped) this.retryLater(still);
-    }, INIT_RETRY_MS);
+    }
+    if (still.length && !this.stopped) this.retryLater(still);
   }
 
   /** Re-reads the file: new keys and groups apply at once; other changes need a restart. */

@@ -84,6 +84,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
       if (stopping) return;
       stopping = true;
       log.notice(`${signal} received; stopping`);
+      // Exits either way; a failure while stopping reaches the unhandledRejection handler below, which logs it.
       void daemon.stop().finally(() => {
         pidFile.release();
         resolve(0);
@@ -92,7 +93,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(s, () => stop(s));
     process.on('SIGHUP', () => {
       log.notice('SIGHUP received; reloading keys and groups');
-      void daemon.reload();
+      void daemon.reload(); // logs its own failures and keeps the running configuration
     });
     // A closed terminal must not kill a daemon that merely logs to it.
     process.on('SIGPIPE', () => undefined);

@@ -66,6 +66,7 @@ export class DomainSocketWatch {
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private readonly onLifecycle = (event: LifecycleEvent): void => this.onEvent(event);
+  // scan and recheck log libvirt's failures themselves and leave the next try to an event or a timer.
   private readonly onConnected = (): void => void this.scan('libvirt reconnected');
 
   constructor(

@@ -33,6 +33,7 @@ export class SerialListener implements Listener {
     const { uri, mode, directory } = this.settings;
     const client = await this.ctx.libvirt.get(uri);
     const watch = new DomainSocketWatch(client, { mode, directory }, this.ctx.log, (socket, endpoint) => {
+      // The session logs what goes wrong on its socket and ends with it; the watch reopens the socket.
       void serveGuestSocket(socket, endpoint, {
         listener: this.name,
         dispatcher: this.ctx.dispatcher,
