@@ -88,7 +88,10 @@ export class FenceDaemon {
       } catch (err) {
         this.log.warn(`listener ${listener.name} still cannot start: ${(err as Error).message}`);
         still.push(listener);
+        continue;
       }
+      // stop() ran while this start was under way: it did not see this listener running, so stop it here.
+      if (this.stopped) await listener.stop();
     }
     if (still.length && !this.stopped) this.retryLater(still);
   }

@@ -57,6 +57,7 @@ export class MulticastListener implements Listener {
     try {
       await once(socket, 'listening'); // rejects with the socket's 'error'
     } catch (err) {
+      socket.close(); // a -w retry must not leak one descriptor per attempt
       throw new Error(`cannot bind UDP port ${port}: ${(err as Error).message}`);
     }
     try {
