@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LibvirtBackend } from '../src/backends/libvirt.js';
+import { LibvirtBackend } from '../src/backends/libvirt/backend.js';
 import { silentLogger } from '../src/util/log.js';
 import { publishReport } from './report.js';
 

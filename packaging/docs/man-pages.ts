@@ -5,7 +5,7 @@
  */
 import { lettersOf, optionByLetter, optionTable } from '../../src/agent/option-table.js';
 import { FENCE_VIRT, FENCE_XVM, type AgentProgram } from '../../src/agent/program.js';
-import { CONFIG_REFERENCE } from '../../src/configure/config-reference.js';
+import { CONFIG_REFERENCE } from '../../src/daemon-config/reference.js';
 import { daemonUsage } from '../../src/daemon/cli-options.js';
 import { DEFAULT_CONFIG_FILE, DEFAULT_KEY_FILE, DEFAULT_PORT } from '../../src/protocol/constants.js';
 import { VERSION } from '../../src/version.js';

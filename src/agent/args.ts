@@ -1,4 +1,6 @@
-/** The parsed settings of one agent run, with the C agents' defaults (PROTOCOL.md §8.1). */
+/**
+ * The parsed settings of one agent run, with the C agents' defaults (docs/protocol.md#agent-options).
+ */
 import {
   DEFAULT_IPV4_GROUP,
   DEFAULT_IPV6_GROUP,

@@ -1,6 +1,7 @@
 /**
- * `-o metadata`: the fence-agents XML description Pacemaker reads (PROTOCOL.md §8.6), with the C
- * agents' parameters, attributes, defaults and action list, in their order and layout.
+ * `-o metadata`: the fence-agents XML description Pacemaker reads
+ * (docs/protocol.md#agent-metadata-and-help), with the C agents' parameters, attributes, defaults and
+ * action list, in their order and layout.
  */
 import { lettersOf, optionByLetter, optionTable, type OptionSpec } from './option-table.js';
 import type { AgentProgram } from './program.js';

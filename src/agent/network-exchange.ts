@@ -1,8 +1,9 @@
 /**
- * The client side of an established multicast-callback, TCP or vsock stream (PROTOCOL.md §3.3, §2.2,
- * §2.3): challenge-response with our challenge first, then the answer byte or a host list. Returns
- * the C agents' result value: the answer byte as a signed char, 1 for failed authentication or a
- * connection closed before the answer, -1 when no answer came in time.
+ * The client side of an established multicast-callback, TCP or vsock stream
+ * (docs/protocol.md#challenge-response, #answers and #host-list): challenge-response with our challenge
+ * first, then the answer byte or a host list. Returns the C agents' result value: the answer byte as a
+ * signed char, 1 for failed authentication or a connection closed before the answer, -1 when no answer
+ * came in time.
  */
 import type { Duplex } from 'node:stream';
 import { AuthError, challengeAsClient, type AuthKey } from '../auth/index.js';

@@ -1,12 +1,12 @@
 /**
  * Every option of the agents: getopt letter, stdin key, help and metadata text, and how a value is
- * checked and stored (PROTOCOL.md §8.1). Help, metadata and both parsers are driven by this one table;
- * its order is the C agents' (it decides which entry a stdin key finds first).
+ * checked and stored (docs/protocol.md#agent-options). Help, metadata and both parsers are driven by
+ * this one table; its order is the C agents' (it decides which entry a stdin key finds first).
  */
 import { statSync } from 'node:fs';
-import { DEFAULT_KEY_FILE, Family, Request, parseHashName, type RequestCode } from '../protocol/index.js';
+import { DEFAULT_KEY_FILE, DOMAIN_FIELD_SIZE, Family, Request, parseHashName, type RequestCode } from '../protocol/index.js';
+import { atoi, strtol, strtoul, toCInt } from '../util/c-number.js';
 import { DEFAULT_CHANNEL_ADDRESS, DEFAULT_SERIAL_PARAMS, type AgentArgs } from './args.js';
-import { atoi, strtol, strtoul, toCInt } from './c-number.js';
 import { strerror } from './errno-text.js';
 
 export interface AssignContext {
@@ -36,8 +36,6 @@ export interface OptionSpec {
 
 const ACTION_DESCRIPTION = 'Fencing action (null, off, on, [reboot], status, list, list-status, monitor, validate-all, metadata)';
 const DOMAIN_DESCRIPTION = 'Virtual Machine (domain name) to fence';
-/** Longest domain name plus one: the wire field keeps a terminating NUL. */
-const DOMAIN_FIELD = 64;
 
 const opNames: Readonly<Record<string, RequestCode>> = {
   null: Request.NULL,
@@ -99,7 +97,7 @@ const assignDomain: Assign = ({ args, say }, value) => {
     say('Invalid domain name');
     args.error = true;
   }
-  if (bytes >= DOMAIN_FIELD) {
+  if (bytes >= DOMAIN_FIELD_SIZE) {
     say(`Invalid domain name: '${value}' (File name too long)`);
     args.error = true;
   }

@@ -1,7 +1,7 @@
 /**
- * Turns a mode's result into the agents' stdout and exit code (PROTOCOL.md §8.4): status prints
- * "Status: ON/OFF", failures print their word, anything else "Unknown response (N)"; the exit code is
- * the result's low byte (so -1 exits 255).
+ * Turns a mode's result into the agents' stdout and exit code
+ * (docs/protocol.md#agent-output-and-exit-codes): status prints "Status: ON/OFF", failures print their
+ * word, anything else "Unknown response (N)"; the exit code is the result's low byte (so -1 exits 255).
  */
 import { Request, Response } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';

@@ -1,4 +1,7 @@
-/** The signed 176-byte request of the multicast, TCP and vsock modes (PROTOCOL.md §2.1, §3.1). */
+/**
+ * The signed 176-byte request of the multicast, TCP and vsock modes
+ * (docs/protocol.md#request-packet-fence_req, #request-signature).
+ */
 import { signRequest } from '../auth/index.js';
 import { encodeFenceRequest, Family, FLAG_USE_UUID, RANDOM_SIZE, type AddressFamily } from '../protocol/index.js';
 import type { AgentArgs } from './args.js';

@@ -1,7 +1,7 @@
 /**
- * One agent run, in the C agents' order (PROTOCOL.md §8.4): parse, help/version, settle the family,
- * debug dump, domain check, mode choice, errors with usage, validate-all, metadata, delay, the
- * operation, its report. Returns the exit code.
+ * One agent run, in the C agents' order (docs/protocol.md#agent-output-and-exit-codes): parse,
+ * help/version, settle the family, debug dump, domain check, mode choice, errors with usage,
+ * validate-all, metadata, delay, the operation, its report. Returns the exit code.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Request } from '../protocol/index.js';

@@ -1,8 +1,9 @@
 /**
- * The serial/vmchannel conversation (PROTOCOL.md §2.4, §4.5): a 74-byte request, then an `abba` magic
- * followed by the answer byte, found by scanning the stream (a tty may hold noise). The scan uses the
- * protocol's MagicFramer, which also finds a magic right after a stray 'a' — the C agent's scanner
- * misses it (§9 W25). Returns the answer byte (unsigned, as the C serial code reads it) or -1.
+ * The serial/vmchannel conversation (docs/protocol.md#serial-messages and #serial-and-vmchannel-flow): a
+ * 74-byte request, then an `abba` magic followed by the answer byte, found by scanning the stream (a tty
+ * may hold noise). The scan uses the protocol's MagicFramer, which also finds a magic right after a
+ * stray 'a' — the C agent's scanner misses it (docs/compatibility.md, row 'serial answer scan'). Returns
+ * the answer byte (unsigned, as the C serial code reads it) or -1.
  *
  * An answer carries no sequence number, so a late answer of the daemon to an earlier run that timed
  * out, left waiting in the channel, would pass for this run's answer: whatever the channel holds is
@@ -97,7 +98,8 @@ export async function serialExchange({ stream, flushed }: SerialChannel, ctx: Ru
     if (answer !== Response.HOSTLIST) return answer;
     await printHostList(io, stepMs(ctx), deadline, out, log);
     // The daemon ends a host list with one more framed answer. Left unread, a persistent channel would
-    // hand it to the next agent as that agent's answer (§9 W26), so it is consumed here.
+    // hand it to the next agent as that agent's answer, so it is consumed here
+    // (docs/compatibility.md, row 'serial host-list trailer').
     await io.read(SERIAL_RESPONSE_SIZE, deadline.cap(TRAILER_MS)).catch(() => undefined);
     return 0;
   } finally {

@@ -1,8 +1,8 @@
 /**
  * Splits what Pacemaker writes on stdin into `name[=value]` entries exactly as the C agents read it
- * (PROTOCOL.md §8.2): 255-byte fgets() chunks, `#` in the first column skips the chunk, leading blanks
- * are dropped, blank chunks skipped, the entry ends at the first blank, CR or LF (so values cannot
- * contain spaces), and the name ends at the first '='.
+ * (docs/protocol.md#agent-stdin): 255-byte fgets() chunks, `#` in the first column skips the chunk,
+ * leading blanks are dropped, blank chunks skipped, the entry ends at the first blank, CR or LF (so
+ * values cannot contain spaces), and the name ends at the first '='.
  */
 
 export interface StdinEntry {

@@ -1,7 +1,7 @@
 /**
- * Help and usage text, byte for byte as the C agents print it (PROTOCOL.md §8.6): a 20-column option
- * column and a 55-column description column, both padded, descriptions wrapped at the last space
- * that fits.
+ * Help and usage text, byte for byte as the C agents print it
+ * (docs/protocol.md#agent-metadata-and-help): a 20-column option column and a 55-column description
+ * column, both padded, descriptions wrapped at the last space that fits.
  */
 import { lettersOf, optionByLetter } from './option-table.js';
 import type { AgentProgram } from './program.js';

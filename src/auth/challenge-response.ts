@@ -12,10 +12,10 @@ export class AuthError extends Error {
 }
 
 /**
- * Mutual challenge-response on an established stream (PROTOCOL.md §3.3). The client always challenges
- * first; the daemon answers, then challenges back. No algorithm negotiation exists: both ends must be
- * configured alike, and auth none skips the exchange entirely. Read/write failures surface as
- * StreamIOError, a wrong answer as AuthError. `timeoutMs` applies to each step.
+ * Mutual challenge-response on an established stream (docs/protocol.md#challenge-response). The client
+ * always challenges first; the daemon answers, then challenges back. No algorithm negotiation exists:
+ * both ends must be configured alike, and auth none skips the exchange entirely. Read/write failures
+ * surface as StreamIOError, a wrong answer as AuthError. `timeoutMs` applies to each step.
  */
 export async function challengeAsClient(io: StreamIO, key: AuthKey, hashType: HashType, timeoutMs: number): Promise<void> {
   if (!isKeyed(hashType)) return;

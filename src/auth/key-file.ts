@@ -20,8 +20,9 @@ export interface LoadedKey {
 
 /**
  * Reads a key file raw, as both C tools do: binary, no trimming, the first 4096 bytes. Unlike the C
- * daemon (which silently runs without authentication when the key cannot be read, §9 W7), a missing,
- * unreadable, empty file or a directory is an error; the agent allows an empty key (C compatible).
+ * daemon (which silently runs without authentication when the key cannot be read:
+ * docs/compatibility.md, row 'unreadable key file'), a missing, unreadable, empty file or a directory
+ * is an error; the agent allows an empty key (C compatible).
  */
 export async function loadKeyFile(path: string, options: { allowEmpty?: boolean } = {}): Promise<LoadedKey> {
   const warnings: string[] = [];

@@ -9,8 +9,9 @@ export const DIGEST_FIELD_SIZE = 64;
 
 /**
  * The shared key and the construction both directions use: H(key ‖ data), zero-padded to 64 bytes
- * (PROTOCOL.md §3.1, §3.3). This is a prefix-keyed hash, not HMAC; compatibility requires it.
- * The hash state after absorbing the key is kept and copied per digest, so a 4 KiB key is hashed once.
+ * (docs/protocol.md#request-signature and #challenge-response). This is a prefix-keyed hash, not HMAC;
+ * compatibility requires it. The hash state after absorbing the key is kept and copied per digest, so a
+ * 4 KiB key is hashed once.
  */
 export class AuthKey {
   private readonly keyed = new Map<HashType, NodeHash>();

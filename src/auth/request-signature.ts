@@ -23,8 +23,8 @@ function fillRandom(target: Buffer): void {
 }
 
 /**
- * Signs an encoded 176-byte request in place (PROTOCOL.md §3.1): fresh random bytes, then
- * H(key ‖ request with a zero hash field) into the hash field. Unsigned (hash none) requests keep
+ * Signs an encoded 176-byte request in place (docs/protocol.md#request-signature): fresh random bytes,
+ * then H(key ‖ request with a zero hash field) into the hash field. Unsigned (hash none) requests keep
  * zero random bytes and a zero hash. `random` is for reproducing captures in tests.
  */
 export function signRequest(packet: Buffer, key: AuthKey, random?: Uint8Array): void {
@@ -44,9 +44,9 @@ export type VerifyFailure = 'WEAK_HASH' | 'UNKNOWN_HASH' | 'NO_KEY' | 'MISMATCH'
 export type VerifyResult = { ok: true; hashType: HashType } | { ok: false; reason: VerifyFailure; message: string };
 
 /**
- * Daemon-side check of a received request (§3.2): stronger hashes than the minimum are accepted,
- * weaker never; all 64 bytes of the field are compared in constant time, so non-zero padding fails.
- * The packet is not modified.
+ * Daemon-side check of a received request (docs/protocol.md#request-signature, "Verification"): stronger
+ * hashes than the minimum are accepted, weaker never; all 64 bytes of the field are compared in constant
+ * time, so non-zero padding fails. The packet is not modified.
  */
 export function verifyRequest(packet: Uint8Array, key: AuthKey, minimum: HashType): VerifyResult {
   if (packet.length !== FENCE_REQUEST_SIZE) {

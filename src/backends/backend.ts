@@ -1,20 +1,11 @@
-/**
- * The one interface between listeners and backends. Every method answers with the response byte the
- * listener sends back (PROTOCOL.md §5.4: 0 success/on, 1 failure, 2 off); listeners add PERM and the
- * host-list framing themselves. A backend never throws for a per-domain failure; it answers 1.
- */
-export interface HostInfo {
-  /** Domain name as libvirt reports it. */
-  name: string;
-  /** Canonical lowercase UUID string. */
-  uuid: string;
-  /** Raw libvirt domain state (1 running, 3 paused, 5 shut off, ...). */
-  state: number;
-}
+/** The interface of every fencing backend (one folder each under src/backends, listed in registry.ts). */
+import type { HostInfo } from '../protocol/host-list.js';
+
+export type { HostInfo } from '../protocol/host-list.js';
 
 /** Who asked, for backends that care (cpg) and for logs. */
 export interface RequestOrigin {
-  /** Requester identity as the listener established it (IP text, CID text or VM UUID). */
+  /** The requester as logs show it (Requester.display: an address, `cid N (name)`, `UUID (name)`). */
   source: string;
   /** The request's sequence number. */
   seqno: number;
@@ -22,24 +13,68 @@ export interface RequestOrigin {
 
 export interface HostList {
   hosts: HostInfo[];
-  /** The byte sent after the terminator record (libvirt 0, cpg 1). */
+  /** The byte sent after the terminator record: libvirt 0, or 1 when a connection could not be asked. */
   code: number;
 }
 
+/**
+ * What the daemon fences with. FenceDaemon opens one (BackendModule.create) and closes it; the Dispatcher
+ * (src/daemon/dispatcher.ts) is the only caller of the rest: listeners hand it admitted requests, it
+ * checks permissions, serialises requests per VM and calls one method here per request. Every answer is the response byte the requester receives
+ * (docs/protocol.md#response-codes: 0 success or on, 1 failure, 2 off); the Dispatcher adds 3
+ * (permission denied) and the listeners the framing. A backend answers its own failures (an unknown VM,
+ * a failed libvirt call, libvirt unreachable) with 1 and logs them, and does not throw for them; a
+ * throw is a bug or an unexpected failure, which the Dispatcher logs and answers 1, never success.
+ */
 export interface FenceBackend {
+  /** The module name (`libvirt`), for logs. */
   readonly name: string;
   /**
    * The canonical (lowercase) UUID of the VM that `domain` (a name or a UUID) designates, or undefined
    * when the backend cannot find it now. The dispatcher serialises requests by it, so two requests that
-   * name one VM differently never run at the same time. Never throws.
+   * name one VM differently never run at the same time. Never throws: a lookup that fails answers
+   * undefined (the request then runs under a lock keyed by the domain string).
    */
   resolve(domain: string): Promise<string | undefined>;
+  /**
+   * The `null` request (code 0), which needs no permission. What it means is the backend's to say: the
+   * libvirt backend does nothing and answers 1, as the C one does.
+   */
   null(domain: string): Promise<number>;
+  /**
+   * Powers the VM off at once (no clean shutdown). Answers 0 once it is off, also when it already was;
+   * 1 when the VM is unknown or cannot be reached, or the power-off failed.
+   */
   off(domain: string, origin: RequestOrigin): Promise<number>;
+  /**
+   * Starts the VM. Answers 0 once it was started, also when it was already running (or paused or
+   * crashed: as in C it is left as it is); 1 when the VM is unknown or cannot be reached, or the start
+   * failed.
+   */
   on(domain: string, origin: RequestOrigin): Promise<number>;
+  /**
+   * Powers the VM off, waits until it is gone or shut off, and starts it again. Answers 0 once the
+   * power-off is confirmed, whether or not the start works (the fence is done; a failed start is logged
+   * as an error), and 0 for a VM that was off, which stays off; 1 when the VM is unknown or cannot be
+   * reached, the power-off failed, or the VM was still there after the wait.
+   */
   reboot(domain: string, origin: RequestOrigin): Promise<number>;
+  /**
+   * Reports without changing anything: 0 when the VM exists and is not shut off (paused and crashed
+   * count as on), 2 when it is shut off or unknown, 1 when the backend cannot tell (libvirt
+   * unreachable: an unknown VM might be on a connection that did not answer).
+   */
   status(domain: string, origin: RequestOrigin): Promise<number>;
+  /** The `monitor` request (code 5), which needs no permission: 0 when the backend is alive (libvirt always is). */
   devstatus(): Promise<number>;
+  /**
+   * Every VM the backend knows, with its raw state, in the order the agents print them, and the code that
+   * ends the list. The Dispatcher removes the VMs the requester may not see.
+   */
   hostList(origin: RequestOrigin): Promise<HostList>;
+  /**
+   * Releases what the backend holds (its own libvirt connections). Called once when the daemon stops,
+   * after the last request finished; connections taken from the daemon's pool are the pool's to close.
+   */
   close(): Promise<void>;
 }

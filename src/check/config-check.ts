@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { ConfigError, readConfigFile, toDaemonConfig, type DaemonConfig } from '../config/index.js';
+import { ConfigError, readConfigFile } from '../config/index.js';
+import { toDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
+import type { CheckReport } from '../module-kit/check-report.js';
 import { createLogger } from '../util/log.js';
-import type { CheckReport } from './report.js';
 
 /** The file parses and makes a configuration the daemon accepts; its warnings and its mode. */
 export async function checkConfigFile(file: string, report: CheckReport): Promise<DaemonConfig | undefined> {

@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
-import type { DaemonConfig } from '../config/index.js';
-import type { LibvirtView } from './libvirt-check.js';
-import type { CheckReport } from './report.js';
+import type { DaemonConfig } from '../daemon-config/index.js';
+import type { CheckReport, LibvirtView } from '../module-kit/check-report.js';
 
 /**
  * Each group's domains exist on the backend's hypervisors (by name or UUID, as requests name them),

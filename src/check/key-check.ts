@@ -1,6 +1,6 @@
 import { KeyFileError, loadKeyFile } from '../auth/key-file.js';
-import type { ListenerConfig } from '../config/index.js';
-import type { CheckReport } from './report.js';
+import { listenerModule, type ListenerConfig } from '../listeners/registry.js';
+import type { CheckReport } from '../module-kit/check-report.js';
 
 /**
  * Each key file the listeners use, read exactly as the daemon reads it: missing, unreadable, empty
@@ -8,7 +8,10 @@ import type { CheckReport } from './report.js';
  */
 export async function checkKeyFiles(listeners: readonly ListenerConfig[], report: CheckReport): Promise<void> {
   const users = new Map<string, string[]>();
-  for (const l of listeners) if (l.module !== 'serial') users.set(l.keyFile, [...(users.get(l.keyFile) ?? []), l.name]);
+  for (const l of listeners) {
+    const keyFile = listenerModule(l).keyFile?.(l);
+    if (keyFile !== undefined) users.set(keyFile, [...(users.get(keyFile) ?? []), l.name]);
+  }
   for (const [path, names] of users) {
     const subject = `key file ${path} (listener ${names.join(', ')})`;
     const create = `dd if=/dev/urandom of=${path} bs=4096 count=1 && chmod 600 ${path}, then copy it to every guest`;

@@ -1,12 +1,5 @@
-import { LibvirtClient, UnsupportedUriError, type Domain } from '../libvirt/index.js';
-import type { CheckReport } from './report.js';
-
-/** A libvirt connection that answered, kept open for the checks that look at domains. */
-export interface LibvirtView {
-  uri: string;
-  client: LibvirtClient;
-  domains: Domain[];
-}
+import { LibvirtClient, UnsupportedUriError } from '../libvirt/index.js';
+import type { CheckReport, LibvirtView } from '../module-kit/check-report.js';
 
 export interface UriUse {
   uri: string;

@@ -3,15 +3,13 @@
  * as a bare "Timed out waiting for response" in the guest), checked up front, one line per check.
  */
 import type { Writable } from 'node:stream';
-import { AVAILABLE_BACKENDS } from '../daemon/backend-factory.js';
-import { defaultLibvirtUri } from '../libvirt/index.js';
+import { AVAILABLE_BACKENDS } from '../backends/registry.js';
+import { listenerModule } from '../listeners/registry.js';
+import { CheckReport } from '../module-kit/check-report.js';
 import { checkConfigFile } from './config-check.js';
 import { checkGroups } from './group-check.js';
 import { checkKeyFiles } from './key-check.js';
 import { checkLibvirtUris, type UriUse } from './libvirt-check.js';
-import { checkMulticastListener, checkTcpListener, checkVsockListener } from './listener-check.js';
-import { CheckReport } from './report.js';
-import { checkSerialListener } from './serial-check.js';
 
 /** Checks the configuration in `file` and the host; resolves with 0 when nothing failed, else 1. */
 export async function runCheck(file: string, output: Writable): Promise<number> {
@@ -30,14 +28,16 @@ export async function runCheck(file: string, output: Writable): Promise<number> 
     uses.set(uri, entry);
   };
   for (const uri of config.backend.uris) use(uri, `backend ${config.backend.module}`);
-  for (const l of config.listeners) if (l.module === 'serial') use(l.uri ?? defaultLibvirtUri(), `listener ${l.name}`);
+  for (const l of config.listeners) {
+    const uri = listenerModule(l).libvirtUri?.(l);
+    if (uri !== undefined) use(uri, `listener ${l.name}`);
+  }
   const views = await checkLibvirtUris([...uses.values()], report);
   try {
     for (const l of config.listeners) {
-      if (l.module === 'tcp') await checkTcpListener(l, report);
-      else if (l.module === 'multicast') await checkMulticastListener(l, report);
-      else if (l.module === 'vsock') checkVsockListener(l, report);
-      else await checkSerialListener(l, views.get(l.uri ?? defaultLibvirtUri()), report);
+      const module = listenerModule(l);
+      const uri = module.libvirtUri?.(l);
+      await module.check(l, report, uri === undefined ? undefined : views.get(uri));
     }
     checkGroups(config, views, report);
   } finally {

@@ -1,9 +1,10 @@
 import type { ConfigAssignment, ConfigBlock, ConfigContainer } from './tree.js';
 
 /**
- * Path lookups with the C fence_virtd's semantics (PROTOCOL.md §7.2): `listeners/multicast/@port`
- * selects blocks by name, case-insensitively, then an assignment with '@'. Where a name repeats, the
- * last one in the file counts; repeated blocks are not merged (only the last block is searched).
+ * Path lookups with the C fence_virtd's semantics (docs/protocol.md#configuration-lookup):
+ * `listeners/multicast/@port` selects blocks by name, case-insensitively, then an assignment with '@'.
+ * Where a name repeats, the last one in the file counts; repeated blocks are not merged (only the last
+ * block is searched).
  */
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();

@@ -11,15 +11,19 @@ function describe(token: Token): string {
       return `'${token.text}'`;
     case 'value':
       return 'a quoted value';
-    default:
+    case '{':
+    case '}':
+    case ';':
+    case '=':
       return `'${token.type}'`;
   }
 }
 
 /**
- * Parses fence_virt.conf text (grammar: PROTOCOL.md §7.1) into a tree that keeps every item in file
- * order. Accepts exactly what the C parser accepts, except carriage returns outside quoted values.
- * An explicit stack instead of recursion, so no nesting depth in a hostile file can overflow the call stack.
+ * Parses fence_virt.conf text (grammar: docs/protocol.md#configuration-file-syntax) into a tree that
+ * keeps every item in file order. Accepts exactly what the C parser accepts, except carriage returns
+ * outside quoted values. An explicit stack instead of recursion, so no nesting depth in a hostile file
+ * can overflow the call stack.
  */
 export function parseConfig(text: string, file = '<config>'): ConfigDocument {
   const lexer = new Lexer(text, file);

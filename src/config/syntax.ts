@@ -1,6 +1,6 @@
 /**
- * The lexical rules both the parser and the writer obey (PROTOCOL.md §7.1), so that whatever the
- * writer emits is read back identically by our parser and by the C fence_virtd.
+ * The lexical rules both the parser and the writer obey (docs/protocol.md#configuration-file-syntax), so
+ * that whatever the writer emits is read back identically by our parser and by the C fence_virtd.
  */
 
 /** Characters that end a name; '\r' is included because we reject CRLF files instead of reading it as C does. */

@@ -1,40 +1,38 @@
 /**
- * `fence_virtd -c`: the interactive configuration of PROTOCOL.md §7.5 with its prompts, defaults and
- * final confirmation, so answers piped for the C dialog still work for one listener. Differences:
- * the serial URI is stored, the TCP address defaults to 127.0.0.1, interfaces are checked, the file
- * keeps its order (edits happen in place), and vsock and several listeners can be configured — the
- * `Listener module` prompt takes a list of names, each asked about in turn.
+ * `fence_virtd -c`: the interactive configuration (docs/protocol.md#configuration-dialog) with its
+ * prompts, defaults and final confirmation, so answers piped for the C dialog still work for one
+ * listener. Differences: the serial URI is stored, the TCP address defaults to 127.0.0.1, interfaces are
+ * checked, the file keeps its order (edits happen in place), and vsock and several listeners can be
+ * configured — the `Listener module` prompt takes a list of names, each asked about in turn.
  */
 import type { Readable, Writable } from 'node:stream';
+import type { BackendModule } from '../backends/module.js';
+import { BACKEND_MODULES, findBackendModule, type BackendConfig } from '../backends/registry.js';
 import {
-  BACKEND_MODULES,
   ConfigError,
   childBlocks,
   findBlock,
   formatConfig,
   getValue,
-  LISTENER_MODULES,
   readConfigFile,
   removePath,
   setValue,
-  toDaemonConfig,
   writeConfigFile,
   type ConfigDocument,
-  type ListenerModule,
 } from '../config/index.js';
-import { instanceNameProblem, textProblem } from './answers.js';
-import { BACKEND_QUESTIONS } from './backend-questions.js';
-import { BlockEdit } from './block-edit.js';
-import { describeBlock } from './config-reference.js';
-import { LISTENER_QUESTIONS } from './listener-questions.js';
-import { DialogAborted, LinePrompter } from './prompter.js';
+import { toDaemonConfig } from '../daemon-config/index.js';
+import type { ListenerModule } from '../listeners/module.js';
+import { findListenerModule, LISTENER_MODULES, type ListenerConfig } from '../listeners/registry.js';
+import { instanceNameProblem, textProblem } from '../module-kit/answers.js';
+import { BlockEdit } from '../module-kit/block-edit.js';
+import { DialogAborted, LinePrompter } from '../module-kit/prompter.js';
 
 export interface DialogStreams {
   input: Readable;
   output: Writable;
 }
 
-const moduleNamed = (name: string | undefined): ListenerModule | undefined => LISTENER_MODULES.find((m) => m === name?.toLowerCase());
+const moduleNamed = (name: string | undefined): ListenerModule<ListenerConfig> | undefined => (name === undefined ? undefined : findListenerModule(name.toLowerCase()));
 
 /** The file's tree, or a new empty one when the user agrees to start from scratch; undefined to stop. */
 async function loadOrStartOver(p: LinePrompter, file: string): Promise<ConfigDocument | undefined> {
@@ -64,7 +62,7 @@ async function askModulePath(p: LinePrompter, document: ConfigDocument): Promise
 }
 
 /** The module a listener entry runs: its block's `module` key, its own name, or asked. */
-async function moduleOf(p: LinePrompter, document: ConfigDocument, entry: string): Promise<ListenerModule> {
+async function moduleOf(p: LinePrompter, document: ConfigDocument, entry: string): Promise<ListenerModule<ListenerConfig>> {
   const listeners = findBlock(document, 'listeners');
   const block = listeners && childBlocks(listeners, entry).at(-1);
   const key = block && getValue(block, '@module');
@@ -74,7 +72,7 @@ async function moduleOf(p: LinePrompter, document: ConfigDocument, entry: string
   const answer = await p.text(`Listener module of ${entry} (${LISTENER_MODULES.join(', ')})`, key ?? 'none', (a) =>
     moduleNamed(a) ? undefined : `No listener module named '${a}' (this fence_virtd has: ${LISTENER_MODULES.join(', ')}).`,
   );
-  return moduleNamed(answer) as ListenerModule;
+  return moduleNamed(answer) as ListenerModule<ListenerConfig>;
 }
 
 async function askListeners(p: LinePrompter, document: ConfigDocument): Promise<void> {
@@ -94,11 +92,12 @@ async function askListeners(p: LinePrompter, document: ConfigDocument): Promise<
   p.say();
   for (const entry of entries) {
     const module = await moduleOf(p, document, entry);
+    const { name } = module;
     const block = new BlockEdit(document, `listeners/${entry}`);
-    if (entry.toLowerCase() !== module || (block.get('module') ?? module).toLowerCase() !== module) block.set('module', module);
-    if (entries.length > 1) p.say(`--- listener ${entry} (${module}) ---`);
-    p.explain(describeBlock(module));
-    await LISTENER_QUESTIONS[module](p, block);
+    if (entry.toLowerCase() !== name || (block.get('module') ?? name).toLowerCase() !== name) block.set('module', name);
+    if (entries.length > 1) p.say(`--- listener ${entry} (${name}) ---`);
+    p.explain(module.reference.summary);
+    await module.ask(p, block);
   }
 }
 
@@ -108,10 +107,10 @@ async function askBackend(p: LinePrompter, document: ConfigDocument): Promise<vo
   const answer = await p.text('Backend module', getValue(document, 'fence_virtd/@backend') ?? 'libvirt', (a) =>
     BACKEND_MODULES.some((m) => m === a.toLowerCase()) ? undefined : `No backend module named '${a}' (this fence_virtd has: ${BACKEND_MODULES.join(', ')}).`,
   );
-  const module = BACKEND_MODULES.find((m) => m === answer.toLowerCase()) as (typeof BACKEND_MODULES)[number];
-  setValue(document, 'fence_virtd/@backend', module);
+  const module = findBackendModule(answer.toLowerCase()) as BackendModule<BackendConfig>;
+  setValue(document, 'fence_virtd/@backend', module.name);
   p.say();
-  await BACKEND_QUESTIONS[module](p, new BlockEdit(document, `backends/${module}`));
+  await module.ask(p, new BlockEdit(document, `backends/${module.name}`));
 }
 
 async function confirmAndWrite(p: LinePrompter, document: ConfigDocument, file: string): Promise<number> {

@@ -1,3 +1,2 @@
-/** `fence_virtd -c`: the interactive configuration dialog, and the reference of every configuration key. */
+/** `fence_virtd -c`: the interactive configuration dialog. */
 export { runConfigureDialog, type DialogStreams } from './dialog.js';
-export { CONFIG_REFERENCE, type BlockReference, type KeyReference } from './config-reference.js';

@@ -14,9 +14,9 @@ export class UsageError extends Error {
 }
 
 /**
- * fence_virtd's command line (PROTOCOL.md §7.4): getopt "Ff:d:cwlhp:" plus -V and --check.
- * Unlike C, an unknown option or a missing argument is an error (exit 1), not help with exit 0:
- * a typo in a unit file should fail loudly.
+ * fence_virtd's command line (docs/protocol.md#fence_virtd-command-line): getopt "Ff:d:cwlhp:" plus -V
+ * and --check. Unlike C, an unknown option or a missing argument is an error (exit 1), not help with
+ * exit 0: a typo in a unit file should fail loudly.
  */
 export function parseDaemonOptions(argv: readonly string[], programName = 'fence_virtd'): DaemonOptions {
   const opts: DaemonOptions = {

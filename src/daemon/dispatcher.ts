@@ -1,4 +1,5 @@
-import type { FenceBackend, HostInfo } from '../backends/backend.js';
+import type { FenceBackend } from '../backends/backend.js';
+import type { Answer, RequestExecutor } from '../core/executor.js';
 import type { RequestToExecute } from '../core/request-gate.js';
 import type { Requester } from '../core/requester.js';
 import { Request, requestName, Response } from '../protocol/constants.js';
@@ -8,8 +9,6 @@ import type { StaticMap } from './static-map.js';
 
 export type { Requester } from '../core/requester.js';
 export type { RequestToExecute } from '../core/request-gate.js';
-
-export type Answer = { kind: 'code'; code: number } | { kind: 'hostlist'; hosts: HostInfo[]; code: number };
 
 const fencing = new Set<number>([Request.OFF, Request.ON, Request.REBOOT]);
 /** Requests that name one domain and need the requester's permission for it. */
@@ -21,7 +20,7 @@ const targeted = new Set<number>([Request.OFF, Request.ON, Request.REBOOT, Reque
  * for the name); different VMs run concurrently. Each request leaves one audit line: listener,
  * requester, target, operation, result, duration.
  */
-export class Dispatcher {
+export class Dispatcher implements RequestExecutor {
   private readonly perDomain = new KeyedMutex();
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];

@@ -1,13 +1,13 @@
 import type { FenceBackend } from '../backends/backend.js';
-import { loadDaemonConfig, type DaemonConfig } from '../config/daemon-config.js';
+import { createBackend } from '../backends/registry.js';
 import { createRequestCore } from '../core/request-core.js';
+import { loadDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
 import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
+import { createListener, keyFilesOf } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
-import { createBackend } from './backend-factory.js';
 import { Dispatcher } from './dispatcher.js';
 import { KeyRing } from './key-ring.js';
-import { createListener, keyFilesOf } from './listener-factory.js';
 import { StaticMap } from './static-map.js';
 
 /** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */
@@ -75,19 +75,25 @@ export class FenceDaemon {
   }
 
   private retryLater(failed: Listener[]): void {
-    this.retryTimer = setTimeout(async () => {
-      const still: Listener[] = [];
-      for (const listener of failed) {
-        if (this.stopped) return;
-        try {
-          await listener.start();
-        } catch (err) {
-          this.log.warn(`listener ${listener.name} still cannot start: ${(err as Error).message}`);
-          still.push(listener);
-        }
+    // retryStart catches each listener's failure itself, so the promise never rejects.
+    this.retryTimer = setTimeout(() => void this.retryStart(failed), INIT_RETRY_MS);
+  }
+
+  private async retryStart(failed: Listener[]): Promise<void> {
+    const still: Listener[] = [];
+    for (const listener of failed) {
+      if (this.stopped) return;
+      try {
+        await listener.start();
+      } catch (err) {
+        this.log.warn(`listener ${listener.name} still cannot start: ${(err as Error).message}`);
+        still.push(listener);
+        continue;
       }
-      if (still.length && !this.stopped) this.retryLater(still);
-    }, INIT_RETRY_MS);
+      // stop() ran while this start was under way: it did not see this listener running, so stop it here.
+      if (this.stopped) await listener.stop();
+    }
+    if (still.length && !this.stopped) this.retryLater(still);
   }
 
   /** Re-reads the file: new keys and groups apply at once; other changes need a restart. */

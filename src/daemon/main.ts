@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { runCheck } from '../check/index.js';
 import { ConfigError } from '../config/config-error.js';
-import { loadDaemonConfig } from '../config/daemon-config.js';
-import { applyCommandLineOverrides } from '../config/overrides.js';
 import { runConfigureDialog } from '../configure/index.js';
+import { applyCommandLineOverrides, loadDaemonConfig } from '../daemon-config/index.js';
 import { createLogger, type LogSink } from '../util/log.js';
 import { syslogSink } from '../util/syslog-sink.js';
 import { COMPATIBLE_WITH, VERSION } from '../version.js';
@@ -85,6 +84,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
       if (stopping) return;
       stopping = true;
       log.notice(`${signal} received; stopping`);
+      // Exits either way; a failure while stopping reaches the unhandledRejection handler below, which logs it.
       void daemon.stop().finally(() => {
         pidFile.release();
         resolve(0);
@@ -93,7 +93,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(s, () => stop(s));
     process.on('SIGHUP', () => {
       log.notice('SIGHUP received; reloading keys and groups');
-      void daemon.reload();
+      void daemon.reload(); // logs its own failures and keeps the running configuration
     });
     // A closed terminal must not kill a daemon that merely logs to it.
     process.on('SIGPIPE', () => undefined);

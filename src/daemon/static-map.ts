@@ -1,5 +1,5 @@
-import type { HostInfo } from '../backends/backend.js';
 import type { RequesterIdentity } from '../core/requester.js';
+import type { HostInfo } from '../protocol/host-list.js';
 
 /** One `group { }` of the `groups` section. */
 export interface GroupRule {

@@ -348,7 +348,7 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
     this.reconnectDelay = delay;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      void this.reconnect();
+      void this.reconnect(); // catches every failure and schedules the next attempt
     }, delay).unref();
   }
 

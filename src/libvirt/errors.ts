@@ -1,4 +1,5 @@
 /** The error types the libvirt client raises; callers tell them apart with instanceof. */
+import { ErrorCode } from './protocol.js';
 
 /** An error reported by libvirt itself (a reply with status ERROR): the domain is missing, etc. */
 export class LibvirtError extends Error {
@@ -14,6 +15,11 @@ export class LibvirtError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Whether libvirt answered that the domain does not exist (or no longer does: it was undefined meanwhile). */
+export function isNoSuchDomain(err: unknown): boolean {
+  return err instanceof LibvirtError && err.code === ErrorCode.NoDomain;
 }
 
 /** No usable connection: the daemon is down, the socket closed, or the client is closed. */

@@ -3,7 +3,8 @@
  * errors matched by serial, server messages (events) handed up, keepalive PING/PONG. It knows nothing
  * about reconnecting: when the socket goes away it fails what is pending and reports once via onClose.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { connectWithin } from '../util/connect.js';
 import type { Logger } from '../util/log.js';
 import { LibvirtConnectionError, LibvirtProtocolError, LibvirtTimeoutError } from './errors.js';
 import { KeepaliveMonitor, type KeepaliveOptions } from './keepalive.js';
@@ -51,22 +52,14 @@ export class RpcConnection {
   }
 
   /** Dials the unix socket; rejects with LibvirtConnectionError naming the socket and the URI. */
-  static open(socketPath: string, uri: string, log: Logger, handlers: RpcHandlers, timeoutMs: number): Promise<RpcConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ path: socketPath });
-      const fail = (reason: string, cause?: unknown): void => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(new LibvirtConnectionError(`cannot connect to libvirt socket ${socketPath} for '${uri}': ${reason}`, uri, { cause }));
-      };
-      const timer = setTimeout(() => fail(`no connection within ${timeoutMs} ms`), timeoutMs);
-      socket.once('error', (err) => fail(err.message, err));
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.removeAllListeners('error');
-        resolve(new RpcConnection(socket, uri, log, handlers));
-      });
-    });
+  static async open(socketPath: string, uri: string, log: Logger, handlers: RpcHandlers, timeoutMs: number): Promise<RpcConnection> {
+    let socket: Socket;
+    try {
+      socket = await connectWithin({ path: socketPath }, timeoutMs);
+    } catch (err) {
+      throw new LibvirtConnectionError(`cannot connect to libvirt socket ${socketPath} for '${uri}': ${(err as Error).message}`, uri, { cause: err });
+    }
+    return new RpcConnection(socket, uri, log, handlers);
   }
 
   get closed(): boolean {

@@ -1,8 +1,8 @@
 import { answerAsDaemon } from '../auth/challenge-response.js';
+import type { RequestExecutor } from '../core/executor.js';
 import type { RequestCore } from '../core/request-core.js';
 import type { Admission, KeySource } from '../core/request-gate.js';
 import type { Requester } from '../core/requester.js';
-import type { Dispatcher } from '../daemon/dispatcher.js';
 import type { HashType } from '../protocol/constants.js';
 import type { Logger } from '../util/log.js';
 import type { StreamIO } from '../util/stream-io.js';
@@ -26,7 +26,7 @@ export async function runAuthenticatedSession(
   admitted: Admission,
   who: Requester,
   settings: SessionSettings,
-  deps: { dispatcher: Dispatcher; core: RequestCore; log: Logger },
+  deps: { dispatcher: RequestExecutor; core: RequestCore; log: Logger },
 ): Promise<void> {
   const { dispatcher, core, log } = deps;
   let executed = false;

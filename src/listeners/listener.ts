@@ -1,23 +1,36 @@
+import type { RequestExecutor } from '../core/executor.js';
 import type { RequestCore } from '../core/request-core.js';
-import type { Dispatcher } from '../daemon/dispatcher.js';
 import type { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Logger } from '../util/log.js';
 
 /**
  * What the daemon runtime sees of a transport. Every listener decodes with the shared codec,
  * authenticates with the shared auth core, passes the shared request gate and executes through the
- * shared Dispatcher, so a new transport is one new file implementing this.
+ * daemon's one RequestExecutor; a transport's folder under src/listeners implements this (registry.ts).
+ * Once started, a listener handles its own peers' failures (it logs them and keeps serving): nothing a
+ * peer does may reject a promise of this interface or throw out of an event handler.
  */
 export interface Listener {
-  /** Instance name from the configuration (e.g. "multicast", "vmchannel"). */
+  /** Instance name from the configuration (e.g. "multicast", "vmchannel"), for logs and the audit line. */
   readonly name: string;
+  /**
+   * Binds, joins or subscribes, and starts serving. Resolves once requests can arrive (the port is bound,
+   * the guest sockets of running domains are open). Rejects with a message naming what could not be set
+   * up (the address in use, an unknown interface, libvirt not answering); with wait_for_init the daemon
+   * calls start again every 5 s, otherwise it stops.
+   */
   start(): Promise<void>;
-  /** Stops accepting; requests already being executed finish. */
+  /**
+   * Stops accepting and closes what it listens on; requests already being executed finish (the daemon
+   * waits for them). Safe to call on a listener that never started or whose start failed; does not
+   * reject.
+   */
   stop(): Promise<void>;
 }
 
 export interface ListenerContext {
-  dispatcher: Dispatcher;
+  /** Executes admitted requests: the daemon's Dispatcher. */
+  dispatcher: RequestExecutor;
   /** The daemon-wide gate, challenge registry and bounds. */
   core: RequestCore;
   log: Logger;

@@ -69,6 +69,7 @@ export class StreamRequestListener<Peer> implements Listener {
       stream.destroy();
       return;
     }
+    // serve() catches and logs every failure of its connection; the release runs either way.
     void this.serve(stream, peer, performance.now()).finally(release);
   }
 

@@ -1,4 +1,7 @@
-/** Wire constants of the fence-virt protocol (PROTOCOL.md §1). */
+/**
+ * Wire constants of the fence-virt protocol (docs/protocol.md#request-codes, #response-codes and
+ * #hash-and-auth-algorithms).
+ */
 
 export const Request = {
   NULL: 0,
@@ -78,9 +81,11 @@ export const DEFAULT_IPV6_GROUP = 'ff05::3:1';
 export const DEFAULT_KEY_FILE = '/etc/cluster/fence_xvm.key';
 export const DEFAULT_CONFIG_FILE = '/etc/fence_virt.conf';
 export const MAX_KEY_LENGTH = 4096;
-/** The domain field is 64 bytes; one NUL always remains, so names have at most 63 bytes. */
+/**
+ * The domain field of requests and the name and UUID fields of host-list records are 64 bytes; one NUL
+ * always remains, so names have at most 63 bytes.
+ */
 export const DOMAIN_FIELD_SIZE = 64;
-export const MAX_DOMAIN_LENGTH = DOMAIN_FIELD_SIZE - 1;
 export const SERIAL_MAGIC = 0x61626261;
 /** Size of the challenge and of the (zero-padded) answer in the challenge-response exchange. */
 export const CHALLENGE_SIZE = 64;

@@ -1,9 +1,12 @@
-import { Family, isHashType, isRequestCode, type AddressFamily, type HashType } from './constants.js';
+import { DOMAIN_FIELD_SIZE, Family, isHashType, isRequestCode, type AddressFamily, type HashType } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { readFixedString, writeFixedString } from './fixed-string.js';
 import { addressToBytes, ipv4ToText, ipv6ToText } from './ip-address.js';
 
-/** `fence_req_t`, the 176-byte request of the multicast, TCP and vsock paths (PROTOCOL.md §2.1). */
+/**
+ * `fence_req_t`, the 176-byte request of the multicast, TCP and vsock paths
+ * (docs/protocol.md#request-packet-fence_req).
+ */
 export const FENCE_REQUEST_SIZE = 176;
 
 export const FenceRequestLayout = {
@@ -19,10 +22,8 @@ export const FenceRequestLayout = {
   family: 108,
   hash: 112,
 } as const;
-export const DOMAIN_SIZE = 64;
 export const ADDRESS_SIZE = 28;
 export const RANDOM_SIZE = 6;
-export const HASH_FIELD_SIZE = 64;
 
 /** Flag bit 0: the domain string is a UUID. Clients set it for `-u`; daemons ignore it. */
 export const FLAG_USE_UUID = 1;
@@ -45,8 +46,9 @@ export interface FenceRequest {
 
 export interface DecodeRequestOptions {
   /**
-   * The C daemon authenticates a request with an unknown code and answers it FAIL (§1.1); a daemon that
-   * wants the same sets this and switches on `request` itself.
+   * The C daemon authenticates a request with an unknown code and answers it FAIL
+   * (docs/protocol.md#request-codes); a daemon that wants the same sets this and switches on `request`
+   * itself.
    */
   acceptUnknownRequest?: boolean;
 }
@@ -66,7 +68,7 @@ export function encodeFenceRequest(req: FenceRequest, out: Buffer = Buffer.alloc
   out[L.hashType] = req.hashType;
   out[L.addrLen] = addressLength(req.family);
   out[L.flags] = req.flags & 0xff;
-  writeFixedString(out, L.domain, DOMAIN_SIZE, req.domain, 'domain');
+  writeFixedString(out, L.domain, DOMAIN_FIELD_SIZE, req.domain, 'domain');
   if (req.family !== Family.NONE) {
     if (req.address === null) throw new ProtocolError('BAD_ADDRESS', 'a connect-back family needs an address');
     out.set(addressToBytes(req.address, req.family === Family.INET ? 'ipv4' : 'ipv6'), L.address);
@@ -103,7 +105,7 @@ export function decodeFenceRequest(buf: Uint8Array, options: DecodeRequestOption
     request,
     hashType,
     flags: b[L.flags] as number,
-    domain: readFixedString(b, L.domain, DOMAIN_SIZE, 'domain'),
+    domain: readFixedString(b, L.domain, DOMAIN_FIELD_SIZE, 'domain'),
     address,
     family: family as AddressFamily,
     port: b.readUInt16LE(L.port),

@@ -1,9 +1,9 @@
 import { ProtocolError } from './errors.js';
 
 /**
- * NUL-padded fixed-size string fields. We always write a terminating NUL and zero the rest (the C tools
- * leave stale bytes there, PROTOCOL.md §9 W13/W14); reading requires a NUL so an unterminated field is
- * an error instead of a read past the field.
+ * NUL-padded fixed-size string fields. We always write a terminating NUL and zero the rest, where the C
+ * daemon leaves stale memory (docs/compatibility.md, row 'host-list records'). Reading requires a NUL,
+ * so an unterminated field is an error instead of a read past the field as in C (row 'domain field').
  */
 export function writeFixedString(out: Buffer, offset: number, size: number, value: string, field: string): void {
   const length = Buffer.byteLength(value, 'utf8');

@@ -1,25 +1,34 @@
-import type { HostInfo } from '../backends/backend.js';
-import { Response } from './constants.js';
+import { DOMAIN_FIELD_SIZE, Response } from './constants.js';
 import { readFixedString, truncateUtf8, writeFixedString } from './fixed-string.js';
 import { encodeSerialResponse } from './serial-messages.js';
 
-/** `host_state_t` records of the host-list answer (PROTOCOL.md §2.3). */
+/** `host_state_t` records of the host-list answer (docs/protocol.md#host-list). */
 export const HOST_RECORD_SIZE = 130;
 const NAME_OFFSET = 0;
 const UUID_OFFSET = 64;
 const STATE_OFFSET = 128;
-const FIELD_SIZE = 64;
 
 export type HostListFraming = 'network' | 'serial';
 
+/** One domain of a host-list answer, as a backend reports it. */
+export interface HostInfo {
+  /** Domain name as libvirt reports it. */
+  name: string;
+  /** Canonical lowercase UUID string. */
+  uuid: string;
+  /** Raw libvirt domain state (1 running, 3 paused, 5 shut off, ...). */
+  state: number;
+}
+
 /**
- * Writes a fully defined record: unlike the C daemon, no stack bytes leak into padding. A name longer
- * than the field is cut to 63 bytes, as C does: refusing it would break the whole list mid-answer.
+ * Writes a fully defined record: unlike the C daemon, no stack bytes leak into padding
+ * (docs/compatibility.md, row 'host-list records'). A name longer than the field is cut to 63 bytes,
+ * as C does: refusing it would break the whole list mid-answer.
  */
 export function encodeHostRecord(host: HostInfo, out: Buffer = Buffer.alloc(HOST_RECORD_SIZE), offset = 0): Buffer {
   out.fill(0, offset, offset + HOST_RECORD_SIZE);
-  writeFixedString(out, offset + NAME_OFFSET, FIELD_SIZE, truncateUtf8(host.name, FIELD_SIZE - 1), 'host name');
-  writeFixedString(out, offset + UUID_OFFSET, FIELD_SIZE, host.uuid, 'host uuid');
+  writeFixedString(out, offset + NAME_OFFSET, DOMAIN_FIELD_SIZE, truncateUtf8(host.name, DOMAIN_FIELD_SIZE - 1), 'host name');
+  writeFixedString(out, offset + UUID_OFFSET, DOMAIN_FIELD_SIZE, host.uuid, 'host uuid');
   out[offset + STATE_OFFSET] = host.state & 0xff;
   return out;
 }
@@ -31,8 +40,8 @@ export interface HostRecord extends HostInfo {
 
 /** Tolerates what the C daemon leaves in the last byte of each string and in the pad byte. */
 export function decodeHostRecord(buf: Uint8Array, offset = 0): HostRecord {
-  const name = readFixedString(buf, offset + NAME_OFFSET, FIELD_SIZE, 'host name', { garbageLastByte: true });
-  const uuid = readFixedString(buf, offset + UUID_OFFSET, FIELD_SIZE, 'host uuid', { garbageLastByte: true });
+  const name = readFixedString(buf, offset + NAME_OFFSET, DOMAIN_FIELD_SIZE, 'host name', { garbageLastByte: true });
+  const uuid = readFixedString(buf, offset + UUID_OFFSET, DOMAIN_FIELD_SIZE, 'host uuid', { garbageLastByte: true });
   const state = buf[offset + STATE_OFFSET] as number;
   return { name, uuid, state, terminator: name === '' && uuid === '' };
 }

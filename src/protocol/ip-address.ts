@@ -2,7 +2,8 @@ import { ProtocolError } from './errors.js';
 
 /**
  * Raw network-order address bytes <-> numeric text, as inet_pton/inet_ntop do. The permission map
- * compares this text (PROTOCOL.md §6), so IPv6 is printed in the canonical compressed form.
+ * compares this text (docs/protocol.md#requester-identity), so IPv6 is printed in the canonical
+ * compressed form.
  */
 export function ipv4ToText(bytes: Uint8Array): string {
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;

@@ -7,10 +7,10 @@ export type FramerEvent<T> =
 
 /**
  * Frames a serial byte stream by the `abba` magic instead of by timing (the C daemon loses partial
- * requests and falls out of step, PROTOCOL.md §9 W25). Garbage before a magic is discarded and reported;
- * a frame that fails to decode is reported and scanning resumes one byte after its magic, so a magic
- * that happened to appear inside garbage cannot swallow the real request behind it.
- * Memory stays bounded: at most one frame minus one byte is held between pushes.
+ * requests and falls out of step: docs/compatibility.md, row 'serial input'). Garbage before a magic is
+ * discarded and reported; a frame that fails to decode is reported and scanning resumes one byte after
+ * its magic, so a magic that happened to appear inside garbage cannot swallow the real request behind
+ * it. Memory stays bounded: at most one frame minus one byte is held between pushes.
  */
 export class MagicFramer<T> {
   private pending: Buffer = Buffer.alloc(0);

@@ -1,9 +1,11 @@
-import { isRequestCode, SERIAL_MAGIC } from './constants.js';
+import { DOMAIN_FIELD_SIZE, isRequestCode, SERIAL_MAGIC } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { readFixedString, writeFixedString } from './fixed-string.js';
-import { DOMAIN_SIZE } from './fence-request.js';
 
-/** `serial_req_t` (guest -> host, 74 bytes) and `serial_resp_t` (host -> guest, 5 bytes), §2.4. */
+/**
+ * `serial_req_t` (guest -> host, 74 bytes) and `serial_resp_t` (host -> guest, 5 bytes):
+ * docs/protocol.md#serial-messages.
+ */
 export const SERIAL_REQUEST_SIZE = 74;
 export const SERIAL_RESPONSE_SIZE = 5;
 export const MAGIC_BYTES: Readonly<Uint8Array> = Uint8Array.of(0x61, 0x62, 0x62, 0x61);
@@ -22,7 +24,7 @@ export function encodeSerialRequest(req: SerialRequest): Buffer {
   out.writeUInt32LE(SERIAL_MAGIC, 0);
   out[4] = req.request;
   out[5] = req.flags & 0xff;
-  writeFixedString(out, 6, DOMAIN_SIZE, req.domain, 'domain');
+  writeFixedString(out, 6, DOMAIN_FIELD_SIZE, req.domain, 'domain');
   out.writeUInt32LE(req.seqno >>> 0, 70);
   return out;
 }
@@ -37,7 +39,7 @@ export function decodeSerialRequest(buf: Uint8Array, options: { acceptUnknownReq
   if (!isRequestCode(request) && !options.acceptUnknownRequest) {
     throw new ProtocolError('UNKNOWN_REQUEST', `unknown request code ${request}`);
   }
-  return { request, flags: b[5] as number, domain: readFixedString(b, 6, DOMAIN_SIZE, 'domain'), seqno: b.readUInt32LE(70) };
+  return { request, flags: b[5] as number, domain: readFixedString(b, 6, DOMAIN_FIELD_SIZE, 'domain'), seqno: b.readUInt32LE(70) };
 }
 
 export function encodeSerialResponse(code: number): Buffer {

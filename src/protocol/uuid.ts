@@ -1,6 +1,7 @@
 /**
- * A canonical 36-character UUID string (any case). Daemons decide "lookup by UUID" and permission
- * source kind by this syntax alone, never by the request's flag bit (PROTOCOL.md §5.1, §6).
+ * A canonical 36-character UUID string (any case). The daemon decides "lookup by UUID" by this syntax
+ * alone, never by the request's flag bit (docs/protocol.md#request-packet-fence_req and
+ * #libvirt-backend).
  */
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

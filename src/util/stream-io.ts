@@ -92,7 +92,10 @@ export class StreamIO {
     return out;
   }
 
-  /** Resolves once the data was handed to the kernel; a peer that stops reading hits the deadline (§9 W15). */
+  /**
+   * Resolves once the data was handed to the kernel; a peer that stops reading hits the deadline
+   * (docs/compatibility.md, row 'final answer write').
+   */
   write(data: Uint8Array, timeoutMs: number, what = 'data'): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.stream.destroyed || this.stream.writableEnded) {

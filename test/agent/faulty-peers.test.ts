@@ -2,7 +2,8 @@
  * Faults the real fence_virtd cannot be made to produce on demand, played by scripted peers on real
  * sockets and ptys: odd answer bytes, a host list that trickles in or stops halfway, noise before a
  * serial answer, a connect-back port already taken, no daemon with timeout*10 < retrans. Where the C
- * agent copes, both agents must agree; where it hangs or misreads (§9 W25, W39, endless host lists),
+ * agent copes, both agents must agree; where it hangs or misreads (a magic right after a stray 'a',
+ * 0 attempts when timeout*10 < retrans, endless host lists: docs/compatibility.md, section 'Agents'),
  * ours must end with the C agent's words and exit code for that situation.
  */
 import assert from 'node:assert/strict';
@@ -126,7 +127,7 @@ describe('scripted TCP peers', { skip }, () => {
 });
 
 describe('multicast without an answer', { skip }, () => {
-  it('timeout*10 < retrans: one attempt, then the C agent\'s timeout outcome (the C agent never stops, §9 W39)', async () => {
+  it('timeout*10 < retrans: one attempt, then the C agent\'s timeout outcome (the C agent never stops)', async () => {
     const ours = await runOurs('fence_xvm', ['-p', String(NO_DAEMON_PORT), '-c', 'none', '-C', 'none', '-t', '1', '-r', '20', '-o', 'status', '-H', 'vm'], { timeoutMs: 20_000 });
     assert.deepEqual({ code: ours.code, stdout: ours.stdout }, { code: 1, stdout: 'Timed out waiting for response\nOperation failed\n' });
     assert.match(ours.stderr, /no fence_virtd connected back to TCP port 27510 within 1 s/);
@@ -151,8 +152,8 @@ describe('serial noise', { skip: skip || (existsSync('/usr/bin/socat') ? false :
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'agent-noise-'));
     const answer = join(dir, 'answer.sh');
-    // Noise ending in 'a' right before the magic: the C agent's matcher restarts on the mismatching
-    // byte without re-examining it and misses this magic (§9 W25).
+    // Noise ending in 'a' right before the magic: the C agent's matcher restarts on the mismatching byte
+    // without re-examining it and misses this magic (docs/compatibility.md, row 'serial answer scan').
     await writeFile(answer, "head -c 74 >/dev/null; printf 'xyaabba\\000'; sleep 30\n");
     socat = spawn('socat', [`PTY,link=${join(dir, 'pty')},raw,echo=0`, `SYSTEM:sh ${answer}`], { stdio: 'ignore' });
     for (let i = 0; !existsSync(join(dir, 'pty')); i++) {

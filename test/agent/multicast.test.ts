@@ -2,7 +2,8 @@
  * fence_xvm over IPv4 multicast against the real C fence_virtd (multicast listener on lo, libvirt test
  * driver): for every action, by name and UUID, with hash and auth variants and Pacemaker-style stdin,
  * the C fence_xvm and ours give the same exit code and stdout. Calls run one after another: fence_xvm
- * waits for the connect-back on the multicast port, and two at once would collide (§9 W42).
+ * waits for the connect-back on the multicast port, and two at once would collide (kept on purpose:
+ * docs/compatibility.md, row 'two `fence_xvm` at once on one host').
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { atoi, strtol, strtoul, toCInt } from '../../src/agent/c-number.js';
 import { getopt } from '../../src/agent/getopt.js';
 import { FENCE_VIRT, FENCE_XVM } from '../../src/agent/program.js';
 import { parseSerialParams } from '../../src/agent/serial-params.js';
 import { parseStdinEntries } from '../../src/agent/stdin-lines.js';
 import { helpText } from '../../src/agent/usage.js';
+import { atoi, strtol, strtoul, toCInt } from '../../src/util/c-number.js';
 
 describe('C integer parsing', () => {
   it('strtol with base 0: decimal, hex, octal, blanks and sign, partial and empty input', () => {

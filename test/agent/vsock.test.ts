@@ -24,7 +24,7 @@ describe('fence_virt vsock CID validation: same outcome as the C agent', { skip 
 
   it(
     'a fencing call over AF_VSOCK',
-    { skip: 'never connect on AF_VSOCK here: this kernel has no vsock loopback, so a connect to any CID reaches the real hypervisor host (TESTBEDS §6)' },
+    { skip: 'never connect on AF_VSOCK here: this kernel has no vsock loopback, so a connect to any CID reaches the real hypervisor host' },
     () => undefined,
   );
 });

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { listenVsock } from '../../src/transport/vsock.js';
+import { listenVsock } from '../../src/native/vsock.js';
 import { cDaemonMissing, startCDaemon } from '../support/c-daemon.js';
 import { OUR_DAEMON, runTool } from '../support/processes.js';
 

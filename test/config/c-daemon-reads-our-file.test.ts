@@ -6,7 +6,8 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readConfigFile, setValue, toDaemonConfig, writeConfigFile, type ConfigDocument } from '../../src/config/index.js';
+import { readConfigFile, setValue, writeConfigFile, type ConfigDocument } from '../../src/config/index.js';
+import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { C_DAEMON } from './c-parser.js';
 

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  applyCommandLineOverrides,
-  ConfigError,
-  parseConfig,
-  toDaemonConfig,
-  type DaemonConfig,
-} from '../../src/config/index.js';
+import { ConfigError, parseConfig } from '../../src/config/index.js';
 import { defaultLimits } from '../../src/core/limits.js';
+import { applyCommandLineOverrides, toDaemonConfig, type DaemonConfig } from '../../src/daemon-config/index.js';
 import { DEFAULT_KEY_FILE, Hash } from '../../src/protocol/index.js';
 import { CapturedLog } from '../support/captured-log.js';
 
@@ -36,7 +31,7 @@ function rejects(text: string, message: string): void {
   });
 }
 
-test('defaults of every listener module (PROTOCOL.md §1.4, §7.3)', () => {
+test('defaults of every listener module', () => {
   const config = withListeners('multicast tcp serial vsock', '');
   const keyed = { keyFile: DEFAULT_KEY_FILE, hash: Hash.SHA256, auth: Hash.SHA256, port: 1229 };
   assert.deepEqual(config.listeners, [
@@ -69,7 +64,7 @@ test('IPv6 family defaults: multicast group ff05::3:1, TCP address ::1', () => {
   assert.deepEqual(config.listeners.map((l) => 'address' in l && [l.family, l.address]), [['ipv6', 'ff05::3:1'], ['ipv6', '::1']]);
 });
 
-test('every listener key is read; hash and auth are separate settings (the C tcp/vsock auth bug W6 is fixed)', () => {
+test('every listener key is read; hash and auth are separate settings (the C tcp/vsock blocks store auth as the minimum hash)', () => {
   const config = withListeners('multicast tcp vsock serial', [
     '\tmulticast { key_file = "/k1"; hash = "SHA1"; auth = "sha512"; family = "ipv4"; address = "239.1.2.3"; port = "26000"; interface = "lo"; }',
     '\ttcp { key_file = "/k2"; hash = "none"; auth = "Sha1"; address = "127.0.0.2"; port = "26001"; }',

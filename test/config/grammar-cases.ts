@@ -1,6 +1,7 @@
 /**
- * Every grammar edge case of PROTOCOL.md §7.1, with the exact position and reason our parser reports
- * and the line the C parser reports ("syntax error on line N"), or the values a lookup must see.
+ * Every grammar edge case of the configuration file (docs/protocol.md#configuration-file-syntax), with
+ * the exact position and reason our parser reports and the line the C parser reports ("syntax error on
+ * line N"), or the values a lookup must see.
  */
 export interface RejectedCase {
   name: string;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { ConfigError, parseConfig, readConfigFile, setValue, toDaemonConfig } from '../../src/config/index.js';
+import { ConfigError, parseConfig, readConfigFile, setValue } from '../../src/config/index.js';
+import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { DEFAULT_KEY_FILE, Hash } from '../../src/protocol/index.js';
 import { cDaemonMissing, cReadTree } from './c-parser.js';
 import { cView, shapeOf } from './tree-shape.js';

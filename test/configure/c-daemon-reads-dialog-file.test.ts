@@ -34,7 +34,8 @@ async function withCDaemon(name: string, answers: string[], ready: ReadySignal, 
   try {
     await daemon.waitReady(ready, 20_000);
     await use(daemon);
-    // The file was written 0600, so the C daemon had nothing to fix (W48).
+    // The file was written 0600, so the C daemon had nothing to fix (it would chmod it silently:
+    // docs/compatibility.md, row 'key and configuration file modes').
     assert.doesNotMatch(daemon.output(), /Insecure permissions/);
   } finally {
     await daemon.stop();
@@ -72,7 +73,8 @@ describe('the C fence_virtd runs from files our dialog wrote', { skip: cDaemonMi
   it('serial: the C daemon reads the URI, directory and mode we stored', async () => {
     const sockets = join(dir, 'sockets');
     await mkdir(sockets, { recursive: true });
-    // The C daemon wants a key file even for serial (W48); our dialog keeps a key_file already in the file.
+    // The C daemon wants a key file even for serial, and our dialog keeps a key_file already in the
+    // file (docs/compatibility.md, row 'key file of the serial listener').
     const configFile = join(dir, 'serial.conf');
     await writeFile(configFile, `listeners { serial { key_file = "${key}"; } }\n`, { mode: 0o600 });
     await withCDaemon('serial', ['', 'serial', URI, sockets, 'vmchannel', 'libvirt', URI, 'y'], { output: /Registering domain event cbs/ }, async (daemon) => {

@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseConfig, toDaemonConfig, type DaemonConfig } from '../../src/config/index.js';
-import { CONFIG_REFERENCE, type BlockReference } from '../../src/configure/config-reference.js';
+import { parseConfig } from '../../src/config/index.js';
+import { toDaemonConfig, type DaemonConfig } from '../../src/daemon-config/index.js';
+import { CONFIG_REFERENCE, type BlockReference } from '../../src/daemon-config/reference.js';
 import { CapturedLog } from '../support/captured-log.js';
 
 /** Values for keys whose reference gives no file default (any value the reader accepts). */
@@ -56,7 +57,7 @@ describe('configuration reference', () => {
   }
 
   it('covers every listener module and backend the reader has', async () => {
-    const { LISTENER_MODULES, BACKEND_MODULES } = await import('../../src/config/index.js');
+    const { LISTENER_MODULES, BACKEND_MODULES } = await import('../../src/daemon-config/index.js');
     const covered = new Set(CONFIG_REFERENCE.map((b) => b.usedBy));
     for (const m of LISTENER_MODULES) assert.ok(covered.has(m), `listener ${m} is not described`);
     for (const m of BACKEND_MODULES) assert.ok(covered.has(`backend ${m}`), `backend ${m} is not described`);

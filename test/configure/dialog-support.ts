@@ -1,5 +1,6 @@
 /** Running `fence_virtd -c` (ours from source, or the C one) with answers piped on stdin. */
-import { readConfigFile, toDaemonConfig, type DaemonConfig } from '../../src/config/index.js';
+import { readConfigFile } from '../../src/config/index.js';
+import { toDaemonConfig, type DaemonConfig } from '../../src/daemon-config/index.js';
 import { C_DAEMON, OUR_DAEMON, runTool, type ToolResult } from '../support/processes.js';
 
 export function ourDialog(file: string, answers: readonly string[]): Promise<ToolResult> {

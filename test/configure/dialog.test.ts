@@ -1,7 +1,8 @@
 /**
  * `fence_virtd -c` with answers piped on stdin, for every listener and backend. Where the C dialog can
  * configure the same thing, the C `fence_virtd -c` gets the very same answers and both files must mean
- * the same to our configuration reader, apart from the C bugs we fixed (§9 W46), which are asserted.
+ * the same to our configuration reader, apart from the C bugs we fixed (docs/compatibility.md, section
+ * 'Configuration dialog'), which are asserted.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -50,7 +51,7 @@ describe('fence_virtd -c, answers the C dialog also takes', { skip: cDaemonMissi
     assert.deepEqual(config.backend, { module: 'libvirt', uris: [URI] });
   });
 
-  it('tcp listener: same configuration; the address default is 127.0.0.1, not the multicast group (W46)', async () => {
+  it('tcp listener: same configuration; the address default is 127.0.0.1, not the multicast group', async () => {
     const { ours, theirs } = await bothDialogs(['y', '', 'tcp', '127.0.0.1', '30102', key, 'libvirt', URI, 'y']);
     assert.deepEqual(await typedConfig(ours), await typedConfig(theirs));
     const defaulted = await ourDialog(freshFile(), ['y', '', 'tcp']);
@@ -59,7 +60,7 @@ describe('fence_virtd -c, answers the C dialog also takes', { skip: cDaemonMissi
     assert.match(cDefault.stdout, /TCP Listen IP Address \[225\.0\.0\.12\]: /, 'the C dialog offers the multicast group');
   });
 
-  it('serial listener: same configuration, except that our dialog keeps the libvirt URI the C dialog discards (W46)', async () => {
+  it('serial listener: same configuration, except that our dialog keeps the libvirt URI the C dialog discards', async () => {
     const sockets = join(dir, 'sockets');
     await mkdir(sockets, { recursive: true });
     const { ours, theirs } = await bothDialogs(['y', '', 'serial', URI, sockets, 'vmchannel', '', URI, 'y']);
@@ -131,7 +132,7 @@ describe('fence_virtd -c, what only our dialog does', () => {
     assert.match(text, /fence-channel \{\n\t\tmodule = "serial";/);
   });
 
-  it('rerunning with every default keeps the file as it was: order, other blocks, groups (no flip, W47)', async () => {
+  it('rerunning with every default keeps the file as it was: order, other blocks, groups (the C dialog reverses it)', async () => {
     const file = freshFile();
     const original = [
       'fence_virtd {', '\tbackend = "libvirt";', '\tlistener = "tcp";', '\tmodule_path = "/usr/lib/x86_64-linux-gnu/fence-virt";', '}', '',

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
-import { parseConfig, toDaemonConfig } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
 import { decodeFenceRequest, Family, Hash, Request } from '../../src/protocol/index.js';
 import { CapturedLog } from '../support/captured-log.js';
@@ -113,7 +114,8 @@ describe('bad requests are refused and nothing is fenced', () => {
     const off = signedRequest({ request: Request.OFF, domain: 'vm-b' }, key);
     assert.deepEqual(await tcpExchange(TCP_PORT, off, key, Hash.SHA256), { kind: 'code', code: 0 });
     assert.equal((await tcpExchange(TCP_PORT, off, key, Hash.SHA256)).kind, 'closed');
-    // Same seqno but a different case of the name is still the same request (§4.1).
+    // Same seqno but a different case of the name is still the same request
+    // (docs/protocol.md#duplicate-window).
     const upper = signedRequest({ request: Request.OFF, domain: 'VM-B', seqno: decodeFenceRequest(off).seqno }, key);
     assert.equal((await tcpExchange(TCP_PORT, upper, key, Hash.SHA256)).kind, 'closed');
     assert.deepEqual(await status('vm-b'), { kind: 'code', code: 2 });

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { KeyedMutex } from '../../src/util/keyed-mutex.js';
 
-/** Requests for one domain run one after another; other domains are not held up (PROTOCOL.md §4.1, W16). */
+/**
+ * Requests for one domain run one after another; other domains are not held up
+ * (docs/protocol.md#request-execution; the C daemon serves one request at a time: docs/compatibility.md,
+ * row 'concurrency').
+ */
 it('serialises tasks per key and runs different keys concurrently', async () => {
   const mutex = new KeyedMutex();
   const events: string[] = [];

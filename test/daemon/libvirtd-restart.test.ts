@@ -1,7 +1,7 @@
 /**
- * libvirtd restarted under a running fence_virtd: requests during the outage fail at once (the C
- * daemon blocks every listener while libvirtd is down, §9 W28) and the next request after the
- * restart succeeds without restarting the daemon.
+ * libvirtd restarted under a running fence_virtd: requests during the outage fail at once (the C daemon
+ * blocks every listener while libvirtd is down: docs/compatibility.md, row 'libvirtd unreachable') and
+ * the next request after the restart succeeds without restarting the daemon.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
-import { parseConfig, toDaemonConfig } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
 import { Hash, Request } from '../../src/protocol/index.js';
 import { silentLogger } from '../../src/util/log.js';

@@ -1,11 +1,13 @@
 /**
- * The libvirt backend against the real libvirtd's test driver: every row of PROTOCOL.md §5.1's table,
- * by name and by UUID in both letter cases. Each test opens its own backend, so it starts from the
- * fixture's state; state is always read back through the backend's own connection (TESTBEDS §1).
+ * The libvirt backend against the real libvirtd's test driver: every row of the operation table in
+ * docs/protocol.md#libvirt-backend, by name and by UUID in both letter cases. Each test opens its own
+ * backend, so it starts from the fixture's state; state is always read back through the backend's own
+ * connection, because a test-driver node loaded from a file keeps its state per connection (a change
+ * made on one connection is invisible on every other).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LibvirtBackend, LibvirtBackendInitError, type LibvirtBackendOptions } from '../../src/backends/libvirt.js';
+import { LibvirtBackend, LibvirtBackendInitError, type LibvirtBackendOptions } from '../../src/backends/libvirt/backend.js';
 import type { LibvirtClient } from '../../src/libvirt/index.js';
 import { LifecycleEventType } from '../../src/libvirt/protocol.js';
 import { DomainState } from '../../src/protocol/constants.js';
@@ -26,7 +28,9 @@ interface Vm {
 }
 
 const uuid = (n: number): string => `6a7e0001-0000-4000-8000-00000000aa0${n}`;
-/** Every domain of node.xml that is not shut off: all count as "on" (§5.1). */
+/**
+ * Every domain of node.xml that is not shut off: all count as "on" (docs/protocol.md#libvirt-backend).
+ */
 const ON: Vm[] = [
   { name: 'vm-running', uuid: uuid(1), state: DomainState.RUNNING },
   { name: 'vm-blocked', uuid: uuid(2), state: DomainState.BLOCKED },
@@ -61,7 +65,7 @@ async function stateOf(backend: LibvirtBackend, vm: Vm): Promise<number | null> 
   return hosts.find((h) => h.uuid === vm.uuid)?.state ?? null;
 }
 
-describe('libvirt backend: §5.1 answers', { skip }, () => {
+describe('libvirt backend: the answers of every operation', { skip }, () => {
   it('null always fails and devstatus always succeeds', () =>
     withBackend([NODE], async (b) => {
       assert.equal(b.name, 'libvirt');
@@ -199,7 +203,7 @@ describe('libvirt backend: several connections', { skip }, () => {
       assert.equal((await second!.getInfo(await second!.lookupByName('vm-running'))).state, DomainState.RUNNING);
     }));
 
-  it('returns the complete host list of all connections, sorted by name ignoring case (C loses it: W27)', () =>
+  it('returns the complete host list of all connections, sorted by name ignoring case (C loses it)', () =>
     withBackend([NODE, NODE_B], async (b) => {
       const list = await b.hostList(origin);
       assert.equal(list.code, 0);

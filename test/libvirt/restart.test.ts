@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtTimeoutError } from '../../src/libvirt/errors.js';
 import { LifecycleEventType } from '../../src/libvirt/protocol.js';

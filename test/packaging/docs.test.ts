@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { lettersOf } from '../../src/agent/option-table.js';
 import { FENCE_VIRT, FENCE_XVM } from '../../src/agent/program.js';
-import { CONFIG_REFERENCE } from '../../src/configure/config-reference.js';
+import { CONFIG_REFERENCE } from '../../src/daemon-config/reference.js';
 import { parseDaemonOptions } from '../../src/daemon/cli-options.js';
 import { withConfigReference } from '../../packaging/docs/config-markdown.js';
 import { daemonOptions, manPages } from '../../packaging/docs/man-pages.js';

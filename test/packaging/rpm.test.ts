@@ -11,7 +11,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readConfigFile, toDaemonConfig } from '../../src/config/index.js';
+import { readConfigFile } from '../../src/config/index.js';
+import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { runTool, waitUntil } from '../support/processes.js';
 import { scratchTree, type ScratchTree } from './scratch-tree.js';
 

@@ -51,7 +51,8 @@ describe('magic framer', () => {
 
   it('resynchronises after garbage, including a partial magic right before the real one', () => {
     const framer = framerFor();
-    // "aab" then "a" splits are the case the C client's naive scanner misses (W25).
+    // "aab" then "a" splits are the case the C client's naive scanner misses (docs/compatibility.md, row
+    // 'serial answer scan').
     const garbage = Buffer.from('xxaabbaab', 'latin1');
     const events = framer.push(Buffer.concat([garbage, Buffer.from('a'), encodeSerialRequest(req).subarray(1)]));
     const frames = events.filter((e) => e.type === 'frame');

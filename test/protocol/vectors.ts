@@ -1,4 +1,4 @@
-/** Real captures from PROTOCOL.md §3.4 (key = bytes 00..0f). */
+/** Real captures, described in docs/protocol.md#test-vectors (key = bytes 00..0f). */
 export const KEY16 = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
 
 export const SHA256_STATUS_TEST = Buffer.from(

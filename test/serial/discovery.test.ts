@@ -1,8 +1,9 @@
 /**
- * Finding guest sockets (PROTOCOL.md §4.5 discovery; W18, W20, W21): our daemon in-process on a
- * test-driver node, domains started and stopped by fencing requests through a guest's socket (so on the
- * daemon's own shared libvirt connection, whose events drive the listener), sockets that end, hang up
- * in a loop, and a private libvirtd killed and started again under the daemon.
+ * Finding guest sockets (docs/protocol.md#guest-socket-discovery; where C fails: docs/compatibility.md,
+ * rows 'guest socket at end of file', 'libvirtd restart' and 'stopped domain with several sockets'): our
+ * daemon in-process on a test-driver node, domains started and stopped by fencing requests through a
+ * guest's socket (so on the daemon's own shared libvirt connection, whose events drive the listener),
+ * sockets that end, hang up in a loop, and a private libvirtd killed and started again under the daemon.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -76,7 +77,7 @@ describe('discovery on the shared libvirtd', () => {
     assert.equal(bed.port(`${bed.socketDir}/sub/x.sub`).connections.length, 0, 'a sub-directory');
   });
 
-  it('a stopped domain loses every socket (W21); started again, every socket is re-opened', async () => {
+  it('a stopped domain loses every socket; started again, every socket is re-opened', async () => {
     assert.deepEqual(await ask(bed, guest, Request.OFF, 'vm-x'), { code: 0 });
     await Promise.all(['x.s1', 'x.s2', 'x.ch'].map((n) => allClosed(port(n))));
     assert.deepEqual(await ask(bed, guest, Request.ON, 'vm-x'), { code: 0 });
@@ -103,7 +104,7 @@ describe('discovery on the shared libvirtd', () => {
     assert.deepEqual(await ask(bed, s1.path, Request.STATUS, 'vm-guest', before1 + 1), { code: 0 });
   });
 
-  it('a socket that keeps hanging up is retried with growing delays, not in a loop (W18)', async () => {
+  it('a socket that keeps hanging up is retried with growing delays, not in a loop', async () => {
     const flap = port('flap.s');
     flap.hangUp = true;
     const start = flap.connections.length;
@@ -122,7 +123,7 @@ describe('discovery on the shared libvirtd', () => {
   });
 });
 
-describe('discovery across a libvirtd restart (W20)', () => {
+describe('discovery across a libvirtd restart', () => {
   const skip = PrivateLibvirtd.unavailable();
   let libvirtd: PrivateLibvirtd;
   let bed: SerialBed;

@@ -1,7 +1,7 @@
 /**
  * Which sockets of a domain the serial listener uses: the XML reader on libvirt's real output (from the
- * test driver through the running libvirtd) and on hand-written edge cases, and the directory rule of
- * PROTOCOL.md §4.5 step 3.
+ * test driver through the running libvirtd) and on hand-written edge cases, and the directory rule
+ * (docs/protocol.md#guest-socket-discovery).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { boundSocketPaths, inSocketDirectory } from '../../src/listeners/domain-sockets.js';
-import { parseXml, XmlSyntaxError } from '../../src/listeners/domain-sockets-xml.js';
+import { boundSocketPaths, inSocketDirectory } from '../../src/listeners/serial/domain-sockets.js';
+import { parseXml, XmlSyntaxError } from '../../src/libvirt/domain-xml.js';
 import { nodeXml, type TestDomain } from './node-xml.js';
 
 const run = promisify(execFile);
@@ -120,7 +120,7 @@ describe('boundSocketPaths rules', () => {
   });
 });
 
-describe('inSocketDirectory (§4.5 step 3)', () => {
+describe('inSocketDirectory: the directory rule', () => {
   const cases: Array<[string, string | undefined, boolean]> = [
     ['/var/run/fence/vm1', '/var/run/fence', true],
     ['/var/run/fence/vm1', '/var/run/fence/', true],

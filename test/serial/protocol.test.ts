@@ -1,8 +1,10 @@
 /**
- * Request handling on guest sockets (PROTOCOL.md §4.5, §2.3-2.4, §4.1, W18/W25/W26): our daemon
- * in-process on a test-driver node, each domain socket served by a unix socket in this test standing in
- * for qemu, the test speaking as the guest. Garbage, split requests, duplicates, floods and guests that
- * vanish mid-answer, each followed by a request that must succeed; a TCP listener in the same process.
+ * Request handling on guest sockets (docs/protocol.md#serial-and-vmchannel-flow, #serial-messages,
+ * #host-list, #duplicate-window; docs/compatibility.md, section 'Serial and vmchannel listener'): our
+ * daemon in-process on a test-driver node, each domain socket served by a unix socket in this test
+ * standing in for qemu, the test speaking as the guest. Garbage, split requests, duplicates, floods and
+ * guests that vanish mid-answer, each followed by a request that must succeed; a TCP listener in the
+ * same process.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -71,7 +73,7 @@ function garbage(length: number): Buffer {
 }
 
 describe('answers', () => {
-  it('status, fencing and a host list with serial framing; every record fully initialised (W14)', async () => {
+  it('status, fencing and a host list with serial framing; every record fully initialised', async () => {
     assert.deepEqual(await ask(guestSerial, Request.STATUS, 'vm-a'), code(0));
     assert.deepEqual(await ask(guestSerial, Request.STATUS, 'vm-off'), code(2));
     assert.deepEqual(await ask(guestSerial, Request.STATUS, domainUuid(10)), code(0));
@@ -92,7 +94,7 @@ describe('answers', () => {
     assert.deepEqual(list.raw.at(-1), Buffer.alloc(HOST_RECORD_SIZE));
   });
 
-  it('answers 1 to request codes it does not know, as C (§1.1)', async () => {
+  it('answers 1 to request codes it does not know, as C', async () => {
     const line = await bed.line(guestSerial);
     for (const unknown of [7, 8, 99, 255]) {
       const frame = bed.port(guestSerial).request({ request: Request.STATUS, domain: 'vm-a' });
@@ -108,7 +110,7 @@ describe('answers', () => {
   });
 });
 
-describe('framing by the magic (W25)', () => {
+describe('framing by the magic', () => {
   it('skips garbage and a broken frame, then answers the next request; reports in one line, not per byte', async () => {
     const line = await bed.line(guestSerial);
     const before = bed.logged(/discarded .*guest\.s /).length;

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { holdsPort } from '../../src/check/port-owner.js';
+import { holdsPort } from '../../src/util/port-owner.js';
 import { DaemonProcess } from './daemon-process.js';
 
 export const C_FENCE_VIRTD = '/usr/sbin/fence_virtd';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
-import { openCharDevice } from '../../src/transport/chardev.js';
+import { openCharDevice } from '../../src/native/chardev.js';
 import { waitForPath } from '../support/processes.js';
 import { fdsOpenOn, fdsOpenedSince, openFds, readBytes, readToEnd } from './helpers.js';
 

@@ -2,8 +2,8 @@
  * Child process of the "exits by itself" test: holds a vsock listener and a char-device stream that
  * is reading, says "ready", and closes both on SIGUSR2. Nothing else keeps its event loop alive.
  */
-import { openCharDevice } from '../../src/transport/chardev.js';
-import { listenVsock } from '../../src/transport/vsock.js';
+import { openCharDevice } from '../../src/native/chardev.js';
+import { listenVsock } from '../../src/native/vsock.js';
 
 const [portText, fifo] = process.argv.slice(2);
 const server = listenVsock({ port: Number(portText) });

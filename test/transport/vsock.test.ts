@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { loadAddon } from '../../src/transport/native.js';
+import { loadAddon } from '../../src/native/addon.js';
 import {
   connectVsock,
   explainVsockError,
@@ -19,7 +19,7 @@ import {
   VMADDR_CID_ANY,
   VsockAddressError,
   vsockLocalCid,
-} from '../../src/transport/vsock.js';
+} from '../../src/native/vsock.js';
 import { fdsOpenedSince, openFds, readBytes } from './helpers.js';
 
 const here = new URL('.', import.meta.url).pathname;

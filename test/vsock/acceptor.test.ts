@@ -6,17 +6,17 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import type { VsockListenerConfig } from '../../src/config/listeners.js';
+import type { VsockListenerConfig } from '../../src/listeners/vsock/config.js';
 import { KeyRing } from '../../src/daemon/key-ring.js';
-import { createListener } from '../../src/daemon/listener-factory.js';
-import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { createListener } from '../../src/listeners/registry.js';
+import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { createRequestCore } from '../../src/core/request-core.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
 import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
-import { VsockAcceptor } from '../../src/listeners/vsock.js';
+import { VsockAcceptor } from '../../src/listeners/vsock/acceptor.js';
 import { Hash } from '../../src/protocol/index.js';
-import { listenVsock } from '../../src/transport/vsock.js';
+import { listenVsock } from '../../src/native/vsock.js';
 import { CapturedLog } from '../support/captured-log.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { XmlSyntaxError } from '../../src/libvirt/domain-xml.js';
 import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
-import { XmlSyntaxError } from '../../src/listeners/domain-sockets-xml.js';
-import { vsockCidOf } from '../../src/listeners/vsock-cid.js';
+import { vsockCidOf } from '../../src/listeners/vsock/cid.js';
 import { silentLogger } from '../../src/util/log.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));

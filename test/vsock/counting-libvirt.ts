@@ -5,7 +5,7 @@
  * lifecycle event ever reaches a directory built on it.
  */
 import type { LibvirtClient } from '../../src/libvirt/index.js';
-import type { VsockLibvirt } from '../../src/listeners/vsock-domains.js';
+import type { VsockLibvirt } from '../../src/listeners/vsock/domains.js';
 
 export class CountingLibvirt implements VsockLibvirt {
   lists = 0;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { LibvirtConnectionPool, type LibvirtClient } from '../../src/libvirt/index.js';
-import { VsockDomainDirectory, type VsockDomain } from '../../src/listeners/vsock-domains.js';
+import { VsockDomainDirectory, type VsockDomain } from '../../src/listeners/vsock/domains.js';
 import { CapturedLog } from '../support/captured-log.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { waitUntil } from '../support/processes.js';

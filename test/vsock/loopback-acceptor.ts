@@ -6,8 +6,8 @@
  */
 import type { Duplex } from 'node:stream';
 import type { StreamAcceptor } from '../../src/listeners/stream-listener.js';
-import { TcpAcceptor } from '../../src/listeners/tcp.js';
-import type { VsockAddress } from '../../src/transport/vsock.js';
+import { TcpAcceptor } from '../../src/listeners/tcp/acceptor.js';
+import type { VsockAddress } from '../../src/native/vsock.js';
 
 export class LoopbackVsockAcceptor implements StreamAcceptor<VsockAddress> {
   private readonly tcp: { cid: number; acceptor: TcpAcceptor }[];

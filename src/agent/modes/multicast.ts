@@ -1,7 +1,7 @@
 /**
- * fence_xvm (PROTOCOL.md §4.2): listen for the connect-back, multicast the signed request from every
- * local address, repeat every `retrans` tenths until a daemon connects or the attempts are used up,
- * then authenticate and read the answer on that connection.
+ * fence_xvm (docs/protocol.md#multicast-flow): listen for the connect-back, multicast the signed request
+ * from every local address, repeat every `retrans` tenths until a daemon connects or the attempts are
+ * used up, then authenticate and read the answer on that connection.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Family, hashNames } from '../../protocol/index.js';
@@ -26,7 +26,8 @@ export async function runMulticast(ctx: RunContext): Promise<number> {
   const addresses = localAddresses(target.family);
   if (!addresses.length) log.error(`this host has no ${familyName} address to send the request from`);
   const periodMs = args.retrans * 100;
-  // The C agent computes 0 attempts when timeout*10 < retrans and then never stops (§9 W39).
+  // The C agent computes 0 attempts when timeout*10 < retrans and then never stops
+  // (docs/compatibility.md, row 'attempts when `timeout × 10 < retrans`').
   let attempts = Math.max(1, Math.floor((args.timeout * 10) / args.retrans));
 
   let listener: CallbackListener;

@@ -1,6 +1,7 @@
 /**
- * fence_virt without -T/-S (PROTOCOL.md §4.5): the serial protocol over the -D device, or without one
- * over a TCP connection to the vmchannel address (a QEMU guestfwd), which is the real default.
+ * fence_virt without -T/-S (docs/protocol.md#serial-and-vmchannel-flow): the serial protocol over the -D
+ * device, or without one over a TCP connection to the vmchannel address (a QEMU guestfwd), which is the
+ * real default.
  */
 import { isIP } from 'node:net';
 import { errnoError, strerror } from '../errno-text.js';

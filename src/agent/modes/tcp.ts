@@ -1,4 +1,7 @@
-/** fence_virt -T (PROTOCOL.md §4.3): the signed request and the exchange over one TCP connection. */
+/**
+ * fence_virt -T (docs/protocol.md#tcp-flow): the signed request and the exchange over one TCP
+ * connection.
+ */
 import { isIP } from 'node:net';
 import { loadAgentKey } from '../agent-key.js';
 import { errnoError, strerror } from '../errno-text.js';
@@ -8,7 +11,8 @@ import { stepMs, type RunContext } from '../run-context.js';
 import { CONNECT_MS, connectTcp } from '../transports/tcp-connect.js';
 
 /**
- * The error text the C agent prints on stdout after a failed connect (§9 W38): errors the kernel
+ * The error text the C agent prints on stdout after a failed connect (kept on purpose:
+ * docs/compatibility.md, row 'agent TCP connect failure text'): errors the kernel
  * reports later (refused, unreachable host) come out as "Bad file descriptor" because it closes the
  * socket twice; its own timeout and immediate errors keep their text; a host name, which it never
  * resolves, leaves a stale "No such file or directory".

@@ -1,8 +1,8 @@
 /**
- * fence_virt -S (PROTOCOL.md §4.4): the TCP exchange over AF_VSOCK to the host's CID, through the
- * native addon. Unlike the C agent's blocking connect, the connect is bounded by the deadline.
+ * fence_virt -S (docs/protocol.md#vsock-flow): the TCP exchange over AF_VSOCK to the host's CID, through
+ * the native addon. Unlike the C agent's blocking connect, the connect is bounded by the deadline.
  */
-import { connectVsock } from '../../transport/vsock.js';
+import { connectVsock } from '../../native/vsock.js';
 import { loadAgentKey } from '../agent-key.js';
 import { strerror } from '../errno-text.js';
 import { exchangeOnStream } from '../network-exchange.js';

@@ -1,9 +1,9 @@
 /**
- * The local addresses fence_xvm sends from, one request each (PROTOCOL.md §4.2 step 3): every address
- * of the family, IPv4 loopback included, IPv6 loopback and link-local (fe80::/10) excluded since the
- * daemon could not connect back to them without a scope. os.networkInterfaces() lists addresses of
- * interfaces that are up; the C agent's netlink dump also lists those of down interfaces, which
- * cannot send anyway.
+ * The local addresses fence_xvm sends from, one request each (docs/protocol.md#multicast-flow, agent
+ * step 4): every address of the family, IPv4 loopback included, IPv6 loopback and link-local (fe80::/10)
+ * excluded since the daemon could not connect back to them without a scope. os.networkInterfaces() lists
+ * addresses of interfaces that are up; the C agent's netlink dump also lists those of down interfaces,
+ * which cannot send anyway.
  */
 import { networkInterfaces } from 'node:os';
 import { Family, ipv6FromText } from '../../protocol/index.js';

@@ -1,8 +1,8 @@
 /**
  * One round of multicast requests: from each local address a datagram to the group, carrying that
- * address for the connect-back (PROTOCOL.md §4.2 step 6). IPv4 leaves through the address's own
- * interface with TTL 2; IPv6 with hop limit 2 and loopback on, the route choosing the interface, as
- * the C agent does. A failing address is reported and skipped, like the C agent.
+ * address for the connect-back (docs/protocol.md#multicast-flow, agent step 4). IPv4 leaves through the
+ * address's own interface with TTL 2; IPv6 with hop limit 2 and loopback on, the route choosing the
+ * interface, as the C agent does. A failing address is reported and skipped, like the C agent.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';

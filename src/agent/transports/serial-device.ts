@@ -8,7 +8,7 @@
  */
 import { closeSync, constants, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { openCharDevice } from '../../transport/chardev.js';
+import { openCharDevice } from '../../native/chardev.js';
 import type { Logger } from '../../util/log.js';
 import type { SerialChannel } from '../serial-exchange.js';
 import type { SerialSettings } from '../serial-params.js';

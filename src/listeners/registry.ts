@@ -1,0 +1,37 @@
+/**
+ * Every listener module this fence_virtd has, one line each. Reading the configuration, starting the
+ * daemon, `--check`, `-c` and the configuration reference all go through this list, so a new transport
+ * is one folder under src/listeners and one line here.
+ */
+import type { Listener } from './listener.js';
+import type { ListenerDeps, ListenerModule } from './module.js';
+import { multicast } from './multicast/index.js';
+import { serial } from './serial/index.js';
+import { tcp } from './tcp/index.js';
+import { vsock } from './vsock/index.js';
+
+/** In the order fence_virtd names them in messages and in the `-c` dialog. */
+export const LISTENERS = [multicast, tcp, serial, vsock] as const;
+
+export type ListenerConfig = ReturnType<(typeof LISTENERS)[number]['read']>;
+export type ListenerModuleName = ListenerConfig['module'];
+export const LISTENER_MODULES: readonly ListenerModuleName[] = LISTENERS.map((m) => m.name);
+
+/** The module called `name` (exactly), if there is one. */
+export function findListenerModule(name: string): ListenerModule<ListenerConfig> | undefined {
+  return LISTENERS.find((m) => m.name === name);
+}
+
+/** The module that read `config`, to check, run or describe it. */
+export function listenerModule(config: ListenerConfig): ListenerModule<ListenerConfig> {
+  return findListenerModule(config.module) as ListenerModule<ListenerConfig>;
+}
+
+export function createListener(config: ListenerConfig, deps: ListenerDeps): Listener {
+  return listenerModule(config).create(config, deps);
+}
+
+/** Key files the configured listeners need; the serial listener uses none (the C daemon still demanded one). */
+export function keyFilesOf(listeners: readonly ListenerConfig[]): string[] {
+  return listeners.flatMap((l) => listenerModule(l).keyFile?.(l) ?? []);
+}
