@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, runTool, waitForPath } from '../support/processes.js';
+import { needsTools } from '../support/requirement.js';
 import { runOurs } from './agents.js';
 
 let out: string;
@@ -43,7 +44,7 @@ describe('built agents', () => {
     });
   }
 
-  it('fence_virt: the bundle opens a tty through the external serialport package', { skip: existsSync('/usr/bin/socat') ? false : 'socat is not installed' }, async () => {
+  it('fence_virt: the bundle opens a tty through the external serialport package', { skip: needsTools('/usr/bin/socat') }, async () => {
     const dir = await mkdtemp(join(out, 'pty-'));
     const pty = join(dir, 'pty');
     // The far end reads the 74-byte request and answers "abba" + 2 (OFF), as the serial listener would.

@@ -17,12 +17,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { encodeHostRecord, FENCE_REQUEST_SIZE, HOST_RECORD_SIZE } from '../../src/protocol/index.js';
+import { needsTools } from '../support/requirement.js';
 import { assertAgentsAgree, C_AGENT, runOurs } from './agents.js';
 
 const PEER_PORT = 27500;
 const NO_DAEMON_PORT = 27510;
 const BUSY_PORT = 27511;
-const skip = Object.values(C_AGENT).some((p) => !existsSync(p)) ? 'the C agents are not installed' : false;
+const skip = needsTools(...Object.values(C_AGENT));
 
 /** A TCP "daemon" with auth none: reads the 176-byte request, then plays `script`. */
 class ScriptedPeer {
@@ -146,7 +147,7 @@ describe('multicast without an answer', { skip }, () => {
   });
 });
 
-describe('serial noise', { skip: skip || (existsSync('/usr/bin/socat') ? false : 'socat is not installed') }, () => {
+describe('serial noise', { skip: skip ?? needsTools('/usr/bin/socat') }, () => {
   let dir: string;
   let socat: ChildProcess;
   before(async () => {

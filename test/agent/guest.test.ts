@@ -14,7 +14,7 @@ import { cDaemonMissing, startCDaemon, type CDaemon } from '../support/c-daemon.
 import { configText } from '../support/daemon-config-text.js';
 import { C_AGENT } from './agents.js';
 
-const skip = (await qemuUnavailableReason()) ?? cDaemonMissing() ?? false;
+const skip = (await qemuUnavailableReason()) ?? cDaemonMissing();
 
 const PORT = `/dev/virtio-ports/${FENCE_CHANNEL}`;
 

@@ -4,18 +4,17 @@
  * descriptions) and actions in the same order as the real C agents' — in fact byte for byte.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { runTool } from '../support/processes.js';
+import { needsTools } from '../support/requirement.js';
 import { C_AGENT, runC, runOurs } from './agents.js';
 
 const SCHEMA = fileURLToPath(new URL('../fixtures/agent/fence-metadata.rng', import.meta.url));
-const missing = [...Object.values(C_AGENT), '/usr/bin/xmllint'].find((path) => !existsSync(path));
-const skip = missing ? `${missing} is not installed (run scripts/setup-test-env.sh)` : false;
+const skip = needsTools(...Object.values(C_AGENT), '/usr/bin/xmllint');
 
 interface Parameter {
   attributes: string;

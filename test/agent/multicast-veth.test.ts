@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { AuthKey, verifyRequest } from '../../src/auth/index.js';
 import { decodeFenceRequest, Hash } from '../../src/protocol/index.js';
 import { cDaemonMissing } from '../support/c-daemon.js';
+import { needsTools } from '../support/requirement.js';
 import { C_AGENT, runC, runOurs } from './agents.js';
 import { assertPairAgrees, KEY, networkListenerDaemon, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
 
@@ -29,7 +29,7 @@ const V4 = ['10.99.0.1', '10.99.0.2'];
 const PORTS: [string, string] = ['27400', '27401'];
 const CAPTURE_PORT = 27402;
 
-const skip = cDaemonMissing() ?? (existsSync(C_AGENT.fence_xvm) ? false : `${C_AGENT.fence_xvm} is not installed`);
+const skip = cDaemonMissing() ?? needsTools(C_AGENT.fence_xvm);
 
 async function ip(...args: string[]): Promise<void> {
   await run('ip', args);

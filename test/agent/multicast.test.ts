@@ -5,17 +5,17 @@
  * waits for the connect-back on the multicast port, and two at once would collide (kept on purpose:
  * docs/compatibility.md, row 'two `fence_xvm` at once on one host').
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cDaemonMissing } from '../support/c-daemon.js';
+import { needsTools } from '../support/requirement.js';
 import { C_AGENT } from './agents.js';
 import { actionCalls, assertPairAgrees, networkListenerDaemon, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
 
 const PORTS: [string, string] = ['27100', '27101'];
-const skip = cDaemonMissing() ?? (existsSync(C_AGENT.fence_xvm) ? false : `${C_AGENT.fence_xvm} is not installed`);
+const skip = cDaemonMissing() ?? needsTools(C_AGENT.fence_xvm);
 
 describe('fence_xvm over IPv4 multicast: same outcome as the C agent', { skip }, () => {
   let pair: DaemonPair;

@@ -5,12 +5,11 @@
  * `-d` makes both agents dump every parsed setting, so the values themselves are compared too.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { needsTools } from '../support/requirement.js';
 import { assertAgentsAgree, C_AGENT, type AgentName } from './agents.js';
 
-const missing = Object.values(C_AGENT).find((path) => !existsSync(path));
-const skip = missing ? `${missing} is not installed (run scripts/setup-test-env.sh)` : false;
+const skip = needsTools(...Object.values(C_AGENT));
 
 const long = (n: number): string => 'a'.repeat(n);
 

@@ -4,7 +4,6 @@
  * standing in for QEMU's guestfwd). The C fence_virt and ours give the same exit code and stdout for
  * every action, by name and UUID, Pacemaker-style stdin and the failure paths.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +12,10 @@ import { cDaemonMissing } from '../support/c-daemon.js';
 import { C_AGENT } from './agents.js';
 import { actionCalls, assertPairAgrees, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
 import { GuestfwdBridge, SocatSerialPort } from '../support/qemu-stand-ins.js';
+import { needsTools } from '../support/requirement.js';
 import { serialListenerDaemon, writeGuestNode } from './guest-channel.js';
 
-const skip =
-  cDaemonMissing() ??
-  [C_AGENT.fence_virt, '/usr/bin/socat'].filter((path) => !existsSync(path)).map((path) => `${path} is not installed`)[0] ??
-  false;
+const skip = cDaemonMissing() ?? needsTools(C_AGENT.fence_virt, '/usr/bin/socat');
 
 const RELAY_PORTS = [27300, 27301];
 const UNUSED_PORT = '27399';

@@ -4,15 +4,15 @@
  * connect failures; the C fence_virt and ours give the same exit code and stdout.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { cDaemonMissing } from '../support/c-daemon.js';
+import { needsTools } from '../support/requirement.js';
 import { C_AGENT } from './agents.js';
 import { actionCalls, assertPairAgrees, networkListenerDaemon, startDaemonPair, VM, type DaemonPair } from './daemon-pair.js';
 
 const PORTS: [string, string] = ['27200', '27201'];
 const UNUSED_PORT = '27299';
-const skip = cDaemonMissing() ?? (existsSync(C_AGENT.fence_virt) ? false : `${C_AGENT.fence_virt} is not installed`);
+const skip = cDaemonMissing() ?? needsTools(C_AGENT.fence_virt);
 
 describe('fence_virt over TCP: same outcome as the C agent', { skip }, () => {
   let pair: DaemonPair;

@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readConfigFile, setValue, writeConfigFile, type ConfigDocument } from '../../src/config/index.js';
 import { toDaemonConfig } from '../../src/daemon-config/index.js';
+import { C_FENCE_VIRTD } from '../support/c-daemon.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { C_DAEMON } from './c-parser.js';
+import { needsSharedLibvirtd, needsTools } from '../support/requirement.js';
 
 const C_CLIENT = '/usr/sbin/fence_virt';
 const PORT = 26020;
-const LIBVIRT_SOCKETS = ['/run/libvirt/libvirt-sock', '/var/run/libvirt/libvirt-sock'];
-
-const skip =
-  (!existsSync(C_DAEMON) && `${C_DAEMON} is not installed (package fence-virtd)`) ||
-  (!existsSync(C_CLIENT) && `${C_CLIENT} is not installed (package fence-virt)`) ||
-  (!LIBVIRT_SOCKETS.some((path) => existsSync(path)) && 'libvirtd is not running (scripts/setup-test-env.sh starts it)');
+const skip = needsTools(C_FENCE_VIRTD, C_CLIENT) ?? needsSharedLibvirtd();
 
 function runClient(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -49,7 +44,7 @@ test('the real C fence_virtd runs from a file written by our writer (TCP listene
   assert.equal((await stat(file)).mode & 0o777, 0o600);
   assert.deepEqual(toDaemonConfig(await readConfigFile(file)).listeners.map((l) => l.module === 'tcp' && [l.address, l.port, l.keyFile]), [['127.0.0.1', PORT, keyFile]]);
 
-  const daemon = DaemonProcess.start(C_DAEMON, ['-F', '-f', file, '-p', join(dir, 'fence_virtd.pid')]);
+  const daemon = DaemonProcess.start(C_FENCE_VIRTD, ['-F', '-f', file, '-p', join(dir, 'fence_virtd.pid')]);
   t.after(() => daemon.stop());
 
   // The C daemon prints nothing when it is ready: ask it until it answers.

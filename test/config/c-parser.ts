@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseConfig } from '../../src/config/index.js';
-import { cView, reversedShape, shapeOf, type Shape } from './tree-shape.js';
-
 /**
  * The real C parser as an oracle: `fence_virtd -F -d 4` dumps the tree it parsed (in its reverse
  * order) before looking at the settings, or prints "syntax error on line N".
  */
-export const C_DAEMON = '/usr/sbin/fence_virtd';
-export const cDaemonMissing = existsSync(C_DAEMON) ? false : `${C_DAEMON} is not installed (Debian package fence-virtd)`;
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/index.js';
+import { C_FENCE_VIRTD } from '../support/c-daemon.js';
+import { cView, reversedShape, shapeOf, type Shape } from './tree-shape.js';
 
 export type CParseResult = { ok: true; shape: Shape } | { ok: false; line: number; output: string };
 
@@ -24,7 +21,7 @@ async function runC(text: string): Promise<{ code: number; stdout: string }> {
     const file = join(dir, 'fence_virt.conf');
     await writeFile(file, text);
     return await new Promise((resolve, reject) => {
-      execFile(C_DAEMON, ['-F', '-d', '4', '-f', file, '-p', join(dir, 'pid')], { timeout: 10_000 }, (err, stdout) => {
+      execFile(C_FENCE_VIRTD, ['-F', '-d', '4', '-f', file, '-p', join(dir, 'pid')], { timeout: 10_000 }, (err, stdout) => {
         const code = err ? err.code : 0;
         if (typeof code !== 'number') reject(err ?? new Error('fence_virtd did not exit'));
         else resolve({ code, stdout });

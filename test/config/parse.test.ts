@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, findAssignment, getValue, parseConfig } from '../../src/config/index.js';
-import { cAccepts, cDaemonMissing, cReadTree } from './c-parser.js';
 import { accepted, rejected } from './grammar-cases.js';
-import { cView, shapeOf } from './tree-shape.js';
+import { shapeOf } from './tree-shape.js';
 
 const FILE = '/etc/fence_virt.conf';
 
@@ -41,21 +40,4 @@ test('items keep their file order, duplicates and positions (lines count newline
   const last = findAssignment(document, 'a/@b');
   assert.deepEqual([last?.position, last?.valuePosition], [{ line: 4, column: 2 }, { line: 4, column: 6 }]);
   assert.deepEqual(findAssignment(document, '@c')?.position, { line: 6, column: 1 });
-});
-
-test('the C parser rejects what we reject (and on the same line) and reads what we read', { skip: cDaemonMissing }, async () => {
-  for (const c of rejected) {
-    const result = /fence_virtd/i.test(c.text) ? await cReadTree(c.text) : await cAccepts(c.text);
-    if (c.cLine === undefined) {
-      assert.equal(result.ok, true, `C accepts: ${c.name}`);
-    } else {
-      assert.equal(result.ok, false, `C rejects: ${c.name}`);
-      assert.equal(result.ok === false && result.line, c.cLine, `C's line for: ${c.name}`);
-    }
-  }
-  for (const c of accepted) {
-    const result = await cReadTree(c.text);
-    assert.ok(result.ok, `C accepts: ${c.name}`);
-    assert.deepEqual(result.shape, cView(shapeOf(parseConfig(c.text, FILE))), c.name);
-  }
 });

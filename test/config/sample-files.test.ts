@@ -4,10 +4,7 @@ import { test } from 'node:test';
 import { ConfigError, parseConfig, readConfigFile, setValue } from '../../src/config/index.js';
 import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { DEFAULT_KEY_FILE, Hash } from '../../src/protocol/index.js';
-import { cDaemonMissing, cReadTree } from './c-parser.js';
-import { cView, shapeOf } from './tree-shape.js';
-
-const fixturePath = (name: string): string => new URL(`../fixtures/config/${name}`, import.meta.url).pathname;
+import { fixturePath } from './samples.js';
 
 test('the Debian default /etc/fence_virt.conf (fixture copy): multicast on virbr0, libvirt qemu:///system', async () => {
   const config = toDaemonConfig(await readConfigFile(fixturePath('debian-default.conf')));
@@ -41,15 +38,4 @@ test('the configuration printed by `fence_virtd -c` in the KVM article has addre
   const config = toDaemonConfig(repaired);
   assert.equal(config.modulePath, '/usr/lib64/fence-virt');
   assert.deepEqual(config.listeners.map((l) => l.module === 'multicast' && [l.address, l.port, l.interface, l.keyFile]), [['225.0.0.12', 1229, 'virbr0', DEFAULT_KEY_FILE]]);
-});
-
-test('the real C parser reads the sample files like we do (and also refuses the article\'s empty address)', { skip: cDaemonMissing }, async () => {
-  for (const name of ['debian-default.conf', 'man-page-example.conf']) {
-    const text = await readFile(fixturePath(name), 'utf8');
-    const result = await cReadTree(text);
-    assert.ok(result.ok, name);
-    assert.deepEqual(result.shape, cView(shapeOf(parseConfig(text))), name);
-  }
-  const article = await cReadTree(await readFile(fixturePath('kvm-article.conf'), 'utf8'));
-  assert.deepEqual(article.ok === false && article.line, 13);
 });

@@ -4,6 +4,7 @@ import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
 import { DomainState, Request, Response } from '../../src/protocol/index.js';
 import { silentLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { FakeBackend } from '../support/fake-backend.js';
 
 const UUID = 'a0000000-0000-4000-8000-000000000001';
@@ -41,5 +42,75 @@ describe('dispatcher', () => {
     assert.equal(d.permits({ request: Request.HOSTLIST, domain: '', seqno: 1 }, who), true, 'a list is filtered, not refused');
     assert.deepEqual(await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 1 }, who), { kind: 'code', code: Response.PERM });
     assert.deepEqual(backend.calls, []);
+  });
+
+  it('filters the host list through the map, keeps the backend\'s code, and audits the count', async () => {
+    const backend = new FakeBackend([
+      { name: 'vm1', uuid: UUID, state: DomainState.RUNNING },
+      { name: 'vm2', uuid: 'a0000000-0000-4000-8000-000000000002', state: DomainState.SHUTOFF },
+    ]);
+    const { lines, logger } = new CapturedLog(1);
+    const d = new Dispatcher(backend, () => new StaticMap([{ name: 'g', ips: ['10.0.0.1'], uuids: ['vm2'] }]), logger);
+    const answer = await d.execute({ request: Request.HOSTLIST, domain: '', seqno: 4 }, who);
+    assert.deepEqual(answer, { kind: 'hostlist', hosts: [backend.domains[1]], code: Response.SUCCESS });
+    assert.deepEqual(lines.map((l) => l.replace(/duration_ms=[\d.]+/, 'duration_ms=T')), [
+      'info: audit: listener=tcp requester=10.0.0.1 target="" op=list seqno=4 result=1 domains duration_ms=T\n',
+    ]);
+  });
+
+  it('audits every request in one line: fencing as a notice, the rest at info level, with the result in words', async () => {
+    const backend = new FakeBackend([{ name: 'vm1', uuid: UUID, state: DomainState.RUNNING }]);
+    const { lines, logger } = new CapturedLog(0);
+    const map = new StaticMap([{ name: 'g', ips: ['10.0.0.1'], uuids: ['vm1'] }]);
+    const d = new Dispatcher(backend, () => map, logger);
+    await d.execute({ request: Request.STATUS, domain: 'vm1', seqno: 1 }, who);
+    await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 2 }, who);
+    await d.execute({ request: Request.REBOOT, domain: 'vm9', seqno: 3 }, who);
+    await d.execute({ request: Request.ON, domain: 'vm1', seqno: 4 }, { ...who, display: '10.0.0.2', addresses: ['10.0.0.2'] });
+    assert.deepEqual(lines.map((l) => l.replace(/ duration_ms=[\d.]+\n$/, '')), [
+      'notice: audit: listener=tcp requester=10.0.0.1 target="vm1" op=off seqno=2 result=success',
+      'notice: audit: listener=tcp requester=10.0.0.1 target="vm9" op=reboot seqno=3 result=permission-denied',
+      'notice: audit: listener=tcp requester=10.0.0.2 target="vm1" op=on seqno=4 result=permission-denied',
+    ], 'status is at info level, below verbosity 0');
+    assert.deepEqual(backend.calls, ['status vm1 start', 'status vm1 end', 'off vm1 start', 'off vm1 end']);
+  });
+
+  it('answers FAIL, never success, when the backend throws, and logs the error with the audit line', async () => {
+    class DeadConnection extends FakeBackend {
+      override off(): Promise<number> {
+        return Promise.reject(new Error('connection reset by libvirtd'));
+      }
+    }
+    const { lines, logger } = new CapturedLog(0);
+    const d = new Dispatcher(new DeadConnection([{ name: 'vm1', uuid: UUID, state: DomainState.RUNNING }]), () => new StaticMap([]), logger);
+    assert.deepEqual(await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 9 }, who), { kind: 'code', code: Response.FAIL });
+    assert.match(lines[0] ?? '', /^error: backend fake failed on off "vm1": connection reset by libvirtd\n$/);
+    assert.match(lines[1] ?? '', /^notice: audit: .* op=off seqno=9 result=failed\(1\) /);
+  });
+
+  it('passes null and devstatus to the backend and answers FAIL to a request code it does not know, touching nothing', async () => {
+    const backend = new FakeBackend([{ name: 'vm1', uuid: UUID, state: DomainState.RUNNING }]);
+    const d = new Dispatcher(backend, () => new StaticMap([]), silentLogger);
+    assert.deepEqual(await d.execute({ request: Request.DEVSTATUS, domain: '', seqno: 1 }, who), { kind: 'code', code: Response.SUCCESS });
+    assert.deepEqual(await d.execute({ request: Request.NULL, domain: 'x', seqno: 2 }, who), { kind: 'code', code: Response.FAIL });
+    assert.deepEqual(await d.execute({ request: 0x7f, domain: 'vm1', seqno: 3 }, who), { kind: 'code', code: Response.FAIL });
+    assert.deepEqual(backend.calls, ['devstatus', 'null x']);
+  });
+
+  it('is idle only once every request in flight has finished', async () => {
+    const backend = new FakeBackend([{ name: 'vm1', uuid: UUID, state: DomainState.RUNNING }]);
+    const d = new Dispatcher(backend, () => new StaticMap([]), silentLogger);
+    await d.idle();
+    let open!: () => void;
+    backend.gate = new Promise((r) => (open = r));
+    const off = d.execute({ request: Request.OFF, domain: 'vm1', seqno: 1 }, who);
+    let idle = false;
+    const idled = d.idle().then(() => (idle = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(idle, false, 'an off is still running');
+    open();
+    await idled;
+    assert.deepEqual(backend.calls, ['off vm1 start', 'off vm1 end'], 'idle came after the off ended');
+    await off;
   });
 });

@@ -76,4 +76,16 @@ describe('request gate', () => {
     legit.finish(true);
     assert.equal(g.admit(req, who('admin'), undefined, log), undefined, 'a real duplicate is still one');
   });
+
+  it('sheds a requester whose every history slot is in flight with one rate-limited line, and still admits others', () => {
+    const { g, captured, log } = gate({ t: 0 });
+    const off = (seqno: number) => ({ request: Request.OFF, domain: 'vm1', seqno });
+    for (let seqno = 1; seqno <= 10; seqno++) assert.ok(g.admit(off(seqno), who('10.0.0.1'), undefined, log), `slot ${seqno}`);
+    assert.equal(g.admit(off(11), who('10.0.0.1'), undefined, log), undefined);
+    assert.equal(g.admit(off(12), who('10.0.0.1'), undefined, log), undefined);
+    assert.deepEqual(captured.matching(/history limit/), [
+      'warn: dropping request from 10.0.0.1 (off "vm1", seqno 11): its history limit (max_history_per_requester) is reached\n',
+    ]);
+    assert.ok(g.admit(off(11), who('10.0.0.2'), undefined, log), 'another requester is not held back');
+  });
 });

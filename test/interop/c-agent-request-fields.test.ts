@@ -16,7 +16,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AuthKey, verifyRequest } from '../../src/auth/index.js';
+import { AuthKey, DIGEST_FIELD_SIZE, verifyRequest } from '../../src/auth/index.js';
 import {
   ADDRESS_SIZE,
   decodeFenceRequest,
@@ -24,7 +24,6 @@ import {
   FENCE_REQUEST_SIZE,
   FenceRequestLayout as L,
   Hash,
-  HASH_FIELD_SIZE,
   RANDOM_SIZE,
   Request,
   type HashType,
@@ -114,7 +113,7 @@ function assertTcpRequest(raw: Buffer, expected: { request: number; hashType: Ha
   assert.ok(isZero(raw.subarray(L.family, L.family + 4)), `${label}: family bytes`);
   if (expected.hashType === Hash.NONE) {
     assert.ok(isZero(raw.subarray(L.random, L.random + RANDOM_SIZE)), `${label}: an unsigned request has no random bytes`);
-    assert.ok(isZero(raw.subarray(L.hash, L.hash + HASH_FIELD_SIZE)), `${label}: nor a hash`);
+    assert.ok(isZero(raw.subarray(L.hash, L.hash + DIGEST_FIELD_SIZE)), `${label}: nor a hash`);
   } else {
     // The signature covers the zero connect-back fields too.
     assert.deepEqual(verifyRequest(raw, new AuthKey(KEY), expected.hashType), { ok: true, hashType: expected.hashType }, label);

@@ -13,9 +13,10 @@ import { LifecycleEventType } from '../../src/libvirt/protocol.js';
 import { DomainState } from '../../src/protocol/constants.js';
 import { silentLogger } from '../../src/util/log.js';
 import { CapturedLog } from '../support/captured-log.js';
-import { fixtureUri, LifecycleRecorder, sharedLibvirtdMissing } from './support.js';
+import { needsSharedLibvirtd } from '../support/requirement.js';
+import { fixtureUri, LifecycleRecorder } from './support.js';
 
-const skip = sharedLibvirtdMissing();
+const skip = needsSharedLibvirtd();
 const NODE = fixtureUri('node.xml');
 const NODE_B = fixtureUri('node-b.xml');
 const origin = { source: '192.0.2.7', seqno: 4711 };

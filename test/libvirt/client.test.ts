@@ -6,9 +6,10 @@ import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtError, UnsupportedUriError } from '../../src/libvirt/errors.js';
 import { ErrorCode, LifecycleEventType, ListDomainsFlag } from '../../src/libvirt/protocol.js';
 import { DomainState } from '../../src/protocol/constants.js';
-import { fixturePath, fixtureUri, LifecycleRecorder, sharedLibvirtdMissing } from './support.js';
+import { needsSharedLibvirtd } from '../support/requirement.js';
+import { fixturePath, fixtureUri, LifecycleRecorder } from './support.js';
 
-const skip = sharedLibvirtdMissing();
+const skip = needsSharedLibvirtd();
 const NODE = fixtureUri('node.xml');
 const RUNNING_UUID = '6a7e0001-0000-4000-8000-00000000aa01';
 

@@ -12,7 +12,8 @@ import { LifecycleEventType } from '../../src/libvirt/protocol.js';
 import { silentLogger } from '../../src/util/log.js';
 import { CapturedLog } from '../support/captured-log.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
-import { fixturePath, fixtureUri, LifecycleRecorder, nextEvent, sharedLibvirtdMissing } from './support.js';
+import { needsSharedLibvirtd } from '../support/requirement.js';
+import { fixturePath, fixtureUri, LifecycleRecorder, nextEvent } from './support.js';
 
 const origin = { source: 'test', seqno: 1 };
 
@@ -124,7 +125,7 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
     }
   });
 
-  it('backend: a domain unknown to the live connection is a failure, not "off", while another is dead', { skip: sharedLibvirtdMissing() }, async () => {
+  it('backend: a domain unknown to the live connection is a failure, not "off", while another is dead', { skip: needsSharedLibvirtd() }, async () => {
     const backend = await LibvirtBackend.open([fixtureUri('node.xml'), daemon.uri(fixturePath('node-b.xml'))], silentLogger);
     try {
       assert.equal(await backend.status('Alpha-b', origin), 0);

@@ -1,5 +1,4 @@
 /** Shared pieces of the libvirt tests: fixture URIs and waiting for client events. */
-import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { LibvirtClient, LibvirtClientEvents } from '../../src/libvirt/client.js';
@@ -13,11 +12,6 @@ export function fixturePath(name: string): string {
 /** A test:/// URI served by the shared libvirtd (scripts/setup-test-env.sh starts it). */
 export function fixtureUri(name: string): string {
   return `test://${fixturePath(name)}`;
-}
-
-/** Why the shared libvirtd cannot be used, or undefined when it can. */
-export function sharedLibvirtdMissing(): string | undefined {
-  return existsSync('/run/libvirt/libvirt-sock') ? undefined : 'libvirtd is not running (start it with scripts/setup-test-env.sh)';
 }
 
 /** Node's test timeout applies around this; the bound only turns a hang into a readable failure. */

@@ -4,7 +4,6 @@
  * table is the current one.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { lettersOf } from '../../src/agent/option-table.js';
@@ -15,6 +14,7 @@ import { withConfigReference } from '../../packaging/docs/config-markdown.js';
 import { daemonOptions, manPages } from '../../packaging/docs/man-pages.js';
 import { renderManPage } from '../../packaging/docs/roff.js';
 import { REPO, runTool } from '../support/processes.js';
+import { needsTools } from '../support/requirement.js';
 
 const pages = new Map(manPages({ date: '2025-01-01' }).map((p) => [`${p.name}.${p.section}`, renderManPage(p)]));
 
@@ -25,9 +25,7 @@ async function rendered(name: string): Promise<{ text: string; warnings: string 
   return { text: result.stdout, warnings: result.stderr };
 }
 
-const noMan = ['/usr/bin/man', '/usr/bin/groff'].some((tool) => !existsSync(tool)) ? 'man and groff are needed to render the pages (Debian: man-db)' : undefined;
-
-describe('generated documentation', { skip: noMan }, () => {
+describe('generated documentation', { skip: needsTools('/usr/bin/man', '/usr/bin/groff') }, () => {
   it('the four man pages render without groff warnings', async () => {
     assert.deepEqual([...pages.keys()], ['fence_virtd.8', 'fence_virt.conf.5', 'fence_xvm.8', 'fence_virt.8']);
     for (const name of pages.keys()) {

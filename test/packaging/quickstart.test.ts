@@ -9,10 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runTool } from '../support/processes.js';
+import { needsSharedLibvirtd } from '../support/requirement.js';
 import { scratchTree } from './scratch-tree.js';
 
 const PORT = 30300;
-const skip = (!existsSync('/run/libvirt/libvirt-sock') && 'libvirtd is not running (scripts/setup-test-env.sh starts it)') || undefined;
+const skip = needsSharedLibvirtd();
 
 test('bash scripts/quickstart.sh (one-shot) builds, configures, checks and fences once', { skip, timeout: 300_000 }, async (t) => {
   const tree = await scratchTree('fvd-quickstart-');

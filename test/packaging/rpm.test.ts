@@ -14,12 +14,12 @@ import { after, before, describe, it } from 'node:test';
 import { readConfigFile } from '../../src/config/index.js';
 import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { runTool, waitUntil } from '../support/processes.js';
+import { needsTools } from '../support/requirement.js';
 import { scratchTree, type ScratchTree } from './scratch-tree.js';
 
 const TCP_PORT = 30400;
 const VSOCK_PORT = 30401;
-const missing = ['rpmbuild', 'rpm2cpio', 'cpio'].filter((tool) => !['/usr/bin', '/bin'].some((dir) => existsSync(join(dir, tool))));
-const skip = missing.length ? `${missing.join(', ')} not installed (scripts/setup-test-env.sh installs rpm)` : undefined;
+const skip = needsTools('rpmbuild', 'rpm2cpio', 'cpio');
 
 let tree: ScratchTree | undefined;
 let treeDir: string;
@@ -130,7 +130,7 @@ describe('npm run rpm', { skip, timeout: 300_000 }, () => {
     }
   });
 
-  it('unpacked: fence_virt opens a tty through the packaged serialport', { skip: existsSync('/usr/bin/socat') ? undefined : 'socat is not installed' }, async (t) => {
+  it('unpacked: fence_virt opens a tty through the packaged serialport', { skip: needsTools('/usr/bin/socat') }, async (t) => {
     const pty = join(treeDir, 'pty');
     // A pty pair with nothing answering: the agent must get as far as waiting for the host's answer.
     const socat = spawn('socat', [`pty,raw,echo=0,link=${pty}`, `pty,raw,echo=0,link=${pty}-peer`], { stdio: 'ignore' });

@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { OUR_DAEMON, REPO, runTool, waitUntil } from '../support/processes.js';
+import { needsTools } from '../support/requirement.js';
 
 const UNIT = `${REPO}packaging/fence_virtd.service`;
 const PORTS = { tcp: 30410, tcp6: 30411, multicast: 30412, vsock: 30413 };
@@ -35,7 +35,7 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 describe('fence_virtd.service', () => {
-  it('systemd-analyze verify accepts it', { skip: existsSync('/usr/bin/systemd-analyze') ? undefined : 'systemd-analyze is not installed' }, async () => {
+  it('systemd-analyze verify accepts it', { skip: needsTools('/usr/bin/systemd-analyze') }, async () => {
     const result = await runTool('systemd-analyze', ['verify', UNIT]);
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /fence_virtd\.service/);
@@ -56,7 +56,7 @@ describe('fence_virtd.service', () => {
     assert.deepEqual(s.get('ProtectSystem'), ['full']);
   });
 
-  it('allows exactly the socket families the daemon uses, and no write where the file system is read-only', { skip: existsSync('/usr/bin/strace') ? undefined : 'strace is not installed', timeout: 120_000 }, async (t) => {
+  it('allows exactly the socket families the daemon uses, and no write where the file system is read-only', { skip: needsTools('/usr/bin/strace'), timeout: 120_000 }, async (t) => {
     const key = join(dir, 'key');
     await writeFile(key, randomBytes(4096), { mode: 0o600 });
     const sockets = join(dir, 'sockets');

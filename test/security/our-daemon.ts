@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { holdsPort } from '../../src/check/port-owner.js';
+import { holdsPort } from '../../src/util/port-owner.js';
 import { fdTargets } from '../../src/util/proc-fds.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { OUR_DAEMON_BUNDLE } from '../support/processes.js';

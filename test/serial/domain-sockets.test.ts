@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { boundSocketPaths, inSocketDirectory } from '../../src/listeners/serial/domain-sockets.js';
 import { parseXml, XmlSyntaxError } from '../../src/libvirt/domain-xml.js';
+import { skipBecause } from '../support/requirement.js';
 import { nodeXml, type TestDomain } from './node-xml.js';
 
 const run = promisify(execFile);
@@ -34,7 +35,7 @@ describe('boundSocketPaths on libvirt output', () => {
     try {
       ({ stdout: xml } = await run('virsh', ['-c', `test+unix://${node}`, 'dumpxml', 'vm-x']));
     } catch (err) {
-      t.skip(`libvirtd is not reachable (run scripts/setup-test-env.sh): ${(err as Error).message}`);
+      t.skip(skipBecause(`libvirtd is not reachable (run scripts/setup-test-env.sh): ${(err as Error).message}`));
       return;
     }
     // libvirt adds a <console> that repeats the first serial port: it is not a <serial>, so not counted.

@@ -32,21 +32,26 @@ function devices(d: TestDomain): string[] {
   ];
 }
 
+/** One domain's description, indented by `indent`, as the node file holds it. */
+export function domainXml(d: TestDomain, indent = ''): string {
+  return [
+    `<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>`,
+    `  <name>${d.name}</name>`,
+    `  <uuid>${d.uuid}</uuid>`,
+    `  <memory>65536</memory>`,
+    `  <vcpu>1</vcpu>`,
+    `  <os><type>hvm</type></os>`,
+    `  <devices>`,
+    ...devices(d).map((line) => `    ${line}`),
+    `  </devices>`,
+    ...(d.off ? ['  <test:runstate>5</test:runstate>'] : []),
+    `</domain>`,
+  ]
+    .map((line) => indent + line)
+    .join('\n');
+}
+
 export function nodeXml(domains: readonly TestDomain[]): string {
-  const body = domains.map((d) =>
-    [
-      `  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>`,
-      `    <name>${d.name}</name>`,
-      `    <uuid>${d.uuid}</uuid>`,
-      `    <memory>65536</memory>`,
-      `    <vcpu>1</vcpu>`,
-      `    <os><type>hvm</type></os>`,
-      `    <devices>`,
-      ...devices(d).map((line) => `      ${line}`),
-      `    </devices>`,
-      ...(d.off ? ['    <test:runstate>5</test:runstate>'] : []),
-      `  </domain>`,
-    ].join('\n'),
-  );
+  const body = domains.map((d) => domainXml(d, '  '));
   return `<?xml version="1.0"?>\n<node>\n${body.join('\n')}\n</node>\n`;
 }

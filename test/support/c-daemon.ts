@@ -14,12 +14,12 @@
  * for failure messages.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { holdsPort } from '../../src/util/port-owner.js';
 import { DaemonProcess } from './daemon-process.js';
+import { needsTools } from './requirement.js';
 
 export const C_FENCE_VIRTD = '/usr/sbin/fence_virtd';
 
@@ -48,9 +48,9 @@ export interface CDaemonOptions {
   readyTimeoutMs?: number;
 }
 
-/** Why the C daemon cannot run here, for a test's skip message; undefined if it can. */
+/** Why the C daemon cannot run here, for a test's skip message (see requirement.ts); undefined if it can. */
 export function cDaemonMissing(): string | undefined {
-  return existsSync(C_FENCE_VIRTD) ? undefined : `${C_FENCE_VIRTD} is not installed (run scripts/setup-test-env.sh)`;
+  return needsTools(C_FENCE_VIRTD);
 }
 
 export class CDaemon {

@@ -22,10 +22,12 @@ export class FakeBackend implements FenceBackend {
   async resolve(domain: string): Promise<string | undefined> {
     return this.find(domain)?.uuid;
   }
-  async null(): Promise<number> {
+  async null(domain: string): Promise<number> {
+    this.calls.push(`null ${domain}`);
     return Response.FAIL;
   }
   async devstatus(): Promise<number> {
+    this.calls.push('devstatus');
     return Response.SUCCESS;
   }
   async hostList(): Promise<HostList> {

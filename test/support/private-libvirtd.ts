@@ -3,13 +3,14 @@
  * It runs in a private mount namespace with a tmpfs on /run/libvirt (its drivers' pid-file locks would
  * otherwise collide with the shared daemon's) and puts its sockets in a temp dir visible to the test.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LibvirtClient } from '../../src/libvirt/client.js';
+import { needsRoot, needsTools } from './requirement.js';
 
 export interface PrivateLibvirtdOptions {
   /** libvirtd.conf settings on top of (or replacing) the defaults below, e.g. { keepalive_interval: 1 }. */
@@ -28,13 +29,9 @@ export class PrivateLibvirtd {
     writeFileSync(join(this.dir, 'libvirtd.conf'), `${conf.join('\n')}\n`);
   }
 
-  /** Why this machine cannot run one (not root, libvirtd or unshare missing), or undefined. */
+  /** Why this machine cannot run one (not root, libvirtd or unshare missing), or undefined (see requirement.ts). */
   static unavailable(): string | undefined {
-    if (process.getuid?.() !== 0) return 'starting a private libvirtd needs root (mount namespace)';
-    for (const tool of ['libvirtd', 'unshare']) {
-      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-    }
-    return undefined;
+    return needsRoot('starting a private libvirtd (mount namespace)') ?? needsTools('libvirtd', 'unshare');
   }
 
   static async start(options: PrivateLibvirtdOptions = {}): Promise<PrivateLibvirtd> {

@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { waitUntil } from './processes.js';
 import {
   decodeHostRecord,
@@ -99,7 +100,7 @@ export class GuestLine {
   readonly io: StreamIO;
   private readonly framer = new MagicFramer(SERIAL_RESPONSE_SIZE, decodeSerialResponse);
 
-  constructor(readonly socket: Socket) {
+  constructor(readonly socket: Duplex) {
     this.io = new StreamIO(socket);
   }
 

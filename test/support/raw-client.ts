@@ -6,6 +6,7 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { challengeAsClient } from '../../src/auth/challenge-response.js';
 import type { AuthKey } from '../../src/auth/keyed-hash.js';
 import { signRequest } from '../../src/auth/request-signature.js';
@@ -56,7 +57,8 @@ export async function tcpExchange(port: number, packet: Buffer, key: AuthKey, au
   return exchangeOn(socket, packet, key, auth, timeoutMs);
 }
 
-export async function exchangeOn(socket: Socket, packet: Buffer | null, key: AuthKey, auth: HashType, timeoutMs: number): Promise<Outcome> {
+/** The client side on a connected stream (a socket, or an in-memory stream in the unit tier). */
+export async function exchangeOn(socket: Duplex, packet: Buffer | null, key: AuthKey, auth: HashType, timeoutMs: number): Promise<Outcome> {
   const io = new StreamIO(socket);
   try {
     if (packet) await io.write(packet, timeoutMs);

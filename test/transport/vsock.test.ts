@@ -20,6 +20,7 @@ import {
   VsockAddressError,
   vsockLocalCid,
 } from '../../src/native/vsock.js';
+import { ALLOWED_IN_CI, skipUnless } from '../support/requirement.js';
 import { fdsOpenedSince, openFds, readBytes } from './helpers.js';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -172,12 +173,7 @@ test('a process exits by itself once its last vsock and device handles are close
 });
 
 test('accept reports the peer CID and port of a connected vsock client', {
-  skip:
-    existsSync('/sys/module/vsock_loopback') && process.env.FENCE_VIRTD_VSOCK_LOOPBACK === '1'
-      ? false
-      : 'these machines have no vsock loopback transport (CONFIG_VSOCKETS_LOOPBACK is not set): a connect ' +
-        'to any CID would reach the real host, so a connected vsock pair cannot be made here. Runs only ' +
-        'where /sys/module/vsock_loopback exists and FENCE_VIRTD_VSOCK_LOOPBACK=1.',
+  skip: skipUnless(existsSync('/sys/module/vsock_loopback') && process.env.FENCE_VIRTD_VSOCK_LOOPBACK === '1', ALLOWED_IN_CI.vsockLoopback),
 }, async () => {
   const server = listenVsock({ port: 25030 });
   try {

@@ -21,6 +21,7 @@ import { Hash, Request } from '../../src/protocol/index.js';
 import { configText } from '../support/daemon-config-text.js';
 import { OUR_DAEMON, runTool } from '../support/processes.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
+import { skipBecause } from '../support/requirement.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
 const LAUNCHER_SOURCE = fileURLToPath(new URL('../fixtures/vsock/without-vsock.c', import.meta.url));
@@ -30,7 +31,8 @@ const key = new AuthKey(keyBytes);
 let dir: string;
 let keyFile: string;
 let withoutVsock: string | undefined;
-let noCompiler: string | undefined;
+/** Why the launcher could not be built, when it could not. */
+let noCompiler = '';
 
 async function writeConfig(name: string, listeners: Record<string, Record<string, string>>): Promise<string> {
   const file = join(dir, name);
@@ -104,7 +106,7 @@ describe('fence_virtd with a vsock listener', () => {
   });
 
   it('fails to start where the kernel has no vsock, naming the listener and the cause', async (t) => {
-    if (!withoutVsock) return t.skip(noCompiler);
+    if (!withoutVsock) return t.skip(skipBecause(noCompiler));
     const conf = await writeConfig('novsock.conf', { tcp: tcp(29051), vsock: vsock(25151) });
     const result = await runTool(withoutVsock, [process.execPath, ...daemonArgs(conf, 'novsock')], { timeoutMs: 30_000 });
     assert.equal(result.code, 1);
@@ -116,7 +118,7 @@ describe('fence_virtd with a vsock listener', () => {
   });
 
   it('starts without a vsock listener on a kernel without vsock, never loading the addon', async (t) => {
-    if (!withoutVsock) return t.skip(noCompiler);
+    if (!withoutVsock) return t.skip(skipBecause(noCompiler));
     const conf = await writeConfig('tcp.conf', { tcp: tcp(29052) });
     const { child } = await startDaemon(withoutVsock, [process.execPath, ...daemonArgs(conf, 'tcp')]);
     try {
