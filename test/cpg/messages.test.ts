@@ -8,7 +8,10 @@ import {
   CPG_MESSAGE_SIZE,
   decodeCpgMessage,
   encodeCpgMessage,
+  HOST_LIST_RECORDS_PER_PART,
+  hostListParts,
   replyTo,
+  type CpgHostList,
   type CpgMessage,
   type CpgReply,
   type CpgRequest,
@@ -129,6 +132,72 @@ describe('cpg messages', () => {
       assert.throws(() => decodeCpgMessage(corrupt(Buffer.from(STORE_BYTES))), ProtocolError);
     });
   }
+
+  describe('messages between our daemons only (types the C daemon ignores)', () => {
+    const DROP_BYTES = hex(
+      '03010000 00000000 ffffffff 00000000', // type 0x103, seqno 0, target none, pad
+      field('guest-a', 65),
+      field('6695eb01-f6a4-8304-79aa-97f2502e193f', 65),
+      '0000 02000000', // alignment, owner node 2
+      '00000000', // no state: the VM is gone
+    );
+    const QUERY_BYTES = hex('01010000 09000000 ffffffff 00000000');
+    const LIST_BYTES = hex(
+      '02010000 09000000 01000000 00000000', // type 0x102, the query's seqno 9, target node 1, pad
+      '00000000 01000000 02000000', // part 0 of 1, two records
+      field('guest-a', 65),
+      field('6695eb01-f6a4-8304-79aa-97f2502e193f', 65),
+      '0000 02000000 05000000',
+      field('guest-b', 65),
+      field('0a1b2c3d-0000-4000-8000-00000000000b', 65),
+      '0000 02000000 01000000',
+    );
+    const list: CpgHostList = {
+      type: 'host-list',
+      seqno: 9,
+      target: 1,
+      part: 0,
+      parts: 1,
+      vms: [
+        { name: 'guest-a', uuid: store.uuid, owner: 2, state: 5 },
+        { name: 'guest-b', uuid: '0a1b2c3d-0000-4000-8000-00000000000b', owner: 2, state: 1 },
+      ],
+    };
+    for (const [name, message, bytes] of [
+      ['drop-vm', { type: 'drop-vm', name: 'guest-a', uuid: store.uuid, owner: 2 }, DROP_BYTES],
+      ['host-list query', { type: 'host-list-query', seqno: 9 }, QUERY_BYTES],
+      ['host list', list, LIST_BYTES],
+    ] as [string, CpgMessage, Buffer][]) {
+      it(`${name} is laid out as documented and decodes back`, () => {
+        assert.deepEqual(encodeCpgMessage(message), bytes);
+        assert.deepEqual(decodeCpgMessage(bytes), message);
+      });
+    }
+
+    it('a long host list is split into parts that each fit one message', () => {
+      const vms = Array.from({ length: HOST_LIST_RECORDS_PER_PART * 2 + 1 }, (_, i) => ({
+        name: `vm${i}`,
+        uuid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        owner: 2,
+        state: 1,
+      }));
+      const parts = hostListParts(9, 1, vms);
+      assert.deepEqual(parts.map((p) => [p.part, p.parts, p.vms.length]), [[0, 3, 2000], [1, 3, 2000], [2, 3, 1]]);
+      assert.deepEqual(parts.flatMap((p) => (decodeCpgMessage(encodeCpgMessage(p)) as CpgHostList).vms), vms);
+      assert.deepEqual(hostListParts(9, 1, []), [{ type: 'host-list', seqno: 9, target: 1, part: 0, parts: 1, vms: [] }]);
+    });
+
+    it('refuses a host list whose length does not match its count, or a part beyond its parts', () => {
+      assert.throws(() => decodeCpgMessage(LIST_BYTES.subarray(0, LIST_BYTES.length - 1)), ProtocolError);
+      const beyond = Buffer.from(LIST_BYTES);
+      beyond.writeUInt32LE(1, 16);
+      assert.throws(() => decodeCpgMessage(beyond), ProtocolError);
+      const stated = Buffer.from(DROP_BYTES);
+      stated.writeInt32LE(1, 152);
+      assert.throws(() => decodeCpgMessage(stated), ProtocolError, 'a drop-vm carries no state');
+      assert.throws(() => decodeCpgMessage(Buffer.concat([QUERY_BYTES, Buffer.alloc(1)])), ProtocolError);
+    });
+  });
 
   it('will not encode what the C daemon could not read', () => {
     const fails = (message: CpgMessage, code: string) =>

@@ -1,7 +1,7 @@
 /**
- * The test side of cpg-peer-process.ts: one corosync client process inside a cluster host, driven over
- * Node's IPC channel (it passes through `ip netns exec`, which execs node in place). Every call and
- * every wait for an event has a deadline.
+ * The test side of a process inside a cluster host: cpg-peer-process.ts (the addon alone) or
+ * cpg-backend-process.ts (a whole cpg backend), driven over Node's IPC channel (it passes through
+ * `ip netns exec`, which execs node in place). Every call and every wait for an event has a deadline.
  */
 import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { CorosyncHost } from './corosync-cluster.js';
 import { waitUntil } from './processes.js';
 
-const PEER_SCRIPT = fileURLToPath(new URL('./cpg-peer-process.ts', import.meta.url));
+export const ADDON_PEER = fileURLToPath(new URL('./cpg-peer-process.ts', import.meta.url));
+export const BACKEND_PEER = fileURLToPath(new URL('./cpg-backend-process.ts', import.meta.url));
 
 export interface PeerAddress {
   nodeId: number;
@@ -21,7 +22,8 @@ export type PeerEvent =
   | { event: 'deliver'; nodeId: number; pid: number; group: string; data: string }
   | { event: 'confchg'; members: PeerAddress[]; left: PeerAddress[]; joined: PeerAddress[]; group: string }
   | { event: 'quorum'; quorate: boolean; nodes: { nodeId: number; state: number }[] }
-  | { event: 'error'; source: string; code: string; message: string };
+  | { event: 'error'; source: string; code: string; message: string }
+  | { event: 'log'; line: string };
 
 interface Reply {
   id: number;
@@ -76,8 +78,8 @@ export class CpgPeer {
     });
   }
 
-  static async start(host: CorosyncHost): Promise<CpgPeer> {
-    const child = host.spawn(process.execPath, ['--import', 'tsx', PEER_SCRIPT], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  static async start(host: CorosyncHost, script = ADDON_PEER): Promise<CpgPeer> {
+    const child = host.spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     const peer = new CpgPeer(host, child);
     await waitUntil(() => {
       if (peer.exited) throw new Error(`peer on host ${host.nodeId} exited during start-up: ${peer.stderr.trim()}`);
@@ -137,9 +139,23 @@ export class CpgPeer {
     return this.events.slice(since).filter((e): e is Extract<PeerEvent, { event: E }> => e.event === kind);
   }
 
+  /** Sends a signal to the peer by its PID (SIGSTOP/SIGCONT hang and resume it). */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Kills the peer by its PID at once (a crash: no leave, no finalize) and waits for it to be gone. */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
   /** Ends the peer: it finalizes its handles when the channel closes; SIGKILL by PID after 5 s. */
   async close(): Promise<void> {
     if (this.exited) return;
+    this.child.kill('SIGCONT'); // a stopped peer would not see the channel close
     const exited = once(this.child, 'exit');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
     this.child.disconnect();

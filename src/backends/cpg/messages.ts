@@ -24,6 +24,13 @@
  *
  * Encoding fills every byte (zeros where the C daemon leaves garbage). Decoding is strict about all
  * the C daemon defines and ignores only the bytes it leaves uninitialised.
+ *
+ * Three more types exist only between our daemons; the C daemon ignores types it does not know.
+ *   drop-vm (0x103, 156 bytes): a store-vm body with state 0: the sender no longer has the VM (undefined
+ *            or migrated away), which the C protocol cannot say.
+ *   host-list-query (0x101, the 16-byte header alone): every member answers with its VMs.
+ *   host-list (0x102): header (seqno of the query, target = the querier), then u32 part, u32 parts,
+ *            u32 count and count store-vm bodies (140 bytes each); an answer comes in `parts` messages.
  */
 import { Request, Response } from '../../protocol/constants.js';
 import { ProtocolError } from '../../protocol/errors.js';
@@ -36,8 +43,12 @@ export const CPG_GROUP = 'fence-agents';
 export const NODE_ID_NONE = 0xffffffff;
 export const CPG_MESSAGE_SIZE = 156;
 
-const Type = { REQUEST: 0, REPLY: 1, STORE_VM: 2 } as const;
+const Type = { REQUEST: 0, REPLY: 1, STORE_VM: 2, HOST_LIST_QUERY: 0x101, HOST_LIST: 0x102, DROP_VM: 0x103 } as const;
 const HEADER_SIZE = 16;
+const VM_STATE_SIZE = 140;
+const HOST_LIST_HEADER_SIZE = HEADER_SIZE + 12;
+/** Records per host-list message: 280 kB, well below corosync's limit on one message (about 1 MB). */
+export const HOST_LIST_RECORDS_PER_PART = 2000;
 const VM_NAME_SIZE = 128;
 /** v_name and v_uuid: a 64-byte domain name field plus one byte for the NUL. */
 const STATE_STRING_SIZE = 65;
@@ -71,19 +82,48 @@ export interface CpgReply extends FenceCall {
   response: CpgResponseCode;
 }
 
-export interface CpgStoreVm {
-  type: 'store-vm';
+/** One VM of one host, as store-vm announces it. */
+export interface VmRecord {
   /** Up to 64 bytes. */
   name: string;
   /** The canonical UUID string as libvirt prints it. */
   uuid: string;
-  /** The node id of the host that runs the VM. */
+  /** The node id of the host that has the VM. */
   owner: number;
   /** libvirt's domain state. */
   state: number;
 }
 
-export type CpgMessage = CpgRequest | CpgReply | CpgStoreVm;
+export interface CpgStoreVm extends VmRecord {
+  type: 'store-vm';
+}
+
+export interface CpgDropVm {
+  type: 'drop-vm';
+  name: string;
+  uuid: string;
+  /** The sender, which no longer has the VM. */
+  owner: number;
+}
+
+export interface CpgHostListQuery {
+  type: 'host-list-query';
+  seqno: number;
+}
+
+export interface CpgHostList {
+  type: 'host-list';
+  /** The query's seqno. */
+  seqno: number;
+  /** The querier's node id. */
+  target: number;
+  /** This message's index among `parts`. */
+  part: number;
+  parts: number;
+  vms: VmRecord[];
+}
+
+export type CpgMessage = CpgRequest | CpgReply | CpgStoreVm | CpgDropVm | CpgHostListQuery | CpgHostList;
 
 /** The reply to `request` from node `target` (the requester), as the C daemon builds it: the request echoed. */
 export function replyTo(request: CpgRequest, target: number, response: CpgResponseCode): CpgReply {
@@ -121,7 +161,51 @@ function writeCall(out: Buffer, call: FenceCall, response: number): void {
   out.writeUInt32LE(response, 152);
 }
 
+function writeRecord(out: Buffer, at: number, vm: VmRecord): void {
+  if (!isUuidString(vm.uuid)) throw new ProtocolError('BAD_FIELD', `uuid ${JSON.stringify(vm.uuid)} is not a UUID`);
+  if (!Number.isInteger(vm.state) || vm.state < 0 || vm.state > 0x7fffffff) {
+    throw new ProtocolError('BAD_FIELD', `state ${vm.state} is not a domain state`);
+  }
+  writeFixedString(out, at, STATE_STRING_SIZE, vm.name, 'name');
+  writeFixedString(out, at + STATE_STRING_SIZE, STATE_STRING_SIZE, vm.uuid, 'uuid');
+  out.writeUInt32LE(checkNodeId(vm.owner, 'owner'), at + 132);
+  out.writeInt32LE(vm.state, at + 136);
+}
+
+/** The messages answering a host-list query with `vms`, HOST_LIST_RECORDS_PER_PART records each. */
+export function hostListParts(seqno: number, target: number, vms: readonly VmRecord[]): CpgHostList[] {
+  const parts = Math.max(1, Math.ceil(vms.length / HOST_LIST_RECORDS_PER_PART));
+  return Array.from({ length: parts }, (_, part) => ({
+    type: 'host-list',
+    seqno,
+    target,
+    part,
+    parts,
+    vms: vms.slice(part * HOST_LIST_RECORDS_PER_PART, (part + 1) * HOST_LIST_RECORDS_PER_PART),
+  }));
+}
+
 export function encodeCpgMessage(message: CpgMessage): Buffer {
+  if (message.type === 'host-list-query') {
+    const out = Buffer.alloc(HEADER_SIZE);
+    writeHeader(out, Type.HOST_LIST_QUERY, message.seqno, NODE_ID_NONE);
+    return out;
+  }
+  if (message.type === 'host-list') {
+    if (message.vms.length > HOST_LIST_RECORDS_PER_PART) {
+      throw new ProtocolError('BAD_FIELD', `${message.vms.length} records do not fit one host-list message`);
+    }
+    if (!Number.isInteger(message.parts) || message.parts < 1 || !Number.isInteger(message.part) || message.part < 0 || message.part >= message.parts) {
+      throw new ProtocolError('BAD_FIELD', `part ${message.part} of ${message.parts} is not a part`);
+    }
+    const out = Buffer.alloc(HOST_LIST_HEADER_SIZE + message.vms.length * VM_STATE_SIZE);
+    writeHeader(out, Type.HOST_LIST, message.seqno, checkNodeId(message.target, 'target'));
+    out.writeUInt32LE(message.part, 16);
+    out.writeUInt32LE(message.parts, 20);
+    out.writeUInt32LE(message.vms.length, 24);
+    message.vms.forEach((vm, i) => writeRecord(out, HOST_LIST_HEADER_SIZE + i * VM_STATE_SIZE, vm));
+    return out;
+  }
   const out = Buffer.alloc(CPG_MESSAGE_SIZE);
   switch (message.type) {
     case 'request':
@@ -136,15 +220,9 @@ export function encodeCpgMessage(message: CpgMessage): Buffer {
       writeCall(out, message, message.response);
       break;
     case 'store-vm':
-      if (!isUuidString(message.uuid)) throw new ProtocolError('BAD_FIELD', `uuid ${JSON.stringify(message.uuid)} is not a UUID`);
-      if (!Number.isInteger(message.state) || message.state < 0 || message.state > 0x7fffffff) {
-        throw new ProtocolError('BAD_FIELD', `state ${message.state} is not a domain state`);
-      }
-      writeHeader(out, Type.STORE_VM, 0, NODE_ID_NONE);
-      writeFixedString(out, 16, STATE_STRING_SIZE, message.name, 'name');
-      writeFixedString(out, 81, STATE_STRING_SIZE, message.uuid, 'uuid');
-      out.writeUInt32LE(checkNodeId(message.owner, 'owner'), 148);
-      out.writeInt32LE(message.state, 152);
+    case 'drop-vm':
+      writeHeader(out, message.type === 'store-vm' ? Type.STORE_VM : Type.DROP_VM, 0, NODE_ID_NONE);
+      writeRecord(out, HEADER_SIZE, { ...message, state: message.type === 'store-vm' ? message.state : 0 });
       break;
   }
   return out;
@@ -162,39 +240,70 @@ function expect(actual: number, wanted: number, field: string): void {
   if (actual !== wanted) throw new ProtocolError('BAD_FIELD', `${field} is ${actual}; expected ${wanted}`);
 }
 
+/** A store-vm body; the C daemon leaves the strings' last bytes and the alignment padding unset. */
+function readRecord(b: Buffer, at: number): VmRecord {
+  const name = readFixedString(b, at, STATE_STRING_SIZE, 'name', { garbageLastByte: true });
+  const uuid = readFixedString(b, at + STATE_STRING_SIZE, STATE_STRING_SIZE, 'uuid', { garbageLastByte: true });
+  if (name === '') throw new ProtocolError('BAD_FIELD', 'name is empty');
+  if (!isUuidString(uuid)) throw new ProtocolError('BAD_FIELD', `uuid ${JSON.stringify(uuid)} is not a UUID`);
+  const owner = checkNodeId(b.readUInt32LE(at + 132), 'owner');
+  const state = b.readInt32LE(at + 136);
+  if (state < 0) throw new ProtocolError('BAD_FIELD', `state ${state} is not a domain state`);
+  return { name, uuid, owner, state };
+}
+
+function checkLength(actual: number, wanted: number, what: string): void {
+  if (actual !== wanted) throw new ProtocolError('WRONG_LENGTH', `${what} is ${actual} bytes; expected ${wanted}`);
+}
+
 export function decodeCpgMessage(buf: Uint8Array): CpgMessage {
-  if (buf.length !== CPG_MESSAGE_SIZE) {
-    throw new ProtocolError('WRONG_LENGTH', `cpg message is ${buf.length} bytes; expected ${CPG_MESSAGE_SIZE}`);
-  }
+  if (buf.length < HEADER_SIZE) checkLength(buf.length, CPG_MESSAGE_SIZE, 'cpg message');
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
   const type = b.readUInt32LE(0);
   const seqno = b.readUInt32LE(4);
   const target = b.readUInt32LE(8);
   switch (type) {
     case Type.REQUEST: {
+      checkLength(b.length, CPG_MESSAGE_SIZE, 'cpg message');
       expect(target, NODE_ID_NONE, 'target of a request');
       const call = readCall(b);
       expect(b.readUInt32LE(152), 0, 'response of a request');
       return { type: 'request', seqno, ...call };
     }
     case Type.REPLY: {
+      checkLength(b.length, CPG_MESSAGE_SIZE, 'cpg message');
       checkNodeId(target, 'target of a reply');
       const call = readCall(b);
       const response = b.readUInt32LE(152);
       if (!RESPONSE_CODES.includes(response)) throw new ProtocolError('BAD_FIELD', `response ${response} is not 0, 1 or 2`);
       return { type: 'reply', seqno, target, ...call, response: response as CpgResponseCode };
     }
-    case Type.STORE_VM: {
-      expect(seqno, 0, 'seqno of a store-vm');
-      expect(target, NODE_ID_NONE, 'target of a store-vm');
-      const name = readFixedString(b, 16, STATE_STRING_SIZE, 'name', { garbageLastByte: true });
-      const uuid = readFixedString(b, 81, STATE_STRING_SIZE, 'uuid', { garbageLastByte: true });
-      if (name === '') throw new ProtocolError('BAD_FIELD', 'name is empty');
-      if (!isUuidString(uuid)) throw new ProtocolError('BAD_FIELD', `uuid ${JSON.stringify(uuid)} is not a UUID`);
-      const owner = checkNodeId(b.readUInt32LE(148), 'owner');
-      const state = b.readInt32LE(152);
-      if (state < 0) throw new ProtocolError('BAD_FIELD', `state ${state} is not a domain state`);
-      return { type: 'store-vm', name, uuid, owner, state };
+    case Type.STORE_VM:
+    case Type.DROP_VM: {
+      checkLength(b.length, CPG_MESSAGE_SIZE, 'cpg message');
+      const what = type === Type.STORE_VM ? 'store-vm' : 'drop-vm';
+      expect(seqno, 0, `seqno of a ${what}`);
+      expect(target, NODE_ID_NONE, `target of a ${what}`);
+      const vm = readRecord(b, HEADER_SIZE);
+      if (type === Type.STORE_VM) return { type: 'store-vm', ...vm };
+      expect(vm.state, 0, 'state of a drop-vm');
+      return { type: 'drop-vm', name: vm.name, uuid: vm.uuid, owner: vm.owner };
+    }
+    case Type.HOST_LIST_QUERY:
+      checkLength(b.length, HEADER_SIZE, 'host-list query');
+      expect(target, NODE_ID_NONE, 'target of a host-list query');
+      return { type: 'host-list-query', seqno };
+    case Type.HOST_LIST: {
+      if (b.length < HOST_LIST_HEADER_SIZE) checkLength(b.length, HOST_LIST_HEADER_SIZE, 'host list');
+      checkNodeId(target, 'target of a host list');
+      const part = b.readUInt32LE(16);
+      const parts = b.readUInt32LE(20);
+      const count = b.readUInt32LE(24);
+      if (parts < 1 || part >= parts) throw new ProtocolError('BAD_FIELD', `part ${part} of ${parts} is not a part`);
+      if (count > HOST_LIST_RECORDS_PER_PART) throw new ProtocolError('BAD_FIELD', `${count} records in one host-list message`);
+      checkLength(b.length, HOST_LIST_HEADER_SIZE + count * VM_STATE_SIZE, `host list of ${count} records`);
+      const vms = Array.from({ length: count }, (_, i) => readRecord(b, HOST_LIST_HEADER_SIZE + i * VM_STATE_SIZE));
+      return { type: 'host-list', seqno, target, part, parts, vms };
     }
     default:
       throw new ProtocolError('BAD_FIELD', `unknown cpg message type ${type}`);
