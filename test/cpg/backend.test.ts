@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { HostList } from '../../src/backends/backend.js';
-import type { CpgBackendOptions } from '../../src/backends/cpg/backend.js';
+import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
+import { LibvirtClient } from '../../src/libvirt/index.js';
+import { silentLogger } from '../../src/util/log.js';
 import { DomainState } from '../../src/protocol/constants.js';
 import { sharedLibvirtdMissing } from '../libvirt/support.js';
 import { CorosyncCluster } from '../support/corosync-cluster.js';
@@ -20,6 +23,21 @@ const ALL_VMS = ['alpha', 'bravo', 'bravo-off', 'charlie', 'shared'];
 const unavailable = CorosyncCluster.unavailable() ?? sharedLibvirtdMissing();
 
 const uriOf = (nodeId: number): string => `test://${fileURLToPath(new URL(`../fixtures/cpg/host${nodeId}.xml`, import.meta.url))}`;
+
+describe('cpg backend without a corosync', { skip: sharedLibvirtdMissing() }, () => {
+  // This test process runs in its own network namespace, where no corosync listens.
+  test('opening fails with CS_ERR_LIBRARY and leaves nothing behind', async () => {
+    const client = await LibvirtClient.open({ uri: uriOf(1) });
+    try {
+      const local = await LibvirtBackend.open([client.uri], silentLogger, { connect: async () => client });
+      await assert.rejects(CpgBackend.open(local, [client], silentLogger, OPTIONS), { code: 'CS_ERR_LIBRARY', call: 'votequorum_initialize' });
+      assert.equal(client.listenerCount('lifecycle'), 0, 'no lifecycle listener left on the shared connection');
+      assert.equal(client.listenerCount('connected'), 0);
+    } finally {
+      await client.close();
+    }
+  });
+});
 
 describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable }, () => {
   let cluster: CorosyncCluster;
@@ -107,7 +125,8 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
   test('a VM running on two hosts at once is refused: nobody can tell which one is meant', async () => {
     await on(1).call('libvirt', { action: 'create', domain: 'shared' });
     await on(2).call('libvirt', { action: 'create', domain: 'shared' });
-    await waitUntil(async () => /not shut off on several hosts/.test((await ask(3, 'off', 'shared')).log), 'both copies known to host 3');
+    // status is refused just the same, and probing with it turns nothing off meanwhile.
+    await waitUntil(async () => /not shut off on several hosts/.test((await ask(3, 'status', 'shared')).log), 'both copies known to host 3');
     const off = await ask(3, 'off', 'shared');
     assert.equal(off.code, 1);
     assert.match(off.log, /'shared' is not shut off on several hosts \(nodes 1, 2\); answering failure/);

@@ -5,15 +5,13 @@
  * every byte the C daemon initialises; the C daemon must act on what we send (a rolling upgrade).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeCpgMessage, encodeCpgMessage, replyTo, CPG_GROUP, type CpgMessage, type CpgRequest } from '../../src/backends/cpg/messages.js';
 import { Request } from '../../src/protocol/constants.js';
-import { C_FENCE_VIRTD, cDaemonMissing } from '../support/c-daemon.js';
-import { CorosyncCluster, type CorosyncHost } from '../support/corosync-cluster.js';
+import { cDaemonMissing } from '../support/c-daemon.js';
+import { CorosyncCluster } from '../support/corosync-cluster.js';
+import { CpgCDaemon } from '../support/cpg-c-daemon.js';
 import { CpgPeer, type PeerEvent } from '../support/cpg-peer.js';
-import { DaemonProcess } from '../support/daemon-process.js';
 
 /** The one domain of libvirt's built-in test driver, which the C daemon opens in-process. */
 const TEST_DOMAIN = { name: 'test', uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f' };
@@ -48,45 +46,12 @@ function assertSameBytes(captured: Buffer): CpgMessage {
   return message;
 }
 
-/**
- * The C fence_virtd with its cpg backend and a TCP listener on the host's own loopback.
- *
- * The C daemon starts its CPG dispatch thread before it stores the handle that thread dispatches, so
- * now and then the thread finds no handle, ends at once, and the daemon never receives a message (it
- * then hangs on every request). A daemon left with its main thread only is restarted.
- */
-async function startCDaemon(host: CorosyncHost): Promise<DaemonProcess> {
-  const key = join(host.dir, 'fence_xvm.key');
-  const config = join(host.dir, 'fence_virt.conf');
-  writeFileSync(key, 'cpg interop key', { mode: 0o600 });
-  writeFileSync(
-    config,
-    `fence_virtd { listener = "tcp"; backend = "cpg"; }
-listeners { tcp { key_file = "${key}"; address = "127.0.0.1"; port = "1229"; family = "ipv4"; } }
-backends { cpg { uri = "test:///default"; } }
-`,
-    { mode: 0o600 },
-  );
-  const [command, args] = host.wrap('stdbuf', ['-oL', '-eL', C_FENCE_VIRTD, '-F', '-d', '9', '-f', config, '-p', join(host.dir, 'pid')]);
-  for (let attempt = 1; ; attempt++) {
-    const daemon = DaemonProcess.start(command, args);
-    await daemon.waitForOutput(/ipv4_listen: Success/);
-    if (readdirSync(`/proc/${daemon.pid}/task`).length >= 2) return daemon;
-    await daemon.stop();
-    if (attempt === 10) throw new Error('the C daemon lost its CPG dispatch thread in 10 starts out of 10');
-  }
-}
-
 describe('cpg messages against the C daemon', { skip: unavailable }, () => {
   let cluster: CorosyncCluster;
   let peers: CpgPeer[];
-  let daemon: DaemonProcess | undefined;
+  let daemon: CpgCDaemon | undefined;
   const peer3 = (): CpgPeer => peers[1] as CpgPeer;
   const fromC = (event: PeerEvent): boolean => event.event === 'deliver' && event.nodeId === 1;
-
-  /** fence_virt on host 1 (where the C daemon listens), as a guest agent would call it. */
-  const agent = (action: string, domain: string) =>
-    cluster.host(1).exec('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', '1229', '-k', join(cluster.host(1).dir, 'fence_xvm.key'), '-t', '10', '-o', action, '-H', domain]);
 
   before(async () => {
     cluster = await CorosyncCluster.start();
@@ -95,7 +60,7 @@ describe('cpg messages against the C daemon', { skip: unavailable }, () => {
       await p.call('cpg.init');
       await p.call('cpg.join', { group: CPG_GROUP });
     }
-    daemon = await startCDaemon(cluster.host(1));
+    daemon = await CpgCDaemon.start(cluster.host(1));
   });
 
   after(async () => {
@@ -130,7 +95,7 @@ describe('cpg messages against the C daemon', { skip: unavailable }, () => {
       ['on', Request.ON, 1],
     ] as const) {
       const mark = peer3().mark();
-      const run = agent(action, GHOST.name);
+      const run = (daemon as CpgCDaemon).agent(action, GHOST.name);
       const forwarded = await peer3().waitFor('deliver', (d) => fromC(d) && decodes('request')(d), `the ${action} REQUEST from the C daemon`, mark);
       const captured = assertSameBytes(bytesOf(forwarded)) as CpgRequest;
       assert.equal(captured.request, request);
