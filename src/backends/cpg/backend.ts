@@ -82,22 +82,25 @@ export class CpgBackend implements FenceBackend {
   }
 
   /**
-   * Joins the group. `local` acts on this host's VMs (a libvirt backend over the cpg URIs) and is
-   * closed with this backend; `clients` are its libvirt connections, followed for lifecycle events.
+   * Joins the group. `local` acts on this host's VMs (a libvirt backend over the cpg URIs); it belongs
+   * to this backend from the call on (closed with it, or at once if opening fails). `clients` are its
+   * libvirt connections, followed for lifecycle events.
    * Throws CorosyncUnavailableError without the corosync libraries, a CorosyncError when corosync
    * refuses, and the libvirt error when the domains cannot be listed.
    */
   static async open(local: FenceBackend, clients: readonly LibvirtClient[], logger: Logger, options: CpgBackendOptions): Promise<CpgBackend> {
     const log = logger.child('cpg backend');
-    const vms = await LocalVms.start(clients, log);
+    let vms: LocalVms | undefined;
     let group: CpgGroup;
     try {
+      vms = await LocalVms.start(clients, log);
       group = await CpgGroup.open(
         { group: options.group ?? CPG_GROUP, joinTimeoutMs: options.joinTimeoutMs ?? 10_000, reconnectMs: options.reconnectMs ?? 1_000 },
         log,
       );
     } catch (err) {
-      vms.stop();
+      vms?.stop();
+      await local.close();
       throw err;
     }
     const backend = new CpgBackend(local, vms, group, log, options);
