@@ -8,7 +8,7 @@ packages=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   socat iproute2 procps libxml2-utils
   fence-virtd fence-virt
-  corosync libcpg-dev
+  corosync libcpg-dev libvotequorum-dev
   qemu-system-x86 busybox-static cpio kmod
   rpm
   strace man-db systemd

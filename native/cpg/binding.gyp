@@ -1,0 +1,17 @@
+{
+  "targets": [
+    {
+      "target_name": "cpg",
+      "sources": [
+        "src/addon.c",
+        "src/errors.c",
+        "src/conn.c",
+        "src/cpg.c",
+        "src/votequorum.c"
+      ],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wunused-parameter"],
+      "libraries": ["-lcpg", "-lvotequorum"]
+    }
+  ]
+}

@@ -1,0 +1,294 @@
+/**
+ * A corosync cluster of real hosts on this machine: each host is a network namespace with one corosync,
+ * all joined by a bridge in a "switch" namespace through one veth pair per host. Addresses are on a
+ * private /24 that exists only inside these namespaces, so nothing reaches the machine's own network.
+ *
+ * Named namespaces (`ip netns add`) work from inside the tests' own `unshare -n` namespace: they are
+ * bind mounts under /run/netns made by root, independent of the namespace `ip` runs in. Names carry
+ * this process's PID and a random part, as /run/netns is shared with every other run on the machine.
+ *
+ * Each corosync gets its own /run (a tmpfs in a private mount namespace: it keeps a pid lock there) and
+ * its own state_dir; knet transport without crypto, votequorum. Its client IPC sockets are abstract
+ * unix sockets, which belong to the network namespace: a client started with `host.spawn` talks to
+ * that host's corosync and no other. Everything made here (processes by PID, namespaces by name, the
+ * temp dir) is removed by `cleanup()`, and by an exit hook if a test run dies first.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTool, waitUntil, type ToolResult } from './processes.js';
+
+const SUBNET = '192.168.213';
+
+export interface CorosyncClusterOptions {
+  /** Number of hosts (node ids 1..n); default 3. */
+  hosts?: number;
+  /** totem token timeout in ms: how long a dead member takes to be noticed. Default 1000. */
+  tokenMs?: number;
+}
+
+/** Exit-hook bookkeeping: what a dying test process still has to remove, synchronously. */
+const live = new Set<CorosyncCluster>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const cluster of live) cluster.cleanupSync();
+  });
+}
+
+function ip(args: readonly string[]): Promise<ToolResult> {
+  return runTool('ip', args, { timeoutMs: 10_000 });
+}
+
+async function mustIp(...args: string[]): Promise<void> {
+  const result = await ip(args);
+  if (result.code !== 0) throw new Error(`ip ${args.join(' ')} failed: ${result.stderr.trim()}`);
+}
+
+export class CorosyncHost {
+  /** The corosync node id, 1-based. */
+  readonly nodeId: number;
+  readonly netns: string;
+  readonly address: string;
+  readonly dir: string;
+  private child: ChildProcess | null = null;
+
+  constructor(
+    readonly cluster: CorosyncCluster,
+    nodeId: number,
+  ) {
+    this.nodeId = nodeId;
+    this.netns = `${cluster.prefix}-h${nodeId}`;
+    this.address = `${SUBNET}.${nodeId}`;
+    this.dir = join(cluster.dir, `h${nodeId}`);
+    mkdirSync(join(this.dir, 'state'), { recursive: true });
+  }
+
+  get configPath(): string {
+    return join(this.dir, 'corosync.conf');
+  }
+
+  get logPath(): string {
+    return join(this.dir, 'corosync.log');
+  }
+
+  /** The PID of this host's corosync while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** Argument vector that runs `command args` inside this host's network namespace. */
+  wrap(command: string, args: readonly string[]): [string, string[]] {
+    return ['ip', ['netns', 'exec', this.netns, command, ...args]];
+  }
+
+  /** Starts a process inside this host (its corosync is the one it sees). */
+  spawn(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    const [wrapped, wrappedArgs] = this.wrap(command, args);
+    return spawn(wrapped, wrappedArgs, options);
+  }
+
+  /** Runs a command inside this host to completion (bounded by timeoutMs, default 20 s). */
+  exec(command: string, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ToolResult> {
+    const [wrapped, wrappedArgs] = this.wrap(command, args);
+    return runTool(wrapped, wrappedArgs, { timeoutMs: 20_000, ...options });
+  }
+
+  /** Starts corosync and waits until its client IPC answers. */
+  async start(): Promise<void> {
+    if (this.child) throw new Error(`corosync on host ${this.nodeId} already running`);
+    const log = openSync(this.logPath, 'a');
+    // ip netns exec, unshare and sh each exec the next, so the spawned PID ends up being corosync's.
+    const script = 'mount -t tmpfs tmpfs /run && mkdir -p /run/corosync && exec corosync -f -c "$1"';
+    const child = this.spawn('unshare', ['-m', 'sh', '-c', script, 'corosync-host', this.configPath], {
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    this.child = child;
+    child.once('exit', () => {
+      if (this.child === child) this.child = null;
+    });
+    await waitUntil(
+      async () => {
+        if (this.child !== child) throw new Error(`corosync on host ${this.nodeId} exited during start-up:\n${this.logTail()}`);
+        // 0 quorate, 2 not quorate: either way it answered.
+        const status = await this.exec('corosync-quorumtool', ['-s'], { timeoutMs: 5_000 });
+        return status.code === 0 || status.code === 2;
+      },
+      `corosync on host ${this.nodeId} answering`,
+    );
+  }
+
+  /** Sends a signal to corosync by its PID (SIGSTOP/SIGCONT hang and resume it). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.child) throw new Error(`corosync on host ${this.nodeId} is not running`);
+    this.child.kill(signal);
+  }
+
+  /** Kills corosync by its PID (default SIGKILL: a crash, not a clean leave) and waits for it to be gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGCONT'); // a stopped process would not act on SIGTERM
+    child.kill(signal);
+    await exited;
+  }
+
+  /** A clean stop (SIGTERM): corosync tells the others it leaves. */
+  stop(): Promise<void> {
+    return this.kill('SIGTERM');
+  }
+
+  /** Whether this host's corosync counts itself quorate now (corosync-quorumtool exit status). */
+  async quorate(): Promise<boolean> {
+    const status = await this.exec('corosync-quorumtool', ['-s'], { timeoutMs: 5_000 });
+    if (status.code !== 0 && status.code !== 2) {
+      throw new Error(`corosync-quorumtool on host ${this.nodeId} failed (${status.code}): ${status.stderr.trim()}`);
+    }
+    return status.code === 0;
+  }
+
+  /** Waits until this host's quorum state is `quorate`. */
+  waitForQuorum(quorate: boolean, timeoutMs = 30_000): Promise<void> {
+    return waitUntil(async () => (await this.quorate()) === quorate, `host ${this.nodeId} ${quorate ? '' : 'not '}quorate`, timeoutMs);
+  }
+
+  /** Takes this host's cable out of the switch (or puts it back): a network partition, not a crash. */
+  async setLink(up: boolean): Promise<void> {
+    await mustIp('-n', this.cluster.switchNetns, 'link', 'set', `port${this.nodeId}`, up ? 'up' : 'down');
+  }
+
+  logTail(lines = 20): string {
+    try {
+      return readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  /** For the exit hook: kill by PID without waiting. */
+  killSync(): void {
+    this.child?.kill('SIGKILL');
+  }
+}
+
+export class CorosyncCluster {
+  readonly prefix = `fvc${process.pid}${randomBytes(2).toString('hex')}`;
+  readonly switchNetns = `${this.prefix}-sw`;
+  readonly dir = mkdtempSync(join(tmpdir(), 'corosync-cluster-'));
+  readonly hosts: CorosyncHost[] = [];
+  private readonly namespaces: string[] = [];
+
+  private constructor(private readonly options: Required<CorosyncClusterOptions>) {}
+
+  /** Why this machine cannot run the cluster (not root, a tool missing), or undefined. */
+  static unavailable(): string | undefined {
+    if (process.getuid?.() !== 0) return 'network namespaces and corosync need root';
+    for (const tool of ['corosync', 'corosync-quorumtool', 'ip', 'unshare']) {
+      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
+    }
+    return undefined;
+  }
+
+  /** Builds the network, starts corosync on every host and waits until all of them are quorate. */
+  static async start(options: CorosyncClusterOptions = {}): Promise<CorosyncCluster> {
+    const cluster = new CorosyncCluster({ hosts: 3, tokenMs: 1000, ...options });
+    live.add(cluster);
+    installExitHook();
+    try {
+      await cluster.buildNetwork();
+      await Promise.all(cluster.hosts.map((host) => host.start()));
+      await Promise.all(cluster.hosts.map((host) => host.waitForQuorum(true)));
+    } catch (err) {
+      await cluster.cleanup();
+      throw err;
+    }
+    return cluster;
+  }
+
+  host(nodeId: number): CorosyncHost {
+    const host = this.hosts[nodeId - 1];
+    if (!host) throw new Error(`no host ${nodeId} in this cluster`);
+    return host;
+  }
+
+  private async addNetns(name: string): Promise<void> {
+    await mustIp('netns', 'add', name);
+    this.namespaces.push(name);
+    await mustIp('-n', name, 'link', 'set', 'lo', 'up');
+  }
+
+  private async buildNetwork(): Promise<void> {
+    await this.addNetns(this.switchNetns);
+    await mustIp('-n', this.switchNetns, 'link', 'add', 'br0', 'type', 'bridge');
+    await mustIp('-n', this.switchNetns, 'link', 'set', 'br0', 'up');
+    for (let nodeId = 1; nodeId <= this.options.hosts; nodeId++) {
+      const host = new CorosyncHost(this, nodeId);
+      this.hosts.push(host);
+      await this.addNetns(host.netns);
+      const port = `port${nodeId}`;
+      await mustIp('-n', this.switchNetns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns);
+      await mustIp('-n', this.switchNetns, 'link', 'set', port, 'master', 'br0', 'up');
+      await mustIp('-n', host.netns, 'addr', 'add', `${host.address}/24`, 'dev', 'eth0');
+      await mustIp('-n', host.netns, 'link', 'set', 'eth0', 'up');
+    }
+    for (const host of this.hosts) writeFileSync(host.configPath, this.config(host));
+  }
+
+  private config(host: CorosyncHost): string {
+    const nodes = this.hosts
+      .map((h) => `  node {\n    ring0_addr: ${h.address}\n    nodeid: ${h.nodeId}\n    name: h${h.nodeId}\n  }\n`)
+      .join('');
+    return [
+      'totem {',
+      '  version: 2',
+      `  cluster_name: ${this.prefix}`,
+      '  transport: knet',
+      '  crypto_cipher: none',
+      '  crypto_hash: none',
+      `  token: ${this.options.tokenMs}`,
+      '}',
+      'nodelist {',
+      nodes + '}',
+      'quorum {',
+      '  provider: corosync_votequorum',
+      '}',
+      'logging {',
+      '  to_stderr: yes',
+      '  to_syslog: no',
+      '  to_logfile: no',
+      '  timestamp: on',
+      '}',
+      'system {',
+      `  state_dir: ${join(host.dir, 'state')}`,
+      '}',
+      '',
+    ].join('\n');
+  }
+
+  /** Stops every corosync (by PID), deletes the namespaces and the temp dir. Idempotent. */
+  async cleanup(): Promise<void> {
+    await Promise.all(this.hosts.map((host) => host.kill()));
+    for (const name of this.namespaces.splice(0)) await ip(['netns', 'delete', name]);
+    rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+  }
+
+  /** The exit hook's cleanup: no waiting possible, so SIGKILL and synchronous deletes. */
+  cleanupSync(): void {
+    for (const host of this.hosts) host.killSync();
+    for (const name of this.namespaces.splice(0)) spawnSync('ip', ['netns', 'delete', name]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * A cpg backend for tests, started inside a cluster host (see CpgPeer with BACKEND_PEER): the backend
+ * as the daemon would build it (a libvirt backend over one connection, the cpg backend around it),
+ * driven by commands from the parent over Node's IPC channel. Log lines go to the parent as events, so
+ * tests can check the reason given for each answer. The libvirt connection also serves commands that
+ * change a domain behind the backend's back, as an administrator would.
+ */
+import { performance } from 'node:perf_hooks';
+import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
+import { LibvirtClient } from '../../src/libvirt/index.js';
+import { createLogger } from '../../src/util/log.js';
+import type { PeerCommand } from './cpg-peer-process.js';
+
+const send = (message: object): void => {
+  process.send?.(message);
+};
+const logger = createLogger(() => 3, { write: (line) => send({ event: 'log', line: line.trimEnd() }) });
+
+let client: LibvirtClient | undefined;
+let backend: CpgBackend | undefined;
+
+function need<T>(value: T | undefined, what: string): T {
+  if (!value) throw new Error(`${what} is not started`);
+  return value;
+}
+
+const origin = { source: 'test', seqno: 1 };
+
+const operations: Record<string, (args: Record<string, unknown>) => Promise<unknown>> = {
+  /** uri: the libvirt URI of this host; options: CpgBackendOptions. */
+  start: async ({ uri, options }) => {
+    client = await LibvirtClient.open({ uri: String(uri), logger });
+    const opened = client;
+    const local = await LibvirtBackend.open([opened.uri], logger, { connect: async () => opened, pollIntervalMs: 100 });
+    backend = await CpgBackend.open(local, [opened], logger, options as CpgBackendOptions);
+  },
+  off: ({ domain }) => need(backend, 'backend').off(String(domain), origin),
+  on: ({ domain }) => need(backend, 'backend').on(String(domain), origin),
+  reboot: ({ domain }) => need(backend, 'backend').reboot(String(domain), origin),
+  status: ({ domain }) => need(backend, 'backend').status(String(domain), origin),
+  resolve: ({ domain }) => need(backend, 'backend').resolve(String(domain)),
+  devstatus: () => need(backend, 'backend').devstatus(),
+  hostList: () => need(backend, 'backend').hostList(origin),
+  /** The domain's state as this host's libvirt sees it. */
+  state: async ({ domain }) => {
+    const c = need(client, 'libvirt');
+    return (await c.getInfo(await c.lookupByName(String(domain)))).state;
+  },
+  /** Starts or destroys a domain directly, as an administrator would. */
+  libvirt: async ({ action, domain }) => {
+    const c = need(client, 'libvirt');
+    const dom = await c.lookupByName(String(domain));
+    if (action === 'create') await c.create(dom);
+    else if (action === 'destroy') await c.destroy(dom);
+    else throw new Error(`unknown action ${String(action)}`);
+  },
+  close: async () => {
+    await backend?.close();
+    backend = undefined;
+    await client?.close();
+    client = undefined;
+  },
+};
+
+process.on('message', (command: PeerCommand) => {
+  const started = performance.now();
+  const operation = operations[command.op];
+  (operation ? operation(command.args) : Promise.reject(new Error(`unknown operation ${command.op}`))).then(
+    (result) => send({ id: command.id, ok: true, result, ms: performance.now() - started }),
+    (err: NodeJS.ErrnoException) =>
+      send({ id: command.id, ok: false, error: { code: err.code, message: err.message }, ms: performance.now() - started }),
+  );
+});
+
+process.on('disconnect', () => {
+  void operations.close?.({}).finally(() => process.exit(0));
+});
+
+send({ event: 'ready', pid: process.pid });

@@ -1,0 +1,109 @@
+/**
+ * A corosync client process for tests, started inside a cluster host (see CpgPeer): it drives the
+ * cpg addon on commands from the parent over Node's IPC channel and reports every listener call back.
+ * Each answer carries how long the call took, and a timer measures how long the loop was ever held,
+ * so tests can show the addon never blocks it.
+ */
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { loadCorosync, type Cpg, type CorosyncError, type Votequorum } from '../../src/backends/cpg/corosync.js';
+
+export interface PeerCommand {
+  id: number;
+  op: string;
+  args: Record<string, unknown>;
+}
+
+const send = (message: object): void => {
+  process.send?.(message);
+};
+
+const corosync = loadCorosync();
+let cpg: Cpg | undefined;
+let votequorum: Votequorum | undefined;
+let ticker: { timer: NodeJS.Timeout; state: { last: number; maxGapMs: number; count: number } } | undefined;
+
+function onError(source: string) {
+  return (err: CorosyncError): void => send({ event: 'error', source, code: err.code, message: err.message });
+}
+
+function need<T>(handle: T | undefined, what: string): T {
+  if (!handle) throw new Error(`${what} is not initialised`);
+  return handle;
+}
+
+const operations: Record<string, (args: Record<string, unknown>) => unknown> = {
+  /** finalizeAfter: the deliver listener finalizes the handle itself after that many messages. */
+  'cpg.init': ({ finalizeAfter }) => {
+    let delivered = 0;
+    cpg = new corosync.Cpg({
+      deliver(nodeId, pid, message, group) {
+        send({ event: 'deliver', nodeId, pid, group, data: message.toString('base64') });
+        if (++delivered === finalizeAfter) cpg?.finalize();
+      },
+      confchg: (members, left, joined, group) => send({ event: 'confchg', members, left, joined, group }),
+      error: onError('cpg'),
+    });
+    return cpg.fd();
+  },
+  'cpg.join': ({ group }) => need(cpg, 'cpg').join(String(group)),
+  'cpg.leave': ({ group }) => need(cpg, 'cpg').leave(String(group)),
+  'cpg.mcast': ({ data }) => need(cpg, 'cpg').mcastJoined(Buffer.from(String(data), 'base64')),
+  'cpg.local': () => need(cpg, 'cpg').localGet(),
+  'cpg.membership': ({ group }) => need(cpg, 'cpg').membershipGet(String(group)),
+  'cpg.maxSize': () => need(cpg, 'cpg').maxMessageSize(),
+  'cpg.fd': () => need(cpg, 'cpg').fd(),
+  'cpg.finalize': () => need(cpg, 'cpg').finalize(),
+  'vq.init': () => {
+    votequorum = new corosync.Votequorum({
+      quorum: (quorate, nodes) => send({ event: 'quorum', quorate, nodes }),
+      error: onError('votequorum'),
+    });
+    return votequorum.fd();
+  },
+  'vq.track': () => need(votequorum, 'votequorum').trackStart(),
+  'vq.info': ({ nodeId }) => need(votequorum, 'votequorum').getInfo(nodeId === undefined ? undefined : Number(nodeId)),
+  'vq.finalize': () => need(votequorum, 'votequorum').finalize(),
+  /** Whether this process has fd open (to show finalize released it). */
+  fdOpen: ({ fd }) => existsSync(`/proc/self/fd/${Number(fd)}`),
+  'ticks.start': ({ intervalMs }) => {
+    const state = { last: performance.now(), maxGapMs: 0, count: 0 };
+    const timer = setInterval(() => {
+      const now = performance.now();
+      state.maxGapMs = Math.max(state.maxGapMs, now - state.last);
+      state.last = now;
+      state.count++;
+    }, Number(intervalMs));
+    ticker = { timer, state };
+  },
+  'ticks.report': () => {
+    const { count, maxGapMs } = need(ticker, 'ticker').state;
+    return { count, maxGapMs };
+  },
+  'ticks.stop': () => {
+    clearInterval(need(ticker, 'ticker').timer);
+    ticker = undefined;
+  },
+};
+
+process.on('message', (command: PeerCommand) => {
+  const started = performance.now();
+  try {
+    const operation = operations[command.op];
+    if (!operation) throw new Error(`unknown operation ${command.op}`);
+    const result = operation(command.args);
+    send({ id: command.id, ok: true, result, ms: performance.now() - started });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    send({ id: command.id, ok: false, error: { code: e.code, message: e.message }, ms: performance.now() - started });
+  }
+});
+
+// The parent going away ends the peer; finalize first so corosync sees a clean leave.
+process.on('disconnect', () => {
+  cpg?.finalize();
+  votequorum?.finalize();
+  process.exit(0);
+});
+
+send({ event: 'ready', pid: process.pid });
