@@ -13,6 +13,10 @@ fence_virt=/usr/sbin/fence_virt
 # Modules the init script may load, by feature; modprobe below adds their dependencies in load order.
 virtio_modules=(virtio_pci virtio_console)
 ninep_modules=(9pnet_virtio 9p)
+# The vsock core with the loopback transport only: inside the guest CID 1 is the guest itself, and
+# without a virtio-vsock device nothing can reach the machine running the guest. vsock_diag lets
+# `ss --vsock` show which ports are listening.
+vsock_modules=(vsock_loopback vsock_diag)
 
 kernel_pkg() {
   apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
@@ -86,6 +90,7 @@ add_modules() {
 }
 add_modules virtio.list "${virtio_modules[@]}"
 add_modules 9p.list "${ninep_modules[@]}"
+add_modules vsock.list "${vsock_modules[@]}"
 
 # The C agent, its libraries, and the NSS crypto modules it dlopens (not shown by ldd of the binary).
 copy_file() {

@@ -1,7 +1,7 @@
 import type { Answer } from '../core/executor.js';
 import { hostListChunks, type HostListFraming } from '../protocol/host-list.js';
 import { encodeSerialResponse } from '../protocol/serial-messages.js';
-import type { StreamIO } from '../util/stream-io.js';
+import { StreamIOError, type StreamIO } from '../util/stream-io.js';
 
 /**
  * Writes an answer with the framing of the path it came in on, each write under a deadline so a
@@ -14,5 +14,20 @@ export async function writeAnswer(io: StreamIO, answer: Answer, framing: HostLis
     await io.write(bytes, timeoutMs, 'the response');
     return;
   }
-  for (const chunk of hostListChunks(framing, answer.hosts, answer.code)) await io.write(chunk, timeoutMs, 'the host list');
+  const chunks = [...hostListChunks(framing, answer.hosts, answer.code)];
+  const code = chunks.pop() as Buffer;
+  for (const chunk of chunks) await io.write(chunk, timeoutMs, 'the host list');
+  try {
+    await io.write(code, timeoutMs, 'the code after the host list');
+  } catch (err) {
+    // The agents (C's and ours) stop reading at the terminator record and close the connection, so
+    // the code after it may find the peer gone: the list itself was delivered. A serial port stays
+    // open after the agent exits, so there a failure still means something.
+    if (!(framing === 'network' && peerGone(err))) throw err;
+  }
+}
+
+/** The peer closed or reset the connection (not: it stopped reading, which times out). */
+function peerGone(err: unknown): boolean {
+  return err instanceof StreamIOError && (err.code === 'WRITE' || err.code === 'CLOSED');
 }

@@ -48,6 +48,11 @@ export interface GuestOptions {
   readonly stay?: boolean;
   /** Run commands chrooted into the host's root (virtio-9p, read-only). */
   readonly hostRoot?: boolean;
+  /**
+   * Load vsock with only its loopback transport: CID 1 is the guest itself. The guest has no
+   * virtio-vsock device, so no vsock connection can leave it.
+   */
+  readonly vsock?: boolean;
   /** ttyS1 as a unix socket in the socket dir (what the serial listener connects to). */
   readonly serial?: boolean;
   /** virtio-serial channel names: each a unix socket in the socket dir, `/dev/virtio-ports/NAME` inside. */
@@ -226,6 +231,7 @@ export class GuestBed {
       `fvt.id=${name}`,
       channels.length ? `fvt.ports=${channels.map((c) => c.name).join(',')}` : '',
       options.hostRoot ? 'fvt.host=1' : '',
+      options.vsock ? 'fvt.vsock=1' : '',
       options.command === undefined ? '' : `fvt.cmd=${Buffer.from(options.command).toString('base64')}`,
       controlSocket ? 'fvt.ctl=ttyS2' : '',
       stay ? 'fvt.stay=1' : '',

@@ -3,6 +3,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { skipBecause } from '../support/requirement.js';
 
 const run = promisify(execFile);
 
@@ -24,17 +25,17 @@ export async function removeDomain(name: string): Promise<void> {
   await virsh('undefine', name).catch(() => undefined);
 }
 
-/** Why qemu guests cannot run here, or undefined if they can. */
+/** Why qemu guests cannot run here (see requirement.ts), or undefined if they can. */
 export async function qemuUnavailableReason(): Promise<string | undefined> {
   try {
     await virsh('list');
   } catch (err) {
-    return `libvirtd's ${LIBVIRT_URI} is not reachable (run scripts/setup-test-env.sh): ${(err as Error).message}`;
+    return skipBecause(`libvirtd's ${LIBVIRT_URI} is not reachable (run scripts/setup-test-env.sh): ${(err as Error).message}`);
   }
   try {
     await run('qemu-system-x86_64', ['--version']);
   } catch {
-    return 'qemu-system-x86_64 is not installed (run scripts/setup-test-env.sh)';
+    return skipBecause('qemu-system-x86_64 is not installed (run scripts/setup-test-env.sh)');
   }
   return undefined;
 }
