@@ -7,6 +7,15 @@ import { StreamIO } from '../util/stream-io.js';
 import { runAuthenticatedSession } from './authenticated-session.js';
 import { Timeouts, type Listener, type ListenerContext } from './listener.js';
 
+/**
+ * Pending connections the kernel queues before the daemon accepts them (TCP and vsock; the C daemon
+ * queues 10 and 1). Every accepted connection is served on its own and over-limit ones are closed at
+ * once, so the queue only has to absorb bursts: all nodes fencing one victim, or a flood of peers
+ * without the key, during which a legitimate client must not be reset by a full queue. The kernel caps
+ * it at net.core.somaxconn.
+ */
+export const ACCEPT_BACKLOG = 511;
+
 /** A source of accepted connections: a TCP server, a vsock server, or a test transport. */
 export interface StreamAcceptor<Peer> {
   /** Human-readable bound endpoint, e.g. "127.0.0.1:1229". */

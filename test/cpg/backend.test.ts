@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { HostList } from '../../src/backends/backend.js';
-import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
 import { LibvirtClient } from '../../src/libvirt/index.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DomainState } from '../../src/protocol/constants.js';
-import { sharedLibvirtdMissing } from '../libvirt/support.js';
+import { needsSharedLibvirtd } from '../support/requirement.js';
 import { CorosyncCluster } from '../support/corosync-cluster.js';
 import { BACKEND_PEER, CpgPeer } from '../support/cpg-peer.js';
 import { waitUntil } from '../support/processes.js';
@@ -20,11 +20,11 @@ import { waitUntil } from '../support/processes.js';
 const FORWARD_TIMEOUT_MS = 3_000;
 const OPTIONS: CpgBackendOptions = { nameMode: 'name', forwardTimeoutMs: FORWARD_TIMEOUT_MS, hostListTimeoutMs: 2_000, reconnectMs: 300 };
 const ALL_VMS = ['alpha', 'bravo', 'bravo-off', 'charlie', 'shared'];
-const unavailable = CorosyncCluster.unavailable() ?? sharedLibvirtdMissing();
+const unavailable = CorosyncCluster.unavailable() ?? needsSharedLibvirtd();
 
 const uriOf = (nodeId: number): string => `test://${fileURLToPath(new URL(`../fixtures/cpg/host${nodeId}.xml`, import.meta.url))}`;
 
-describe('cpg backend without a corosync', { skip: sharedLibvirtdMissing() }, () => {
+describe('cpg backend without a corosync', { skip: needsSharedLibvirtd() }, () => {
   // This test process runs in its own network namespace, where no corosync listens.
   test('opening fails with CS_ERR_LIBRARY and leaves nothing behind', async () => {
     const client = await LibvirtClient.open({ uri: uriOf(1) });

@@ -3,6 +3,7 @@
  * the loader turns a missing build or missing corosync libraries into one clear error. Missing files are
  * real here: a private mount namespace hides them (a tmpfs over a directory, /dev/null over a library).
  */
+import { needsRoot } from '../support/requirement.js';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { REPO, runTool } from '../support/processes.js';
 const PACKAGE_DIR = join(REPO, 'native/cpg');
 const ADDON = join(PACKAGE_DIR, 'build/Release/cpg.node');
 const LOADER = join(REPO, 'src/backends/cpg/corosync.ts');
-const unavailable = process.getuid?.() !== 0 ? 'hiding files needs a mount namespace (root)' : undefined;
+const unavailable = needsRoot('hiding files in a mount namespace');
 
 /** Runs `shell` in a private mount namespace (what it mounts is gone when it exits). */
 function inMountNamespace(shell: string, cwd = REPO) {

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { HostList } from '../../src/backends/backend.js';
 import type { CpgBackendOptions } from '../../src/backends/cpg/backend.js';
 import { DomainState } from '../../src/protocol/constants.js';
-import { sharedLibvirtdMissing } from '../libvirt/support.js';
+import { needsSharedLibvirtd } from '../support/requirement.js';
 import { cDaemonMissing } from '../support/c-daemon.js';
 import { CorosyncCluster } from '../support/corosync-cluster.js';
 import { CpgCDaemon } from '../support/cpg-c-daemon.js';
@@ -17,7 +17,7 @@ import { BACKEND_PEER, CpgPeer } from '../support/cpg-peer.js';
 import { waitUntil } from '../support/processes.js';
 
 const OPTIONS: CpgBackendOptions = { nameMode: 'name', forwardTimeoutMs: 5_000, hostListTimeoutMs: 2_000 };
-const unavailable = CorosyncCluster.unavailable() ?? sharedLibvirtdMissing() ?? cDaemonMissing();
+const unavailable = CorosyncCluster.unavailable() ?? needsSharedLibvirtd() ?? cDaemonMissing();
 const uriOf = (nodeId: number): string => `test://${fileURLToPath(new URL(`../fixtures/cpg/host${nodeId}.xml`, import.meta.url))}`;
 
 describe('a cluster upgraded one host at a time: the C daemon and ours in one group', { skip: unavailable }, () => {

@@ -14,7 +14,7 @@ import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { signRequest } from '../../src/auth/request-signature.js';
 import {
   decodeSerialRequest,
-  DOMAIN_SIZE,
+  DOMAIN_FIELD_SIZE,
   Family,
   FENCE_REQUEST_SIZE,
   FenceRequestLayout as L,
@@ -97,7 +97,7 @@ const domainBytes = fc.oneof(
       .map(([name, at, byte]) => {
         const b = Buffer.from(name);
         const i = Math.min(at, b.length);
-        return new Uint8Array(Buffer.concat([b.subarray(0, i), Buffer.of(byte), b.subarray(i)]).subarray(0, DOMAIN_SIZE));
+        return new Uint8Array(Buffer.concat([b.subarray(0, i), Buffer.of(byte), b.subarray(i)]).subarray(0, DOMAIN_FIELD_SIZE));
       }),
     weight: 2,
   },
@@ -176,7 +176,7 @@ function requestSpec(listener: ListenerName, mc: MulticastTargets): fc.Arbitrary
       connect: connectFields(listener, mc),
     })
     // Stale bytes exist only where the field has room after the NUL.
-    .map(({ connect, stale, ...rest }) => ({ ...rest, ...connect, stale: stale.subarray(0, Math.max(0, DOMAIN_SIZE - rest.domain.length - 1)) }));
+    .map(({ connect, stale, ...rest }) => ({ ...rest, ...connect, stale: stale.subarray(0, Math.max(0, DOMAIN_FIELD_SIZE - rest.domain.length - 1)) }));
 }
 
 /** The 176-byte request, signed when its hash type is known (unknown types get the random bytes as "hash"). */
@@ -201,7 +201,7 @@ function encode(spec: RequestSpec): Buffer {
 function executable(spec: RequestSpec, packet: Buffer, listener: ListenerName): boolean {
   if (spec.key >= 0 || (spec.hashType !== Hash.SHA256 && spec.hashType !== Hash.SHA512)) return false;
   // The domain field decodes only with a NUL and nothing but NULs after it.
-  const field = packet.subarray(L.domain, L.domain + DOMAIN_SIZE);
+  const field = packet.subarray(L.domain, L.domain + DOMAIN_FIELD_SIZE);
   const nul = field.indexOf(0);
   if (nul === -1 || field.subarray(nul).some((b) => b !== 0)) return false;
   if (listener === 'multicast') return spec.family === Family.INET || spec.family === Family.INET6;

@@ -8,13 +8,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { createRequestCore } from '../../src/core/request-core.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
 import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
-import { VsockDomainDirectory } from '../../src/listeners/vsock-domains.js';
-import { VsockListener } from '../../src/listeners/vsock-listener.js';
+import { VsockDomainDirectory } from '../../src/listeners/vsock/domains.js';
+import { VsockListener } from '../../src/listeners/vsock/listener.js';
 import { Hash } from '../../src/protocol/index.js';
 import { CapturedLog } from '../support/captured-log.js';
 import { signedRequest } from '../support/raw-client.js';

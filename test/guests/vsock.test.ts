@@ -3,7 +3,7 @@
  * there CID 1 is the guest itself, and the guest has no virtio-vsock device, so nothing leaves it.
  * Everywhere else the suite only binds and listens. Inside the guest (host root over 9p, a libvirtd of
  * its own with the test driver on test/fixtures/vsock/node.xml):
- * - the addon, through src/transport/vsock.ts (guest-tools/vsock-probe.ts);
+ * - the addon, through src/native/vsock.ts (guest-tools/vsock-probe.ts);
  * - the C fence_virtd's vsock listener with the C fence_virt -S (the reference) and ours;
  * - our daemon's vsock listener with both agents: the same exit codes and stdout as C against C, and
  *   the requester it sees.

@@ -13,6 +13,7 @@
  * that host's corosync and no other. Everything made here (processes by PID, namespaces by name, the
  * temp dir) is removed by `cleanup()`, and by an exit hook if a test run dies first.
  */
+import { needsRoot, needsTools } from './requirement.js';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -194,11 +195,7 @@ export class CorosyncCluster {
 
   /** Why this machine cannot run the cluster (not root, a tool missing), or undefined. */
   static unavailable(): string | undefined {
-    if (process.getuid?.() !== 0) return 'network namespaces and corosync need root';
-    for (const tool of ['corosync', 'corosync-quorumtool', 'ip', 'unshare']) {
-      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-    }
-    return undefined;
+    return needsRoot('network namespaces and corosync') ?? needsTools('corosync', 'corosync-quorumtool', 'ip', 'unshare');
   }
 
   /** Builds the network, starts corosync on every host and waits until all of them are quorate. */

@@ -6,7 +6,7 @@
  * change a domain behind the backend's back, as an administrator would.
  */
 import { performance } from 'node:perf_hooks';
-import { LibvirtBackend } from '../../src/backends/libvirt.js';
+import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
 import { LibvirtClient } from '../../src/libvirt/index.js';
 import { createLogger } from '../../src/util/log.js';

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { StreamAcceptor } from '../stream-listener.js';
+import { ACCEPT_BACKLOG, type StreamAcceptor } from '../stream-listener.js';
 
 export interface TcpPeer {
   address: string;
@@ -25,7 +25,7 @@ export class TcpAcceptor implements StreamAcceptor<TcpPeer> {
     const server = createServer({ noDelay: true }, (socket: Socket) => {
       onConnection(socket, { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort ?? 0 });
     });
-    server.listen({ host: this.address, port: this.port, backlog: 10, exclusive: true });
+    server.listen({ host: this.address, port: this.port, backlog: ACCEPT_BACKLOG, exclusive: true });
     try {
       await once(server, 'listening'); // rejects with the server's 'error'
     } catch (err) {

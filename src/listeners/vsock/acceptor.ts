@@ -1,13 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { listenVsock, VMADDR_CID_ANY, type VsockAddress, type VsockServer } from '../../native/vsock.js';
-import type { StreamAcceptor } from '../stream-listener.js';
-
-/**
- * Pending connections the kernel queues between two accepts. C uses 1; every accepted connection is
- * served on its own here, so the queue only has to absorb guests connecting at the same moment (all
- * cluster nodes fencing one victim), which a queue of 1 would reset.
- */
-const BACKLOG = 10;
+import { ACCEPT_BACKLOG, type StreamAcceptor } from '../stream-listener.js';
 
 /**
  * Accepts vsock connections on VMADDR_CID_ANY:port; the peer's {cid, port} identifies the guest.
@@ -26,7 +19,7 @@ export class VsockAcceptor implements StreamAcceptor<VsockAddress> {
     let server: VsockServer;
     try {
       // Errors of a kernel without vsock arrive already explained (explainVsockError).
-      server = listenVsock({ cid: VMADDR_CID_ANY, port: this.port, backlog: BACKLOG });
+      server = listenVsock({ cid: VMADDR_CID_ANY, port: this.port, backlog: ACCEPT_BACKLOG });
     } catch (err) {
       throw new Error(`cannot listen on ${this.endpoint}: ${(err as Error).message}`, { cause: err });
     }

@@ -1,6 +1,6 @@
 /**
  * Runs inside a vsock guest (bundled by bundleGuestTool; host root, loopback transport only): drives
- * the native addon through src/transport/vsock.ts over real AF_VSOCK connections to CID 1, the guest
+ * the native addon through src/native/vsock.ts over real AF_VSOCK connections to CID 1, the guest
  * itself, and prints what it saw as one JSON line for the host test to judge.
  *   vsock-probe.ts PORT C_AGENT KEY_FILE      (uses PORT and PORT + 1)
  * C_AGENT is the C fence_virt: a real process that connects, sends its request and is killed.
@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { connectVsock, listenVsock, vsockLocalCid, type VsockAddress } from '../../../src/transport/vsock.js';
+import { connectVsock, listenVsock, vsockLocalCid, type VsockAddress } from '../../../src/native/vsock.js';
 import { fdsOpenedSince, openFds, readBytes, readToEnd } from '../../transport/helpers.js';
 
 const [portArg, cAgent, keyFile] = process.argv.slice(2);
