@@ -3,7 +3,7 @@
  * as a bare "Timed out waiting for response" in the guest), checked up front, one line per check.
  */
 import type { Writable } from 'node:stream';
-import { AVAILABLE_BACKENDS } from '../backends/registry.js';
+import { AVAILABLE_BACKENDS, backendModule } from '../backends/registry.js';
 import { listenerModule } from '../listeners/registry.js';
 import { CheckReport } from '../module-kit/check-report.js';
 import { checkConfigFile } from './config-check.js';
@@ -20,6 +20,7 @@ export async function runCheck(file: string, output: Writable): Promise<number> 
   if (!AVAILABLE_BACKENDS.includes(config.backend.module)) {
     report.fail(`backend ${config.backend.module}`, 'not available in this build', `use backend = "${AVAILABLE_BACKENDS.join('" or "')}"`);
   }
+  await backendModule(config.backend).check?.(config.backend, report);
 
   const uses = new Map<string, UriUse>();
   const use = (uri: string, user: string): void => {

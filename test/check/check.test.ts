@@ -149,10 +149,11 @@ describe('fence_virtd --check', () => {
     line(remote, 'FAIL', 'libvirt qemu+ssh://elsewhere/system', /only local unix sockets/);
   });
 
-  it('a backend the configuration knows but this build cannot run (cpg) fails', async () => {
+  it('cpg without a reachable corosync fails with the fix (the test namespace has no corosync)', async () => {
     const run = await check(daemonBlock('tcp', 'cpg') + tcp() + 'backends { cpg { uri = "test+unix:///default"; } }\n');
     assert.equal(run.code, 1);
-    line(run, 'FAIL', 'backend cpg', /not available in this build/);
+    line(run, 'FAIL', 'backend cpg (corosync)', /corosync does not answer: .*CS_ERR_LIBRARY/);
+    assert.match(run.output, /start corosync on this host/);
   });
 
   it('tcp: a port another process holds, and an address that is not this host\'s', async (t) => {

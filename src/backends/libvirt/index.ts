@@ -10,5 +10,5 @@ export const libvirt: BackendModule<LibvirtBackendConfig> = {
   read: readLibvirtBackend,
   reference: libvirtReference,
   ask: askLibvirt,
-  create: (config, log, pool) => LibvirtBackend.open(config.uris, log, { connect: (uri) => pool.get(uri) }),
+  create: (config, log, { pool }) => LibvirtBackend.open(config.uris, log, { connect: (uri) => pool.get(uri) }),
 };
