@@ -64,7 +64,13 @@ export default {
       name: 'src-folders-known',
       severity: 'error',
       comment: 'Every folder of src has a place in the layers above; a new one needs a line in mayImport.',
-      from: { path: '^src/', pathNot: Object.keys(mayImport).map((f) => `^src/${f}/`).concat('^src/[^/]+$').join('|') },
+      from: {
+        path: '^src/',
+        pathNot: Object.keys(mayImport)
+          .map((f) => `^src/${f}/`)
+          .concat('^src/[^/]+$')
+          .join('|'),
+      },
       to: {},
     },
     {

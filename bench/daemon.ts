@@ -25,7 +25,6 @@ const keyFile = join(dir, 'key');
 const keyBytes = Buffer.from('benchmark key 0123456789abcdef');
 writeFileSync(keyFile, keyBytes, { mode: 0o600 });
 
-
 interface Side {
   name: string;
   daemon: DaemonProcess;
@@ -59,7 +58,8 @@ async function start(name: string, which: typeof C_DAEMON, mcastPort: number, tc
   return sides;
 }
 
-const xvmStatus = (port: number) => runTool('/usr/sbin/fence_xvm', ['-p', String(port), '-k', keyFile, '-t', '10', '-o', 'status', '-H', 'test']);
+const xvmStatus = (port: number) =>
+  runTool('/usr/sbin/fence_xvm', ['-p', String(port), '-k', keyFile, '-t', '10', '-o', 'status', '-H', 'test']);
 const virtStatus = (port: number) =>
   runTool('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(port), '-k', keyFile, '-t', '30', '-o', 'status', '-H', 'test']);
 
@@ -119,6 +119,6 @@ publishReport('daemon', [
   ...rows,
   '',
   'Aims: round trip no slower than C; concurrent requests at least as fast as C; a stalled requester delays',
-  "the next one by < 50 ms (the C daemon serves one connection at a time and waits up to 10 s for the stalled one).",
+  'the next one by < 50 ms (the C daemon serves one connection at a time and waits up to 10 s for the stalled one).',
   '',
 ]);

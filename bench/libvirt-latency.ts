@@ -105,7 +105,12 @@ async function main(): Promise<void> {
     const hostList = await time(100, 10, () => bigBackend.hostList(origin));
     if ((await bigBackend.hostList(origin)).hosts.length !== 1000) throw new Error('expected 1000 domains');
     await bigBackend.close();
-    rows.push(['list 1000 domains (CONNECT_LIST_ALL_DOMAINS) — virsh list --all --name', list, virshSession(viaDaemon(big), 50, 'list --all --name'), null]);
+    rows.push([
+      'list 1000 domains (CONNECT_LIST_ALL_DOMAINS) — virsh list --all --name',
+      list,
+      virshSession(viaDaemon(big), 50, 'list --all --name'),
+      null,
+    ]);
     rows.push([
       'host list of 1000 domains (list + 1000 × info) — virsh list --all',
       hostList,

@@ -52,7 +52,8 @@ const allConnected = (ports: GuestPortSocket[]) => ports.every((p) => p.connecti
 async function startC(): Promise<Side> {
   const { uri, socketDir, ports } = await prepare('c');
   const daemon = await startCDaemon({
-    config: ({ keyFile }) => configText({ listeners: { serial: { uri, path: socketDir, mode: 'serial', key_file: keyFile } }, backendUri: uri }),
+    config: ({ keyFile }) =>
+      configText({ listeners: { serial: { uri, path: socketDir, mode: 'serial', key_file: keyFile } }, backendUri: uri }),
     ready: { probe: async () => allConnected(ports) },
   });
   return { name: 'C fence_virtd', ports, lines: ports.map((p) => new GuestLine(p.connections[0]!)), stop: () => daemon.stop() };
@@ -130,7 +131,8 @@ async function main(): Promise<void> {
     `| daemon | one socket: median | one socket: p90 | ${GUESTS} sockets at once: wall median | wall p90 | per request median |`,
     '|---|---|---|---|---|---|',
     ...results.map(
-      ([name, r]) => `| ${name} | ${fmt(median(r.single))} | ${fmt(p90(r.single))} | ${fmt(median(r.allWall))} | ${fmt(p90(r.allWall))} | ${fmt(median(r.allEach))} |`,
+      ([name, r]) =>
+        `| ${name} | ${fmt(median(r.single))} | ${fmt(p90(r.single))} | ${fmt(median(r.allWall))} | ${fmt(p90(r.allWall))} | ${fmt(median(r.allEach))} |`,
     ),
     '',
     'Notes:',

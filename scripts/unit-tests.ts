@@ -32,7 +32,10 @@ const FILES = [
 
 function testsIn(folder: string): string[] {
   const names = readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' });
-  return names.filter((name) => name.endsWith('.test.ts')).sort().map((name) => join(folder, name));
+  return names
+    .filter((name) => name.endsWith('.test.ts'))
+    .sort()
+    .map((name) => join(folder, name));
 }
 
 for (const file of [...FOLDERS.flatMap(testsIn), ...FILES]) await import(pathToFileURL(join(ROOT, file)).href);

@@ -137,7 +137,7 @@ function fenceVirtConf(o: PageOptions): ManPage {
     section('several listeners'),
     paragraph(
       'fence_virtd/listener may name several listeners, separated by spaces or commas. Each name selects the block of that name under listeners. ' +
-        'The block\'s module is its module key, or else its name, so a single name such as multicast means what it meant to the C fence_virtd. ' +
+        "The block's module is its module key, or else its name, so a single name such as multicast means what it meant to the C fence_virtd. " +
         'Two serial listeners, one for serial ports and one for virtio-serial channels:',
     ),
     literal(
@@ -169,10 +169,15 @@ function agent(program: AgentProgram, o: PageOptions): ManPage {
   const options = letters.map((letter) => {
     const spec = optionByLetter(letter);
     const stdin = spec?.stdinName ? ` Standard input: ${spec.stdinName}.` : '';
-    const fallback = spec?.default !== undefined && spec.contentType !== 'boolean' && !/default=/.test(spec.description) ? ` Default: ${spec.default}.` : '';
+    const fallback =
+      spec?.default !== undefined && spec.contentType !== 'boolean' && !/default=/.test(spec.description)
+        ? ` Default: ${spec.default}.`
+        : '';
     return item(spec?.usage ?? `-${letter}`, `${spec?.description ?? ''}.${fallback}${stdin}`.replace(/\.\./g, '.'));
   });
-  const stdinOnly = optionTable.filter((s) => !s.letter && s.stdinName && !/Not user serviceable/.test(s.description)).map((s) => s.stdinName);
+  const stdinOnly = optionTable
+    .filter((s) => !s.letter && s.stdinName && !/Not user serviceable/.test(s.description))
+    .map((s) => s.stdinName);
   const how =
     program.name === 'fence_xvm'
       ? 'fence_xvm multicasts a signed request to the group fence_virtd listens on and waits for the host to connect back to it (on the TCP port given with -p).'
@@ -184,11 +189,15 @@ function agent(program: AgentProgram, o: PageOptions): ManPage {
     paragraph(`${program.name} [options]`),
     paragraph(`${program.name} < parameters`),
     section('description'),
-    paragraph(`${how} The domain is named with -n (or -H), by name or UUID. Without command-line arguments the options are read from standard input as name=value lines, the way Pacemaker passes them.`),
+    paragraph(
+      `${how} The domain is named with -n (or -H), by name or UUID. Without command-line arguments the options are read from standard input as name=value lines, the way Pacemaker passes them.`,
+    ),
     section('options'),
     ...options,
     section('standard input'),
-    paragraph(`One name=value per line; lines starting with # are skipped; a value ends at the first white space. Besides the names above: ${stdinOnly.join(', ')}.`),
+    paragraph(
+      `One name=value per line; lines starting with # are skipped; a value ends at the first white space. Besides the names above: ${stdinOnly.join(', ')}.`,
+    ),
     section('actions'),
     paragraph(ACTIONS),
     section('exit status'),

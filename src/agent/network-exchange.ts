@@ -27,7 +27,8 @@ export interface ExchangeContext {
 /** Which part of the authentication went wrong, in words that point at the likely cause. */
 function authFailure(err: unknown, ctx: ExchangeContext): string {
   const detail = (err as Error).message;
-  if (err instanceof AuthError) return `key rejected: the daemon answered our challenge wrongly, so it has another key or auth algorithm than ours (${hashNames[ctx.auth]}) (${detail})`;
+  if (err instanceof AuthError)
+    return `key rejected: the daemon answered our challenge wrongly, so it has another key or auth algorithm than ours (${hashNames[ctx.auth]}) (${detail})`;
   if (timedOutOn(err, ctx.deadline)) return `the daemon did not answer during authentication within ${ctx.stepMs / 1000} s (${detail})`;
   return (
     'the daemon closed the connection during authentication: it drops requests signed with another key, ' +

@@ -229,7 +229,11 @@ export const optionTable: readonly OptionSpec[] = [
     contentType: 'string',
     default: '1229',
     description: 'TCP, Multicast, VMChannel, or VM socket port (default=1229)',
-    assign: intAssign('port', (n) => n > 0 && n < 65536, (args, n) => (args.port = n)),
+    assign: intAssign(
+      'port',
+      (n) => n > 0 && n < 65536,
+      (args, n) => (args.port = n),
+    ),
   },
   {
     letter: 'r',
@@ -238,7 +242,11 @@ export const optionTable: readonly OptionSpec[] = [
     contentType: 'string',
     default: '20',
     description: 'Multicast retransmit time (in 1/10sec; default=20)',
-    assign: intAssign('retransmit time', (n) => n > 0, (args, n) => (args.retrans = n)),
+    assign: intAssign(
+      'retransmit time',
+      (n) => n > 0,
+      (args, n) => (args.retrans = n),
+    ),
   },
   {
     letter: 'c',
@@ -337,7 +345,11 @@ export const optionTable: readonly OptionSpec[] = [
     contentType: 'string',
     default: '30',
     description: 'Fencing timeout (in seconds; default=30)',
-    assign: intAssign('timeout', (n) => n > 0, (args, n) => (args.timeout = n)),
+    assign: intAssign(
+      'timeout',
+      (n) => n > 0,
+      (args, n) => (args.timeout = n),
+    ),
   },
   {
     letter: 'h',
@@ -362,7 +374,11 @@ export const optionTable: readonly OptionSpec[] = [
     contentType: 'string',
     default: '0',
     description: 'Fencing delay (in seconds; default=0)',
-    assign: intAssign('delay', (n) => n >= 0, (args, n) => (args.delay = n)),
+    assign: intAssign(
+      'delay',
+      (n) => n >= 0,
+      (args, n) => (args.delay = n),
+    ),
   },
   {
     letter: 'V',

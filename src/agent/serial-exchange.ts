@@ -59,7 +59,8 @@ export async function serialExchange({ stream, flushed }: SerialChannel, ctx: Ru
     if (!flushed) {
       try {
         const discarded = await discardPending(io, deadline);
-        if (discarded > 0) log.warn(`discarded ${discarded} byte(s) waiting in the channel before the request (a late answer to an earlier run?)`);
+        if (discarded > 0)
+          log.warn(`discarded ${discarded} byte(s) waiting in the channel before the request (a late answer to an earlier run?)`);
       } catch (err) {
         log.error(
           timedOutOn(err, deadline)

@@ -18,13 +18,16 @@ export async function checkConfigFile(file: string, report: CheckReport): Promis
     report.fail(
       subject,
       err.message,
-      missing ? `write one with: fence_virtd -c -f ${file}` : `correct it (keys and syntax: man fence_virt.conf), or rewrite it with: fence_virtd -c -f ${file}`,
+      missing
+        ? `write one with: fence_virtd -c -f ${file}`
+        : `correct it (keys and syntax: man fence_virt.conf), or rewrite it with: fence_virtd -c -f ${file}`,
     );
     return undefined;
   }
   const listeners = config.listeners.map((l) => (l.name === l.module ? l.name : `${l.name} (${l.module})`)).join(', ');
   report.ok(subject, `parsed; listeners ${listeners}; backend ${config.backend.module}`);
-  for (const warning of warnings) report.warn(subject, warning, 'correct or remove it (the daemon ignores it; man fence_virt.conf lists every key)');
+  for (const warning of warnings)
+    report.warn(subject, warning, 'correct or remove it (the daemon ignores it; man fence_virt.conf lists every key)');
   const mode = (await stat(file)).mode & 0o777;
   if (mode & 0o077) report.warn(subject, `mode ${mode.toString(8)}: other users can read it`, `chmod 600 ${file}`);
   return config;

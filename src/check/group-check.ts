@@ -14,10 +14,14 @@ export function checkGroups(config: DaemonConfig, views: ReadonlyMap<string, Lib
     const subject = `group ${group.name}`;
     const badIps = group.ips.filter((ip) => isIP(ip) === 0 && !/^\d+$/.test(ip));
     if (badIps.length) {
-      report.warn(subject, `ip ${badIps.join(', ')}: neither an IP address nor a vsock CID, so it matches no requester`, 'write numeric addresses (no host names, no CIDR) or CIDs');
+      report.warn(
+        subject,
+        `ip ${badIps.join(', ')}: neither an IP address nor a vsock CID, so it matches no requester`,
+        'write numeric addresses (no host names, no CIDR) or CIDs',
+      );
     }
     if (!checked) {
-      report.warn(subject, 'domains not checked: the backend\'s libvirt did not answer', 'fix the libvirt lines above, then check again');
+      report.warn(subject, "domains not checked: the backend's libvirt did not answer", 'fix the libvirt lines above, then check again');
       continue;
     }
     const missing: string[] = [];
@@ -30,11 +34,20 @@ export function checkGroups(config: DaemonConfig, views: ReadonlyMap<string, Lib
       else missing.push(entry);
     }
     if (missing.length) {
-      report.warn(subject, `no domain named ${missing.join(', ')} on ${config.backend.uris.join(', ')}`, 'correct the uuid entries (names are case-sensitive; virsh list --all --uuid shows both forms)');
+      report.warn(
+        subject,
+        `no domain named ${missing.join(', ')} on ${config.backend.uris.join(', ')}`,
+        'correct the uuid entries (names are case-sensitive; virsh list --all --uuid shows both forms)',
+      );
     }
     if (caseOnly.length) {
-      report.warn(subject, `${caseOnly.join(', ')}: matches only when case is ignored; fencing by this spelling fails`, 'write the names exactly as virsh list --all shows them');
+      report.warn(
+        subject,
+        `${caseOnly.join(', ')}: matches only when case is ignored; fencing by this spelling fails`,
+        'write the names exactly as virsh list --all shows them',
+      );
     }
-    if (!missing.length && !caseOnly.length) report.ok(subject, `${group.uuids.length} domains, all known to libvirt; ${group.ips.length} requester addresses`);
+    if (!missing.length && !caseOnly.length)
+      report.ok(subject, `${group.uuids.length} domains, all known to libvirt; ${group.ips.length} requester addresses`);
   }
 }

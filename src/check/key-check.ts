@@ -24,7 +24,11 @@ export async function checkKeyFiles(listeners: readonly ListenerConfig[], report
       }
     } catch (err) {
       if (!(err instanceof KeyFileError)) throw err;
-      report.fail(subject, err.message, /empty|cannot open/.test(err.message) ? create : `make ${path} a regular file readable by root (${create})`);
+      report.fail(
+        subject,
+        err.message,
+        /empty|cannot open/.test(err.message) ? create : `make ${path} a regular file readable by root (${create})`,
+      );
     }
   }
 }

@@ -93,7 +93,9 @@ export class BlockReader {
       const name = item.kind === 'block' ? item.name : item.key;
       const known = item.kind === 'block' ? childBlocks.includes(name.toLowerCase()) : this.read.has(name.toLowerCase());
       if (!known) {
-        log.warn(`${describeLocation(this.file, item.position)}: unknown ${item.kind === 'block' ? 'block' : 'key'} '${name}' in ${this.path} (ignored)`);
+        log.warn(
+          `${describeLocation(this.file, item.position)}: unknown ${item.kind === 'block' ? 'block' : 'key'} '${name}' in ${this.path} (ignored)`,
+        );
       }
     }
   }

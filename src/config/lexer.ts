@@ -58,7 +58,7 @@ export class Lexer {
 
   private quotedValue(position: SourcePosition): Token {
     const close = this.text.indexOf('"', this.index + 1);
-    if (close < 0) throw new ConfigError(this.file, 'quoted value is never closed (missing \'"\')', position);
+    if (close < 0) throw new ConfigError(this.file, "quoted value is never closed (missing '\"')", position);
     if (close === this.index + 1) {
       throw new ConfigError(this.file, 'empty value "" is not allowed (fence_virtd cannot read it); remove the key instead', position);
     }

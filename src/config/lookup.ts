@@ -16,9 +16,7 @@ export function childBlocks(container: ConfigContainer, name: string): ConfigBlo
 
 /** All assignments of `key` directly in the container, in file order (for repeatable keys like `ip`). */
 export function assignments(container: ConfigContainer, key: string): ConfigAssignment[] {
-  return container.items.filter(
-    (item): item is ConfigAssignment => item.kind === 'assignment' && same(item.key, key),
-  );
+  return container.items.filter((item): item is ConfigAssignment => item.kind === 'assignment' && same(item.key, key));
 }
 
 /** Splits `a/b/@key` into block names and the key (undefined when the path names a block). */

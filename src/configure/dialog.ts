@@ -32,7 +32,8 @@ export interface DialogStreams {
   output: Writable;
 }
 
-const moduleNamed = (name: string | undefined): ListenerModule<ListenerConfig> | undefined => (name === undefined ? undefined : findListenerModule(name.toLowerCase()));
+const moduleNamed = (name: string | undefined): ListenerModule<ListenerConfig> | undefined =>
+  name === undefined ? undefined : findListenerModule(name.toLowerCase());
 
 /** The file's tree, or a new empty one when the user agrees to start from scratch; undefined to stop. */
 async function loadOrStartOver(p: LinePrompter, file: string): Promise<ConfigDocument | undefined> {
@@ -105,7 +106,9 @@ async function askBackend(p: LinePrompter, document: ConfigDocument): Promise<vo
   p.say('The backend carries out the requests.');
   p.say();
   const answer = await p.text('Backend module', getValue(document, 'fence_virtd/@backend') ?? 'libvirt', (a) =>
-    BACKEND_MODULES.some((m) => m === a.toLowerCase()) ? undefined : `No backend module named '${a}' (this fence_virtd has: ${BACKEND_MODULES.join(', ')}).`,
+    BACKEND_MODULES.some((m) => m === a.toLowerCase())
+      ? undefined
+      : `No backend module named '${a}' (this fence_virtd has: ${BACKEND_MODULES.join(', ')}).`,
   );
   const module = findBackendModule(answer.toLowerCase()) as BackendModule<BackendConfig>;
   setValue(document, 'fence_virtd/@backend', module.name);

@@ -72,7 +72,9 @@ export class RequestGate {
     }
     // The C fence_virt -T / -S and our agent zero addrlen, address, port and family (captured in tests).
     if (settings.stream && (request.family !== Family.NONE || request.port !== 0 || hasAddressBytes(raw))) {
-      log.warn(`dropping request from ${from}: it carries multicast connect-back fields, which no TCP or vsock client sets (a captured datagram?)`);
+      log.warn(
+        `dropping request from ${from}: it carries multicast connect-back fields, which no TCP or vsock client sets (a captured datagram?)`,
+      );
       return undefined;
     }
     return request;

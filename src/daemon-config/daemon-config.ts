@@ -86,7 +86,10 @@ function readLimits(daemon: BlockReader): SecurityLimits {
 }
 
 /** Reads, parses and interprets a configuration file; `document` is kept for edits and rewriting. */
-export async function loadDaemonConfig(path: string, log: Logger = silentLogger): Promise<{ document: ConfigDocument; config: DaemonConfig }> {
+export async function loadDaemonConfig(
+  path: string,
+  log: Logger = silentLogger,
+): Promise<{ document: ConfigDocument; config: DaemonConfig }> {
   const document = await readConfigFile(path);
   return { document, config: toDaemonConfig(document, log) };
 }

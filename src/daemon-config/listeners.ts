@@ -42,9 +42,11 @@ export function readListeners(document: ConfigDocument, setting: ConfigAssignmen
     const module = findListenerModule((moduleKey?.value ?? entry).toLowerCase());
     if (!module) {
       if (moduleKey) throw error(`listeners/${entry}/module: unknown listener module '${moduleKey.value}' (expected ${known})`, moduleKey);
-      throw error(block
-        ? `unknown listener module '${entry}': set listeners/${entry}/module to one of ${known}`
-        : `unknown listener '${entry}': no block listeners/${entry} and not a listener module (${known})`);
+      throw error(
+        block
+          ? `unknown listener module '${entry}': set listeners/${entry}/module to one of ${known}`
+          : `unknown listener '${entry}': no block listeners/${entry} and not a listener module (${known})`,
+      );
     }
     const listener = module.read(reader, entry);
     reader.warnUnknown(log);

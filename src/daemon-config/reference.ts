@@ -21,7 +21,12 @@ const moduleKey: KeyReference = {
     'e.g. a second serial listener in a block called vmchannel. The C daemon does not know this key.',
 };
 /** A bound of the daemon: the default is the same in prose and in the file. */
-const bound = (key: string, value: number, description: string): KeyReference => ({ key, default: String(value), fileDefault: String(value), description });
+const bound = (key: string, value: number, description: string): KeyReference => ({
+  key,
+  default: String(value),
+  fileDefault: String(value),
+  description,
+});
 const limitKeys: KeyReference[] = [
   bound(
     'max_connections',
@@ -38,7 +43,11 @@ const limitKeys: KeyReference[] = [
     defaultLimits.maxConnectBacks,
     'Multicast connect-backs under way at once. A datagram names the address to call back, so this bounds what forged datagrams can make the daemon do.',
   ),
-  bound('max_connect_backs_per_address', defaultLimits.maxConnectBacksPerAddress, 'Multicast connect-backs under way at once to one address.'),
+  bound(
+    'max_connect_backs_per_address',
+    defaultLimits.maxConnectBacksPerAddress,
+    'Multicast connect-backs under way at once to one address.',
+  ),
   bound(
     'max_serial_buffer',
     defaultLimits.maxSerialBuffer,
@@ -47,14 +56,18 @@ const limitKeys: KeyReference[] = [
   bound(
     'max_history_per_requester',
     defaultLimits.maxHistoryPerRequester,
-    'Entries one requester may hold in the 10-second duplicate window; beyond it the requester\'s own oldest entries are forgotten, never another requester\'s.',
+    "Entries one requester may hold in the 10-second duplicate window; beyond it the requester's own oldest entries are forgotten, never another requester's.",
   ),
   bound(
     'replay_window',
     defaultLimits.replayWindowMs / 1000,
     'Seconds during which the exact bytes of a signed request the daemon executed are refused (a replayed capture). 0 turns this memory off. Unsigned requests (hash none) cannot be told apart and are not remembered.',
   ),
-  bound('max_replay_entries', defaultLimits.maxReplayEntries, 'How many executed signed requests are remembered for replay_window; the oldest are forgotten first.'),
+  bound(
+    'max_replay_entries',
+    defaultLimits.maxReplayEntries,
+    'How many executed signed requests are remembered for replay_window; the oldest are forgotten first.',
+  ),
 ];
 /** Listeners that verify requests with the shared key first (they share most keys), then the others. */
 const listenersInReferenceOrder = [...LISTENERS].sort((a, b) => Number(a.keyFile === undefined) - Number(b.keyFile === undefined));
@@ -72,13 +85,24 @@ export const CONFIG_REFERENCE: readonly BlockReference[] = [
           `The listener(s) that accept fencing requests. One name, as in the C daemon (${LISTENER_MODULES.join(', ')}), or several separated ` +
           'by spaces or commas; each names a block under listeners.',
       },
-      { key: 'backend', default: 'none: required', description: 'What carries out the fencing: libvirt (this host only) or cpg (VMs that migrate between hosts of a corosync cluster).' },
+      {
+        key: 'backend',
+        default: 'none: required',
+        description:
+          'What carries out the fencing: libvirt (this host only) or cpg (VMs that migrate between hosts of a corosync cluster).',
+      },
       {
         key: 'module_path',
         default: 'not set',
-        description: 'The C daemon\'s plugin directory. All modules are built into this fence_virtd, so it only keeps the value for the C daemon.',
+        description:
+          "The C daemon's plugin directory. All modules are built into this fence_virtd, so it only keeps the value for the C daemon.",
       },
-      { key: 'debug', default: '0', fileDefault: '0', description: 'Debug level of the log (a number; -d on the command line wins when not 0).' },
+      {
+        key: 'debug',
+        default: '0',
+        fileDefault: '0',
+        description: 'Debug level of the log (a number; -d on the command line wins when not 0).',
+      },
       { key: 'foreground', default: '0', fileDefault: '0', description: 'A number; not 0 keeps the daemon in the foreground (-F).' },
       {
         key: 'wait_for_init',
@@ -86,13 +110,28 @@ export const CONFIG_REFERENCE: readonly BlockReference[] = [
         fileDefault: '0',
         description: 'A number; not 0 retries a backend or listener that fails to start every 5 seconds instead of exiting (-w).',
       },
-      { key: 'wait_for_backend', default: '0', fileDefault: '0', description: 'Older name of wait_for_init, read only when wait_for_init is absent or 0.' },
+      {
+        key: 'wait_for_backend',
+        default: '0',
+        fileDefault: '0',
+        description: 'Older name of wait_for_init, read only when wait_for_init is absent or 0.',
+      },
       { key: 'name_mode', default: 'name', description: 'Older place of backends/cpg/name_mode (the backends block wins).' },
       ...limitKeys,
     ],
   },
-  ...listenersInReferenceOrder.map((m) => ({ path: 'listeners/<name>', usedBy: m.name, summary: m.reference.summary, keys: [moduleKey, ...m.reference.keys] })),
-  ...BACKENDS.map((m) => ({ path: `backends/${m.name}`, usedBy: `backend ${m.name}`, summary: m.reference.summary, keys: m.reference.keys })),
+  ...listenersInReferenceOrder.map((m) => ({
+    path: 'listeners/<name>',
+    usedBy: m.name,
+    summary: m.reference.summary,
+    keys: [moduleKey, ...m.reference.keys],
+  })),
+  ...BACKENDS.map((m) => ({
+    path: `backends/${m.name}`,
+    usedBy: `backend ${m.name}`,
+    summary: m.reference.summary,
+    keys: m.reference.keys,
+  })),
   {
     path: 'groups/group',
     usedBy: 'permissions (all listeners)',
@@ -109,7 +148,7 @@ export const CONFIG_REFERENCE: readonly BlockReference[] = [
         key: 'uuid',
         default: 'none',
         description:
-          'Repeatable. A domain name or UUID that the group\'s requesters may fence; for serial and vsock listeners also a requester: the VM owning ' +
+          "Repeatable. A domain name or UUID that the group's requesters may fence; for serial and vsock listeners also a requester: the VM owning " +
           'the socket or the CID, matched by its UUID only (a name here never makes a VM a requester).',
       },
     ],

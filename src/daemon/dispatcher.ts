@@ -77,10 +77,13 @@ export class Dispatcher implements RequestExecutor {
         if (!this.permits(req, who)) return code(Response.PERM);
         const b = this.backend;
         const op =
-          req.request === Request.OFF ? () => b.off(req.domain, origin)
-          : req.request === Request.ON ? () => b.on(req.domain, origin)
-          : req.request === Request.REBOOT ? () => b.reboot(req.domain, origin)
-          : () => b.status(req.domain, origin);
+          req.request === Request.OFF
+            ? () => b.off(req.domain, origin)
+            : req.request === Request.ON
+              ? () => b.on(req.domain, origin)
+              : req.request === Request.REBOOT
+                ? () => b.reboot(req.domain, origin)
+                : () => b.status(req.domain, origin);
         const vm = (await b.resolve(req.domain)) ?? `unresolved:${req.domain.toLowerCase()}`;
         return code(await this.perDomain.run(vm, op));
       }

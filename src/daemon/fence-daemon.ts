@@ -52,7 +52,9 @@ export class FenceDaemon {
     );
     const daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, permissions, pool, log);
     await daemon.startListeners();
-    log.notice(`serving with backend ${config.backend.module} and ${listeners.length} listener(s): ${listeners.map((l) => l.name).join(', ')}`);
+    log.notice(
+      `serving with backend ${config.backend.module} and ${listeners.length} listener(s): ${listeners.map((l) => l.name).join(', ')}`,
+    );
     return daemon;
   }
 

@@ -20,7 +20,15 @@ import {
   REMOTE_DOMAIN_LIST_MAX,
   REMOTE_STRING_MAX,
 } from './protocol.js';
-import { readDomain, readDomainInfo, readLifecycleMessage, writeDomain, type Domain, type DomainInfo, type LifecycleEvent } from './remote-types.js';
+import {
+  readDomain,
+  readDomainInfo,
+  readLifecycleMessage,
+  writeDomain,
+  type Domain,
+  type DomainInfo,
+  type LifecycleEvent,
+} from './remote-types.js';
 import { RpcConnection, type Decoder } from './rpc-connection.js';
 import { resolveUri } from './uri.js';
 import { uuidToBytes } from './uuid.js';
@@ -180,15 +188,30 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
 
   /** By name, case-sensitive. A missing domain rejects with LibvirtError code 42 (ErrorCode.NoDomain). */
   lookupByName(name: string, o?: CallOptions): Promise<Domain> {
-    return this.call(Proc.DomainLookupByName, args((w) => w.string(name)), readDomain, o);
+    return this.call(
+      Proc.DomainLookupByName,
+      args((w) => w.string(name)),
+      readDomain,
+      o,
+    );
   }
 
   lookupByUuid(uuid: string, o?: CallOptions): Promise<Domain> {
-    return this.call(Proc.DomainLookupByUuid, args((w) => w.fixedOpaque(uuidToBytes(uuid))), readDomain, o);
+    return this.call(
+      Proc.DomainLookupByUuid,
+      args((w) => w.fixedOpaque(uuidToBytes(uuid))),
+      readDomain,
+      o,
+    );
   }
 
   lookupById(id: number, o?: CallOptions): Promise<Domain> {
-    return this.call(Proc.DomainLookupById, args((w) => w.int(id)), readDomain, o);
+    return this.call(
+      Proc.DomainLookupById,
+      args((w) => w.int(id)),
+      readDomain,
+      o,
+    );
   }
 
   getInfo(dom: Domain, o?: CallOptions): Promise<DomainInfo> {
@@ -215,7 +238,12 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
 
   /** Starts a domain from XML (transient, or the defined domain of the same name and UUID). */
   createXml(xml: string, flags = 0, o?: CallOptions): Promise<Domain> {
-    return this.call(Proc.DomainCreateXml, args((w) => w.string(xml).uint(flags)), readDomain, o);
+    return this.call(
+      Proc.DomainCreateXml,
+      args((w) => w.string(xml).uint(flags)),
+      readDomain,
+      o,
+    );
   }
 
   reset(dom: Domain, o?: CallOptions): Promise<void> {
@@ -261,7 +289,12 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
     } else if (!this.wantLifecycle && this.lifecycleCallbackId !== null) {
       const id = this.lifecycleCallbackId;
       this.lifecycleCallbackId = null;
-      await rpc.call(Proc.ConnectDomainEventCallbackDeregisterAny, args((w) => w.int(id)), none, this.opts.callTimeoutMs);
+      await rpc.call(
+        Proc.ConnectDomainEventCallbackDeregisterAny,
+        args((w) => w.int(id)),
+        none,
+        this.opts.callTimeoutMs,
+      );
     }
   }
 
@@ -302,8 +335,18 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
     );
     try {
       await this.authenticate(rpc, left);
-      await rpc.call(Proc.ConnectOpen, args((w) => w.optional(this.openUri, (x, s) => x.string(s)).uint(0)), none, left());
-      const keepalive = await rpc.call(Proc.ConnectSupportsFeature, args((w) => w.int(FEATURE_PROGRAM_KEEPALIVE)), readInt, left());
+      await rpc.call(
+        Proc.ConnectOpen,
+        args((w) => w.optional(this.openUri, (x, s) => x.string(s)).uint(0)),
+        none,
+        left(),
+      );
+      const keepalive = await rpc.call(
+        Proc.ConnectSupportsFeature,
+        args((w) => w.int(FEATURE_PROGRAM_KEEPALIVE)),
+        readInt,
+        left(),
+      );
       if (keepalive === 1 && this.opts.keepaliveIntervalMs > 0) {
         rpc.startKeepalive({ intervalMs: this.opts.keepaliveIntervalMs, count: this.opts.keepaliveCount });
       }
@@ -314,7 +357,9 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
       return rpc;
     } catch (err) {
       rpc.destroy();
-      throw err instanceof LibvirtError ? new LibvirtError(`cannot open '${this.uri}': ${err.message}`, err.code, err.domain, err.level) : err;
+      throw err instanceof LibvirtError
+        ? new LibvirtError(`cannot open '${this.uri}': ${err.message}`, err.code, err.domain, err.level)
+        : err;
     }
   }
 
@@ -330,7 +375,10 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
       if (complete === 1) return;
       throw new LibvirtConnectionError(`polkit authentication for '${this.uri}' did not complete`, this.uri);
     }
-    throw new LibvirtConnectionError(`libvirt '${this.uri}' requires authentication types [${types.join(', ')}]; only none and polkit are supported`, this.uri);
+    throw new LibvirtConnectionError(
+      `libvirt '${this.uri}' requires authentication types [${types.join(', ')}]; only none and polkit are supported`,
+      this.uri,
+    );
   }
 
   private onClose(rpc: RpcConnection, reason: Error): void {

@@ -47,7 +47,9 @@ export class RpcConnection {
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', (err) => this.fail(new LibvirtConnectionError(`connection to libvirt '${uri}' failed: ${err.message}`, uri, { cause: err })));
+    socket.on('error', (err) =>
+      this.fail(new LibvirtConnectionError(`connection to libvirt '${uri}' failed: ${err.message}`, uri, { cause: err })),
+    );
     socket.on('close', () => this.fail(new LibvirtConnectionError(`connection to libvirt '${uri}' closed by the daemon`, uri)));
   }
 
@@ -57,7 +59,9 @@ export class RpcConnection {
     try {
       socket = await connectWithin({ path: socketPath }, timeoutMs);
     } catch (err) {
-      throw new LibvirtConnectionError(`cannot connect to libvirt socket ${socketPath} for '${uri}': ${(err as Error).message}`, uri, { cause: err });
+      throw new LibvirtConnectionError(`cannot connect to libvirt socket ${socketPath} for '${uri}': ${(err as Error).message}`, uri, {
+        cause: err,
+      });
     }
     return new RpcConnection(socket, uri, log, handlers);
   }
@@ -88,7 +92,8 @@ export class RpcConnection {
     this.keepalive = new KeepaliveMonitor(
       options,
       () => this.sendKeepalive(KeepaliveProc.Ping),
-      (silentMs) => this.destroy(new LibvirtConnectionError(`libvirt '${this.uri}' stopped answering keepalive (silent for ${silentMs} ms)`, this.uri)),
+      (silentMs) =>
+        this.destroy(new LibvirtConnectionError(`libvirt '${this.uri}' stopped answering keepalive (silent for ${silentMs} ms)`, this.uri)),
     );
     this.keepalive.start();
   }
@@ -109,7 +114,14 @@ export class RpcConnection {
 
   private sendKeepalive(procedure: number): void {
     if (this.closedWith) return;
-    this.send({ program: KEEPALIVE_PROGRAM, version: KEEPALIVE_PROTOCOL_VERSION, procedure, type: MessageType.Message, serial: 0, status: MessageStatus.Ok });
+    this.send({
+      program: KEEPALIVE_PROGRAM,
+      version: KEEPALIVE_PROTOCOL_VERSION,
+      procedure,
+      type: MessageType.Message,
+      serial: 0,
+      status: MessageStatus.Ok,
+    });
   }
 
   private receive(chunk: Buffer): void {

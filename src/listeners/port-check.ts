@@ -6,7 +6,11 @@ export function reportBusy(report: CheckReport, subject: string, protocol: 'tcp'
   const owners = portOwners(protocol, port);
   const detail = `${protocol.toUpperCase()} port ${port} is in use by ${describeOwners(owners)}`;
   if (owners.length > 0 && owners.every(isFenceVirtd)) {
-    report.warn(subject, `${detail}: fence_virtd already runs here`, 'fine if it runs this configuration; otherwise stop it (systemctl stop fence_virtd)');
+    report.warn(
+      subject,
+      `${detail}: fence_virtd already runs here`,
+      'fine if it runs this configuration; otherwise stop it (systemctl stop fence_virtd)',
+    );
   } else {
     report.fail(subject, detail, `stop that process, or choose another port in listeners/${listener}/port (guests: -p)`);
   }

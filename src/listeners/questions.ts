@@ -8,7 +8,13 @@ import { DEFAULT_KEY_FILE, DEFAULT_PORT } from '../protocol/constants.js';
 import { keyFileKey, type IpFamily } from './settings.js';
 
 /** Asks for the block's address and stores it with the family it belongs to. */
-export async function askAddress(p: LinePrompter, block: BlockEdit, label: string, defaults: Record<IpFamily, string>, problem: (a: string) => string | undefined): Promise<void> {
+export async function askAddress(
+  p: LinePrompter,
+  block: BlockEdit,
+  label: string,
+  defaults: Record<IpFamily, string>,
+  problem: (a: string) => string | undefined,
+): Promise<void> {
   const family = block.get('family')?.toLowerCase() === 'ipv6' ? 'ipv6' : 'ipv4';
   const address = await p.text(label, block.get('address') ?? defaults[family], problem);
   const chosen = familyOf(address) as IpFamily;
@@ -30,7 +36,11 @@ export async function askKeyFile(p: LinePrompter, block: BlockEdit): Promise<voi
     if (a === 'none') return undefined;
     const problem = textProblem(a);
     if (problem) return problem;
-    if (isAbsolute(a) || (await p.yesNo(`'${a}' is a relative path; fence_virtd resolves it from its working directory (/ under systemd). Use anyway`, true))) return undefined;
+    if (
+      isAbsolute(a) ||
+      (await p.yesNo(`'${a}' is a relative path; fence_virtd resolves it from its working directory (/ under systemd). Use anyway`, true))
+    )
+      return undefined;
     return 'Enter an absolute path.';
   });
   block.setOrRemove('key_file', answer);

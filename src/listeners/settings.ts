@@ -28,13 +28,20 @@ function isMulticast(address: string, family: IpFamily): boolean {
 }
 
 /** family + address, the address checked to be a literal of that family (and a group for multicast). */
-export function readAddress(reader: BlockReader, defaults: Record<IpFamily, string>, multicast: boolean): { family: IpFamily; address: string } {
+export function readAddress(
+  reader: BlockReader,
+  defaults: Record<IpFamily, string>,
+  multicast: boolean,
+): { family: IpFamily; address: string } {
   const family = reader.choice<IpFamily>('family', ['ipv4', 'ipv6'], 'ipv4');
   const found = reader.assignment('address');
   const address = found?.value ?? defaults[family];
   const fits = family === 'ipv4' ? isIPv4(address) : isIPv6(address);
   if (!fits) {
-    throw reader.error(`${reader.path}/address: '${address}' is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address (family is ${family})`, found);
+    throw reader.error(
+      `${reader.path}/address: '${address}' is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address (family is ${family})`,
+      found,
+    );
   }
   if (multicast && !isMulticast(address, family)) {
     throw reader.error(`${reader.path}/address: '${address}' is not a multicast group address`, found);
@@ -80,6 +87,11 @@ export const portKey = (what: string): KeyReference => ({
   fileDefault: String(DEFAULT_PORT),
   description: `${what} (1 to 65535).`,
 });
-export const familyKey: KeyReference = { key: 'family', default: 'ipv4', fileDefault: 'ipv4', description: 'ipv4 or ipv6: the family of address.' };
+export const familyKey: KeyReference = {
+  key: 'family',
+  default: 'ipv4',
+  fileDefault: 'ipv4',
+  description: 'ipv4 or ipv6: the family of address.',
+};
 /** What every listener that signs and authenticates requests reads (after `module`). */
 export const keyedListenerKeys: readonly KeyReference[] = [keyFileKey, hashKey, authKey];

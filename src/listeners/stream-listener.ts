@@ -74,7 +74,10 @@ export class StreamRequestListener<Peer> implements Listener {
     const release = this.ctx.core.connections.tryAcquire(source);
     if (typeof release === 'string') {
       const bound = release === 'total' ? 'max_connections' : 'max_connections_per_source';
-      this.ctx.core.shed.report(`connections-${release}`, `${this.name}: closing a connection from ${source} at once: connection limit ${bound} reached`);
+      this.ctx.core.shed.report(
+        `connections-${release}`,
+        `${this.name}: closing a connection from ${source} at once: connection limit ${bound} reached`,
+      );
       stream.destroy();
       return;
     }

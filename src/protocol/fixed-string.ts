@@ -41,13 +41,7 @@ export interface ReadStringOptions {
  * leaves them. Besides rejecting sloppy data, this stops a serial frame glued together from a garbage
  * prefix and the start of the next real request from decoding as a request.
  */
-export function readFixedString(
-  buf: Uint8Array,
-  offset: number,
-  size: number,
-  field: string,
-  options: ReadStringOptions = {},
-): string {
+export function readFixedString(buf: Uint8Array, offset: number, size: number, field: string, options: ReadStringOptions = {}): string {
   const end = offset + (options.garbageLastByte ? size - 1 : size);
   let nul = buf.indexOf(0, offset);
   if (nul === -1 || nul >= end) {

@@ -1,9 +1,7 @@
 import { ProtocolError } from './errors.js';
 import { MAGIC_BYTES } from './serial-messages.js';
 
-export type FramerEvent<T> =
-  | { type: 'frame'; value: T }
-  | { type: 'discarded'; count: number; reason: string };
+export type FramerEvent<T> = { type: 'frame'; value: T } | { type: 'discarded'; count: number; reason: string };
 
 /**
  * Frames a serial byte stream by the `abba` magic instead of by timing (the C daemon loses partial

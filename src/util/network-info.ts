@@ -24,7 +24,9 @@ interface IpAddrEntry {
 
 /** Every interface of this network namespace; throws when iproute2's `ip` cannot be run. */
 export function listInterfaces(): InterfaceInfo[] {
-  const entries = JSON.parse(execFileSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as IpAddrEntry[];
+  const entries = JSON.parse(
+    execFileSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+  ) as IpAddrEntry[];
   return entries.map((e) => ({
     name: e.ifname,
     up: e.flags?.includes('UP') ?? false,
@@ -94,7 +96,13 @@ function ipv6Routes(): Array<Route & { bits: bigint }> {
     const bits = BigInt(`0x${f[0]}`);
     const prefixLength = parseInt(f[1] as string, 16);
     const groups = (f[0] as string).match(/.{4}/g) ?? [];
-    return { interface: f[9] as string, prefix: `${groups.join(':')}/${prefixLength}`, prefixLength, metric: parseInt(f[5] as string, 16), bits };
+    return {
+      interface: f[9] as string,
+      prefix: `${groups.join(':')}/${prefixLength}`,
+      prefixLength,
+      metric: parseInt(f[5] as string, 16),
+      bits,
+    };
   });
 }
 
@@ -105,7 +113,7 @@ function ipv6Routes(): Array<Route & { bits: bigint }> {
 export function routeFor(address: string, family: 'ipv4' | 'ipv6'): Route | undefined {
   const covering: Route[] =
     family === 'ipv4'
-      ? ipv4Routes().filter((r) => ((ipv4Bits(address) & r.mask) >>> 0) === ((r.bits & r.mask) >>> 0))
+      ? ipv4Routes().filter((r) => (ipv4Bits(address) & r.mask) >>> 0 === (r.bits & r.mask) >>> 0)
       : ipv6Routes().filter((r) => {
           const shift = BigInt(128 - r.prefixLength);
           return ipv6Bits(address) >> shift === r.bits >> shift;

@@ -21,7 +21,9 @@ export class RateLimitedLog {
       seen.suppressed++;
       return;
     }
-    const more = seen?.suppressed ? ` (${seen.suppressed} more like it not logged in the last ${Math.round(this.intervalMs / 1000)} s)` : '';
+    const more = seen?.suppressed
+      ? ` (${seen.suppressed} more like it not logged in the last ${Math.round(this.intervalMs / 1000)} s)`
+      : '';
     this.kinds.set(kind, { last: t, suppressed: 0 });
     this.write(line + more);
   }

@@ -21,7 +21,9 @@ before(async () => {
   const cache = join(REPO, 'node_modules', '.cache');
   await mkdir(cache, { recursive: true });
   out = await mkdtemp(join(cache, 'agent-build-'));
-  const build = await runTool(process.execPath, [join(REPO, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', out], { timeoutMs: 120_000 });
+  const build = await runTool(process.execPath, [join(REPO, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', out], {
+    timeoutMs: 120_000,
+  });
   assert.equal(build.code, 0, `tsup failed:\n${build.stdout}\n${build.stderr}`);
 });
 after(() => rm(out, { recursive: true, force: true }));

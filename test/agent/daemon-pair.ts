@@ -68,7 +68,12 @@ export interface Call {
 }
 
 /** Runs `call` with the C agent on the C side, then with ours on our side, and compares. */
-export async function assertPairAgrees(name: AgentName, pair: DaemonPair, call: (target: string) => Call, timeoutMs = 60_000): Promise<Compared> {
+export async function assertPairAgrees(
+  name: AgentName,
+  pair: DaemonPair,
+  call: (target: string) => Call,
+  timeoutMs = 60_000,
+): Promise<Compared> {
   const cCall = call(pair.c.target);
   const ourCall = call(pair.ours.target);
   const c = await runC(name, cCall.args, { input: cCall.input, timeoutMs });

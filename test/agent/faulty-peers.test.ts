@@ -52,7 +52,19 @@ class ScriptedPeer {
 }
 
 const record = (name: string, uuid: string, state: number): Buffer => encodeHostRecord({ name, uuid, state });
-const tcpArgs = (timeout: string, ...args: string[]) => ['-T', '127.0.0.1', '-p', String(PEER_PORT), '-C', 'none', '-c', 'none', '-t', timeout, ...args];
+const tcpArgs = (timeout: string, ...args: string[]) => [
+  '-T',
+  '127.0.0.1',
+  '-p',
+  String(PEER_PORT),
+  '-C',
+  'none',
+  '-c',
+  'none',
+  '-t',
+  timeout,
+  ...args,
+];
 
 describe('scripted TCP peers', { skip }, () => {
   const peer = new ScriptedPeer();
@@ -78,18 +90,28 @@ describe('scripted TCP peers', { skip }, () => {
     }
   });
 
-  it('a host list with the C daemon\'s garbage in the last byte of each name and the pad byte', async () => {
+  it("a host list with the C daemon's garbage in the last byte of each name and the pad byte", async () => {
     peer.play((s) => {
       const r = record('vm-a', 'c0000000-0000-4000-8000-000000000001', 1);
       r[63] = 0x33;
       r[129] = 0x77;
-      s.end(Buffer.concat([Buffer.of(0xfd), r, record('vm-b', 'c0000000-0000-4000-8000-000000000002', 3), Buffer.alloc(HOST_RECORD_SIZE), Buffer.of(0)]));
+      s.end(
+        Buffer.concat([
+          Buffer.of(0xfd),
+          r,
+          record('vm-b', 'c0000000-0000-4000-8000-000000000002', 3),
+          Buffer.alloc(HOST_RECORD_SIZE),
+          Buffer.of(0),
+        ]),
+      );
     });
     await assertAgentsAgree('fence_virt', tcpArgs('2', '-o', 'list'));
   });
 
   it('a long host list arriving at once (2000 guests)', async () => {
-    const records = Array.from({ length: 2000 }, (_, i) => record(`vm-${String(i).padStart(4, '0')}`, `c0000000-0000-4000-8000-${String(i).padStart(12, '0')}`, i % 3));
+    const records = Array.from({ length: 2000 }, (_, i) =>
+      record(`vm-${String(i).padStart(4, '0')}`, `c0000000-0000-4000-8000-${String(i).padStart(12, '0')}`, i % 3),
+    );
     peer.play((s) => s.end(Buffer.concat([Buffer.of(0xfd), ...records, Buffer.alloc(HOST_RECORD_SIZE), Buffer.of(0)])));
     const { ours } = await assertAgentsAgree('fence_virt', tcpArgs('5', '-o', 'list'));
     assert.equal(ours.stdout.split('\n').length, 2001);
@@ -123,13 +145,20 @@ describe('scripted TCP peers', { skip }, () => {
   it('a host list that stops halfway: ours reports it (the C agent loops on the closed socket)', async () => {
     peer.play((s) => s.end(Buffer.concat([Buffer.of(0xfd), record('vm-a', 'c0000000-0000-4000-8000-000000000001', 1), Buffer.alloc(60)])));
     const ours = await runOurs('fence_virt', tcpArgs('5', '-o', 'list'), { timeoutMs: 20_000 });
-    assert.deepEqual({ code: ours.code, stdout: ours.stdout }, { code: 0, stdout: 'vm-a                             c0000000-0000-4000-8000-000000000001 on\nBad read!\n' });
+    assert.deepEqual(
+      { code: ours.code, stdout: ours.stdout },
+      { code: 0, stdout: 'vm-a                             c0000000-0000-4000-8000-000000000001 on\nBad read!\n' },
+    );
   });
 });
 
 describe('multicast without an answer', { skip }, () => {
-  it('timeout*10 < retrans: one attempt, then the C agent\'s timeout outcome (the C agent never stops)', async () => {
-    const ours = await runOurs('fence_xvm', ['-p', String(NO_DAEMON_PORT), '-c', 'none', '-C', 'none', '-t', '1', '-r', '20', '-o', 'status', '-H', 'vm'], { timeoutMs: 20_000 });
+  it("timeout*10 < retrans: one attempt, then the C agent's timeout outcome (the C agent never stops)", async () => {
+    const ours = await runOurs(
+      'fence_xvm',
+      ['-p', String(NO_DAEMON_PORT), '-c', 'none', '-C', 'none', '-t', '1', '-r', '20', '-o', 'status', '-H', 'vm'],
+      { timeoutMs: 20_000 },
+    );
     assert.deepEqual({ code: ours.code, stdout: ours.stdout }, { code: 1, stdout: 'Timed out waiting for response\nOperation failed\n' });
     assert.match(ours.stderr, /no fence_virtd connected back to TCP port 27510 within 1 s/);
   });
@@ -139,7 +168,22 @@ describe('multicast without an answer', { skip }, () => {
     holder.listen(BUSY_PORT, '0.0.0.0');
     await once(holder, 'listening');
     try {
-      const { ours } = await assertAgentsAgree('fence_xvm', ['-p', String(BUSY_PORT), '-c', 'none', '-C', 'none', '-t', '1', '-r', '5', '-o', 'status', '-H', 'vm']);
+      const { ours } = await assertAgentsAgree('fence_xvm', [
+        '-p',
+        String(BUSY_PORT),
+        '-c',
+        'none',
+        '-C',
+        'none',
+        '-t',
+        '1',
+        '-r',
+        '5',
+        '-o',
+        'status',
+        '-H',
+        'vm',
+      ]);
       assert.match(ours.stderr, /cannot listen on TCP port 27511 for the daemon's connect-back/);
     } finally {
       holder.close();

@@ -32,7 +32,10 @@ export function serialListenerDaemon(dir: string, node: string, kind: ChannelKin
   return {
     dir,
     config: ({ keyFile }: CDaemonFiles) =>
-      configText({ listeners: { serial: { uri: `test://${node}`, path: dir, mode: kind, key_file: keyFile } }, backendUri: `test://${node}` }),
+      configText({
+        listeners: { serial: { uri: `test://${node}`, path: dir, mode: kind, key_file: keyFile } },
+        backendUri: `test://${node}`,
+      }),
     args: ['-d', '5'],
     ready: { output: new RegExp(`Registered ${GUEST_UUID} on`) },
   };

@@ -50,7 +50,10 @@ test('fence_virt in a guest over virtio-serial and ttyS1, against the C serial l
   assert.match(list.output, new RegExp(`^${b.name} +${b.uuid} on$`, 'm'));
   assert.match(list.output, new RegExp(`^${a.name} +${a.uuid} on$`, 'm'));
 
-  assert.deepEqual(await ours(['-D', '/dev/ttyS1', '-P', '115200,8N1', '-o', 'status', '-H', b.uuid]), { exitCode: 0, output: 'Status: ON\n' });
+  assert.deepEqual(await ours(['-D', '/dev/ttyS1', '-P', '115200,8N1', '-o', 'status', '-H', b.uuid]), {
+    exitCode: 0,
+    output: 'Status: ON\n',
+  });
   assert.deepEqual(await ours(['-D', PORT, '-o', 'off', '-H', b.name]), { exitCode: 0, output: '' });
   assert.equal(await b.state(), 'shut off');
   assert.deepEqual(await ours(['-D', '/dev/ttyS1', '-o', 'status', '-H', b.name]), { exitCode: 2, output: 'Status: OFF\n' });

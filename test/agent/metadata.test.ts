@@ -26,9 +26,11 @@ interface Parameter {
 /** The structure Pacemaker reads, extracted from the text (the layout is fixed by both agents). */
 function structure(xml: string) {
   const agent = /<resource-agent ([^>]*)>/.exec(xml)?.[1];
-  const parameters: Parameter[] = [...xml.matchAll(/<parameter ([^>]*)>\s*<getopt ([^>]*?)\s*\/>\s*<content ([^>]*?)\s*\/>\s*<shortdesc lang="en">([^<]*)<\/shortdesc>\s*<\/parameter>/g)].map(
-    (m) => ({ attributes: m[1] as string, getopt: m[2] as string, content: m[3] as string, shortdesc: m[4] as string }),
-  );
+  const parameters: Parameter[] = [
+    ...xml.matchAll(
+      /<parameter ([^>]*)>\s*<getopt ([^>]*?)\s*\/>\s*<content ([^>]*?)\s*\/>\s*<shortdesc lang="en">([^<]*)<\/shortdesc>\s*<\/parameter>/g,
+    ),
+  ].map((m) => ({ attributes: m[1] as string, getopt: m[2] as string, content: m[3] as string, shortdesc: m[4] as string }));
   const actions = [...xml.matchAll(/<action name="([^"]+)" \/>/g)].map((m) => m[1]);
   return { agent, parameters, actions, parameterCount: (xml.match(/<parameter /g) ?? []).length };
 }
@@ -53,7 +55,10 @@ for (const name of ['fence_xvm', 'fence_virt'] as const) {
 
       const expected = structure(c.stdout);
       const actual = structure(ours.stdout);
-      assert.ok(expected.parameters.length > 10 && expected.parameters.length === expected.parameterCount, 'every C parameter was extracted');
+      assert.ok(
+        expected.parameters.length > 10 && expected.parameters.length === expected.parameterCount,
+        'every C parameter was extracted',
+      );
       assert.equal(actual.parameterCount, actual.parameters.length, 'every parameter of ours has the expected shape');
       assert.deepEqual(actual, expected);
       assert.equal(ours.stdout, c.stdout);

@@ -62,7 +62,12 @@ describe('fence_xvm over IPv6 multicast on a veth pair: same outcome as the C ag
   it('status, list, off and on, by option and by stdin', async () => {
     const key = pair.c.daemon.files.keyFile;
     const xvm = (port: string, ...args: string[]) => ({ args: ['-i', 'ipv6', '-p', port, '-k', key, '-t', '5', '-r', '10', ...args] });
-    for (const call of [['-o', 'status', '-H', VM.run.name], ['-o', 'list'], ['-o', 'off', '-H', VM.run.uuid], ['-o', 'status', '-H', VM.run.name]]) {
+    for (const call of [
+      ['-o', 'status', '-H', VM.run.name],
+      ['-o', 'list'],
+      ['-o', 'off', '-H', VM.run.uuid],
+      ['-o', 'status', '-H', VM.run.name],
+    ]) {
       await assertPairAgrees('fence_xvm', pair, (port) => xvm(port, ...call));
     }
     await assertPairAgrees('fence_xvm', pair, (port) => ({
@@ -104,7 +109,13 @@ async function datagramsOf(side: 'C' | 'ours', family: 4 | 6, keyFile: string) {
   assert.equal(new Set(requests.map((r) => r.seqno)).size, 1, `${side}: one seqno for the whole run`);
   return {
     addresses: [...new Set(requests.map((r) => r.address))].sort(),
-    fields: [...new Set(requests.map((r) => JSON.stringify({ request: r.request, hash: r.hashType, flags: r.flags, domain: r.domain, family: r.family, port: r.port })))],
+    fields: [
+      ...new Set(
+        requests.map((r) =>
+          JSON.stringify({ request: r.request, hash: r.hashType, flags: r.flags, domain: r.domain, family: r.family, port: r.port }),
+        ),
+      ),
+    ],
   };
 }
 

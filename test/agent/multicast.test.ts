@@ -52,8 +52,12 @@ describe('fence_xvm over IPv4 multicast: same outcome as the C agent', { skip },
   });
 
   it('a wrong key and an unreadable key file: no connect-back', async () => {
-    await assertPairAgrees('fence_xvm', pair, (port) => ({ args: ['-p', port, '-k', '/etc/hostname', '-t', '2', '-o', 'status', '-H', VM.run.name] }));
-    await assertPairAgrees('fence_xvm', pair, (port) => ({ args: ['-p', port, '-k', scratch, '-t', '2', '-o', 'status', '-H', VM.run.name] }));
+    await assertPairAgrees('fence_xvm', pair, (port) => ({
+      args: ['-p', port, '-k', '/etc/hostname', '-t', '2', '-o', 'status', '-H', VM.run.name],
+    }));
+    await assertPairAgrees('fence_xvm', pair, (port) => ({
+      args: ['-p', port, '-k', scratch, '-t', '2', '-o', 'status', '-H', VM.run.name],
+    }));
   });
 
   it('Pacemaker-style stdin', async () => {
@@ -62,12 +66,17 @@ describe('fence_xvm over IPv4 multicast: same outcome as the C agent', { skip },
       `ipport=${port}\nkey_file=${key()}\nmulticast_address=225.0.0.12\ntimeout=5\nretrans=10\n${extra}`;
     await assertPairAgrees('fence_xvm', pair, (port) => ({ args: [], input: input(port, 'status') }));
     await assertPairAgrees('fence_xvm', pair, (port) => ({ args: [], input: input(port, 'list') }));
-    await assertPairAgrees('fence_xvm', pair, (port) => ({ args: [], input: input(port, 'monitor', 'use_uuid=1\nip_family=ipv4\nhash=sha512\n') }));
+    await assertPairAgrees('fence_xvm', pair, (port) => ({
+      args: [],
+      input: input(port, 'monitor', 'use_uuid=1\nip_family=ipv4\nhash=sha512\n'),
+    }));
     await assertPairAgrees('fence_xvm', pair, (port) => ({ args: [], input: `${input(port, 'off')}delay=1\n` }));
     await assertPairAgrees('fence_xvm', pair, (port) => ({ args: [], input: input(port, 'on') }));
   });
 
   it('no daemon on the port: times out after timeout*10/retrans attempts', async () => {
-    await assertPairAgrees('fence_xvm', pair, () => ({ args: ['-p', '27199', '-k', key(), '-t', '2', '-r', '5', '-o', 'status', '-H', VM.run.name] }));
+    await assertPairAgrees('fence_xvm', pair, () => ({
+      args: ['-p', '27199', '-k', key(), '-t', '2', '-r', '5', '-o', 'status', '-H', VM.run.name],
+    }));
   });
 });

@@ -87,7 +87,10 @@ const stdinCases: Array<{ name: string; input: string; agents?: AgentName[] }> =
   { name: 'last value wins', input: 'timeout=5\ntimeout=7\ndelay=3\ndelay=0\ndebug=1\naction=validate-all\nplug=x\n' },
   { name: 'a value cut at the first blank', input: 'debug=1\naction=validate-all\nplug=my vm\n' },
   { name: 'spaces around = make a bare key (the default reboot stays)', input: 'debug=1\naction = off\nport=x\nport=y\n' },
-  { name: 'indented comment, unknown and other-program keys', input: '  # indented\nbogus=1\nipaddr=1.2.3.4\nmulticast_address=225.0.0.1\ninterface=lo\nself=x\naction=validate-all\nplug=x\n' },
+  {
+    name: 'indented comment, unknown and other-program keys',
+    input: '  # indented\nbogus=1\nipaddr=1.2.3.4\nmulticast_address=225.0.0.1\ninterface=lo\nself=x\naction=validate-all\nplug=x\n',
+  },
   { name: 'deprecated option and domain keys', input: 'debug=1\noption=validate-all\ndomain=x\n' },
   { name: 'domain twice through two keys', input: 'plug=x\ndomain=y\naction=validate-all\n' },
   { name: 'bare keys', input: 'debug\ndebug\nuse_uuid\ndomain\naction=validate-all\nport=x\n' },

@@ -103,12 +103,19 @@ describe('stdin lines', () => {
 
 describe('serial parameters', () => {
   it('speeds and framing as the C agent accepts them', () => {
-    assert.deepEqual(parseSerialParams('115200,8N1'), { ok: true, settings: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 } });
+    assert.deepEqual(parseSerialParams('115200,8N1'), {
+      ok: true,
+      settings: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 },
+    });
     assert.deepEqual(parseSerialParams(''), { ok: true, settings: { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 } });
     assert.deepEqual(parseSerialParams('2400,7o2x'), { ok: true, settings: { baudRate: 2400, dataBits: 7, parity: 'odd', stopBits: 2 } });
     assert.deepEqual(parseSerialParams('38400,E'), { ok: false, reason: "framing 'E' needs three characters, e.g. 8N1" });
     assert.equal(parseSerialParams('09600').ok, false, 'speeds compare as text');
-    assert.deepEqual(parseSerialParams('9600,8Q1'), { ok: false, reason: "framing character 'Q' is none of 5-8, N/E/O, 1/2", badChar: 'Q' });
+    assert.deepEqual(parseSerialParams('9600,8Q1'), {
+      ok: false,
+      reason: "framing character 'Q' is none of 5-8, N/E/O, 1/2",
+      badChar: 'Q',
+    });
   });
 });
 
@@ -121,6 +128,7 @@ describe('help text', () => {
       '                        provided for compatibility with older fence_xvmd       ',
       '                        installations.                                         ',
     ]);
-    for (const line of lines.filter((l) => l.startsWith('  ') && !l.startsWith('    arg'))) assert.equal(line.length, 79, JSON.stringify(line));
+    for (const line of lines.filter((l) => l.startsWith('  ') && !l.startsWith('    arg')))
+      assert.equal(line.length, 79, JSON.stringify(line));
   });
 });

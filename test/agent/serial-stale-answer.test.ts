@@ -18,7 +18,14 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
-import { decodeSerialRequest, encodeSerialResponse, Request, Response, SERIAL_REQUEST_SIZE, type SerialRequest } from '../../src/protocol/index.js';
+import {
+  decodeSerialRequest,
+  encodeSerialResponse,
+  Request,
+  Response,
+  SERIAL_REQUEST_SIZE,
+  type SerialRequest,
+} from '../../src/protocol/index.js';
 import { fdTargets } from '../../src/util/proc-fds.js';
 import { StreamIO } from '../../src/util/stream-io.js';
 import { REPO, waitUntil, type ToolResult } from '../support/processes.js';
@@ -37,7 +44,10 @@ const CALL = ['-o', 'off', '-H', DOMAIN, '-t', '5'];
 const OURS = [process.execPath, '--import', 'tsx', `${REPO}src/bin/fence_virt.ts`];
 const C = [C_AGENT.fence_virt];
 
-const skip = [C_AGENT.fence_virt, '/usr/bin/socat', '/usr/bin/perl'].filter((path) => !existsSync(path)).map((path) => `${path} is not installed`)[0] ?? false;
+const skip =
+  [C_AGENT.fence_virt, '/usr/bin/socat', '/usr/bin/perl']
+    .filter((path) => !existsSync(path))
+    .map((path) => `${path} is not installed`)[0] ?? false;
 
 interface RunningAgent {
   pid: number;
@@ -65,7 +75,8 @@ function startAgent(argv: readonly string[]): RunningAgent {
 
 /** Bytes waiting unread in a pty's input queue (FIONREAD), looked at without taking them. */
 function pendingInput(pty: string): number {
-  const script = 'sysopen(my $f, $ARGV[0], O_RDONLY|O_NOCTTY|O_NONBLOCK) or die "$!"; my $n = pack("i", 0); ioctl($f, 0x541B, $n) or die "$!"; print unpack("i", $n)';
+  const script =
+    'sysopen(my $f, $ARGV[0], O_RDONLY|O_NOCTTY|O_NONBLOCK) or die "$!"; my $n = pack("i", 0); ioctl($f, 0x541B, $n) or die "$!"; print unpack("i", $n)';
   return Number(execFileSync('perl', ['-MFcntl', '-e', script, pty]).toString());
 }
 
@@ -227,30 +238,47 @@ describe('a stale answer handed to a new vmchannel connection', { skip }, () => 
   });
 });
 
-test('a stale answer held by QEMU for a closed virtio-serial port, in a real guest: ours takes the fresh answer', { skip: (await qemuUnavailableReason()) ?? false }, async (t) => {
-  const bed = await GuestBed.create();
-  t.after(() => bed.cleanup());
-  const guest = await bed.startGuest({ role: 'a', hostRoot: true, channels: [FENCE_CHANNEL], interactive: true });
-  await guest.ready();
-  const host = new HostEnd(await connectUnix(guest.channelPaths.get(FENCE_CHANNEL) as string));
-  t.after(() => host.socket.destroy());
-  const port = `/dev/virtio-ports/${FENCE_CHANNEL}`;
+test(
+  'a stale answer held by QEMU for a closed virtio-serial port, in a real guest: ours takes the fresh answer',
+  { skip: (await qemuUnavailableReason()) ?? false },
+  async (t) => {
+    const bed = await GuestBed.create();
+    t.after(() => bed.cleanup());
+    const guest = await bed.startGuest({ role: 'a', hostRoot: true, channels: [FENCE_CHANNEL], interactive: true });
+    await guest.ready();
+    const host = new HostEnd(await connectUnix(guest.channelPaths.get(FENCE_CHANNEL) as string));
+    t.after(() => host.socket.destroy());
+    const port = `/dev/virtio-ports/${FENCE_CHANNEL}`;
 
-  // QEMU reads nothing from the host side while the guest has the port closed: the answer written
-  // then is handed to the next program that opens the port, after its open.
-  host.send(STALE);
-  const held = await guest.exec(`timeout 60 head -c ${STALE.length} ${shellCommand([port])} | od -An -tx1`);
-  assert.equal(held.output.trim(), [...STALE].map((b) => b.toString(16).padStart(2, '0')).join(' '));
+    // QEMU reads nothing from the host side while the guest has the port closed: the answer written
+    // then is handed to the next program that opens the port, after its open.
+    host.send(STALE);
+    const held = await guest.exec(`timeout 60 head -c ${STALE.length} ${shellCommand([port])} | od -An -tx1`);
+    assert.equal(held.output.trim(), [...STALE].map((b) => b.toString(16).padStart(2, '0')).join(' '));
 
-  // Ours takes the fresh answer. Which step drops the stale one depends on when QEMU hands it over:
-  // the guest kernel drops what a port holds when it is closed (so the short open that tells a tty
-  // from a character device may take it along), our agent what comes after its own open.
-  host.send(STALE);
-  const agent = shellCommand([process.execPath, '--import', 'tsx', 'src/bin/fence_virt.ts', '-D', port, '-o', 'off', '-H', DOMAIN, '-t', '30']);
-  const run = guest.exec(`cd ${shellCommand([repoRoot])} && ${agent} 2>&1`);
-  assertOffRequest(await host.request(120_000));
-  host.send(FRESH);
-  const result = await run;
-  assert.equal(result.exitCode, TOOK_FRESH, result.output);
-  assert.match(result.output, /^Operation failed$/m);
-});
+    // Ours takes the fresh answer. Which step drops the stale one depends on when QEMU hands it over:
+    // the guest kernel drops what a port holds when it is closed (so the short open that tells a tty
+    // from a character device may take it along), our agent what comes after its own open.
+    host.send(STALE);
+    const agent = shellCommand([
+      process.execPath,
+      '--import',
+      'tsx',
+      'src/bin/fence_virt.ts',
+      '-D',
+      port,
+      '-o',
+      'off',
+      '-H',
+      DOMAIN,
+      '-t',
+      '30',
+    ]);
+    const run = guest.exec(`cd ${shellCommand([repoRoot])} && ${agent} 2>&1`);
+    assertOffRequest(await host.request(120_000));
+    host.send(FRESH);
+    const result = await run;
+    assert.equal(result.exitCode, TOOK_FRESH, result.output);
+    assert.match(result.output, /^Operation failed$/m);
+  },
+);

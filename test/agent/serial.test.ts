@@ -50,7 +50,9 @@ describe('fence_virt over a serial pty: same outcome as the C agent', { skip }, 
 
   it('serial parameters: valid, bad speed, bad framing', async () => {
     for (const params of ['9600', '38400,7E2', ',', '1234,8N1', '115200,8X1', '115200,8N']) {
-      await assertPairAgrees('fence_virt', pair, (dir) => ({ args: ['-D', pty(dir), '-P', params, '-t', '3', '-o', 'status', '-H', VM.run.name] }));
+      await assertPairAgrees('fence_virt', pair, (dir) => ({
+        args: ['-D', pty(dir), '-P', params, '-t', '3', '-o', 'status', '-H', VM.run.name],
+      }));
     }
   });
 
@@ -92,7 +94,8 @@ describe('fence_virt over vmchannel TCP: same outcome as the C agent', { skip },
   const channel = (dir: string): string[] => ['-A', '127.0.0.1', '-p', String(portOf.get(dir))];
 
   it('every action, by name and UUID, on guests in every state', async () => {
-    for (const call of actionCalls()) await assertPairAgrees('fence_virt', pair, (dir) => ({ args: [...channel(dir), '-t', '5', ...call] }));
+    for (const call of actionCalls())
+      await assertPairAgrees('fence_virt', pair, (dir) => ({ args: [...channel(dir), '-t', '5', ...call] }));
   });
 
   it('Pacemaker-style stdin', async () => {
@@ -102,11 +105,7 @@ describe('fence_virt over vmchannel TCP: same outcome as the C agent', { skip },
   });
 
   it('no channel: refused on loopback, the default 10.0.2.179 unreachable, a host name', async () => {
-    for (const args of [
-      ['-A', '127.0.0.1', '-p', UNUSED_PORT],
-      [],
-      ['-A', 'localhost', '-p', UNUSED_PORT],
-    ]) {
+    for (const args of [['-A', '127.0.0.1', '-p', UNUSED_PORT], [], ['-A', 'localhost', '-p', UNUSED_PORT]]) {
       await assertPairAgrees('fence_virt', pair, () => ({ args: [...args, '-t', '2', '-o', 'status', '-H', VM.run.name] }));
     }
   });

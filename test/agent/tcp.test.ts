@@ -29,10 +29,19 @@ describe('fence_virt over TCP: same outcome as the C agent', { skip }, () => {
   });
 
   it('hash and auth variants: accepted, too weak, mismatched', async () => {
-    for (const variant of [['-c', 'sha512'], ['-c', 'sha1'], ['-c', 'none'], ['-C', 'sha1'], ['-C', 'sha512'], ['-C', 'none', '-t', '2']]) {
+    for (const variant of [
+      ['-c', 'sha512'],
+      ['-c', 'sha1'],
+      ['-c', 'none'],
+      ['-C', 'sha1'],
+      ['-C', 'sha512'],
+      ['-C', 'none', '-t', '2'],
+    ]) {
       await assertPairAgrees('fence_virt', pair, (port) => tcp(port, ['-o', 'status', '-H', VM.run.name, ...variant]));
     }
-    await assertPairAgrees('fence_virt', pair, (port) => ({ args: ['-T', '127.0.0.1', '-p', port, '-k', '/etc/hostname', '-o', 'status', '-H', VM.run.name] }));
+    await assertPairAgrees('fence_virt', pair, (port) => ({
+      args: ['-T', '127.0.0.1', '-p', port, '-k', '/etc/hostname', '-o', 'status', '-H', VM.run.name],
+    }));
   });
 
   it('Pacemaker-style stdin', async () => {
@@ -49,7 +58,9 @@ describe('fence_virt over TCP: same outcome as the C agent', { skip }, () => {
       ['localhost', /'localhost' is not an IP address \(host names are not resolved\)/],
       ['::1', /cannot connect to fence_virtd at ::1:27299: .*ECONNREFUSED/],
     ] as const) {
-      const { ours } = await assertPairAgrees('fence_virt', pair, () => ({ args: ['-T', host, '-p', UNUSED_PORT, '-k', key(), '-o', 'status', '-H', VM.run.name] }));
+      const { ours } = await assertPairAgrees('fence_virt', pair, () => ({
+        args: ['-T', host, '-p', UNUSED_PORT, '-k', key(), '-o', 'status', '-H', VM.run.name],
+      }));
       assert.match(ours.stderr, why, 'stderr names the failed step');
     }
   });
@@ -76,8 +87,14 @@ describe('fence_virt over TCP to a daemon whose groups leave this guest out: sam
   after(() => pair?.stop());
 
   it('refused actions, an empty list, monitor still answered', async () => {
-    const tcp = (port: string, ...args: string[]) => ({ args: ['-T', '127.0.0.1', '-p', port, '-k', pair.c.daemon.files.keyFile, '-t', '5', ...args] });
-    for (const call of [['-o', 'status', '-H', VM.run.name], ['-o', 'list'], ['-o', 'monitor']]) {
+    const tcp = (port: string, ...args: string[]) => ({
+      args: ['-T', '127.0.0.1', '-p', port, '-k', pair.c.daemon.files.keyFile, '-t', '5', ...args],
+    });
+    for (const call of [
+      ['-o', 'status', '-H', VM.run.name],
+      ['-o', 'list'],
+      ['-o', 'monitor'],
+    ]) {
       await assertPairAgrees('fence_virt', pair, (port) => tcp(port, ...call));
     }
     const { ours } = await assertPairAgrees('fence_virt', pair, (port) => tcp(port, '-o', 'off', '-H', VM.run.name));
@@ -94,8 +111,15 @@ describe('fence_virt over TCP on IPv6 loopback: same outcome as the C agent', { 
   after(() => pair?.stop());
 
   it('status, list and off through ::1', async () => {
-    for (const call of [['-o', 'status', '-H', VM.run.name], ['-o', 'list'], ['-o', 'off', '-H', VM.run.uuid], ['-o', 'status', '-H', VM.run.name]]) {
-      await assertPairAgrees('fence_virt', pair, (port) => ({ args: ['-T', '::1', '-p', port, '-k', pair.c.daemon.files.keyFile, '-t', '5', ...call] }));
+    for (const call of [
+      ['-o', 'status', '-H', VM.run.name],
+      ['-o', 'list'],
+      ['-o', 'off', '-H', VM.run.uuid],
+      ['-o', 'status', '-H', VM.run.name],
+    ]) {
+      await assertPairAgrees('fence_virt', pair, (port) => ({
+        args: ['-T', '::1', '-p', port, '-k', pair.c.daemon.files.keyFile, '-t', '5', ...call],
+      }));
     }
   });
 });

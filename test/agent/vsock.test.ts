@@ -12,7 +12,9 @@ const skip = needsTools(C_AGENT.fence_virt);
 
 describe('fence_virt vsock CID validation: same outcome as the C agent', { skip }, () => {
   it('-S: bare (CID 2), attached values in range, out of range, not a number', async () => {
-    for (const cid of ['-S', '-S2', '-S0x3', '-S4294967294', '-S1', '-S0', '-S4294967295', '-S0x100000000', '-S-2', '-Sx', '-S3 '].map((s) => [s])) {
+    for (const cid of ['-S', '-S2', '-S0x3', '-S4294967294', '-S1', '-S0', '-S4294967295', '-S0x100000000', '-S-2', '-Sx', '-S3 '].map(
+      (s) => [s],
+    )) {
       await assertAgentsAgree('fence_virt', ['-d', ...cid, '-o', 'validate-all', '-H', 'vm']);
     }
   });

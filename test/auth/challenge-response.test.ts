@@ -60,10 +60,7 @@ describe('challenge-response', () => {
   for (const hash of [Hash.NONE, Hash.SHA1, Hash.SHA256, Hash.SHA512]) {
     it(`completes both roles over loopback TCP with hash ${hash}`, async () => {
       const [c, s] = await socketPair();
-      await Promise.all([
-        challengeAsClient(new StreamIO(c), key, hash, 2000),
-        answerAsDaemon(new StreamIO(s), key, hash, 2000, registry),
-      ]);
+      await Promise.all([challengeAsClient(new StreamIO(c), key, hash, 2000), answerAsDaemon(new StreamIO(s), key, hash, 2000, registry)]);
       c.destroy();
       s.destroy();
     });

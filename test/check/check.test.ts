@@ -66,9 +66,22 @@ before(async () => {
   await writeFile(
     nodeFile,
     '<node>' +
-      domain('guest-a', 'd0000000-0000-4000-8000-0000000000a1', `<serial type='unix'><source mode='bind' path='${sockets}/guest-a'/><target port='1'/></serial>`) +
-      domain('guest-b', 'd0000000-0000-4000-8000-0000000000b1', `<channel type='unix'><source mode='bind' path='${sockets}/guest-b'/><target type='virtio' name='fence'/></channel>`) +
-      domain('guest-off', 'd0000000-0000-4000-8000-0000000000f1', `<serial type='unix'><source mode='bind' path='${sockets}/guest-off'/><target port='1'/></serial>`, '<test:runstate>5</test:runstate>') +
+      domain(
+        'guest-a',
+        'd0000000-0000-4000-8000-0000000000a1',
+        `<serial type='unix'><source mode='bind' path='${sockets}/guest-a'/><target port='1'/></serial>`,
+      ) +
+      domain(
+        'guest-b',
+        'd0000000-0000-4000-8000-0000000000b1',
+        `<channel type='unix'><source mode='bind' path='${sockets}/guest-b'/><target type='virtio' name='fence'/></channel>`,
+      ) +
+      domain(
+        'guest-off',
+        'd0000000-0000-4000-8000-0000000000f1',
+        `<serial type='unix'><source mode='bind' path='${sockets}/guest-off'/><target port='1'/></serial>`,
+        '<test:runstate>5</test:runstate>',
+      ) +
       '</node>',
   );
   nodeUri = `test://${nodeFile}`;
@@ -89,7 +102,11 @@ describe('fence_virtd --check', () => {
         'groups { group { name = "cluster"; ip = "127.0.0.1"; uuid = "guest-a"; uuid = "d0000000-0000-4000-8000-0000000000b1"; } }\n',
     );
     assert.equal(run.code, 0, run.output);
-    assert.deepEqual(run.lines.filter((l) => l.verdict !== 'OK'), [], run.output);
+    assert.deepEqual(
+      run.lines.filter((l) => l.verdict !== 'OK'),
+      [],
+      run.output,
+    );
     line(run, 'OK', 'configuration', /parsed; listeners tcp, multicast, serial, vsock; backend libvirt/);
     line(run, 'OK', `key file ${key}`, /readable, 4096 bytes/);
     line(run, 'OK', `libvirt ${nodeUri}`, /3 domains, 2 running/);
@@ -156,7 +173,7 @@ describe('fence_virtd --check', () => {
     assert.match(run.output, /start corosync on this host/);
   });
 
-  it('tcp: a port another process holds, and an address that is not this host\'s', async (t) => {
+  it("tcp: a port another process holds, and an address that is not this host's", async (t) => {
     const server: Server = createServer();
     await new Promise<void>((resolve) => server.listen(PORTS.busy, '127.0.0.1', resolve));
     t.after(() => new Promise((resolve) => server.close(resolve)));
@@ -171,7 +188,9 @@ describe('fence_virtd --check', () => {
   it('tcp: a port held by a running fence_virtd is a warning', { skip: cDaemonMissing() }, async () => {
     const daemon = await startCDaemon({
       config: ({ keyFile }) =>
-        daemonBlock('tcp') + `listeners { tcp { address = "127.0.0.1"; port = "${PORTS.cDaemon}"; key_file = "${keyFile}"; } }\n` + libvirt(),
+        daemonBlock('tcp') +
+        `listeners { tcp { address = "127.0.0.1"; port = "${PORTS.cDaemon}"; key_file = "${keyFile}"; } }\n` +
+        libvirt(),
       ready: { listening: { protocol: 'tcp', port: PORTS.cDaemon } },
     });
     try {
@@ -249,7 +268,12 @@ describe('fence_virtd --check', () => {
   });
 
   it('groups: a domain that does not exist, one spelled in another case, an ip that is no address', async () => {
-    const run = await check(daemonBlock('tcp') + tcp() + libvirt(nodeUri) + 'groups { group { name = "g"; ip = "node1.example"; uuid = "guest-x"; uuid = "GUEST-A"; } }\n');
+    const run = await check(
+      daemonBlock('tcp') +
+        tcp() +
+        libvirt(nodeUri) +
+        'groups { group { name = "g"; ip = "node1.example"; uuid = "guest-x"; uuid = "GUEST-A"; } }\n',
+    );
     assert.equal(run.code, 0, run.output);
     line(run, 'WARN', 'group g', /no domain named guest-x/);
     line(run, 'WARN', 'group g', /GUEST-A \(libvirt has guest-a\): matches only when case is ignored/);

@@ -42,7 +42,10 @@ test('the real C fence_virtd runs from a file written by our writer (TCP listene
   setValue(document, 'groups/group/@uuid', 'test');
   await writeConfigFile(file, document);
   assert.equal((await stat(file)).mode & 0o777, 0o600);
-  assert.deepEqual(toDaemonConfig(await readConfigFile(file)).listeners.map((l) => l.module === 'tcp' && [l.address, l.port, l.keyFile]), [['127.0.0.1', PORT, keyFile]]);
+  assert.deepEqual(
+    toDaemonConfig(await readConfigFile(file)).listeners.map((l) => l.module === 'tcp' && [l.address, l.port, l.keyFile]),
+    [['127.0.0.1', PORT, keyFile]],
+  );
 
   const daemon = DaemonProcess.start(C_FENCE_VIRTD, ['-F', '-f', file, '-p', join(dir, 'fence_virtd.pid')]);
   t.after(() => daemon.stop());
@@ -50,7 +53,7 @@ test('the real C fence_virtd runs from a file written by our writer (TCP listene
   // The C daemon prints nothing when it is ready: ask it until it answers.
   const base = ['-T', '127.0.0.1', '-p', String(PORT), '-k', keyFile];
   let list = await runClient([...base, '-o', 'list']);
-  for (const deadline = Date.now() + 20_000; list.code !== 0 && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 20_000; list.code !== 0 && Date.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     list = await runClient([...base, '-o', 'list']);
   }

@@ -32,7 +32,7 @@ test('the C parser rejects what we reject (and on the same line) and reads what 
   }
 });
 
-test('the real C parser reads the sample files like we do (and also refuses the article\'s empty address)', { skip }, async () => {
+test("the real C parser reads the sample files like we do (and also refuses the article's empty address)", { skip }, async () => {
   for (const name of ['debian-default.conf', 'man-page-example.conf']) {
     const text = await fixtureText(name);
     const result = await cReadTree(text);

@@ -31,13 +31,23 @@ for (const c of accepted) {
 test('items keep their file order, duplicates and positions (lines count newlines inside values)', () => {
   const document = parseConfig('a {\n\tb = "x\ny";\n\tb = "z";\n}\nc = "1";\n', FILE);
   assert.deepEqual(shapeOf(document), [
-    { kind: 'block', name: 'a', items: [
-      { kind: 'assignment', name: 'b', value: 'x\ny' },
-      { kind: 'assignment', name: 'b', value: 'z' },
-    ] },
+    {
+      kind: 'block',
+      name: 'a',
+      items: [
+        { kind: 'assignment', name: 'b', value: 'x\ny' },
+        { kind: 'assignment', name: 'b', value: 'z' },
+      ],
+    },
     { kind: 'assignment', name: 'c', value: '1' },
   ]);
   const last = findAssignment(document, 'a/@b');
-  assert.deepEqual([last?.position, last?.valuePosition], [{ line: 4, column: 2 }, { line: 4, column: 6 }]);
+  assert.deepEqual(
+    [last?.position, last?.valuePosition],
+    [
+      { line: 4, column: 2 },
+      { line: 4, column: 6 },
+    ],
+  );
   assert.deepEqual(findAssignment(document, '@c')?.position, { line: 6, column: 1 });
 });

@@ -3,7 +3,16 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, formatConfig, getValue, parseConfig, readConfigFile, removePath, setValue, writeConfigFile } from '../../src/config/index.js';
+import {
+  ConfigError,
+  formatConfig,
+  getValue,
+  parseConfig,
+  readConfigFile,
+  removePath,
+  setValue,
+  writeConfigFile,
+} from '../../src/config/index.js';
 import { fixtureText, RICH } from './samples.js';
 import { shapeOf } from './tree-shape.js';
 
@@ -35,11 +44,16 @@ test('setValue changes the assignment that counts in place and appends what is m
   setValue(document, 'listeners/vsock/@port', '1229');
   assert.equal(
     formatConfig(document),
-    formatConfig(parseConfig(
-      RICH.replace('fence_virtd { listener = "tcp"; backend = "libvirt"; }', 'fence_virtd { listener = "tcp"; backend = "libvirt"; debug = "3"; }')
-        .replace('tcp { port = "26010"; }', 'tcp { port = "26010"; address = "127.0.0.1"; }')
-        .replace('multi-line value"; }\n}', 'multi-line value"; }\n\tvsock { port = "1229"; }\n}'),
-    )),
+    formatConfig(
+      parseConfig(
+        RICH.replace(
+          'fence_virtd { listener = "tcp"; backend = "libvirt"; }',
+          'fence_virtd { listener = "tcp"; backend = "libvirt"; debug = "3"; }',
+        )
+          .replace('tcp { port = "26010"; }', 'tcp { port = "26010"; address = "127.0.0.1"; }')
+          .replace('multi-line value"; }\n}', 'multi-line value"; }\n\tvsock { port = "1229"; }\n}'),
+      ),
+    ),
   );
   setValue(document, 'listeners/tcp/@PORT', '26011');
   assert.equal(getValue(document, 'listeners/tcp/@port'), '26011');
@@ -55,7 +69,10 @@ test('removePath removes every repetition, so an earlier duplicate cannot take e
   assert.equal(removePath(document, 'listeners/tcp/@port'), true);
   assert.equal(removePath(document, 'listeners/tcp/@port'), false);
   assert.equal(removePath(document, 'nowhere/@port'), false);
-  assert.deepEqual(shapeOf(document).map((item) => item.name), ['listeners', 'backends', 'groups']);
+  assert.deepEqual(
+    shapeOf(document).map((item) => item.name),
+    ['listeners', 'backends', 'groups'],
+  );
 });
 
 test('values and names that cannot be read back are refused, never written', () => {
@@ -73,7 +90,10 @@ test('values and names that cannot be read back are refused, never written', () 
   const assignment = document.items[0];
   assert.ok(assignment?.kind === 'assignment');
   assignment.value = '';
-  assert.throws(() => formatConfig(document), (err: unknown) => err instanceof ConfigError && /line 1, column 1: cannot write key: an empty value/.test(err.message));
+  assert.throws(
+    () => formatConfig(document),
+    (err: unknown) => err instanceof ConfigError && /line 1, column 1: cannot write key: an empty value/.test(err.message),
+  );
   assert.throws(() => formatConfig({ file: 'x.conf', items: [] }), /cannot write an empty configuration/);
 });
 

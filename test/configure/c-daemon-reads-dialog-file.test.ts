@@ -55,19 +55,29 @@ async function listUntilAnswered(command: string, args: string[]): Promise<strin
 describe('the C fence_virtd runs from files our dialog wrote', { skip: cDaemonMissing() }, () => {
   it('multicast on lo: the C fence_xvm lists the domains', async () => {
     const port = 30120;
-    await withCDaemon('multicast', ['y', '', 'multicast', '225.0.0.12', String(port), 'lo', key, 'libvirt', URI, 'y'], { listening: { protocol: 'udp', port } }, async (daemon) => {
-      const list = await listUntilAnswered('/usr/sbin/fence_xvm', ['-a', '225.0.0.12', '-p', String(port), '-k', key, '-t', '5']);
-      assert.match(list, /^test\s+[0-9a-f-]{36} on$/m);
-      assert.match(daemon.output(), new RegExp(`Got ${key} for key_file`));
-    });
+    await withCDaemon(
+      'multicast',
+      ['y', '', 'multicast', '225.0.0.12', String(port), 'lo', key, 'libvirt', URI, 'y'],
+      { listening: { protocol: 'udp', port } },
+      async (daemon) => {
+        const list = await listUntilAnswered('/usr/sbin/fence_xvm', ['-a', '225.0.0.12', '-p', String(port), '-k', key, '-t', '5']);
+        assert.match(list, /^test\s+[0-9a-f-]{36} on$/m);
+        assert.match(daemon.output(), new RegExp(`Got ${key} for key_file`));
+      },
+    );
   });
 
   it('tcp: the C fence_virt lists the domains', async () => {
     const port = 30121;
-    await withCDaemon('tcp', ['y', '', 'tcp', '127.0.0.1', String(port), key, 'libvirt', URI, 'y'], { listening: { protocol: 'tcp', port } }, async () => {
-      const list = await listUntilAnswered('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(port), '-k', key, '-t', '5']);
-      assert.match(list, /^test\s+[0-9a-f-]{36} on$/m);
-    });
+    await withCDaemon(
+      'tcp',
+      ['y', '', 'tcp', '127.0.0.1', String(port), key, 'libvirt', URI, 'y'],
+      { listening: { protocol: 'tcp', port } },
+      async () => {
+        const list = await listUntilAnswered('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(port), '-k', key, '-t', '5']);
+        assert.match(list, /^test\s+[0-9a-f-]{36} on$/m);
+      },
+    );
   });
 
   it('serial: the C daemon reads the URI, directory and mode we stored', async () => {
@@ -77,11 +87,16 @@ describe('the C fence_virtd runs from files our dialog wrote', { skip: cDaemonMi
     // file (docs/compatibility.md, row 'key file of the serial listener').
     const configFile = join(dir, 'serial.conf');
     await writeFile(configFile, `listeners { serial { key_file = "${key}"; } }\n`, { mode: 0o600 });
-    await withCDaemon('serial', ['', 'serial', URI, sockets, 'vmchannel', 'libvirt', URI, 'y'], { output: /Registering domain event cbs/ }, async (daemon) => {
-      const output = daemon.output();
-      assert.match(output, new RegExp(`Got ${URI.replace(/[+]/g, '\\+')} for uri`));
-      assert.match(output, new RegExp(`Got ${sockets} for path`));
-      assert.match(output, / \* Mode: VMChannel/);
-    });
+    await withCDaemon(
+      'serial',
+      ['', 'serial', URI, sockets, 'vmchannel', 'libvirt', URI, 'y'],
+      { output: /Registering domain event cbs/ },
+      async (daemon) => {
+        const output = daemon.output();
+        assert.match(output, new RegExp(`Got ${URI.replace(/[+]/g, '\\+')} for uri`));
+        assert.match(output, new RegExp(`Got ${sockets} for path`));
+        assert.match(output, / \* Mode: VMChannel/);
+      },
+    );
   });
 });

@@ -46,7 +46,7 @@ function read(text: string): { config: DaemonConfig; warnings: string[] } {
 describe('configuration reference', () => {
   for (const block of CONFIG_REFERENCE) {
     for (const key of block.keys) {
-      const value = key.key === 'module' ? block.usedBy : key.fileDefault ?? SAMPLE[key.key];
+      const value = key.key === 'module' ? block.usedBy : (key.fileDefault ?? SAMPLE[key.key]);
       it(`${block.path} (${block.usedBy}) ${key.key}: known to the reader${key.fileDefault ? `, absent means ${key.fileDefault}` : ''}`, () => {
         assert.ok(value, `no sample value for ${key.key}`);
         const withKey = read(fileFor(block, `${key.key} = "${value}";`));

@@ -4,7 +4,10 @@ import { toDaemonConfig, type DaemonConfig } from '../../src/daemon-config/index
 import { C_DAEMON, OUR_DAEMON, runTool, type ToolResult } from '../support/processes.js';
 
 export function ourDialog(file: string, answers: readonly string[]): Promise<ToolResult> {
-  return runTool(OUR_DAEMON.command, [...OUR_DAEMON.args, '-c', '-f', file], { input: answers.map((a) => `${a}\n`).join(''), timeoutMs: 30_000 });
+  return runTool(OUR_DAEMON.command, [...OUR_DAEMON.args, '-c', '-f', file], {
+    input: answers.map((a) => `${a}\n`).join(''),
+    timeoutMs: 30_000,
+  });
 }
 
 export function cDialog(file: string, answers: readonly string[]): Promise<ToolResult> {

@@ -46,7 +46,17 @@ describe('fence_virtd -c, answers the C dialog also takes', { skip: cDaemonMissi
     const config = await typedConfig(ours);
     assert.deepEqual(config, await typedConfig(theirs));
     assert.deepEqual(config.listeners, [
-      { module: 'multicast', name: 'multicast', keyFile: key, hash: 2, auth: 2, port: 30101, family: 'ipv4', address: '225.0.0.12', interface: 'lo' },
+      {
+        module: 'multicast',
+        name: 'multicast',
+        keyFile: key,
+        hash: 2,
+        auth: 2,
+        port: 30101,
+        family: 'ipv4',
+        address: '225.0.0.12',
+        interface: 'lo',
+      },
     ]);
     assert.deepEqual(config.backend, { module: 'libvirt', uris: [URI] });
   });
@@ -103,7 +113,9 @@ describe('fence_virtd -c, what only our dialog does', () => {
     const file = freshFile();
     const result = await ourDialog(file, ['y', '', 'vsock', '30104', key, '', URI, 'y']);
     assert.equal(result.code, 0, result.stdout);
-    assert.deepEqual((await typedConfig(file)).listeners, [{ module: 'vsock', name: 'vsock', keyFile: key, hash: 2, auth: 2, port: 30104 }]);
+    assert.deepEqual((await typedConfig(file)).listeners, [
+      { module: 'vsock', name: 'vsock', keyFile: key, hash: 2, auth: 2, port: 30104 },
+    ]);
   });
 
   it('several listeners from one answer; an instance not named after a module is asked for its module', async () => {
@@ -111,13 +123,26 @@ describe('fence_virtd -c, what only our dialog does', () => {
     const sockets = join(dir, 'sockets');
     await mkdir(sockets, { recursive: true });
     const answers = [
-      'y', '',
+      'y',
+      '',
       'multicast, tcp serial fence-channel',
-      '225.0.0.12', '30105', 'none', key, // multicast
-      '127.0.0.1', '30106', key, // tcp
-      URI, sockets, 'serial', // serial
-      'serial', URI, sockets, 'vmchannel', // fence-channel: its module, then the serial questions
-      'libvirt', URI, 'y',
+      '225.0.0.12',
+      '30105',
+      'none',
+      key, // multicast
+      '127.0.0.1',
+      '30106',
+      key, // tcp
+      URI,
+      sockets,
+      'serial', // serial
+      'serial',
+      URI,
+      sockets,
+      'vmchannel', // fence-channel: its module, then the serial questions
+      'libvirt',
+      URI,
+      'y',
     ];
     const result = await ourDialog(file, answers);
     assert.equal(result.code, 0, result.stdout);
@@ -125,7 +150,12 @@ describe('fence_virtd -c, what only our dialog does', () => {
     const config = await typedConfig(file);
     assert.deepEqual(
       config.listeners.map((l) => [l.name, l.module, l.module === 'serial' ? l.mode : l.port]),
-      [['multicast', 'multicast', 30105], ['tcp', 'tcp', 30106], ['serial', 'serial', 'serial'], ['fence-channel', 'serial', 'vmchannel']],
+      [
+        ['multicast', 'multicast', 30105],
+        ['tcp', 'tcp', 30106],
+        ['serial', 'serial', 'serial'],
+        ['fence-channel', 'serial', 'vmchannel'],
+      ],
     );
     const text = await readFile(file, 'utf8');
     assert.match(text, /listener = "multicast tcp serial fence-channel";/);
@@ -135,11 +165,38 @@ describe('fence_virtd -c, what only our dialog does', () => {
   it('rerunning with every default keeps the file as it was: order, other blocks, groups (the C dialog reverses it)', async () => {
     const file = freshFile();
     const original = [
-      'fence_virtd {', '\tbackend = "libvirt";', '\tlistener = "tcp";', '\tmodule_path = "/usr/lib/x86_64-linux-gnu/fence-virt";', '}', '',
-      'listeners {', '\ttcp {', `\t\tkey_file = "${key}";`, '\t\tport = "30107";', '\t\taddress = "127.0.0.1";', '\t\tfamily = "ipv4";', '\t}',
-      '\tmulticast {', '\t\tport = "30108";', '\t}', '}', '',
-      'backends {', '\tlibvirt {', `\t\turi = "${URI}";`, '\t}', '}', '',
-      'groups {', '\tgroup {', '\t\tname = "g";', '\t\tip = "127.0.0.1";', '\t\tuuid = "test";', '\t}', '}', '',
+      'fence_virtd {',
+      '\tbackend = "libvirt";',
+      '\tlistener = "tcp";',
+      '\tmodule_path = "/usr/lib/x86_64-linux-gnu/fence-virt";',
+      '}',
+      '',
+      'listeners {',
+      '\ttcp {',
+      `\t\tkey_file = "${key}";`,
+      '\t\tport = "30107";',
+      '\t\taddress = "127.0.0.1";',
+      '\t\tfamily = "ipv4";',
+      '\t}',
+      '\tmulticast {',
+      '\t\tport = "30108";',
+      '\t}',
+      '}',
+      '',
+      'backends {',
+      '\tlibvirt {',
+      `\t\turi = "${URI}";`,
+      '\t}',
+      '}',
+      '',
+      'groups {',
+      '\tgroup {',
+      '\t\tname = "g";',
+      '\t\tip = "127.0.0.1";',
+      '\t\tuuid = "test";',
+      '\t}',
+      '}',
+      '',
     ].join('\n');
     await writeFile(file, original, { mode: 0o644 });
     const before = formatConfig(await readConfigFile(file));
@@ -152,11 +209,22 @@ describe('fence_virtd -c, what only our dialog does', () => {
   it('refuses bad answers and asks again; C number prefixes are read as C reads them', async () => {
     const file = freshFile();
     const answers = [
-      'y', '', 'tcp',
-      'not-an-address', '127.0.0.1',
-      '0', '70000', '1229x', '0x4cd', // C stores '0x4cd' as typed, which its own daemon reads as 0; we store 1229
-      'relative.key', 'n', key,
-      'xen', 'libvirt', URI, 'y',
+      'y',
+      '',
+      'tcp',
+      'not-an-address',
+      '127.0.0.1',
+      '0',
+      '70000',
+      '1229x',
+      '0x4cd', // C stores '0x4cd' as typed, which its own daemon reads as 0; we store 1229
+      'relative.key',
+      'n',
+      key,
+      'xen',
+      'libvirt',
+      URI,
+      'y',
     ];
     const result = await ourDialog(file, answers);
     assert.equal(result.code, 0, result.stdout);
@@ -199,7 +267,9 @@ describe('fence_virtd -c, what only our dialog does', () => {
 
   it('the default it offers for an invalid current value cannot be taken at end of input', async () => {
     const file = freshFile();
-    await writeFile(file, 'fence_virtd { listener = "tcp"; backend = "libvirt"; }\nlisteners { tcp { port = "99999"; } }\n', { mode: 0o600 });
+    await writeFile(file, 'fence_virtd { listener = "tcp"; backend = "libvirt"; }\nlisteners { tcp { port = "99999"; } }\n', {
+      mode: 0o600,
+    });
     const result = await ourDialog(file, ['', '', '127.0.0.1']);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /Invalid port '99999'/);
@@ -211,7 +281,10 @@ describe('fence_virtd -c, what only our dialog does', () => {
     // Two listeners on one TCP port: each answer is fine, the combination is not.
     const result = await ourDialog(file, ['y', '', 'tcp other', '127.0.0.1', '30110', key, 'tcp', '127.0.0.1', '30110', key, '', URI, 'n']);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /Warning: fence_virtd will not start with this configuration: listeners 'tcp' and 'other' would both use tcp 127\.0\.0\.1 port 30110/);
+    assert.match(
+      result.stdout,
+      /Warning: fence_virtd will not start with this configuration: listeners 'tcp' and 'other' would both use tcp 127\.0\.0\.1 port 30110/,
+    );
     assert.equal(existsSync(file), false);
   });
 });

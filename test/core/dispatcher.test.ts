@@ -44,7 +44,7 @@ describe('dispatcher', () => {
     assert.deepEqual(backend.calls, []);
   });
 
-  it('filters the host list through the map, keeps the backend\'s code, and audits the count', async () => {
+  it("filters the host list through the map, keeps the backend's code, and audits the count", async () => {
     const backend = new FakeBackend([
       { name: 'vm1', uuid: UUID, state: DomainState.RUNNING },
       { name: 'vm2', uuid: 'a0000000-0000-4000-8000-000000000002', state: DomainState.SHUTOFF },
@@ -53,9 +53,10 @@ describe('dispatcher', () => {
     const d = new Dispatcher(backend, () => new StaticMap([{ name: 'g', ips: ['10.0.0.1'], uuids: ['vm2'] }]), logger);
     const answer = await d.execute({ request: Request.HOSTLIST, domain: '', seqno: 4 }, who);
     assert.deepEqual(answer, { kind: 'hostlist', hosts: [backend.domains[1]], code: Response.SUCCESS });
-    assert.deepEqual(lines.map((l) => l.replace(/duration_ms=[\d.]+/, 'duration_ms=T')), [
-      'info: audit: listener=tcp requester=10.0.0.1 target="" op=list seqno=4 result=1 domains duration_ms=T\n',
-    ]);
+    assert.deepEqual(
+      lines.map((l) => l.replace(/duration_ms=[\d.]+/, 'duration_ms=T')),
+      ['info: audit: listener=tcp requester=10.0.0.1 target="" op=list seqno=4 result=1 domains duration_ms=T\n'],
+    );
   });
 
   it('audits every request in one line: fencing as a notice, the rest at info level, with the result in words', async () => {
@@ -67,11 +68,15 @@ describe('dispatcher', () => {
     await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 2 }, who);
     await d.execute({ request: Request.REBOOT, domain: 'vm9', seqno: 3 }, who);
     await d.execute({ request: Request.ON, domain: 'vm1', seqno: 4 }, { ...who, display: '10.0.0.2', addresses: ['10.0.0.2'] });
-    assert.deepEqual(lines.map((l) => l.replace(/ duration_ms=[\d.]+\n$/, '')), [
-      'notice: audit: listener=tcp requester=10.0.0.1 target="vm1" op=off seqno=2 result=success',
-      'notice: audit: listener=tcp requester=10.0.0.1 target="vm9" op=reboot seqno=3 result=permission-denied',
-      'notice: audit: listener=tcp requester=10.0.0.2 target="vm1" op=on seqno=4 result=permission-denied',
-    ], 'status is at info level, below verbosity 0');
+    assert.deepEqual(
+      lines.map((l) => l.replace(/ duration_ms=[\d.]+\n$/, '')),
+      [
+        'notice: audit: listener=tcp requester=10.0.0.1 target="vm1" op=off seqno=2 result=success',
+        'notice: audit: listener=tcp requester=10.0.0.1 target="vm9" op=reboot seqno=3 result=permission-denied',
+        'notice: audit: listener=tcp requester=10.0.0.2 target="vm1" op=on seqno=4 result=permission-denied',
+      ],
+      'status is at info level, below verbosity 0',
+    );
     assert.deepEqual(backend.calls, ['status vm1 start', 'status vm1 end', 'off vm1 start', 'off vm1 end']);
   });
 
@@ -82,7 +87,11 @@ describe('dispatcher', () => {
       }
     }
     const { lines, logger } = new CapturedLog(0);
-    const d = new Dispatcher(new DeadConnection([{ name: 'vm1', uuid: UUID, state: DomainState.RUNNING }]), () => new StaticMap([]), logger);
+    const d = new Dispatcher(
+      new DeadConnection([{ name: 'vm1', uuid: UUID, state: DomainState.RUNNING }]),
+      () => new StaticMap([]),
+      logger,
+    );
     assert.deepEqual(await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 9 }, who), { kind: 'code', code: Response.FAIL });
     assert.match(lines[0] ?? '', /^error: backend fake failed on off "vm1": connection reset by libvirtd\n$/);
     assert.match(lines[1] ?? '', /^notice: audit: .* op=off seqno=9 result=failed\(1\) /);

@@ -43,7 +43,11 @@ describe('rate-limited log', () => {
   it('logs the first event of a kind at once and counts the rest into the next line', () => {
     const now = { t: 0 };
     const lines: string[] = [];
-    const r = new RateLimitedLog((l) => lines.push(l), 10_000, () => now.t);
+    const r = new RateLimitedLog(
+      (l) => lines.push(l),
+      10_000,
+      () => now.t,
+    );
     r.report('conn', 'first');
     r.report('conn', 'second');
     r.report('conn', 'third');

@@ -16,7 +16,12 @@ const who = (address: string): Requester => ({ listener: 'tcp', display: address
 function gate(now: { t: number }, permits = (_r: RequestToExecute, _w: Requester) => true) {
   const captured = new CapturedLog(3);
   const history = new RequestHistory({ windowMs: 10_000, maxPerRequester: 10, maxEntries: 100, now: () => now.t });
-  const g = new RequestGate(history, new ExpiringSet(86_400_000, 100, () => now.t), permits, new RateLimitedLog((l) => captured.logger.warn(l)));
+  const g = new RequestGate(
+    history,
+    new ExpiringSet(86_400_000, 100, () => now.t),
+    permits,
+    new RateLimitedLog((l) => captured.logger.warn(l)),
+  );
   return { g, captured, log: captured.logger };
 }
 const stream = { key: () => key, minimumHash: Hash.SHA256, stream: true } as const;

@@ -41,7 +41,7 @@ describe('static permission map', () => {
     assert.deepEqual(visible(m, fromAddress('10.0.0.2')), []);
   });
 
-  it('matches any of the requester\'s addresses, and IPv6 text without case', () => {
+  it("matches any of the requester's addresses, and IPv6 text without case", () => {
     const m = map({ ips: ['FE80::1'], uuids: ['vm-a'] });
     assert.equal(m.allows(fromAddress('192.0.2.7', 'fe80::1'), 'vm-a'), true);
     assert.equal(m.allows(fromAddress('fe80::2'), 'vm-a'), false);
@@ -54,7 +54,11 @@ describe('static permission map', () => {
   });
 
   it('gives a requester in several groups the union of their targets, and nothing from groups it is not in', () => {
-    const m = map({ ips: ['10.0.0.1'], uuids: ['vm-a'] }, { ips: ['10.0.0.1', '10.0.0.2'], uuids: ['vm-b'] }, { ips: ['10.0.0.3'], uuids: ['vm-c'] });
+    const m = map(
+      { ips: ['10.0.0.1'], uuids: ['vm-a'] },
+      { ips: ['10.0.0.1', '10.0.0.2'], uuids: ['vm-b'] },
+      { ips: ['10.0.0.3'], uuids: ['vm-c'] },
+    );
     assert.deepEqual(visible(m, fromAddress('10.0.0.1')), ['vm-a', 'vm-b']);
     assert.deepEqual(visible(m, fromAddress('10.0.0.2')), ['vm-b']);
     assert.equal(m.allows(fromAddress('10.0.0.1'), 'vm-c'), false);

@@ -82,11 +82,7 @@ describe('cpg addon on a corosync cluster of three hosts', { skip: unavailable }
       assert.equal(await p.call('cpg.local'), p.host.nodeId);
       const members = await p.call<PeerAddress[]>('cpg.membership', { group: GROUP });
       assert.deepEqual(nodeIds(members), [1, 2, 3]);
-      assert.deepEqual(
-        members.map((m) => m.pid).sort(),
-        peers.map((q) => q.pid).sort(),
-        'members are the peer processes',
-      );
+      assert.deepEqual(members.map((m) => m.pid).sort(), peers.map((q) => q.pid).sort(), 'members are the peer processes');
     }
     // The last to join saw itself join with reason JOIN.
     const joined = peer(3).eventsOf('confchg')[0];
@@ -154,7 +150,10 @@ describe('cpg addon on a corosync cluster of three hosts', { skip: unavailable }
     let marks = peers.map((p) => p.mark());
     await cluster.host(3).setLink(false);
     const alone = await peer(3).waitFor('quorum', (e) => !e.quorate, 'quorum lost', marks[2]);
-    assert.deepEqual(alone.nodes.filter((n) => n.state === constants.VOTEQUORUM_NODESTATE_MEMBER).map((n) => n.nodeId), [3]);
+    assert.deepEqual(
+      alone.nodes.filter((n) => n.state === constants.VOTEQUORUM_NODESTATE_MEMBER).map((n) => n.nodeId),
+      [3],
+    );
     assert.equal((await peer(3).call<{ quorate: boolean }>('vq.info')).quorate, false);
     const isolated = await peer(3).waitFor('confchg', (e) => e.members.length === 1, 'alone in the group', marks[2]);
     assert.deepEqual(nodeIds(isolated.left), [1, 2]);
@@ -237,7 +236,9 @@ describe('cpg addon on a corosync cluster of three hosts', { skip: unavailable }
     await peer(1).waitFor('deliver', (d) => text(d.data) === 'burst-3', 'the whole burst', marks[0]);
     await peer(1).waitFor('confchg', (e) => e.left.some((a) => a.nodeId === 2), 'host 2 gone again', marks[0]);
     assert.deepEqual(
-      peer(2).eventsOf('deliver', marks[1]).map((d) => text(d.data)),
+      peer(2)
+        .eventsOf('deliver', marks[1])
+        .map((d) => text(d.data)),
       ['burst-1'],
     );
     assert.equal(await peer(2).call('cpg.fd'), -1);

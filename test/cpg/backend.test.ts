@@ -30,7 +30,10 @@ describe('cpg backend without a corosync', { skip: needsSharedLibvirtd() }, () =
     const client = await LibvirtClient.open({ uri: uriOf(1) });
     try {
       const local = await LibvirtBackend.open([client.uri], silentLogger, { connect: async () => client });
-      await assert.rejects(CpgBackend.open(local, [client], silentLogger, OPTIONS), { code: 'CS_ERR_LIBRARY', call: 'votequorum_initialize' });
+      await assert.rejects(CpgBackend.open(local, [client], silentLogger, OPTIONS), {
+        code: 'CS_ERR_LIBRARY',
+        call: 'votequorum_initialize',
+      });
       assert.equal(client.listenerCount('lifecycle'), 0, 'no lifecycle listener left on the shared connection');
       assert.equal(client.listenerCount('connected'), 0);
     } finally {
@@ -58,7 +61,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     const peer = on(nodeId);
     const mark = peer.mark();
     const code = await peer.call<number>(op, { domain }, 30_000);
-    const log = peer.eventsOf('log', mark).map((e) => e.line).join('\n');
+    const log = peer
+      .eventsOf('log', mark)
+      .map((e) => e.line)
+      .join('\n');
     return { code, log };
   }
 
@@ -85,7 +91,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
   test("the host list is the whole cluster's, with code 0 once every member answered", async () => {
     await allKnown();
     const list = await on(1).call<HostList>('hostList');
-    assert.deepEqual(list.hosts.map((h) => h.name), ALL_VMS);
+    assert.deepEqual(
+      list.hosts.map((h) => h.name),
+      ALL_VMS,
+    );
     assert.equal(list.hosts.find((h) => h.name === 'shared')?.state, DomainState.RUNNING, 'shown where it runs');
     assert.equal(list.hosts.find((h) => h.name === 'bravo-off')?.state, DomainState.SHUTOFF);
     assert.equal((await ask(1, 'devstatus')).code, 0);
@@ -97,7 +106,13 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     assert.equal(off.code, 0);
     assert.match(off.log, /off 'bravo' .*asking node 2, which has the VM/);
     assert.equal(await on(2).call('state', { domain: 'bravo' }), DomainState.SHUTOFF, 'host 2 destroyed it');
-    assert.match(on(2).eventsOf('log').map((e) => e.line).join('\n'), /off 'bravo' for node 1: answering 0/);
+    assert.match(
+      on(2)
+        .eventsOf('log')
+        .map((e) => e.line)
+        .join('\n'),
+      /off 'bravo' for node 1: answering 0/,
+    );
     // Host 2 announced the change; host 3 sees it off and can start it again through host 2.
     await waitUntil(async () => (await ask(3, 'status', 'bravo')).code === 2, 'host 3 seeing bravo off');
     assert.equal((await ask(3, 'on', 'bravo')).code, 0);
@@ -126,7 +141,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     await on(1).call('libvirt', { action: 'create', domain: 'shared' });
     await on(2).call('libvirt', { action: 'create', domain: 'shared' });
     // status is refused just the same, and probing with it turns nothing off meanwhile.
-    await waitUntil(async () => /not shut off on several hosts/.test((await ask(3, 'status', 'shared')).log), 'both copies known to host 3');
+    await waitUntil(
+      async () => /not shut off on several hosts/.test((await ask(3, 'status', 'shared')).log),
+      'both copies known to host 3',
+    );
     const off = await ask(3, 'off', 'shared');
     assert.equal(off.code, 1);
     assert.match(off.log, /'shared' is not shut off on several hosts \(nodes 1, 2\); answering failure/);
@@ -161,7 +179,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     } finally {
       on(2).signal('SIGCONT');
     }
-    await waitUntil(async () => (await on(2).call('state', { domain: 'bravo' })) === DomainState.SHUTOFF, 'host 2 acting once resumed, too late to count');
+    await waitUntil(
+      async () => (await on(2).call('state', { domain: 'bravo' })) === DomainState.SHUTOFF,
+      'host 2 acting once resumed, too late to count',
+    );
     await waitUntil(async () => (await ask(1, 'status', 'bravo')).code === 2, 'host 1 seeing bravo off');
     assert.equal((await ask(1, 'on', 'bravo')).code, 0);
   });
@@ -179,7 +200,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     // Its VMs are forgotten with it.
     assert.match((await ask(1, 'status', 'bravo')).log, /no member of the group has a VM 'bravo'/);
     const list = await on(1).call<HostList>('hostList');
-    assert.deepEqual(list.hosts.map((h) => h.name), ['alpha', 'charlie', 'shared']);
+    assert.deepEqual(
+      list.hosts.map((h) => h.name),
+      ['alpha', 'charlie', 'shared'],
+    );
     await startBackend(2);
     await allKnown();
   });
@@ -190,8 +214,17 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
       const mark = on(1).mark();
       const list = await on(1).call<HostList>('hostList');
       assert.equal(list.code, 1);
-      assert.deepEqual(list.hosts.map((h) => h.name), ALL_VMS);
-      assert.match(on(1).eventsOf('log', mark).map((e) => e.line).join('\n'), /no complete answer from node 3; answering 1/);
+      assert.deepEqual(
+        list.hosts.map((h) => h.name),
+        ALL_VMS,
+      );
+      assert.match(
+        on(1)
+          .eventsOf('log', mark)
+          .map((e) => e.line)
+          .join('\n'),
+        /no complete answer from node 3; answering 1/,
+      );
     } finally {
       on(3).signal('SIGCONT');
     }
@@ -207,7 +240,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
       assert.match(status.log, /this partition has no quorum; answering failure/);
       assert.equal(await on(3).call('state', { domain: 'charlie' }), DomainState.RUNNING);
       // The majority carries on without host 3's VMs.
-      await waitUntil(async () => /no member of the group has a VM 'charlie'/.test((await ask(1, 'status', 'charlie')).log), 'host 1 forgetting charlie');
+      await waitUntil(
+        async () => /no member of the group has a VM 'charlie'/.test((await ask(1, 'status', 'charlie')).log),
+        'host 1 forgetting charlie',
+      );
       assert.equal((await ask(1, 'status', 'bravo')).code, 0);
     } finally {
       await cluster.host(3).setLink(true);

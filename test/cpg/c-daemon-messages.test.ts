@@ -6,7 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { decodeCpgMessage, encodeCpgMessage, replyTo, CPG_GROUP, type CpgMessage, type CpgRequest } from '../../src/backends/cpg/messages.js';
+import {
+  decodeCpgMessage,
+  encodeCpgMessage,
+  replyTo,
+  CPG_GROUP,
+  type CpgMessage,
+  type CpgRequest,
+} from '../../src/backends/cpg/messages.js';
 import { Request } from '../../src/protocol/constants.js';
 import { cDaemonMissing } from '../support/c-daemon.js';
 import { CorosyncCluster } from '../support/corosync-cluster.js';
@@ -96,7 +103,12 @@ describe('cpg messages against the C daemon', { skip: unavailable }, () => {
     ] as const) {
       const mark = peer3().mark();
       const run = (daemon as CpgCDaemon).agent(action, GHOST.name);
-      const forwarded = await peer3().waitFor('deliver', (d) => fromC(d) && decodes('request')(d), `the ${action} REQUEST from the C daemon`, mark);
+      const forwarded = await peer3().waitFor(
+        'deliver',
+        (d) => fromC(d) && decodes('request')(d),
+        `the ${action} REQUEST from the C daemon`,
+        mark,
+      );
       const captured = assertSameBytes(bytesOf(forwarded)) as CpgRequest;
       assert.equal(captured.request, request);
       assert.equal(captured.vmName, GHOST.name);

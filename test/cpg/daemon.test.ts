@@ -19,12 +19,17 @@ test('backend cpg without corosync: exit 1 with what to do', { skip: needsShared
   try {
     const key = join(dir, 'key');
     await writeFile(key, 'cpg daemon test key\n', { mode: 0o600 });
-    const text = configText({ listeners: { tcp: { address: '127.0.0.1', port: '31901', key_file: key } }, backendUri: `test+unix://${NODE}` })
+    const text = configText({
+      listeners: { tcp: { address: '127.0.0.1', port: '31901', key_file: key } },
+      backendUri: `test+unix://${NODE}`,
+    })
       .replace('backend = "libvirt";', 'backend = "cpg";')
       .replace('\tlibvirt {', '\tcpg {');
     const file = join(dir, 'fence_virt.conf');
     await writeFile(file, text, { mode: 0o600 });
-    const run = await runTool(OUR_DAEMON_BUNDLE.command, [...OUR_DAEMON_BUNDLE.args, '-F', '-f', file, '-p', join(dir, 'pid')], { timeoutMs: 60_000 });
+    const run = await runTool(OUR_DAEMON_BUNDLE.command, [...OUR_DAEMON_BUNDLE.args, '-F', '-f', file, '-p', join(dir, 'pid')], {
+      timeoutMs: 60_000,
+    });
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.match(run.stderr, /backend cpg failed to start: corosync is not running on this host .*start corosync first/);
   } finally {

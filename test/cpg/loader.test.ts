@@ -83,7 +83,10 @@ describe('the install script of the cpg addon', { skip: unavailable }, () => {
     writeFileSync(join(dir, 'build/Release/cpg.node'), 'stale');
     const result = await inMountNamespace('mount -t tmpfs tmpfs /usr/include/corosync && npm run install', dir);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /@fence-virtd\/cpg: not built, \/usr\/include\/corosync\/cpg\.h and \/usr\/include\/corosync\/votequorum\.h missing/);
+    assert.match(
+      result.stdout,
+      /@fence-virtd\/cpg: not built, \/usr\/include\/corosync\/cpg\.h and \/usr\/include\/corosync\/votequorum\.h missing/,
+    );
     assert.equal(existsSync(join(dir, 'build')), false);
   });
 });

@@ -20,7 +20,8 @@ import {
 import { ProtocolError } from '../../src/protocol/errors.js';
 
 /** Hex of `text` followed by zero bytes up to `size`. */
-const field = (text: string, size: number): string => Buffer.concat([Buffer.from(text), Buffer.alloc(size - Buffer.byteLength(text))]).toString('hex');
+const field = (text: string, size: number): string =>
+  Buffer.concat([Buffer.from(text), Buffer.alloc(size - Buffer.byteLength(text))]).toString('hex');
 const hex = (...parts: string[]): Buffer => Buffer.from(parts.join('').replace(/\s+/g, ''), 'hex');
 
 const request: CpgRequest = { type: 'request', seqno: 5, request: 1, vmName: 'vm1', fenceSeqno: 0x01020304 };
@@ -85,7 +86,10 @@ describe('cpg messages', () => {
     long.fill(0x61, 16, 16 + 64);
     long[16 + 64] = 0x7f;
     assert.equal((decodeCpgMessage(long) as CpgStoreVm).name, 'a'.repeat(64));
-    assert.deepEqual(encodeCpgMessage({ ...store, name: 'a'.repeat(64) }).subarray(16, 81), Buffer.concat([Buffer.alloc(64, 0x61), Buffer.alloc(1)]));
+    assert.deepEqual(
+      encodeCpgMessage({ ...store, name: 'a'.repeat(64) }).subarray(16, 81),
+      Buffer.concat([Buffer.alloc(64, 0x61), Buffer.alloc(1)]),
+    );
   });
 
   const refused: [string, (b: Buffer) => Buffer, string][] = [
@@ -102,7 +106,10 @@ describe('cpg messages', () => {
   ];
   for (const [what, corrupt, code] of refused) {
     it(`refuses ${what}`, () => {
-      assert.throws(() => decodeCpgMessage(corrupt(Buffer.from(REQUEST_BYTES))), (e: unknown) => e instanceof ProtocolError && e.code === code);
+      assert.throws(
+        () => decodeCpgMessage(corrupt(Buffer.from(REQUEST_BYTES))),
+        (e: unknown) => e instanceof ProtocolError && e.code === code,
+      );
     });
   }
 
@@ -182,8 +189,18 @@ describe('cpg messages', () => {
         state: 1,
       }));
       const parts = hostListParts(9, 1, vms);
-      assert.deepEqual(parts.map((p) => [p.part, p.parts, p.vms.length]), [[0, 3, 2000], [1, 3, 2000], [2, 3, 1]]);
-      assert.deepEqual(parts.flatMap((p) => (decodeCpgMessage(encodeCpgMessage(p)) as CpgHostList).vms), vms);
+      assert.deepEqual(
+        parts.map((p) => [p.part, p.parts, p.vms.length]),
+        [
+          [0, 3, 2000],
+          [1, 3, 2000],
+          [2, 3, 1],
+        ],
+      );
+      assert.deepEqual(
+        parts.flatMap((p) => (decodeCpgMessage(encodeCpgMessage(p)) as CpgHostList).vms),
+        vms,
+      );
       assert.deepEqual(hostListParts(9, 1, []), [{ type: 'host-list', seqno: 9, target: 1, part: 0, parts: 1, vms: [] }]);
     });
 
@@ -201,7 +218,10 @@ describe('cpg messages', () => {
 
   it('will not encode what the C daemon could not read', () => {
     const fails = (message: CpgMessage, code: string) =>
-      assert.throws(() => encodeCpgMessage(message), (e: unknown) => e instanceof ProtocolError && e.code === code);
+      assert.throws(
+        () => encodeCpgMessage(message),
+        (e: unknown) => e instanceof ProtocolError && e.code === code,
+      );
     fails({ ...request, vmName: 'v'.repeat(128) }, 'DOMAIN_TOO_LONG');
     fails({ ...request, request: 6 as never }, 'UNKNOWN_REQUEST');
     fails({ ...request, seqno: 2 ** 32 }, 'BAD_FIELD');

@@ -67,12 +67,21 @@ describe('a cluster upgraded one host at a time: the C daemon and ours in one gr
     const mark = on(3).mark();
     const result = await (cDaemon as CpgCDaemon).agent('off', 'nowhere');
     assert.equal(result.code, 1, result.stdout + result.stderr);
-    assert.match(on(3).eventsOf('log', mark).map((e) => e.line).join('\n'), /off 'nowhere' for node 1: no member of the group has a VM 'nowhere'; answering failure as the highest node/);
+    assert.match(
+      on(3)
+        .eventsOf('log', mark)
+        .map((e) => e.line)
+        .join('\n'),
+      /off 'nowhere' for node 1: no member of the group has a VM 'nowhere'; answering failure as the highest node/,
+    );
   });
 
   test('the host list names every VM, with code 1: the C host cannot answer the query', async () => {
     const list = await on(2).call<HostList>('hostList');
     assert.equal(list.code, 1);
-    assert.deepEqual(list.hosts.map((h) => h.name), ['bravo', 'bravo-off', 'charlie', 'shared', 'test']);
+    assert.deepEqual(
+      list.hosts.map((h) => h.name),
+      ['bravo', 'bravo-off', 'charlie', 'shared', 'test'],
+    );
   });
 });

@@ -15,7 +15,8 @@ describe('VmTable', () => {
     table.store(record(1, DomainState.SHUTOFF));
     table.store(record(2, DomainState.PAUSED));
     table.store(record(3, DomainState.SHUTOFF));
-    for (const self of [1, 2, 3]) assert.deepEqual(table.resolve('shared', all, self, 'name'), { kind: 'owner', node: 2, record: record(2, DomainState.PAUSED) });
+    for (const self of [1, 2, 3])
+      assert.deepEqual(table.resolve('shared', all, self, 'name'), { kind: 'owner', node: 2, record: record(2, DomainState.PAUSED) });
   });
 
   it('shut off everywhere: this host if it has a copy, else the lowest node', () => {
@@ -30,7 +31,10 @@ describe('VmTable', () => {
     const table = new VmTable();
     table.store(record(1, DomainState.RUNNING));
     table.store(record(3, DomainState.CRASHED));
-    assert.deepEqual(table.resolve('shared', all, 2, 'name'), { kind: 'ambiguous', reason: "'shared' is not shut off on several hosts (nodes 1, 3)" });
+    assert.deepEqual(table.resolve('shared', all, 2, 'name'), {
+      kind: 'ambiguous',
+      reason: "'shared' is not shut off on several hosts (nodes 1, 3)",
+    });
     const names = new VmTable();
     names.store(record(1, DomainState.RUNNING));
     names.store(record(2, DomainState.RUNNING, 'shared', OTHER));

@@ -71,7 +71,10 @@ describe('fence_virtd as a process', () => {
     const missingKey = join(dir, 'nokey.conf');
     await writeFile(
       missingKey,
-      configText({ listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: join(dir, 'absent') } }, backendUri: 'test+unix:///default' }),
+      configText({
+        listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: join(dir, 'absent') } },
+        backendUri: 'test+unix:///default',
+      }),
     );
     const noKey = await daemon('-F', '-f', missingKey, '-p', join(dir, 'unused.pid'));
     assert.equal(noKey.code, 1);
@@ -79,7 +82,10 @@ describe('fence_virtd as a process', () => {
     const badInterface = join(dir, 'badif.conf');
     await writeFile(
       badInterface,
-      configText({ listeners: { multicast: { interface: 'nosuchif0', port: String(PORT), key_file: keyFile } }, backendUri: 'test+unix:///default' }),
+      configText({
+        listeners: { multicast: { interface: 'nosuchif0', port: String(PORT), key_file: keyFile } },
+        backendUri: 'test+unix:///default',
+      }),
     );
     const noIf = await daemon('-F', '-f', badInterface, '-p', join(dir, 'unused.pid'));
     assert.equal(noIf.code, 1);
@@ -126,16 +132,36 @@ describe('fence_virtd as a process', () => {
     const emfilePort = PORT + 1;
     await writeFile(
       emfileConf,
-      configText({ listeners: { tcp: { address: '127.0.0.1', port: String(emfilePort), key_file: keyFile } }, backendUri: 'test+unix:///default' }),
+      configText({
+        listeners: { tcp: { address: '127.0.0.1', port: String(emfilePort), key_file: keyFile } },
+        backendUri: 'test+unix:///default',
+      }),
     );
     const { spawn } = await import('node:child_process');
     const { connect } = await import('node:net');
     // A real descriptor limit, low enough that 150 idle connections exhaust it.
-    const child = spawn('prlimit', ['--nofile=64:64', OUR_DAEMON.command, ...OUR_DAEMON.args, '-F', '-f', emfileConf, '-p', join(dir, 'emfile.pid')], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'prlimit',
+      ['--nofile=64:64', OUR_DAEMON.command, ...OUR_DAEMON.args, '-F', '-f', emfileConf, '-p', join(dir, 'emfile.pid')],
+      {
+        stdio: 'ignore',
+      },
+    );
     const ask = () =>
-      runTool('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(emfilePort), '-k', keyFile, '-t', '3', '-o', 'status', '-H', 'test']);
+      runTool('/usr/sbin/fence_virt', [
+        '-T',
+        '127.0.0.1',
+        '-p',
+        String(emfilePort),
+        '-k',
+        keyFile,
+        '-t',
+        '3',
+        '-o',
+        'status',
+        '-H',
+        'test',
+      ]);
     try {
       await waitUntil(async () => (await ask()).code === 0, 'daemon under a 64-descriptor limit serving');
       const idle = Array.from({ length: 150 }, () => connect(emfilePort, '127.0.0.1').on('error', () => undefined));

@@ -82,7 +82,10 @@ describe('bad requests are refused and nothing is fenced', () => {
   });
 
   it('drops truncated and oversized datagrams without connecting back', async () => {
-    const good = signedRequest({ request: Request.OFF, domain: 'vm-a', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT }, key);
+    const good = signedRequest(
+      { request: Request.OFF, domain: 'vm-a', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT },
+      key,
+    );
     for (const datagram of [good.subarray(0, 100), Buffer.concat([good, Buffer.alloc(24)])]) {
       const outcome = await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256, 800);
       assert.equal(outcome.kind, 'closed');
@@ -93,7 +96,10 @@ describe('bad requests are refused and nothing is fenced', () => {
   });
 
   it('serves a valid multicast request, then ignores its replay within 10 s', async () => {
-    const datagram = signedRequest({ request: Request.STATUS, domain: 'vm-b', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT }, key);
+    const datagram = signedRequest(
+      { request: Request.STATUS, domain: 'vm-b', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT },
+      key,
+    );
     assert.deepEqual(await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256), { kind: 'code', code: 0 });
     assert.equal((await multicastExchange(sendDatagram, datagram, CALLBACK_PORT, key, Hash.SHA256, 800)).kind, 'closed');
     await captured.waitFor(/dropping duplicate request .*status "vm-b"/);
@@ -101,7 +107,10 @@ describe('bad requests are refused and nothing is fenced', () => {
 
   it('remembers a failed connect-back, so a replayed packet does not make the daemon try again', async () => {
     // Nobody listens on the connect-back port: the daemon's connect fails (refused).
-    const unanswered = signedRequest({ request: Request.STATUS, domain: 'vm-a', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT + 10 }, key);
+    const unanswered = signedRequest(
+      { request: Request.STATUS, domain: 'vm-a', family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT + 10 },
+      key,
+    );
     await sendDatagram(unanswered);
     await captured.waitFor(new RegExp(`failed to call back 127\\.0\\.0\\.1 port ${CALLBACK_PORT + 10}`));
     await sendDatagram(unanswered);
@@ -128,7 +137,7 @@ describe('bad requests are refused and nothing is fenced', () => {
     assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
   });
 
-  it('answers a stalled peer\'s neighbour at once', async () => {
+  it("answers a stalled peer's neighbour at once", async () => {
     const { connect } = await import('node:net');
     const stalled = connect(TCP_PORT, '127.0.0.1');
     // A request, then silence where the challenge should be: the daemon waits up to 10 s for it.
@@ -155,16 +164,18 @@ describe('groups', () => {
       configText({
         listeners: { tcp: { address: '127.0.0.1', port: String(GUARDED_TCP_PORT), key_file: keyFile } },
         backendUri: `test+unix://${NODE}`,
-        groups: [{ name: 'others', ip: ['127.0.0.2'], uuid: ['vm-a'] }, { name: 'local', ip: ['127.0.0.1'], uuid: ['vm-b', 'D0000000-0000-4000-8000-0000000000FF'] }],
+        groups: [
+          { name: 'others', ip: ['127.0.0.2'], uuid: ['vm-a'] },
+          { name: 'local', ip: ['127.0.0.1'], uuid: ['vm-b', 'D0000000-0000-4000-8000-0000000000FF'] },
+        ],
       }),
     );
   });
   after(() => guarded?.stop());
 
-  const ask = (request: number, domain: string) =>
-    tcpExchange(GUARDED_TCP_PORT, signedRequest({ request, domain }, key), key, Hash.SHA256);
+  const ask = (request: number, domain: string) => tcpExchange(GUARDED_TCP_PORT, signedRequest({ request, domain }, key), key, Hash.SHA256);
 
-  it('refuses a target outside the requester\'s groups with PERM and fences nothing', async () => {
+  it("refuses a target outside the requester's groups with PERM and fences nothing", async () => {
     assert.deepEqual(await ask(Request.OFF, 'vm-a'), { kind: 'code', code: 3 });
     assert.deepEqual(await ask(Request.STATUS, 'vm-a'), { kind: 'code', code: 3 });
     assert.deepEqual(await ask(Request.STATUS, 'vm-b'), { kind: 'code', code: 0 });

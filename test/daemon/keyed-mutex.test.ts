@@ -31,6 +31,9 @@ it('serialises tasks per key and runs different keys concurrently', async () => 
 
 it('keeps going after a task fails', async () => {
   const mutex = new KeyedMutex();
-  await assert.rejects(mutex.run('k', async () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    mutex.run('k', async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.equal(await mutex.run('k', async () => 42), 42);
 });

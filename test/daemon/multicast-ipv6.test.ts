@@ -32,7 +32,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fvd-v6-'));
   keyFile = join(dir, 'key');
   await writeFile(keyFile, 'ipv6 key', { mode: 0o600 });
-  for (const [name, which, port] of [['c', C_DAEMON, C_PORT], ['ours', OUR_DAEMON, OUR_PORT]] as const) {
+  for (const [name, which, port] of [
+    ['c', C_DAEMON, C_PORT],
+    ['ours', OUR_DAEMON, OUR_PORT],
+  ] as const) {
     const conf = join(dir, `${name}.conf`);
     const listeners = { multicast: { family: 'ipv6', interface: 'fvt6a', port: String(port), key_file: keyFile } };
     await writeFile(conf, configText({ listeners, backendUri: 'test+unix:///default' }), { mode: 0o600 });
@@ -47,7 +50,12 @@ after(async () => {
 });
 
 it('answers fence_xvm over IPv6 multicast exactly as the C daemon does', async () => {
-  for (const call of [['-o', 'status', '-H', 'test'], ['-o', 'list'], ['-o', 'status', '-H', 'missing'], ['-a', 'ff05::3:1', '-o', 'list']]) {
+  for (const call of [
+    ['-o', 'status', '-H', 'test'],
+    ['-o', 'list'],
+    ['-o', 'status', '-H', 'missing'],
+    ['-a', 'ff05::3:1', '-o', 'list'],
+  ]) {
     const expected = await xvm(C_PORT, ...call);
     const actual = await xvm(OUR_PORT, ...call);
     assert.deepEqual({ code: actual.code, stdout: actual.stdout }, { code: expected.code, stdout: expected.stdout }, call.join(' '));

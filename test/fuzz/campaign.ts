@@ -125,7 +125,9 @@ export async function stateChanges(ask: Ask): Promise<string[]> {
   const o = await ask(Request.HOSTLIST, '');
   if (o.kind !== 'answered' || !o.hosts) return [`no host list (${describeOutcome(o)})`];
   const states = new Map(o.hosts.map((h) => [h.name, h.state]));
-  return FIXTURE_DOMAINS.flatMap((d) => (states.get(d.name) === d.state ? [] : [`${d.name}: ${d.state} -> ${states.get(d.name) ?? 'missing'}`]));
+  return FIXTURE_DOMAINS.flatMap((d) =>
+    states.get(d.name) === d.state ? [] : [`${d.name}: ${d.state} -> ${states.get(d.name) ?? 'missing'}`],
+  );
 }
 
 /** Legitimate requests made one after another while inputs are sent. */
@@ -169,7 +171,9 @@ function expectStatus(ask: Ask, via: string, domain = TARGETS[0] as (typeof TARG
   return async () => {
     const o = await ask(Request.STATUS, domain.name);
     const want = statusCode(domain.state);
-    return o.kind === 'answered' && o.code === want ? undefined : `${via} status ${domain.name}: expected ${want}, got ${describeOutcome(o)}`;
+    return o.kind === 'answered' && o.code === want
+      ? undefined
+      : `${via} status ${domain.name}: expected ${want}, got ${describeOutcome(o)}`;
   };
 }
 
@@ -226,7 +230,8 @@ function judgeStream(r: ListenerReport, input: FuzzInput, o: StreamOutcome): voi
   const name = `#${input.index} (${input.kind})`;
   if (input.expectedCode !== undefined) {
     r.checkedAnswers++;
-    if (o.kind !== 'answered' || o.code !== input.expectedCode) r.wrongAnswers.add(`${name}: expected ${input.expectedCode}, got ${describeOutcome(o)}`);
+    if (o.kind !== 'answered' || o.code !== input.expectedCode)
+      r.wrongAnswers.add(`${name}: expected ${input.expectedCode}, got ${describeOutcome(o)}`);
   }
   if (!input.legit && o.kind === 'answered') r.refusedButAnswered.add(`${name}: ${describeOutcome(o)}`);
   if (o.kind === 'stalled') r.stalled.add(`${name}: ${o.what}`);
@@ -237,7 +242,12 @@ function judgeStream(r: ListenerReport, input: FuzzInput, o: StreamOutcome): voi
  * never more at one listening port than its accept queue holds (the daemon listens with a backlog of
  * 10; beyond that the kernel resets connections at random, which the flood measures instead).
  */
-async function driveStream(r: ListenerReport, inputs: Iterator<FuzzInput>, endpoints: readonly Endpoint[], perEndpoint: number): Promise<void> {
+async function driveStream(
+  r: ListenerReport,
+  inputs: Iterator<FuzzInput>,
+  endpoints: readonly Endpoint[],
+  perEndpoint: number,
+): Promise<void> {
   const workers = Array.from({ length: endpoints.length * perEndpoint }, async (_, w) => {
     const endpoint = endpoints[w % endpoints.length] as Endpoint;
     for (let next = inputs.next(); !next.done; next = inputs.next()) {
@@ -279,7 +289,9 @@ async function driveMulticast(r: ListenerReport, inputs: Iterator<FuzzInput>, be
         burst.map((input) => {
           count(r, input);
           if (input.callsTrap) asked++;
-          return new Promise<void>((resolve, reject) => socket.send(input.pieces[0] as Buffer, port, '225.0.0.12', (err) => (err ? reject(err) : resolve())));
+          return new Promise<void>((resolve, reject) =>
+            socket.send(input.pieces[0] as Buffer, port, '225.0.0.12', (err) => (err ? reject(err) : resolve())),
+          );
         }),
       );
       try {
@@ -319,7 +331,9 @@ async function driveSerial(r: ListenerReport, inputs: Iterator<FuzzInput>, bed: 
         }
         r.probes.failures.add(`${guest.name}, batch ending at #${(batch.at(-1) as FuzzInput).index}: ${outcome.failure}`);
         // The daemon reconnects a socket that ended; wait for that before going on.
-        await bed.daemon.waitUntil(() => bed.serialLine(g) !== undefined, `a connection to ${guest.name} again`, 15_000).catch(() => undefined);
+        await bed.daemon
+          .waitUntil(() => bed.serialLine(g) !== undefined, `a connection to ${guest.name} again`, 15_000)
+          .catch(() => undefined);
       }
     }),
   );
@@ -342,7 +356,9 @@ async function serialBatch(bed: DaemonBed, g: number, batch: FuzzInput[]): Promi
         continue;
       }
       const own = SERIAL_GUESTS[g]?.name;
-      const failure = answer.hosts.some((h) => h.name === own) ? undefined : `host list without ${own}: ${answer.hosts.map((h) => h.name).join(', ')}`;
+      const failure = answer.hosts.some((h) => h.name === own)
+        ? undefined
+        : `host list without ${own}: ${answer.hosts.map((h) => h.name).join(', ')}`;
       return { failure, answers };
     }
   } catch (err) {
@@ -402,7 +418,9 @@ export class FuzzSession {
     const errorsBefore = new Map(scan.errors);
     r.rssBeforeKb = target.rssKb();
     r.rssNote = daemon ? 'the daemon process' : 'this process (the listener runs inside the harness)';
-    const inputs = flatten(generateInputs(listener, seed, count, multicastTargets(this.ports), this.seen.get(isVsock ? 'vsock' : 'daemon') as Set<string>));
+    const inputs = flatten(
+      generateInputs(listener, seed, count, multicastTargets(this.ports), this.seen.get(isVsock ? 'vsock' : 'daemon') as Set<string>),
+    );
     const started = performance.now();
 
     const off = TARGETS.find((t) => t.name === 'fz-off') as (typeof TARGETS)[number];
@@ -414,7 +432,13 @@ export class FuzzSession {
       if (listener === 'multicast') await driveMulticast(r, inputs, daemon as DaemonBed);
       else if (listener === 'serial') await driveSerial(r, inputs, daemon as DaemonBed);
       // TCP: one port, 8 sources x 1 (+ a probe); vsock: a port per CID, 6 each.
-      else if (listener === 'tcp') await driveStream(r, inputs, FUZZ_SOURCES.map((localAddress) => ({ port: this.ports.tcp, localAddress })), 1);
+      else if (listener === 'tcp')
+        await driveStream(
+          r,
+          inputs,
+          FUZZ_SOURCES.map((localAddress) => ({ port: this.ports.tcp, localAddress })),
+          1,
+        );
       else await driveStream(r, inputs, (vsock as VsockBed).fuzzEndpoints, 6);
     } finally {
       await loop.stop();
@@ -426,14 +450,17 @@ export class FuzzSession {
     const after = log.update();
     after.actions.slice(actionsBefore).forEach((a) => r.actions.add(a));
     after.malformed.slice(malformedBefore).forEach((m) => r.malformedLogLines.add(m));
-    for (const [shape, n] of after.errors) if (n > (errorsBefore.get(shape) ?? 0)) r.errorLines.set(shape, n - (errorsBefore.get(shape) ?? 0));
+    for (const [shape, n] of after.errors)
+      if (n > (errorsBefore.get(shape) ?? 0)) r.errorLines.set(shape, n - (errorsBefore.get(shape) ?? 0));
     r.rssAfterKb = target.rssKb();
     return r;
   }
 
   /** The built daemon's output and the vsock listener's log lines so far. */
   logs(): string {
-    return [this.bed && `== built daemon\n${this.bed.daemon.output()}`, this.vsock && `== vsock listener\n${this.vsock.logText()}`].filter(Boolean).join('\n');
+    return [this.bed && `== built daemon\n${this.bed.daemon.output()}`, this.vsock && `== vsock listener\n${this.vsock.logText()}`]
+      .filter(Boolean)
+      .join('\n');
   }
 
   async stop(): Promise<void> {

@@ -92,7 +92,10 @@ function junkDatagram(): Buffer {
   const roll = randomInt(10);
   if (roll < 5) return randomBytes(176);
   if (roll < 8) {
-    return signedRequest({ request: Request.OFF, domain: target.name, family: Family.INET, address: '127.0.0.1', port: randomInt(1, 65536) }, wrongKey);
+    return signedRequest(
+      { request: Request.OFF, domain: target.name, family: Family.INET, address: '127.0.0.1', port: randomInt(1, 65536) },
+      wrongKey,
+    );
   }
   return randomBytes(randomInt(1, 1500));
 }
@@ -232,7 +235,7 @@ export function floodReport(r: FloodReport, command: string, environment: string
     `${r.junk.connectFailures} refused or reset before connecting, ${r.junk.connectTimeouts} still not connected after ${HOLD_MAX_MS / 1000} s (given up); ${r.junk.datagrams} datagrams.`,
     `Daemon warnings about limits during the flood: ${r.limitWarnings} (rate-limited lines). Daemon RSS ${(r.rssBeforeKb / 1024).toFixed(1)} MB before, ${(r.rssAfterKb / 1024).toFixed(1)} MB after.`,
     `Connections the kernel could not queue for the daemon's accept (TcpExt ListenOverflows): ${r.listenOverflows}. Each such`,
-    'connect is retried by the client\'s kernel after 1 s, then 2 s more, which is what TCP latencies of 1 s or 3 s are.',
+    "connect is retried by the client's kernel after 1 s, then 2 s more, which is what TCP latencies of 1 s or 3 s are.",
     `Datagrams the kernel dropped because the daemon's receive queue was full: ${r.datagramsDropped} (the multicast status request is sent`,
     'again every second until the daemon calls back, as fence_xvm does).',
     '',

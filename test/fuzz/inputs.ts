@@ -81,7 +81,10 @@ const wrongKeys = [
   new AuthKey(Buffer.concat([KEY.bytes, Buffer.of(0)])),
   new AuthKey(Buffer.alloc(0)),
 ];
-const keyIndex = fc.oneof({ arbitrary: fc.constant(-1), weight: 5 }, { arbitrary: fc.integer({ min: 0, max: wrongKeys.length - 1 }), weight: 2 });
+const keyIndex = fc.oneof(
+  { arbitrary: fc.constant(-1), weight: 5 },
+  { arbitrary: fc.integer({ min: 0, max: wrongKeys.length - 1 }), weight: 2 },
+);
 
 const targetNames = TARGETS.flatMap((d) => [d.name, d.uuid, d.uuid.toUpperCase()]);
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s));
@@ -134,7 +137,9 @@ const ipv6Loopback = new Uint8Array([...new Uint8Array(15), 1, ...new Uint8Array
 /** Connect-back fields: none (TCP, vsock), or where the multicast request wants the daemon to call. */
 function connectFields(listener: ListenerName, mc: MulticastTargets): fc.Arbitrary<Connect> {
   const normal: Connect =
-    listener === 'multicast' ? { family: Family.INET, addrLen: 4, address: trapAddressBytes, port: mc.trapPort } : { family: Family.NONE, addrLen: 0, address: noAddress, port: 0 };
+    listener === 'multicast'
+      ? { family: Family.INET, addrLen: 4, address: trapAddressBytes, port: mc.trapPort }
+      : { family: Family.NONE, addrLen: 0, address: noAddress, port: 0 };
   const extreme = fc.record({
     family: fc.oneof(fc.constantFrom(Family.NONE, Family.INET, Family.INET6), u32),
     addrLen: fc.oneof(fc.constantFrom(0, 4, 16), fc.integer({ min: 0, max: 255 })),
@@ -163,20 +168,29 @@ interface RequestSpec extends Connect {
 }
 
 function requestSpec(listener: ListenerName, mc: MulticastTargets): fc.Arbitrary<RequestSpec> {
-  return fc
-    .record({
-      request: requestCode,
-      hashType,
-      key: keyIndex,
-      flags: fc.oneof({ arbitrary: fc.constant(0), weight: 5 }, { arbitrary: fc.integer({ min: 0, max: 255 }), weight: 1 }),
-      domain: domainBytes,
-      stale: fc.oneof({ arbitrary: fc.constant(new Uint8Array(0)), weight: 9 }, { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 8, min: 1 }), weight: 1 }),
-      seqno,
-      random: fc.uint8Array({ minLength: 6, maxLength: 6 }),
-      connect: connectFields(listener, mc),
-    })
-    // Stale bytes exist only where the field has room after the NUL.
-    .map(({ connect, stale, ...rest }) => ({ ...rest, ...connect, stale: stale.subarray(0, Math.max(0, DOMAIN_FIELD_SIZE - rest.domain.length - 1)) }));
+  return (
+    fc
+      .record({
+        request: requestCode,
+        hashType,
+        key: keyIndex,
+        flags: fc.oneof({ arbitrary: fc.constant(0), weight: 5 }, { arbitrary: fc.integer({ min: 0, max: 255 }), weight: 1 }),
+        domain: domainBytes,
+        stale: fc.oneof(
+          { arbitrary: fc.constant(new Uint8Array(0)), weight: 9 },
+          { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 8, min: 1 }), weight: 1 },
+        ),
+        seqno,
+        random: fc.uint8Array({ minLength: 6, maxLength: 6 }),
+        connect: connectFields(listener, mc),
+      })
+      // Stale bytes exist only where the field has room after the NUL.
+      .map(({ connect, stale, ...rest }) => ({
+        ...rest,
+        ...connect,
+        stale: stale.subarray(0, Math.max(0, DOMAIN_FIELD_SIZE - rest.domain.length - 1)),
+      }))
+  );
 }
 
 /** The 176-byte request, signed when its hash type is known (unknown types get the random bytes as "hash"). */
@@ -241,13 +255,15 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }).map((tail) => ({ type: 'extend' as const, tail })), weight: 2 },
   {
     // A field overwritten after signing: request code, hash type, port, seqno, family.
-    arbitrary: fc.oneof(
-      fc.integer({ min: 0, max: 255 }).map((v) => ({ at: L.request, bytes: Uint8Array.of(v) })),
-      fc.integer({ min: 0, max: 255 }).map((v) => ({ at: L.hashType, bytes: Uint8Array.of(v) })),
-      fc.constantFrom(0, 1, 0xffff).map((v) => ({ at: L.port, bytes: Uint8Array.of(v & 0xff, v >> 8) })),
-      u32.map((v) => ({ at: L.seqno, bytes: le32(v) })),
-      u32.map((v) => ({ at: L.family, bytes: le32(v) })),
-    ).map((f) => ({ type: 'field' as const, ...f })),
+    arbitrary: fc
+      .oneof(
+        fc.integer({ min: 0, max: 255 }).map((v) => ({ at: L.request, bytes: Uint8Array.of(v) })),
+        fc.integer({ min: 0, max: 255 }).map((v) => ({ at: L.hashType, bytes: Uint8Array.of(v) })),
+        fc.constantFrom(0, 1, 0xffff).map((v) => ({ at: L.port, bytes: Uint8Array.of(v & 0xff, v >> 8) })),
+        u32.map((v) => ({ at: L.seqno, bytes: le32(v) })),
+        u32.map((v) => ({ at: L.family, bytes: le32(v) })),
+      )
+      .map((f) => ({ type: 'field' as const, ...f })),
     weight: 2,
   },
   {
@@ -299,7 +315,10 @@ interface Built {
 function build(spec: RequestSpec, m: Mutation, listener: ListenerName): Built {
   const packet = encode(spec);
   const bytes = mutate(packet, m);
-  const intact = listener === 'multicast' ? bytes.equals(packet) : bytes.length >= FENCE_REQUEST_SIZE && bytes.subarray(0, FENCE_REQUEST_SIZE).equals(packet);
+  const intact =
+    listener === 'multicast'
+      ? bytes.equals(packet)
+      : bytes.length >= FENCE_REQUEST_SIZE && bytes.subarray(0, FENCE_REQUEST_SIZE).equals(packet);
   const legit = intact && executable(spec, packet, listener);
   if (legit && FENCING.has(spec.request)) return build({ ...spec, request: Request.STATUS }, m, listener);
   return { bytes, legit, whole: bytes.length === FENCE_REQUEST_SIZE, spec };
@@ -352,7 +371,10 @@ function streamDraft(listener: ListenerName, mc: MulticastTargets): fc.Arbitrary
     return draft;
   });
   const random = fc
-    .tuple(fc.oneof(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ minLength: FENCE_REQUEST_SIZE, maxLength: FENCE_REQUEST_SIZE })), split)
+    .tuple(
+      fc.oneof(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ minLength: FENCE_REQUEST_SIZE, maxLength: FENCE_REQUEST_SIZE })),
+      split,
+    )
     .map(([bytes, s]): Draft => ({ kind: 'random bytes', ...pieces(Buffer.from(bytes), s), legit: false }));
   const hold = fc.oneof({ arbitrary: fc.constant(false), weight: 49 }, { arbitrary: fc.constant(true), weight: 1 });
   return fc.tuple(fc.oneof({ arbitrary: request, weight: 9 }, { arbitrary: random, weight: 1 }), hold).map(([draft, holdOpen]) => {
@@ -364,7 +386,12 @@ function streamDraft(listener: ListenerName, mc: MulticastTargets): fc.Arbitrary
 function multicastDraft(mc: MulticastTargets): fc.Arbitrary<Draft> {
   const request = fc.tuple(requestSpec('multicast', mc), mutation).map(([spec, m]): Draft => {
     const built = build(spec, m, 'multicast');
-    const draft: Draft = { kind: `${m.type}${spec.key >= 0 ? ', wrong key' : ''}`, pieces: [built.bytes], pausesMs: [0], legit: built.legit };
+    const draft: Draft = {
+      kind: `${m.type}${spec.key >= 0 ? ', wrong key' : ''}`,
+      pieces: [built.bytes],
+      pausesMs: [0],
+      legit: built.legit,
+    };
     if (built.legit) {
       draft.callsTrap = built.spec.family === Family.INET && built.spec.address === trapAddressBytes && built.spec.port === mc.trapPort;
       if (built.spec.request === Request.STATUS) draft.status = { spec: built.spec, whole: false };
@@ -421,11 +448,18 @@ function serialFrames(bytes: Buffer): SerialRequest[] {
 function serialDraft(): fc.Arbitrary<Draft> {
   return fc
     .oneof(
-      { arbitrary: fc.array(serialSegment, { minLength: 1, maxLength: 6 }).map((segs) => ({ kind: 'framed requests and garbage', bytes: Buffer.concat(segs) })), weight: 9 },
+      {
+        arbitrary: fc
+          .array(serialSegment, { minLength: 1, maxLength: 6 })
+          .map((segs) => ({ kind: 'framed requests and garbage', bytes: Buffer.concat(segs) })),
+        weight: 9,
+      },
       { arbitrary: fc.uint8Array({ maxLength: 600 }).map((b) => ({ kind: 'random bytes', bytes: Buffer.from(b) })), weight: 1 },
     )
     .map(({ kind, bytes }) => ({ kind, bytes: Buffer.concat([bytes, Buffer.alloc(SERIAL_FLUSH)]) }))
-    .filter(({ bytes }) => serialFrames(bytes).every((f) => f.request !== Request.HOSTLIST && !serialGuestNames.has(f.domain.toLowerCase())))
+    .filter(({ bytes }) =>
+      serialFrames(bytes).every((f) => f.request !== Request.HOSTLIST && !serialGuestNames.has(f.domain.toLowerCase())),
+    )
     .map(({ kind, bytes }): Draft => ({ kind, pieces: [bytes], pausesMs: [0], legit: false }));
 }
 

@@ -62,7 +62,7 @@ export function fuzzReport(reports: readonly ListenerReport[], run: RunInfo): st
     'wrong keys, domain fields without a NUL or with control bytes, extreme field values), streams split at',
     'random points, serial streams of framed requests among garbage, random bytes. Legitimate requests are',
     'made throughout (probes); after each listener the daemon must be running, have fenced nothing',
-    '(fencing audit lines) and every fixture domain must be in its start state (the daemon\'s host list).',
+    "(fencing audit lines) and every fixture domain must be in its start state (the daemon's host list).",
     '"Legit" inputs are intact, correctly signed and permitted: the daemon may execute them, and the generator',
     'gives them harmless operations only (a fencing one becomes status); every other input must be refused.',
     '"Answers checked": legit status requests with a fresh seqno, whose answer must be right.',
@@ -70,7 +70,7 @@ export function fuzzReport(reports: readonly ListenerReport[], run: RunInfo): st
     'Kinds: the mutation of a signed request (intact: none; xor: bits or bytes flipped; field: a field changed',
     'after signing; splice: bytes overwritten; truncate; extend), ", wrong key" when it was signed with a wrong',
     'key, ", split" when written in pieces with pauses, ", held open" when less than a request was sent and the',
-    'connection left open for the daemon\'s read deadline to end.',
+    "connection left open for the daemon's read deadline to end.",
     '',
     '| listener | inputs | legit (harmless) | answers checked | crashes | unintended actions | state changes | probes ok | probe median | RSS before → after | duration | inputs/s |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -81,7 +81,9 @@ export function fuzzReport(reports: readonly ListenerReport[], run: RunInfo): st
         `${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)} | ${seconds(r.durationMs)} | ${Math.round(r.inputs / (r.durationMs / 1000))} |`,
     ),
     '',
-    'RSS: ' + [...new Set(reports.map((r) => `${r.listener === 'vsock' ? 'vsock' : 'multicast, tcp, serial'}: ${r.rssNote}`))].join('; ') + '.',
+    'RSS: ' +
+      [...new Set(reports.map((r) => `${r.listener === 'vsock' ? 'vsock' : 'multicast, tcp, serial'}: ${r.rssNote}`))].join('; ') +
+      '.',
     '',
     broken.length ? `## Invariants broken (${broken.length})` : '## All invariants held',
     '',
@@ -90,12 +92,20 @@ export function fuzzReport(reports: readonly ListenerReport[], run: RunInfo): st
   ];
   for (const r of reports) {
     lines.push(`### ${r.listener}`, '');
-    lines.push(`${r.inputs} inputs, ${(r.bytes / 1024).toFixed(0)} KiB. By kind: ${[...r.kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
+    lines.push(
+      `${r.inputs} inputs, ${(r.bytes / 1024).toFixed(0)} KiB. By kind: ${[...r.kinds]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}.`,
+    );
     if (r.datagramsDropped !== undefined) lines.push(`Datagrams dropped by the kernel before the daemon read them: ${r.datagramsDropped}.`);
     if (r.connectBacks) {
-      lines.push(`Connect-backs to the trap: ${r.connectBacks.received} (${r.connectBacks.answered} answered) for ${r.connectBacks.asked} legit requests that asked for one.`);
+      lines.push(
+        `Connect-backs to the trap: ${r.connectBacks.received} (${r.connectBacks.answered} answered) for ${r.connectBacks.asked} legit requests that asked for one.`,
+      );
     }
-    if (r.serialAnswers !== undefined) lines.push(`Answers to fuzzed frames (permission refusals, monitor, unknown codes): ${r.serialAnswers}.`);
+    if (r.serialAnswers !== undefined)
+      lines.push(`Answers to fuzzed frames (permission refusals, monitor, unknown codes): ${r.serialAnswers}.`);
     lines.push(`Probes: ${r.probes.sent}, p99 ${ms(percentile(r.probes.latenciesMs, 99))}.`);
     if (r.stalled.count) lines.push(`Stalled: ${r.stalled.count} (${r.stalled.examples.slice(0, 3).join('; ')}).`);
     if (r.errorLines.size) lines.push(`Error lines in the log: ${[...r.errorLines].map(([l, n]) => `${n} × \`${l}\``).join('; ')}.`);

@@ -23,7 +23,8 @@ import { environmentLine, fuzzReport } from './report.js';
 /** The fields of a dumped input as the daemon's decoder reads them, or why it cannot. */
 function describeInput(listener: ListenerName, bytes: Buffer): string {
   try {
-    if (listener === 'serial') return JSON.stringify(decodeSerialRequest(bytes.subarray(0, SERIAL_REQUEST_SIZE), { acceptUnknownRequest: true }));
+    if (listener === 'serial')
+      return JSON.stringify(decodeSerialRequest(bytes.subarray(0, SERIAL_REQUEST_SIZE), { acceptUnknownRequest: true }));
     const { random: _random, ...fields } = decodeFenceRequest(bytes.subarray(0, FENCE_REQUEST_SIZE), { acceptUnknownRequest: true });
     return JSON.stringify(fields);
   } catch (err) {
@@ -37,7 +38,17 @@ if (process.env[NETNS_MARK] !== '1') {
   const script = fileURLToPath(import.meta.url);
   const inner = spawnSync(
     'unshare',
-    ['-n', 'bash', '-c', 'ip link set lo up && ip route add 224.0.0.0/4 dev lo && exec "$@"', 'run-fuzz', process.execPath, ...process.execArgv, script, ...process.argv.slice(2)],
+    [
+      '-n',
+      'bash',
+      '-c',
+      'ip link set lo up && ip route add 224.0.0.0/4 dev lo && exec "$@"',
+      'run-fuzz',
+      process.execPath,
+      ...process.execArgv,
+      script,
+      ...process.argv.slice(2),
+    ],
     { stdio: 'inherit', env: { ...process.env, [NETNS_MARK]: '1' } },
   );
   process.exit(inner.status ?? 1);
@@ -65,7 +76,9 @@ const command = `npm run fuzz -- ${process.argv.slice(2).join(' ')}`.trim();
 if (values.dump !== undefined) {
   for (const l of listeners) {
     const input = inputAt(l, seed, Number(values.dump), multicastTargets(PORTS));
-    console.log(`${l} #${input.index} of seed ${seed} (${input.kind})${input.legit ? ', legit' : ''}, pauses ${input.pausesMs.join('/')} ms`);
+    console.log(
+      `${l} #${input.index} of seed ${seed} (${input.kind})${input.legit ? ', legit' : ''}, pauses ${input.pausesMs.join('/')} ms`,
+    );
     input.pieces.forEach((p, i) => console.log(`  piece ${i}: ${p.toString('hex')}`));
     console.log(`  fields: ${describeInput(l, Buffer.concat(input.pieces))}`);
   }
@@ -92,7 +105,9 @@ if (values.dump !== undefined) {
       console.error(`fuzzing ${l}: ${count} inputs, seed ${seed}`);
       const r = await session.run(l, seed, count);
       reports.push(r);
-      console.error(`  ${l}: ${(r.durationMs / 1000).toFixed(1)} s, ${violations(r).length ? violations(r).join('; ') : 'invariants held'}`);
+      console.error(
+        `  ${l}: ${(r.durationMs / 1000).toFixed(1)} s, ${violations(r).length ? violations(r).join('; ') : 'invariants held'}`,
+      );
     }
   } finally {
     if (values.log) writeFileSync(values.log, session.logs());

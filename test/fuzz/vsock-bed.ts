@@ -60,9 +60,7 @@ export class VsockBed {
   private async setUp(uri: string): Promise<void> {
     const log = this.captured.logger;
     const backend = await LibvirtBackend.open([uri], log, { connect: (u) => this.pool.get(u) });
-    const permissions = new StaticMap([
-      { name: 'host', ips: [PROBE_CID, ...FUZZ_CIDS].map(String), uuids: [...HOST_GROUP_TARGETS] },
-    ]);
+    const permissions = new StaticMap([{ name: 'host', ips: [PROBE_CID, ...FUZZ_CIDS].map(String), uuids: [...HOST_GROUP_TARGETS] }]);
     const dispatcher = new Dispatcher(backend, () => permissions, log);
     const cids = new Map([PROBE_CID, ...FUZZ_CIDS].map((cid, i) => [cid, this.probe.port + i]));
     this.listener = new VsockListener(

@@ -40,8 +40,7 @@ export function domainXml(spec: DomainSpec): string {
     ...(spec.controlSocket === undefined ? [] : [unixSerial(2, spec.controlSocket)]),
     ...spec.channels.map(
       (ch) =>
-        `<channel type='unix'><source mode='bind' path='${esc(ch.socket)}'/>` +
-        `<target type='virtio' name='${esc(ch.name)}'/></channel>`,
+        `<channel type='unix'><source mode='bind' path='${esc(ch.socket)}'/>` + `<target type='virtio' name='${esc(ch.name)}'/></channel>`,
     ),
     ...(spec.hostRoot
       ? [

@@ -129,11 +129,7 @@ export class Guest {
   }
 
   /** Polls the console until `check` returns a value; a setup error or power-off ends the wait early. */
-  private async waitFor<T>(
-    what: string,
-    timeoutMs: number,
-    check: (markers: Marker[], text: string) => T | undefined,
-  ): Promise<T> {
+  private async waitFor<T>(what: string, timeoutMs: number, check: (markers: Marker[], text: string) => T | undefined): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const text = await this.console();
@@ -260,14 +256,7 @@ export class GuestBed {
         restartOnReboot: stay,
       }),
     );
-    const guest = new Guest(
-      name,
-      uuid,
-      consolePath,
-      serialSocket,
-      new Map(channels.map((c) => [c.name, c.socket])),
-      controlSocket,
-    );
+    const guest = new Guest(name, uuid, consolePath, serialSocket, new Map(channels.map((c) => [c.name, c.socket])), controlSocket);
     await virsh('define', xmlPath);
     // Registered before start, so cleanup also undefines a guest that failed to start.
     this.guests.push(guest);

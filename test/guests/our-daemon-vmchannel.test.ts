@@ -21,7 +21,9 @@ test('guest A fences guest B with our fence_virt over virtio-serial (our vmchann
   await b.ready();
 
   const agent = (...args: string[]) =>
-    a.exec(`cd ${shellCommand([repoRoot])} && ${shellCommand([process.execPath, '--import', 'tsx', 'src/bin/fence_virt.ts', '-D', `/dev/virtio-ports/${FENCE_CHANNEL}`, ...args])}`);
+    a.exec(
+      `cd ${shellCommand([repoRoot])} && ${shellCommand([process.execPath, '--import', 'tsx', 'src/bin/fence_virt.ts', '-D', `/dev/virtio-ports/${FENCE_CHANNEL}`, ...args])}`,
+    );
 
   const list = await agent('-o', 'list');
   assert.equal(list.exitCode, 0, list.output);

@@ -134,9 +134,12 @@ describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeou
       'the vsock probe',
     );
     const report = JSON.parse(output.trim().split('\n').at(-1) ?? '') as ProbeReport;
-    assert.equal(report.localCid, 1, 'the loopback transport is the only one, so its CID is the guest\'s');
+    assert.equal(report.localCid, 1, "the loopback transport is the only one, so its CID is the guest's");
     assert.equal(report.exchange.peer.cid, 1);
-    assert.ok(Number.isInteger(report.exchange.peer.port) && report.exchange.peer.port !== PROBE_PORT, `peer port ${report.exchange.peer.port}`);
+    assert.ok(
+      Number.isInteger(report.exchange.peer.port) && report.exchange.peer.port !== PROBE_PORT,
+      `peer port ${report.exchange.peer.port}`,
+    );
     assert.deepEqual([report.exchange.bytes, report.exchange.same], [1 << 20, true]);
     assert.equal(report.secondListener, 'EADDRINUSE');
     assert.equal(report.refused, 'ECONNRESET');
@@ -149,8 +152,10 @@ describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeou
     assert.deepEqual(report.leakedFds, []);
   });
 
-  describe('the C daemon\'s vsock listener', () => {
-    before(() => guest.startService('c-daemon', PORT, [...PROGRAMS.c.daemon, '-F', '-f', config, '-p', '/run/tmp/c-daemon.pid', '-d', '3']));
+  describe("the C daemon's vsock listener", () => {
+    before(() =>
+      guest.startService('c-daemon', PORT, [...PROGRAMS.c.daemon, '-F', '-f', config, '-p', '/run/tmp/c-daemon.pid', '-d', '3']),
+    );
     after(() => guest.stopService('c-daemon'));
 
     it('answers the C fence_virt -S (the reference)', async () => {
@@ -164,8 +169,10 @@ describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeou
     });
   });
 
-  describe('our daemon\'s vsock listener', () => {
-    before(() => guest.startService('our-daemon', PORT, [...PROGRAMS.ours.daemon, '-F', '-f', config, '-p', '/run/tmp/our-daemon.pid', '-d', '2']));
+  describe("our daemon's vsock listener", () => {
+    before(() =>
+      guest.startService('our-daemon', PORT, [...PROGRAMS.ours.daemon, '-F', '-f', config, '-p', '/run/tmp/our-daemon.pid', '-d', '2']),
+    );
     after(() => guest.stopService('our-daemon'));
 
     it('answers our fence_virt -S: list, status, off, on, reboot; wrong key and weak hash refused', async () => {
@@ -184,7 +191,10 @@ describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeou
       assert.deepEqual(outcome('status of vm-b by UUID (granted to CID 1)'), { code: 0, stdout: 'Status: ON\n' });
       assert.deepEqual(outcome('off vm-a (granted only to vm-a itself)'), { code: 3, stdout: 'Permission denied\n' });
       assert.deepEqual(outcome('wrong key'), { code: 1, stdout: 'Invalid response to challenge\nOperation failed\n' });
-      assert.deepEqual(outcome('weak hash (sha1 below the sha256 minimum)'), { code: 1, stdout: 'Invalid response to challenge\nOperation failed\n' });
+      assert.deepEqual(outcome('weak hash (sha1 below the sha256 minimum)'), {
+        code: 1,
+        stdout: 'Invalid response to challenge\nOperation failed\n',
+      });
 
       const log = await guest.serviceLog('our-daemon');
       for (const op of ['off', 'on', 'reboot']) {

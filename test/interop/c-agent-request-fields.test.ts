@@ -79,10 +79,7 @@ class RequestCatcher {
     const request = new Promise<Buffer>((resolve) => (this.captured = resolve));
     const result = await run();
     this.captured = undefined;
-    return Promise.race([
-      request,
-      Promise.reject(new Error(`no request captured\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)),
-    ]);
+    return Promise.race([request, Promise.reject(new Error(`no request captured\nstdout: ${result.stdout}\nstderr: ${result.stderr}`))]);
   }
 
   async close(): Promise<void> {
@@ -98,11 +95,7 @@ function isZero(bytes: Uint8Array): boolean {
 function assertTcpRequest(raw: Buffer, expected: { request: number; hashType: HashType; domain: string }, label: string): void {
   assert.equal(raw.length, FENCE_REQUEST_SIZE, label);
   const decoded = decodeFenceRequest(raw);
-  assert.deepEqual(
-    { request: decoded.request, hashType: decoded.hashType, domain: decoded.domain },
-    expected,
-    label,
-  );
+  assert.deepEqual({ request: decoded.request, hashType: decoded.hashType, domain: decoded.domain }, expected, label);
   assert.equal(decoded.family, Family.NONE, `${label}: family`);
   assert.equal(decoded.address, null, `${label}: address`);
   assert.equal(decoded.port, 0, `${label}: port`);
@@ -140,7 +133,22 @@ describe('the request fence_virt sends in TCP mode: no connect-back fields (C ag
     it(`${agentName}: every hash, status/off/list`, async () => {
       for (const [hashName, hashType] of HASHES) {
         for (const [action, request, domain] of ACTIONS) {
-          const args = ['-T', '127.0.0.1', '-p', String(catcher.port), '-k', keyFile, '-c', hashName, '-C', 'none', '-o', action, '-t', '3'];
+          const args = [
+            '-T',
+            '127.0.0.1',
+            '-p',
+            String(catcher.port),
+            '-k',
+            keyFile,
+            '-c',
+            hashName,
+            '-C',
+            'none',
+            '-o',
+            action,
+            '-t',
+            '3',
+          ];
           if (domain) args.push('-H', domain);
           const raw = await catcher.capture(() => run(args));
           assertTcpRequest(raw, { request, hashType, domain }, `${agentName} ${args.join(' ')}`);

@@ -41,12 +41,19 @@ after(async () => {
 const toGroup = (datagram: Buffer) => sendToGroup(datagram, MCAST_PORT);
 
 describe('the real C fence_virtd answers requests we signed', () => {
-  for (const [name, hashType] of [['sha1', Hash.SHA1], ['sha256', Hash.SHA256], ['sha512', Hash.SHA512]] as const) {
+  for (const [name, hashType] of [
+    ['sha1', Hash.SHA1],
+    ['sha256', Hash.SHA256],
+    ['sha512', Hash.SHA512],
+  ] as const) {
     it(`over TCP, ${name}`, async () => {
-      assert.deepEqual(await tcpExchange(TCP_PORT, signedRequest({ request: Request.STATUS, domain: 'test', hashType }, key), key, Hash.SHA256), {
-        kind: 'code',
-        code: 0,
-      });
+      assert.deepEqual(
+        await tcpExchange(TCP_PORT, signedRequest({ request: Request.STATUS, domain: 'test', hashType }, key), key, Hash.SHA256),
+        {
+          kind: 'code',
+          code: 0,
+        },
+      );
       assert.deepEqual(await tcpExchange(TCP_PORT, signedRequest({ request: Request.HOSTLIST, hashType }, key), key, Hash.SHA256), {
         kind: 'hosts',
         names: ['test'],

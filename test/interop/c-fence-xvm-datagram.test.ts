@@ -19,7 +19,11 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-for (const [hashName, hash] of [['sha1', Hash.SHA1], ['sha256', Hash.SHA256], ['sha512', Hash.SHA512]] as const) {
+for (const [hashName, hash] of [
+  ['sha1', Hash.SHA1],
+  ['sha256', Hash.SHA256],
+  ['sha512', Hash.SHA512],
+] as const) {
   it(`accepts the datagram the real C fence_xvm sends (hash ${hashName})`, async () => {
     const keyBytes = Buffer.from(`interop key for ${hashName}\n`);
     const keyPath = join(dir, `key-${hashName}`);

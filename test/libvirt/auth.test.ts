@@ -56,7 +56,10 @@ describe('libvirt authentication with auth_unix_rw = polkit', { skip: PrivateLib
     const client = await LibvirtClient.open({ uri: daemon.uri('/default'), logger });
     try {
       assert.equal(await client.getUri(), 'test:///default');
-      assert.ok(lines.some((l) => l.includes('offers authentication types [0]')), lines.join(''));
+      assert.ok(
+        lines.some((l) => l.includes('offers authentication types [0]')),
+        lines.join(''),
+      );
     } finally {
       await client.close();
     }
@@ -73,7 +76,10 @@ describe('libvirt authentication with auth_unix_rw = polkit', { skip: PrivateLib
     });
     assert.equal(r.status, 0, r.stderr);
     const outcome = JSON.parse(r.stdout) as { ok: boolean; name: string; message: string; log: string[] };
-    assert.ok(outcome.log.some((l) => l.includes('offers authentication types [2]')), outcome.log.join(''));
+    assert.ok(
+      outcome.log.some((l) => l.includes('offers authentication types [2]')),
+      outcome.log.join(''),
+    );
     assert.equal(outcome.ok, false);
     assert.equal(outcome.name, 'LibvirtError');
     assert.match(outcome.message, /^cannot open 'test\+unix:\/\/\/default\?socket=.*': polkit authentication failed: /);

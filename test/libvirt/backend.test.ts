@@ -159,7 +159,10 @@ describe('libvirt backend: reboot edge cases', { skip }, () => {
       // Someone (an HA manager) starts the domain again right after the backend's destroy.
       afterDestroy(client!, () => client!.create(dom));
       assert.equal(await backend.reboot('vm-running', origin), 1);
-      assert.ok(lines.some((l) => /still exists after 300 ms; fencing failed/.test(l)), lines.join(''));
+      assert.ok(
+        lines.some((l) => /still exists after 300 ms; fencing failed/.test(l)),
+        lines.join(''),
+      );
     } finally {
       await backend.close();
     }
@@ -176,7 +179,10 @@ describe('libvirt backend: reboot edge cases', { skip }, () => {
       const usurper = (await client!.getXmlDesc(transient)).replace(transient.uuid, '6a7e0001-0000-4000-8000-00000000ee01');
       afterDestroy(client!, () => client!.createXml(usurper));
       assert.equal(await backend.reboot('vm-transient', origin), 0);
-      assert.ok(lines.some((l) => l.startsWith('error:') && l.includes('DID NOT COME BACK')), lines.join(''));
+      assert.ok(
+        lines.some((l) => l.startsWith('error:') && l.includes('DID NOT COME BACK')),
+        lines.join(''),
+      );
       assert.equal(await backend.status(transient.uuid, origin), 2);
     } finally {
       await backend.close();
@@ -232,7 +238,10 @@ describe('libvirt backend: several connections', { skip }, () => {
 describe('libvirt backend: start-up', { skip }, () => {
   it('skips URIs that do not open and keeps the others, in order', async () => {
     const { lines, logger } = new CapturedLog(0);
-    const backend = await LibvirtBackend.open(['qemu+ssh://elsewhere/system', NODE, 'test+unix:///default?socket=/nonexistent/sock', NODE_B], logger);
+    const backend = await LibvirtBackend.open(
+      ['qemu+ssh://elsewhere/system', NODE, 'test+unix:///default?socket=/nonexistent/sock', NODE_B],
+      logger,
+    );
     try {
       assert.deepEqual(
         backend.clients.map((c) => c.uri),

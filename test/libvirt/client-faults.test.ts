@@ -74,7 +74,11 @@ describe('LibvirtClient against a fake server sending garbage', () => {
   const garbageOnFirstCall: [string, (call: Packet) => Buffer, RegExp][] = [
     ['a length beyond libvirt’s 16 MiB limit', () => lengthWord(0xffffffff), /exceeds libvirt's limit/],
     ['a length shorter than a header', () => Buffer.concat([lengthWord(8), Buffer.alloc(4)]), /smaller than the 28-byte minimum/],
-    ['an unknown program', (call) => encodePacket({ ...call.header, program: 0x12345678, type: MessageType.Reply }), /unexpected program 0x12345678/],
+    [
+      'an unknown program',
+      (call) => encodePacket({ ...call.header, program: 0x12345678, type: MessageType.Reply }),
+      /unexpected program 0x12345678/,
+    ],
     ['a wrong protocol version', (call) => reply(call, undefined, { version: 7 }), /unsupported remote protocol version 7/],
     ['an unknown message type', (call) => reply(call, undefined, { type: 9 }), /unexpected message type 9/],
   ];
@@ -99,7 +103,10 @@ describe('LibvirtClient against a fake server sending garbage', () => {
     };
     const client = await open();
     try {
-      await assert.rejects(client.lookupByName('x'), (err: unknown) => err instanceof LibvirtProtocolError && /malformed reply to procedure 23/.test(err.message));
+      await assert.rejects(
+        client.lookupByName('x'),
+        (err: unknown) => err instanceof LibvirtProtocolError && /malformed reply to procedure 23/.test(err.message),
+      );
       await assert.rejects(client.numOfDomains(), /4 unexpected trailing bytes/);
       assert.equal(await client.getUri(), 'test:///default');
       assert.equal(client.isConnected, true);
@@ -117,7 +124,10 @@ describe('LibvirtClient against a fake server sending garbage', () => {
       const [reason] = await disconnected;
       assert.ok(reason instanceof LibvirtProtocolError);
       assert.equal(client.isConnected, false);
-      await assert.rejects(client.numOfDomains(), (err: unknown) => err instanceof LibvirtConnectionError && /not connected/.test(err.message));
+      await assert.rejects(
+        client.numOfDomains(),
+        (err: unknown) => err instanceof LibvirtConnectionError && /not connected/.test(err.message),
+      );
     } finally {
       await client.close();
     }

@@ -91,7 +91,9 @@ describe('LibvirtClient on the shared libvirtd', { skip }, () => {
       answers.map((d) => d.name),
       asked,
     );
-    const mixed = await Promise.allSettled(asked.map((name, i) => (i % 3 === 0 ? client.lookupByName(`${name}-missing`) : client.lookupByName(name))));
+    const mixed = await Promise.allSettled(
+      asked.map((name, i) => (i % 3 === 0 ? client.lookupByName(`${name}-missing`) : client.lookupByName(name))),
+    );
     mixed.forEach((r, i) => {
       if (i % 3 === 0) assert.equal(r.status, 'rejected', `call ${i}`);
       else assert.equal(r.status === 'fulfilled' && r.value.name, asked[i], `call ${i}`);
@@ -176,7 +178,8 @@ describe('LibvirtClient opening', { skip }, () => {
     const uri = 'test+unix:///default?socket=/nonexistent/libvirt-sock';
     await assert.rejects(
       LibvirtClient.open({ uri }),
-      (err: unknown) => err instanceof LibvirtConnectionError && err.message.includes('/nonexistent/libvirt-sock') && err.message.includes(uri),
+      (err: unknown) =>
+        err instanceof LibvirtConnectionError && err.message.includes('/nonexistent/libvirt-sock') && err.message.includes(uri),
     );
   });
 

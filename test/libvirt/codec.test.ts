@@ -11,7 +11,13 @@ import { XdrError, XdrReader, XdrWriter } from '../../src/libvirt/xdr.js';
 describe('XDR', () => {
   it('round-trips every type with RFC 4506 layout', () => {
     const w = new XdrWriter(4);
-    w.int(-2).uint(0xfffffffe).hyper(-5n).uhyper(2n ** 64n - 1n).bool(true).string('héllo').opaque(Buffer.from([1, 2, 3]));
+    w.int(-2)
+      .uint(0xfffffffe)
+      .hyper(-5n)
+      .uhyper(2n ** 64n - 1n)
+      .bool(true)
+      .string('héllo')
+      .opaque(Buffer.from([1, 2, 3]));
     w.optional(null, (x, v: number) => x.int(v)).optional(7, (x, v) => x.int(v));
     const bytes = w.finish();
     // 'héllo' is 6 UTF-8 bytes: length word + 6 + 2 padding; the opaque is 4 + 3 + 1.
@@ -25,8 +31,14 @@ describe('XDR', () => {
     assert.equal(r.bool(), true);
     assert.equal(r.string(100), 'héllo');
     assert.deepEqual([...r.opaque(100)], [1, 2, 3]);
-    assert.equal(r.optional((x) => x.int()), null);
-    assert.equal(r.optional((x) => x.int()), 7);
+    assert.equal(
+      r.optional((x) => x.int()),
+      null,
+    );
+    assert.equal(
+      r.optional((x) => x.int()),
+      7,
+    );
     r.end();
   });
 
@@ -77,8 +89,12 @@ describe('remote structures', () => {
     const w = new XdrWriter().int(42).int(10);
     w.optional("Domain not found: no domain with matching name 'x'", (x, s) => x.string(s));
     w.int(2).optional(null, writeDomain);
-    w.optional('x', (x, s) => x.string(s)).optional(null, (x, s: string) => x.string(s)).optional(null, (x, s: string) => x.string(s));
-    w.int(0).int(0).optional(null, (x, s: string) => x.string(s));
+    w.optional('x', (x, s) => x.string(s))
+      .optional(null, (x, s: string) => x.string(s))
+      .optional(null, (x, s: string) => x.string(s));
+    w.int(0)
+      .int(0)
+      .optional(null, (x, s: string) => x.string(s));
     const r = new XdrReader(w.finish());
     const err = readRemoteError(r);
     r.end();
@@ -163,7 +179,13 @@ describe('URI resolution', () => {
   });
 
   it('refuses URIs that need a network transport or a remote host, naming the URI', () => {
-    for (const uri of ['qemu+ssh://host/system', 'qemu+tcp://host/system', 'qemu+tls://host/system', 'qemu://host/system', 'qemu+ssh:///system']) {
+    for (const uri of [
+      'qemu+ssh://host/system',
+      'qemu+tcp://host/system',
+      'qemu+tls://host/system',
+      'qemu://host/system',
+      'qemu+ssh:///system',
+    ]) {
       assert.throws(
         () => resolveUri(uri, env()),
         (err: unknown) => err instanceof UnsupportedUriError && err.uri === uri && err.message.includes(`'${uri}'`),

@@ -32,7 +32,10 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
       let lost: Error | null = null;
       client.on('disconnected', (e) => (lost = e));
       await sleep(3_500); // longer than the daemon's 1 s × (2 + 1) limit
-      assert.ok(lines.some((l) => l.includes('keepalive PING received')), 'the daemon pinged us');
+      assert.ok(
+        lines.some((l) => l.includes('keepalive PING received')),
+        'the daemon pinged us',
+      );
       assert.equal(lost, null);
       assert.equal(await client.numOfDomains(), 1);
     } finally {
@@ -45,7 +48,10 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
     try {
       daemon.signal('SIGSTOP');
       try {
-        await assert.rejects(client.numOfDomains({ timeoutMs: 200 }), (err: unknown) => err instanceof LibvirtTimeoutError && err.timeoutMs === 200);
+        await assert.rejects(
+          client.numOfDomains({ timeoutMs: 200 }),
+          (err: unknown) => err instanceof LibvirtTimeoutError && err.timeoutMs === 200,
+        );
       } finally {
         daemon.signal('SIGCONT');
       }
@@ -69,7 +75,10 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
     });
     try {
       await sleep(700); // idle long enough for our PINGs, which the daemon must answer
-      assert.ok(lines.some((l) => l.includes('keepalive PONG received')), 'the daemon answered our PINGs');
+      assert.ok(
+        lines.some((l) => l.includes('keepalive PONG received')),
+        'the daemon answered our PINGs',
+      );
       assert.equal(client.isConnected, true);
 
       const disconnected = nextEvent(client, 'disconnected');
@@ -79,7 +88,10 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
         const [reason] = await disconnected;
         assert.match(reason.message, /stopped answering keepalive/);
         reconnected = nextEvent(client, 'connected');
-        await assert.rejects(client.numOfDomains(), (err: unknown) => err instanceof LibvirtConnectionError && /not connected/.test(err.message));
+        await assert.rejects(
+          client.numOfDomains(),
+          (err: unknown) => err instanceof LibvirtConnectionError && /not connected/.test(err.message),
+        );
       } finally {
         daemon.signal('SIGCONT');
       }
@@ -125,26 +137,30 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
     }
   });
 
-  it('backend: a domain unknown to the live connection is a failure, not "off", while another is dead', { skip: needsSharedLibvirtd() }, async () => {
-    const backend = await LibvirtBackend.open([fixtureUri('node.xml'), daemon.uri(fixturePath('node-b.xml'))], silentLogger);
-    try {
-      assert.equal(await backend.status('Alpha-b', origin), 0);
-      const disconnected = nextEvent(backend.clients[1]!, 'disconnected');
-      await daemon.kill('SIGKILL');
-      await disconnected;
-      // The dead connection might hold it: answering 2 (off) could make a cluster believe it was fenced.
-      assert.equal(await backend.status('Alpha-b', origin), 1);
-      assert.equal(await backend.status('no-such-vm', origin), 1);
-      assert.equal(await backend.status('vm-running', origin), 0);
-      const list = await backend.hostList(origin);
-      assert.equal(list.code, 1);
-      assert.deepEqual(
-        list.hosts.map((h) => h.name),
-        ['vm-blocked', 'vm-crashed', 'vm-in-shutdown', 'vm-paused', 'vm-pmsuspended', 'vm-running', 'vm-shutoff', 'vm-transient'],
-      );
-    } finally {
-      await backend.close();
-      await daemon.launch();
-    }
-  });
+  it(
+    'backend: a domain unknown to the live connection is a failure, not "off", while another is dead',
+    { skip: needsSharedLibvirtd() },
+    async () => {
+      const backend = await LibvirtBackend.open([fixtureUri('node.xml'), daemon.uri(fixturePath('node-b.xml'))], silentLogger);
+      try {
+        assert.equal(await backend.status('Alpha-b', origin), 0);
+        const disconnected = nextEvent(backend.clients[1]!, 'disconnected');
+        await daemon.kill('SIGKILL');
+        await disconnected;
+        // The dead connection might hold it: answering 2 (off) could make a cluster believe it was fenced.
+        assert.equal(await backend.status('Alpha-b', origin), 1);
+        assert.equal(await backend.status('no-such-vm', origin), 1);
+        assert.equal(await backend.status('vm-running', origin), 0);
+        const list = await backend.hostList(origin);
+        assert.equal(list.code, 1);
+        assert.deepEqual(
+          list.hosts.map((h) => h.name),
+          ['vm-blocked', 'vm-crashed', 'vm-in-shutdown', 'vm-paused', 'vm-pmsuspended', 'vm-running', 'vm-shutoff', 'vm-transient'],
+        );
+      } finally {
+        await backend.close();
+        await daemon.launch();
+      }
+    },
+  );
 });

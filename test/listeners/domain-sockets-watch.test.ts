@@ -96,7 +96,10 @@ describe('domain socket watch (libvirt client stand-in, real unix sockets)', () 
     assert.deepEqual(watch.endpoints(), []);
     await captured.waitFor(/dropped .*a\.s2 of domain vm-a \(c0000000-0000-4000-8000-00000000000a\): domain vm-a stopped/);
     libvirt.start('vm-a');
-    await waitUntil(() => ['a.s1', 'a.s2'].every((n) => port(n).connections.length === 2 && port(n).open.length === 1), 'both sockets opened again');
+    await waitUntil(
+      () => ['a.s1', 'a.s2'].every((n) => port(n).connections.length === 2 && port(n).open.length === 1),
+      'both sockets opened again',
+    );
     assert.equal(libvirt.calls.slice(before).includes('listAllDomains'), false, 'an event re-checks one domain, never a scan of all');
   });
 
@@ -129,7 +132,7 @@ describe('domain socket watch (libvirt client stand-in, real unix sockets)', () 
     assert.equal(port('a.s2').connections.length, 1, 'the other socket of the domain was left alone');
   });
 
-  it('warns once when a started domain\'s socket cannot be opened, then retries quietly until it can', async (t) => {
+  it("warns once when a started domain's socket cannot be opened, then retries quietly until it can", async (t) => {
     const { watch, sock, port, libvirt, captured, listenOn } = await watched(t);
     await watch.start();
     await port('off.s').stopListening(); // qemu has not created its socket yet
@@ -137,7 +140,10 @@ describe('domain socket watch (libvirt client stand-in, real unix sockets)', () 
     await waitUntil(() => captured.matching(/cannot connect to .*off\.s/).length >= 3, 'three failed attempts');
     const failures = captured.matching(/cannot connect to .*off\.s of domain vm-off/);
     assert.match(failures[0] ?? '', /^warn: /);
-    assert.ok(failures.slice(1).every((l) => l.startsWith('debug: ')), 'repeats only at debug level');
+    assert.ok(
+      failures.slice(1).every((l) => l.startsWith('debug: ')),
+      'repeats only at debug level',
+    );
     await listenOn(`${sock}/off.s`);
     await waitUntil(() => port('off.s').open.length === 1, 'off.s opened once qemu listens');
   });
@@ -163,7 +169,10 @@ describe('domain socket watch (libvirt client stand-in, real unix sockets)', () 
 
   it('fails to start when libvirt refuses events, leaving no listener on the client', async (t) => {
     const { watch, libvirt, port } = await watched(t, { refuseEvents: true });
-    await assert.rejects(watch.start(), /^Error: cannot subscribe to libvirt domain events on stand-in:\/\/\/: stand-in: event registration refused$/);
+    await assert.rejects(
+      watch.start(),
+      /^Error: cannot subscribe to libvirt domain events on stand-in:\/\/\/: stand-in: event registration refused$/,
+    );
     assert.equal(libvirt.listenerCount('lifecycle') + libvirt.listenerCount('connected'), 0);
     assert.equal(port('a.s1').connections.length, 0);
   });

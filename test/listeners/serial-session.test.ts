@@ -24,7 +24,8 @@ const VM_A = 'a0000000-0000-4000-8000-00000000000a';
 const GUEST = { uuid: VM_A, name: 'vm-a', path: '/run/cluster/fence/vm-a.sock' };
 
 let seqno = 1;
-const frame = (fields: Partial<SerialRequest> & { request: number }) => encodeSerialRequest({ flags: 0, domain: '', seqno: seqno++, ...fields });
+const frame = (fields: Partial<SerialRequest> & { request: number }) =>
+  encodeSerialRequest({ flags: 0, domain: '', seqno: seqno++, ...fields });
 
 function serve(options: { groups?: GroupRule[]; maxSerialBuffer?: number } = {}) {
   const backend = new FakeBackend([
@@ -70,7 +71,7 @@ describe('serial session (in-memory guest socket)', () => {
     await served;
   });
 
-  it('applies the VM\'s groups: a host list in serial framing shows only its targets, a request for another is refused', async () => {
+  it("applies the VM's groups: a host list in serial framing shows only its targets, a request for another is refused", async () => {
     const { guest, served } = serve({ groups: [{ name: 'g', ips: [], uuids: [VM_A, 'vm-b'] }] });
     guest.send(frame({ request: Request.HOSTLIST }));
     const list = await guest.answer();

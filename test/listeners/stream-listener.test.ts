@@ -47,7 +47,14 @@ async function listen(options: { limits?: Partial<SecurityLimits>; groups?: Grou
   };
   // The pool is part of the listener context; this flow never asks it for a connection.
   const libvirt = new LibvirtConnectionPool(log);
-  const settings = { name: 'tcp', key: () => key, minimumHash: Hash.SHA256, auth: Hash.SHA256, sourceOf: (p: TcpPeer) => p.address, identify };
+  const settings = {
+    name: 'tcp',
+    key: () => key,
+    minimumHash: Hash.SHA256,
+    auth: Hash.SHA256,
+    sourceOf: (p: TcpPeer) => p.address,
+    identify,
+  };
   const listener = new StreamRequestListener(acceptor, settings, { dispatcher, core, log, libvirt });
   await listener.start();
   const connect = (address: string): Duplex => acceptor.connect({ address, port: 40_000 });

@@ -42,7 +42,10 @@ describe('generated documentation', { skip: needsTools('/usr/bin/man', '/usr/bin
     for (const { option } of options) {
       assert.ok(text.includes(option), `${option} is not in fence_virtd(8)`);
       const [flag, argument] = option.split(' ');
-      assert.doesNotThrow(() => parseDaemonOptions(argument ? [flag as string, '1'] : [flag as string]), `${option} is in --help but refused`);
+      assert.doesNotThrow(
+        () => parseDaemonOptions(argument ? [flag as string, '1'] : [flag as string]),
+        `${option} is in --help but refused`,
+      );
     }
   });
 

@@ -49,7 +49,7 @@ describe('npm run rpm', { skip, timeout: 300_000 }, () => {
   // The tree, and with it the package and the unpacked root, goes when the suite ends.
   after(() => tree?.remove());
 
-  it('is named after the version and this machine\'s architecture', async () => {
+  it("is named after the version and this machine's architecture", async () => {
     const version = JSON.parse(await readFile(join(treeDir, 'package.json'), 'utf8')).version as string;
     assert.equal(rpmFile.split('/').at(-1), `fence-virtd-${version}-1.x86_64.rpm`);
   });

@@ -32,7 +32,11 @@ export async function scratchTree(prefix: string): Promise<ScratchTree> {
     const { stdout } = await run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO, maxBuffer: 64 << 20 });
     const files = stdout.split('\0').filter(Boolean);
     // Files listed but deleted in the working tree are skipped.
-    await run('sh', ['-c', 'cd "$1" && shift && for f; do [ -e "$f" ] && printf "%s\\0" "$f"; done | xargs -0 cp --parents -t "$0"', dir, REPO, ...files], { maxBuffer: 64 << 20 });
+    await run(
+      'sh',
+      ['-c', 'cd "$1" && shift && for f; do [ -e "$f" ] && printf "%s\\0" "$f"; done | xargs -0 cp --parents -t "$0"', dir, REPO, ...files],
+      { maxBuffer: 64 << 20 },
+    );
     await linkTree(join(REPO, 'node_modules'), join(dir, 'node_modules'));
     await linkTree(join(REPO, 'native/vsock/build'), join(dir, 'native/vsock/build'));
   } catch (err) {

@@ -56,53 +56,71 @@ describe('fence_virtd.service', () => {
     assert.deepEqual(s.get('ProtectSystem'), ['full']);
   });
 
-  it('allows exactly the socket families the daemon uses, and no write where the file system is read-only', { skip: needsTools('/usr/bin/strace'), timeout: 120_000 }, async (t) => {
-    const key = join(dir, 'key');
-    await writeFile(key, randomBytes(4096), { mode: 0o600 });
-    const sockets = join(dir, 'sockets');
-    await mkdir(sockets);
-    const conf = join(dir, 'fence_virt.conf');
-    await writeFile(
-      conf,
-      'fence_virtd { listener = "tcp tcp6 multicast serial vsock"; backend = "libvirt"; }\n' +
-        'listeners {\n' +
-        `  tcp { address = "127.0.0.1"; port = "${PORTS.tcp}"; key_file = "${key}"; }\n` +
-        `  tcp6 { module = "tcp"; family = "ipv6"; address = "::1"; port = "${PORTS.tcp6}"; key_file = "${key}"; }\n` +
-        `  multicast { port = "${PORTS.multicast}"; interface = "lo"; key_file = "${key}"; }\n` +
-        `  serial { uri = "test+unix:///default"; path = "${sockets}"; }\n` +
-        `  vsock { port = "${PORTS.vsock}"; key_file = "${key}"; }\n` +
-        '}\n' +
-        'backends { libvirt { uri = "test+unix:///default"; } }\n',
-      { mode: 0o600 },
-    );
-    const trace = join(dir, 'strace.out');
-    const pidFile = join(dir, 'fence_virtd.pid');
-    const daemon = DaemonProcess.start('strace', [
-      '-f', '-qq', '-o', trace, '-e', 'trace=socket,openat,creat,mkdir,rename',
-      OUR_DAEMON.command, ...OUR_DAEMON.args, '-F', '-f', conf, '-p', pidFile,
-    ]);
-    // strace outlives a SIGTERM of its own while its tracee runs: stop the daemon by the PID it wrote.
-    const stop = async (): Promise<void> => {
-      const pid = Number(await readFile(pidFile, 'utf8').catch(() => '0'));
-      if (pid > 0) process.kill(pid, 'SIGTERM');
-      await daemon.stop();
-    };
-    t.after(stop);
-    await daemon.waitForOutput(/serving with backend libvirt and 5 listener\(s\)/, 30_000);
-    const list = async (command: string, args: string[]) =>
-      waitUntil(async () => (await runTool(command, [...args, '-k', key, '-t', '5', '-o', 'list'])).code === 0, `${command} ${args.join(' ')} -o list`);
-    await list('/usr/sbin/fence_xvm', ['-a', '225.0.0.12', '-p', String(PORTS.multicast)]);
-    await list('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(PORTS.tcp)]);
-    await list('/usr/sbin/fence_virt', ['-T', '::1', '-p', String(PORTS.tcp6)]);
-    await stop();
-    const calls = await readFile(trace, 'utf8');
-    const used = new Set([...calls.matchAll(/socket\((AF_\w+|PF_\w+)/g)].map((m) => (m[1] as string).replace(/^PF_/, 'AF_')));
-    const allowed = new Set(((await unitSettings()).get('RestrictAddressFamilies') ?? []).join(' ').split(/\s+/));
-    assert.deepEqual([...used].sort(), [...allowed].sort(), `socket families used: ${[...used].join(' ')}`);
-    const written = [...calls.matchAll(/(?:openat\(AT_FDCWD, |creat\(|mkdir\(|rename\()"([^"]+)"(?:, (O_[A-Z_|]+))?/g)]
-      .filter((m) => !m[0].startsWith('openat') || /O_WRONLY|O_RDWR|O_CREAT/.test(m[2] ?? ''))
-      .map((m) => m[1] as string);
-    const readOnly = written.filter((path) => /^\/(usr|etc|boot|efi|home|root)\//.test(path));
-    assert.deepEqual(readOnly, [], 'writes that ProtectSystem=full/ProtectHome would refuse');
-  });
+  it(
+    'allows exactly the socket families the daemon uses, and no write where the file system is read-only',
+    { skip: needsTools('/usr/bin/strace'), timeout: 120_000 },
+    async (t) => {
+      const key = join(dir, 'key');
+      await writeFile(key, randomBytes(4096), { mode: 0o600 });
+      const sockets = join(dir, 'sockets');
+      await mkdir(sockets);
+      const conf = join(dir, 'fence_virt.conf');
+      await writeFile(
+        conf,
+        'fence_virtd { listener = "tcp tcp6 multicast serial vsock"; backend = "libvirt"; }\n' +
+          'listeners {\n' +
+          `  tcp { address = "127.0.0.1"; port = "${PORTS.tcp}"; key_file = "${key}"; }\n` +
+          `  tcp6 { module = "tcp"; family = "ipv6"; address = "::1"; port = "${PORTS.tcp6}"; key_file = "${key}"; }\n` +
+          `  multicast { port = "${PORTS.multicast}"; interface = "lo"; key_file = "${key}"; }\n` +
+          `  serial { uri = "test+unix:///default"; path = "${sockets}"; }\n` +
+          `  vsock { port = "${PORTS.vsock}"; key_file = "${key}"; }\n` +
+          '}\n' +
+          'backends { libvirt { uri = "test+unix:///default"; } }\n',
+        { mode: 0o600 },
+      );
+      const trace = join(dir, 'strace.out');
+      const pidFile = join(dir, 'fence_virtd.pid');
+      const daemon = DaemonProcess.start('strace', [
+        '-f',
+        '-qq',
+        '-o',
+        trace,
+        '-e',
+        'trace=socket,openat,creat,mkdir,rename',
+        OUR_DAEMON.command,
+        ...OUR_DAEMON.args,
+        '-F',
+        '-f',
+        conf,
+        '-p',
+        pidFile,
+      ]);
+      // strace outlives a SIGTERM of its own while its tracee runs: stop the daemon by the PID it wrote.
+      const stop = async (): Promise<void> => {
+        const pid = Number(await readFile(pidFile, 'utf8').catch(() => '0'));
+        if (pid > 0) process.kill(pid, 'SIGTERM');
+        await daemon.stop();
+      };
+      t.after(stop);
+      await daemon.waitForOutput(/serving with backend libvirt and 5 listener\(s\)/, 30_000);
+      const list = async (command: string, args: string[]) =>
+        waitUntil(
+          async () => (await runTool(command, [...args, '-k', key, '-t', '5', '-o', 'list'])).code === 0,
+          `${command} ${args.join(' ')} -o list`,
+        );
+      await list('/usr/sbin/fence_xvm', ['-a', '225.0.0.12', '-p', String(PORTS.multicast)]);
+      await list('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(PORTS.tcp)]);
+      await list('/usr/sbin/fence_virt', ['-T', '::1', '-p', String(PORTS.tcp6)]);
+      await stop();
+      const calls = await readFile(trace, 'utf8');
+      const used = new Set([...calls.matchAll(/socket\((AF_\w+|PF_\w+)/g)].map((m) => (m[1] as string).replace(/^PF_/, 'AF_')));
+      const allowed = new Set(((await unitSettings()).get('RestrictAddressFamilies') ?? []).join(' ').split(/\s+/));
+      assert.deepEqual([...used].sort(), [...allowed].sort(), `socket families used: ${[...used].join(' ')}`);
+      const written = [...calls.matchAll(/(?:openat\(AT_FDCWD, |creat\(|mkdir\(|rename\()"([^"]+)"(?:, (O_[A-Z_|]+))?/g)]
+        .filter((m) => !m[0].startsWith('openat') || /O_WRONLY|O_RDWR|O_CREAT/.test(m[2] ?? ''))
+        .map((m) => m[1] as string);
+      const readOnly = written.filter((path) => /^\/(usr|etc|boot|efi|home|root)\//.test(path));
+      assert.deepEqual(readOnly, [], 'writes that ProtectSystem=full/ProtectHome would refuse');
+    },
+  );
 });

@@ -27,17 +27,20 @@ describe('fence_req codec against real captures', () => {
   for (const [name, capture, expected] of cases) {
     it(`decodes the ${name} capture field by field`, () => {
       const req = decodeFenceRequest(capture);
-      assert.deepEqual({ ...req, random: undefined }, {
-        request: expected.request,
-        hashType: expected.hashType,
-        flags: 0,
-        domain: expected.domain,
-        address: '127.0.0.1',
-        family: Family.INET,
-        port: expected.port,
-        random: undefined,
-        seqno: expected.seqno,
-      });
+      assert.deepEqual(
+        { ...req, random: undefined },
+        {
+          request: expected.request,
+          hashType: expected.hashType,
+          flags: 0,
+          domain: expected.domain,
+          address: '127.0.0.1',
+          family: Family.INET,
+          port: expected.port,
+          random: undefined,
+          seqno: expected.seqno,
+        },
+      );
       assert.deepEqual(Buffer.from(req.random), capture.subarray(98, 104));
     });
 
@@ -93,8 +96,14 @@ describe('fence_req codec against real captures', () => {
       seqno: 7,
     });
     signRequest(packet, key);
-    assert.ok(packet.subarray(98, 104).every((b) => b === 0), 'unsigned request keeps zero random bytes');
-    assert.ok(packet.subarray(112).every((b) => b === 0), 'unsigned request keeps a zero hash');
+    assert.ok(
+      packet.subarray(98, 104).every((b) => b === 0),
+      'unsigned request keeps zero random bytes',
+    );
+    assert.ok(
+      packet.subarray(112).every((b) => b === 0),
+      'unsigned request keeps a zero hash',
+    );
     assert.equal(verifyRequest(packet, key, Hash.NONE).ok, true);
     assert.equal(verifyRequest(packet, key, Hash.SHA1).ok, false);
   });

@@ -51,7 +51,7 @@ describe('magic framer', () => {
       const stream = Buffer.concat(parts);
       const f = framer();
       const events: FramerEvent<SerialRequest>[] = [];
-      for (let at = 0; at < stream.length; ) {
+      for (let at = 0; at < stream.length;) {
         const n = 1 + next(100);
         events.push(...f.push(stream.subarray(at, at + n)));
         at += n;
@@ -59,7 +59,11 @@ describe('magic framer', () => {
       }
       const frames = events.flatMap((e) => (e.type === 'frame' ? [e.value] : []));
       assert.deepEqual(frames, sent, `seed ${seed}`);
-      assert.equal(frames.length * SERIAL_REQUEST_SIZE + discardedIn(events) + f.buffered, stream.length, `seed ${seed}: every byte accounted for`);
+      assert.equal(
+        frames.length * SERIAL_REQUEST_SIZE + discardedIn(events) + f.buffered,
+        stream.length,
+        `seed ${seed}: every byte accounted for`,
+      );
     }
   });
 
@@ -76,7 +80,9 @@ describe('magic framer', () => {
     for (let n = 1; n < MAGIC_BYTES.length; n++) {
       const f = framer();
       const frame = encodeSerialRequest(request(n));
-      assert.deepEqual(f.push(Buffer.concat([Buffer.from('zz'), frame.subarray(0, n)])), [{ type: 'discarded', count: 2, reason: 'bytes without a magic' }]);
+      assert.deepEqual(f.push(Buffer.concat([Buffer.from('zz'), frame.subarray(0, n)])), [
+        { type: 'discarded', count: 2, reason: 'bytes without a magic' },
+      ]);
       assert.equal(f.buffered, n);
       assert.deepEqual(f.push(frame.subarray(n)), [{ type: 'frame', value: request(n) }]);
       assert.equal(f.buffered, 0);

@@ -123,7 +123,10 @@ describe('host-list records', () => {
   it('rejects garbage between the NUL and byte 63', () => {
     const rec = encodeHostRecord(host);
     rec[20] = 0x41;
-    assert.throws(() => decodeHostRecord(rec), (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_FIELD');
+    assert.throws(
+      () => decodeHostRecord(rec),
+      (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_FIELD',
+    );
   });
 
   it('recognises the terminator only when both name and uuid are empty', () => {

@@ -21,16 +21,10 @@ export const CHALLENGE_SESSION = {
     '80b983364ea425baa914387bad577a63340bd78d6cf06cb2a3d5b001f0d1bb86b8664055acb77aa450e4176b7ee34ace06fc0a20ed0bace62933ccd58305939f',
     'hex',
   ),
-  daemonAnswer: Buffer.concat([
-    Buffer.from('bfb19d04172c268049efc064de57296914a92dfb5b4589926f9ffdf57d677840', 'hex'),
-    Buffer.alloc(32),
-  ]),
+  daemonAnswer: Buffer.concat([Buffer.from('bfb19d04172c268049efc064de57296914a92dfb5b4589926f9ffdf57d677840', 'hex'), Buffer.alloc(32)]),
   daemonChallenge: Buffer.from(
     'fe4073f06a4cef36430d0b77127f876540f83a378f0ae8061977d36614063078c2c0d65a19d5861d65e17206b0d1c67bc0ae4410890bf38279a3f616ed1fafc3',
     'hex',
   ),
-  clientAnswer: Buffer.concat([
-    Buffer.from('ce942787d7e8d96eacf7ba25bb5cdfc7bee65ba36f17cffa1a3cfda408e5302a', 'hex'),
-    Buffer.alloc(32),
-  ]),
+  clientAnswer: Buffer.concat([Buffer.from('ce942787d7e8d96eacf7ba25bb5cdfc7bee65ba36f17cffa1a3cfda408e5302a', 'hex'), Buffer.alloc(32)]),
 };

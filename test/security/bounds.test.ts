@@ -80,14 +80,23 @@ async function legitTcp(source: string): Promise<Outcome> {
 }
 
 function legitMulticast(): Promise<Outcome> {
-  const datagram = signedRequest({ request: Request.STATUS, domain: 'guard', family: Family.INET, address: '127.0.0.1', port: CALLBACK }, key);
+  const datagram = signedRequest(
+    { request: Request.STATUS, domain: 'guard', family: Family.INET, address: '127.0.0.1', port: CALLBACK },
+    key,
+  );
   return multicastExchange((d) => sendToGroup(d, MCAST), datagram, CALLBACK, key, Hash.SHA256, 5_000);
 }
 
 /** Forged (unsigned) datagrams asking for a connect-back to `host`; nobody there will ever answer. */
 async function forgeConnectBacks(host: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    await sendToGroup(signedRequest({ request: Request.OFF, domain: 'guard', hashType: Hash.NONE, family: Family.INET, address: host, port: TRAP_PORT }, key), MCAST);
+    await sendToGroup(
+      signedRequest(
+        { request: Request.OFF, domain: 'guard', hashType: Hash.NONE, family: Family.INET, address: host, port: TRAP_PORT },
+        key,
+      ),
+      MCAST,
+    );
   }
 }
 

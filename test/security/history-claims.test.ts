@@ -44,7 +44,13 @@ before(async () => {
   const node = join(dir, 'node.xml');
   await writeFile(
     node,
-    nodeXml([guest('intruder'), guest('guardian'), guest('bystander'), { name: 'victim', uuid: UUID.victim }, { name: 'victim2', uuid: UUID.victim2 }]),
+    nodeXml([
+      guest('intruder'),
+      guest('guardian'),
+      guest('bystander'),
+      { name: 'victim', uuid: UUID.victim },
+      { name: 'victim2', uuid: UUID.victim2 },
+    ]),
   );
   for (const name of ['intruder', 'guardian', 'bystander'] as const) ports.set(name, await GuestPortSocket.listen(join(sockets, name)));
   const uri = `test+unix://${node}`;
@@ -104,14 +110,22 @@ describe('history entries are claimed only by permitted requests, and only evict
   it("a guest refused for victim floods its seqnos; the permitted guest's off with one of them is executed", async () => {
     const codes = await flood('intruder', Request.OFF, 'victim', 7000, 50);
     assert.deepEqual(codes, Array(50).fill(Response.PERM), 'every request of the intruder is refused');
-    assert.deepEqual(await ask('guardian', Request.OFF, 'victim', 7025), { code: 0 }, "guardian's off was dropped as a duplicate of a refused request");
+    assert.deepEqual(
+      await ask('guardian', Request.OFF, 'victim', 7025),
+      { code: 0 },
+      "guardian's off was dropped as a duplicate of a refused request",
+    );
     assert.deepEqual(await ask('guardian', Request.STATUS, 'victim', 7100), { code: Response.OFF }, 'victim is off');
   });
 
-  it('the same across listeners: a TCP requester\'s off with a seqno the serial intruder used is executed', async () => {
+  it("the same across listeners: a TCP requester's off with a seqno the serial intruder used is executed", async () => {
     assert.deepEqual(await flood('intruder', Request.OFF, 'victim2', 8000, 50), Array(50).fill(Response.PERM));
     const off = signedRequest({ request: Request.OFF, domain: 'victim2', seqno: 8025 }, key);
-    assert.deepEqual(await tcpExchange(TCP, off, key, Hash.SHA256), { kind: 'code', code: 0 }, 'the TCP off was dropped as a duplicate of a refused request');
+    assert.deepEqual(
+      await tcpExchange(TCP, off, key, Hash.SHA256),
+      { kind: 'code', code: 0 },
+      'the TCP off was dropped as a duplicate of a refused request',
+    );
     assert.deepEqual(await ask('guardian', Request.STATUS, 'victim2', 8100), { code: Response.OFF }, 'victim2 is off');
   });
 
@@ -119,7 +133,11 @@ describe('history entries are claimed only by permitted requests, and only evict
     assert.deepEqual(await ask('guardian', Request.STATUS, 'guardian', 9000), { code: 0 });
     const codes = await flood('bystander', Request.STATUS, 'bystander', 9100, 4 * MAX_HISTORY_PER_REQUESTER);
     assert.deepEqual(codes, Array(codes.length).fill(0));
-    assert.equal(await ask('guardian', Request.STATUS, 'guardian', 9000, 1_000), 'no answer', "guardian's retransmission was executed again");
+    assert.equal(
+      await ask('guardian', Request.STATUS, 'guardian', 9000, 1_000),
+      'no answer',
+      "guardian's retransmission was executed again",
+    );
     await daemon.waitForLog(/duplicate.*\b9000\b/i);
   });
 

@@ -76,7 +76,10 @@ describe('peer-controlled text in the log', () => {
     line.send(guestSocket.request({ request: Request.OFF, domain: SERIAL_DOMAIN }));
     await line.answer(5_000);
     // The hostile name itself, in the lines about fencing that domain.
-    assert.deepEqual(await tcpExchange(TCP, signedRequest({ request: Request.OFF, domain: EVIL_UUID }, key), key, Hash.SHA256), { kind: 'code', code: 0 });
+    assert.deepEqual(await tcpExchange(TCP, signedRequest({ request: Request.OFF, domain: EVIL_UUID }, key), key, Hash.SHA256), {
+      kind: 'code',
+      code: 0,
+    });
     for (const marker of MARKERS) await daemon.waitForLog(new RegExp(marker));
 
     const output = daemon.output();

@@ -92,7 +92,14 @@ export class OurDaemon {
    * Refusals are logged after the peer has seen the close, so the line may come a moment later.
    */
   waitForLog(pattern: RegExp, since = 0, timeoutMs = 5_000): Promise<void> {
-    return this.process.waitUntil(() => this.lines().slice(since).some((l) => pattern.test(l)), `a log line matching ${pattern}`, timeoutMs);
+    return this.process.waitUntil(
+      () =>
+        this.lines()
+          .slice(since)
+          .some((l) => pattern.test(l)),
+      `a log line matching ${pattern}`,
+      timeoutMs,
+    );
   }
 
   /** How many descriptors the daemon holds now. */

@@ -79,7 +79,8 @@ async function reflect(first: Leg, second: Leg, waitMs: number): Promise<Reflect
     const heldAt = Date.now();
     two = await second();
     const closedAfter = () => (one.closedAt === undefined ? undefined : one.closedAt - heldAt);
-    if (!two) return { second: 'never connected', secondAfterMs: Date.now() - heldAt, firstClosedAfterMs: closedAfter(), executed: undefined };
+    if (!two)
+      return { second: 'never connected', secondAfterMs: Date.now() - heldAt, firstClosedAfterMs: closedAfter(), executed: undefined };
     await two.send(opening.subarray(CHALLENGE_SIZE));
     const reply = await two.expect(CHALLENGE_SIZE, waitMs);
     const secondAfterMs = Date.now() - heldAt;
@@ -137,7 +138,11 @@ describe('challenge reflection against our daemon', () => {
 
   /** The attack must fail on connection 2, be logged, and leave the victim running. */
   async function assertRefused(r: Reflection, victim: string, since: number): Promise<void> {
-    assert.notEqual(r.second, 'answered', `the daemon answered, on connection 2, the challenge it had sent on connection 1: ${describeReflection(r)}`);
+    assert.notEqual(
+      r.second,
+      'answered',
+      `the daemon answered, on connection 2, the challenge it had sent on connection 1: ${describeReflection(r)}`,
+    );
     assert.equal(r.executed, undefined, `the attacker got a fencing answer without the key: ${describeReflection(r)}`);
     assert.equal(r.second, 'closed', `connection 2 is closed without an answer: ${describeReflection(r)}`);
     await daemon.waitForLog(/reflect/i, since);
@@ -216,7 +221,10 @@ describe('challenge reflection against the C fence_virtd (recorded)', { skip: cD
         5_000,
       ),
     ]);
-    for (const [listener, r] of [['tcp', overTcpResult], ['multicast', overMulticastResult]] as const) {
+    for (const [listener, r] of [
+      ['tcp', overTcpResult],
+      ['multicast', overMulticastResult],
+    ] as const) {
       t.diagnostic(
         `C fence_virtd, ${listener}: connection 2 ${r.second} ${r.secondAfterMs} ms after the attacker held d1; ` +
           `connection 1 closed by the daemon after ${r.firstClosedAfterMs ?? 'never'} ms; ` +
@@ -233,7 +241,10 @@ describe('challenge reflection against the C fence_virtd (recorded)', { skip: cD
       kind: 'code',
       code: 0,
     });
-    const statusDatagram = signedRequest({ request: Request.STATUS, domain: 'victim-mcast', family: Family.INET, address: '127.0.0.1', port: CALLBACK.legit }, key);
+    const statusDatagram = signedRequest(
+      { request: Request.STATUS, domain: 'victim-mcast', family: Family.INET, address: '127.0.0.1', port: CALLBACK.legit },
+      key,
+    );
     assert.deepEqual(await multicastExchange((d) => sendToGroup(d, C_MCAST), statusDatagram, CALLBACK.legit, key, Hash.SHA256), {
       kind: 'code',
       code: 0,

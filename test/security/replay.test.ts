@@ -41,7 +41,8 @@ const overTcp = (target: Target, packet: Buffer) => tcpExchange(target.tcpPort, 
 const overMulticast = (target: Target, datagram: Buffer, waitMs = 3_000) =>
   multicastExchange((d) => sendToGroup(d, target.groupPort), datagram, CALLBACK, key, Hash.NONE, waitMs);
 const request = (code: number, domain: string) => signedRequest({ request: code, domain }, key);
-const datagram = (code: number, domain: string) => signedRequest({ request: code, domain, family: Family.INET, address: '127.0.0.1', port: CALLBACK }, key);
+const datagram = (code: number, domain: string) =>
+  signedRequest({ request: code, domain, family: Family.INET, address: '127.0.0.1', port: CALLBACK }, key);
 const status = (target: Target, domain: string) => overTcp(target, request(Request.STATUS, domain));
 const executed = (code: number): Outcome => ({ kind: 'code', code });
 
@@ -58,7 +59,11 @@ interface Captures {
  * same path (the C daemon is one process, with its own copy of the node, per listener).
  */
 async function captureOn(target: Target, withReload: boolean): Promise<Captures> {
-  const captures = { tcp: request(Request.OFF, 'rp-tcp'), afterReload: request(Request.OFF, 'rp-hup'), multicast: datagram(Request.OFF, 'rp-mcast') };
+  const captures = {
+    tcp: request(Request.OFF, 'rp-tcp'),
+    afterReload: request(Request.OFF, 'rp-hup'),
+    multicast: datagram(Request.OFF, 'rp-mcast'),
+  };
   assert.deepEqual(await overTcp(target, captures.tcp), executed(0));
   assert.deepEqual(await overMulticast(target, captures.multicast), executed(0));
   if (withReload) assert.deepEqual(await overTcp(target, captures.afterReload), executed(0));
@@ -134,7 +139,9 @@ describe('replays after the duplicate window, and a multicast datagram replayed 
   it('the C daemon: a captured multicast datagram sent over TCP (recorded)', { skip: cMissing }, async (t) => {
     const outcome = await overTcp(theirs, datagram(Request.OFF, 'rp-cross'));
     const afterwards = await status(theirs, 'rp-cross');
-    t.diagnostic(`C fence_virtd, multicast datagram over TCP: ${JSON.stringify(outcome)}; rp-cross status afterwards ${JSON.stringify(afterwards)}`);
+    t.diagnostic(
+      `C fence_virtd, multicast datagram over TCP: ${JSON.stringify(outcome)}; rp-cross status afterwards ${JSON.stringify(afterwards)}`,
+    );
     // It does not look at the connect-back fields: the off is executed.
     assert.deepEqual(outcome, executed(0));
     assert.deepEqual(afterwards, executed(Response.OFF));
@@ -155,7 +162,10 @@ describe('replays after the duplicate window, and a multicast datagram replayed 
     await daemon.waitForLog(/reloaded/i, beforeReload);
     assert.equal((await overTcp(ours, ourCaptures.afterReload)).kind, 'closed', 'the replay after SIGHUP was executed');
     assert.deepEqual(await status(ours, 'rp-hup'), executed(0), 'rp-hup is still running');
-    const warnings = daemon.lines().slice(since).filter((l) => /replay/i.test(l));
+    const warnings = daemon
+      .lines()
+      .slice(since)
+      .filter((l) => /replay/i.test(l));
     assert.ok(warnings.length >= 3, `one "replay" warning per refused replay:\n${warnings.join('\n')}`);
   });
 
@@ -165,8 +175,12 @@ describe('replays after the duplicate window, and a multicast datagram replayed 
     const tcpVictim = await status(theirs, 'rp-tcp');
     const overMulticastOutcome = await overMulticast(theirs, cCaptures.multicast);
     const multicastVictim = await overMulticast(theirs, datagram(Request.STATUS, 'rp-mcast'));
-    t.diagnostic(`C fence_virtd, TCP replay after 11 s: ${JSON.stringify(overTcpOutcome)}; rp-tcp status afterwards ${JSON.stringify(tcpVictim)}`);
-    t.diagnostic(`C fence_virtd, multicast replay after 11 s (auth none, no key): ${JSON.stringify(overMulticastOutcome)}; rp-mcast status afterwards ${JSON.stringify(multicastVictim)}`);
+    t.diagnostic(
+      `C fence_virtd, TCP replay after 11 s: ${JSON.stringify(overTcpOutcome)}; rp-tcp status afterwards ${JSON.stringify(tcpVictim)}`,
+    );
+    t.diagnostic(
+      `C fence_virtd, multicast replay after 11 s (auth none, no key): ${JSON.stringify(overMulticastOutcome)}; rp-mcast status afterwards ${JSON.stringify(multicastVictim)}`,
+    );
     // Its only memory is the 10 s history: both replays are executed and the victims are off again.
     assert.deepEqual(overTcpOutcome, executed(0));
     assert.deepEqual(tcpVictim, executed(Response.OFF));

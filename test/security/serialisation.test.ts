@@ -78,7 +78,11 @@ describe('per-domain serialisation by the resolved domain', () => {
     );
     assert.deepEqual(r.rebooted.outcome, { kind: 'code', code: 0 });
     assert.deepEqual(r.offed.outcome, { kind: 'code', code: 0 });
-    assert.deepEqual(r.final, { kind: 'code', code: 2 }, 'off answered success, yet vm1 is running: the reboot started it again after the off');
+    assert.deepEqual(
+      r.final,
+      { kind: 'code', code: 2 },
+      'off answered success, yet vm1 is running: the reboot started it again after the off',
+    );
     assert.ok(r.offed.at >= r.rebooted.at, 'the off was answered before the reboot it should have waited for');
   });
 
@@ -90,7 +94,11 @@ describe('per-domain serialisation by the resolved domain', () => {
     );
     assert.deepEqual(r.rebooted.outcome, { kind: 'code', code: 0 });
     assert.deepEqual(r.offed.outcome, { kind: 'code', code: 0 });
-    assert.deepEqual(r.final, { kind: 'code', code: 2 }, 'off answered success, yet vm2 is running: the reboot started it again after the off');
+    assert.deepEqual(
+      r.final,
+      { kind: 'code', code: 2 },
+      'off answered success, yet vm2 is running: the reboot started it again after the off',
+    );
     assert.ok(r.offed.at >= r.rebooted.at, 'the off was answered before the reboot it should have waited for');
   });
 });

@@ -159,7 +159,6 @@ async function startOurs(side: Side, name: string, tcpPort: number, withGroups: 
   return daemon;
 }
 
-
 function fenceVirt(side: Side, mode: Mode, args: readonly string[]) {
   const target = mode === 'serial' ? ['-D', side.serial.ptyPath] : ['-A', '127.0.0.1', '-p', String(side.guestfwd.port)];
   return runTool(FENCE_VIRT, [...target, '-t', '10', ...args], { timeoutMs: 60_000 });
@@ -173,7 +172,10 @@ function compare(mode: Mode, sequence: string[][], withGroups: boolean, ports: {
   before(async () => {
     c = await makeSide(`c-${mode}-${withGroups}`, ports.cFwd);
     ours = await makeSide(`ours-${mode}-${withGroups}`, ports.ourFwd);
-    [cDaemon, ourDaemon] = await Promise.all([startC(c, mode, withGroups), startOurs(ours, `ours-${mode}-${withGroups}`, ports.ourTcp, withGroups)]);
+    [cDaemon, ourDaemon] = await Promise.all([
+      startC(c, mode, withGroups),
+      startOurs(ours, `ours-${mode}-${withGroups}`, ports.ourTcp, withGroups),
+    ]);
   });
   after(async () => {
     await Promise.all([cDaemon?.stop(), ourDaemon?.stop()]);

@@ -27,8 +27,12 @@ function devices(d: TestDomain): string[] {
   return [
     ...(d.serial ?? []).map((p, i) => `<serial type='unix'>${source('bind', p)}<target port='${i + 1}'/></serial>`),
     ...(d.connectSerial ?? []).map((p, i) => `<serial type='unix'>${source('connect', p)}<target port='${i + 10}'/></serial>`),
-    ...(d.channels ?? []).map((p, i) => `<channel type='unix'>${source('bind', p)}<target type='virtio' name='org.fence-virt.${i}'/></channel>`),
-    ...(d.guestfwd ?? []).map((p, i) => `<channel type='unix'>${source('bind', p)}<target type='guestfwd' address='10.0.2.179' port='${1229 + i}'/></channel>`),
+    ...(d.channels ?? []).map(
+      (p, i) => `<channel type='unix'>${source('bind', p)}<target type='virtio' name='org.fence-virt.${i}'/></channel>`,
+    ),
+    ...(d.guestfwd ?? []).map(
+      (p, i) => `<channel type='unix'>${source('bind', p)}<target type='guestfwd' address='10.0.2.179' port='${1229 + i}'/></channel>`,
+    ),
   ];
 }
 

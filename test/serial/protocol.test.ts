@@ -138,7 +138,12 @@ describe('framing by the magic', () => {
   it('answers two requests written at once, in order', async () => {
     const line = await bed.line(guestSerial);
     const port = bed.port(guestSerial);
-    line.send(Buffer.concat([port.request({ request: Request.STATUS, domain: 'vm-off' }), port.request({ request: Request.STATUS, domain: 'vm-a' })]));
+    line.send(
+      Buffer.concat([
+        port.request({ request: Request.STATUS, domain: 'vm-off' }),
+        port.request({ request: Request.STATUS, domain: 'vm-a' }),
+      ]),
+    );
     assert.deepEqual([await line.answer(), await line.answer()], [code(2), code(0)]);
   });
 });
@@ -152,7 +157,12 @@ describe('ordering and isolation', () => {
     // The reboot waits (as C) before it checks the domain is down: it is the slow one.
     const reboots = (): number => bed.logged(/reboot 'vm-b'.*: destroying/).length;
     const rebooting = reboots() + 1;
-    guest.send(Buffer.concat([port.request({ request: Request.REBOOT, domain: 'vm-b' }), port.request({ request: Request.STATUS, domain: 'vm-off' })]));
+    guest.send(
+      Buffer.concat([
+        port.request({ request: Request.REBOOT, domain: 'vm-b' }),
+        port.request({ request: Request.STATUS, domain: 'vm-off' }),
+      ]),
+    );
     const guestAnswers = (async () => {
       const first = await guest.answer();
       order.push('guest reboot');

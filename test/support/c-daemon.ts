@@ -99,7 +99,12 @@ export class CDaemon {
 export async function startCDaemon(options: CDaemonOptions): Promise<CDaemon> {
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'c-fence-virtd-')));
-  const files = { dir, keyFile: join(dir, 'fence_xvm.key'), configFile: join(dir, 'fence_virt.conf'), pidFile: join(dir, 'fence_virtd.pid') };
+  const files = {
+    dir,
+    keyFile: join(dir, 'fence_xvm.key'),
+    configFile: join(dir, 'fence_virt.conf'),
+    pidFile: join(dir, 'fence_virtd.pid'),
+  };
   try {
     await writeFile(files.keyFile, options.key ?? randomBytes(32), { mode: 0o600 });
     const config = typeof options.config === 'string' ? options.config : options.config(files);

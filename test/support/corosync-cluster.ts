@@ -119,15 +119,12 @@ export class CorosyncHost {
     child.once('exit', () => {
       if (this.child === child) this.child = null;
     });
-    await waitUntil(
-      async () => {
-        if (this.child !== child) throw new Error(`corosync on host ${this.nodeId} exited during start-up:\n${this.logTail()}`);
-        // 0 quorate, 2 not quorate: either way it answered.
-        const status = await this.exec('corosync-quorumtool', ['-s'], { timeoutMs: 5_000 });
-        return status.code === 0 || status.code === 2;
-      },
-      `corosync on host ${this.nodeId} answering`,
-    );
+    await waitUntil(async () => {
+      if (this.child !== child) throw new Error(`corosync on host ${this.nodeId} exited during start-up:\n${this.logTail()}`);
+      // 0 quorate, 2 not quorate: either way it answered.
+      const status = await this.exec('corosync-quorumtool', ['-s'], { timeoutMs: 5_000 });
+      return status.code === 0 || status.code === 2;
+    }, `corosync on host ${this.nodeId} answering`);
   }
 
   /** Sends a signal to corosync by its PID (SIGSTOP/SIGCONT hang and resume it). */

@@ -47,7 +47,20 @@ backends { cpg { uri = "${uri}"; } }
 
   /** fence_virt inside the host, as a guest agent reaching this daemon would run it. */
   agent(action: string, domain: string, timeoutSeconds = 10): Promise<ToolResult> {
-    const args = ['-T', '127.0.0.1', '-p', String(C_CPG_PORT), '-k', this.keyFile, '-t', String(timeoutSeconds), '-o', action, '-H', domain];
+    const args = [
+      '-T',
+      '127.0.0.1',
+      '-p',
+      String(C_CPG_PORT),
+      '-k',
+      this.keyFile,
+      '-t',
+      String(timeoutSeconds),
+      '-o',
+      action,
+      '-H',
+      domain,
+    ];
     const [command, wrapped] = this.host.wrap('/usr/sbin/fence_virt', args);
     return runTool(command, wrapped, { timeoutMs: (timeoutSeconds + 10) * 1000 });
   }

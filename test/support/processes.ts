@@ -10,7 +10,11 @@ export interface ToolResult {
   stderr: string;
 }
 
-export function runTool(command: string, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ToolResult> {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';

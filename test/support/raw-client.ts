@@ -10,7 +10,15 @@ import type { Duplex } from 'node:stream';
 import { challengeAsClient } from '../../src/auth/challenge-response.js';
 import type { AuthKey } from '../../src/auth/keyed-hash.js';
 import { signRequest } from '../../src/auth/request-signature.js';
-import { decodeHostRecord, encodeFenceRequest, Family, Hash, HOST_RECORD_SIZE, type FenceRequest, type HashType } from '../../src/protocol/index.js';
+import {
+  decodeHostRecord,
+  encodeFenceRequest,
+  Family,
+  Hash,
+  HOST_RECORD_SIZE,
+  type FenceRequest,
+  type HashType,
+} from '../../src/protocol/index.js';
 import { StreamIO } from '../../src/util/stream-io.js';
 
 let seqno = 1;

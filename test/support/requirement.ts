@@ -42,7 +42,12 @@ const SETUP_HINT = 'run scripts/setup-test-env.sh';
 
 /** Whether an executable exists: an absolute path as given, a bare name on $PATH. */
 function executable(tool: string): boolean {
-  const candidates = isAbsolute(tool) ? [tool] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, tool));
+  const candidates = isAbsolute(tool)
+    ? [tool]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, tool));
   return candidates.some((path) => {
     try {
       accessSync(path, constants.X_OK);

@@ -12,14 +12,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { loadAddon } from '../../src/native/addon.js';
-import {
-  connectVsock,
-  explainVsockError,
-  listenVsock,
-  VMADDR_CID_ANY,
-  VsockAddressError,
-  vsockLocalCid,
-} from '../../src/native/vsock.js';
+import { connectVsock, explainVsockError, listenVsock, VMADDR_CID_ANY, VsockAddressError, vsockLocalCid } from '../../src/native/vsock.js';
 import { fdsOpenedSince, openFds, readBytes } from './helpers.js';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -79,12 +72,15 @@ test('the local CID from /dev/vsock; binding a CID that is not ours is EADDRNOTA
 
 test('bad CIDs, ports and backlogs are rejected before any syscall', () => {
   for (const cid of [-1, 1.5, 2 ** 32, Number.NaN]) {
-    assert.throws(() => listenVsock({ cid, port: 25003 }), (err: Error) => {
-      assert.ok(err instanceof VsockAddressError);
-      assert.equal((err as VsockAddressError).code, 'ERR_VSOCK_ADDRESS');
-      assert.match(err.message, /^invalid vsock CID .*: must be an integer from 0 to 4294967295$/);
-      return true;
-    });
+    assert.throws(
+      () => listenVsock({ cid, port: 25003 }),
+      (err: Error) => {
+        assert.ok(err instanceof VsockAddressError);
+        assert.equal((err as VsockAddressError).code, 'ERR_VSOCK_ADDRESS');
+        assert.match(err.message, /^invalid vsock CID .*: must be an integer from 0 to 4294967295$/);
+        return true;
+      },
+    );
   }
   assert.throws(() => listenVsock({ port: -5 }), /invalid vsock port -5/);
   assert.throws(() => listenVsock({ port: 25003, backlog: 0.5 }), /invalid vsock backlog 0.5/);

@@ -60,10 +60,22 @@ describe('vsock acceptor (real AF_VSOCK socket, bind and listen only)', () => {
   it('is what the factory builds for a vsock listener: it holds its port from start to stop', async () => {
     const backend = await LibvirtBackend.open([URI], log, { connect: (uri) => pool.get(uri) });
     const dispatcher = new Dispatcher(backend, () => new StaticMap([]), log);
-    const config: VsockListenerConfig = { module: 'vsock', name: 'guests', keyFile: '/nonexistent/unused', hash: Hash.SHA256, auth: Hash.SHA256, port: 25101 };
+    const config: VsockListenerConfig = {
+      module: 'vsock',
+      name: 'guests',
+      keyFile: '/nonexistent/unused',
+      hash: Hash.SHA256,
+      auth: Hash.SHA256,
+      port: 25101,
+    };
     const listener = createListener(config, {
       keys: new KeyRing(log),
-      context: (name) => ({ dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), log), libvirt: pool, log: log.child(`vsock:${name}`) }),
+      context: (name) => ({
+        dispatcher,
+        core: createRequestCore((req, who) => dispatcher.permits(req, who), log),
+        libvirt: pool,
+        log: log.child(`vsock:${name}`),
+      }),
       backendUris: [URI],
     });
     assert.equal(listener.name, 'guests');

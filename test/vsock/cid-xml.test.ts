@@ -31,7 +31,7 @@ describe('vsockCidOf', () => {
     }
   });
 
-  it('reads the address of the cid element among the device\'s other children', () => {
+  it("reads the address of the cid element among the device's other children", () => {
     const xml = domain(
       `<disk type='file'><address type='pci' bus='0x00' slot='0x04'/></disk>` +
         `<vsock model='virtio'><cid auto='yes' address='1234'/><alias name='vsock0'/><address type='pci' slot='0x07'/></vsock>`,

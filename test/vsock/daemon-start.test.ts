@@ -81,7 +81,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fvd-vsock-'));
   keyFile = join(dir, 'key');
   await writeFile(keyFile, keyBytes, { mode: 0o600 });
-  const cc = await runTool('cc', ['-o', join(dir, 'without-vsock'), LAUNCHER_SOURCE]).catch((err: Error) => ({ code: -1, stderr: err.message }));
+  const cc = await runTool('cc', ['-o', join(dir, 'without-vsock'), LAUNCHER_SOURCE]).catch((err: Error) => ({
+    code: -1,
+    stderr: err.message,
+  }));
   if (cc.code === 0) withoutVsock = join(dir, 'without-vsock');
   else noCompiler = `cannot build the no-vsock launcher (needs a C compiler with Linux headers): ${cc.stderr}`;
 });

@@ -41,11 +41,11 @@ async function directory(options = {}): Promise<{ dir: VsockDomainDirectory; cal
 const lookupNow = (dir: VsockDomainDirectory, cid: number) => dir.lookup(cid, performance.now());
 
 describe('vsock CID directory (test driver through libvirtd)', () => {
-  it('names the running domain that holds each CID, and nobody for a shut-off guest\'s or an unused CID', async () => {
+  it("names the running domain that holds each CID, and nobody for a shut-off guest's or an unused CID", async () => {
     const { dir } = await directory();
     assert.deepEqual(await lookupNow(dir, 5), VM_A, 'fixed CID');
     assert.deepEqual(await lookupNow(dir, 7), VM_B, 'auto CID');
-    assert.equal(await lookupNow(dir, 9), undefined, 'vm-off is shut off: its configured CID is nobody\'s');
+    assert.equal(await lookupNow(dir, 9), undefined, "vm-off is shut off: its configured CID is nobody's");
     assert.equal(await lookupNow(dir, 42), undefined);
   });
 
@@ -69,7 +69,7 @@ describe('vsock CID directory (test driver through libvirtd)', () => {
       await handOverCid(client, 'vm-a', 'vm-next');
       // The wrapper lets no event through: all the directory has is its scan from before the change.
       assert.deepEqual(await lookupNow(dir, 5), VM_NEXT);
-      assert.equal(calls.lists, 2, 'vm-a\'s live XML no longer has the CID: scanned again');
+      assert.equal(calls.lists, 2, "vm-a's live XML no longer has the CID: scanned again");
       assert.deepEqual(await lookupNow(dir, 5), VM_NEXT);
     } finally {
       await handOverCid(client, 'vm-next', 'vm-a');
@@ -81,14 +81,14 @@ describe('vsock CID directory (test driver through libvirtd)', () => {
     const { dir, calls } = await directory();
     calls.hold();
     const early = lookupNow(dir, 5);
-    await waitUntil(() => calls.heldLists === 1, 'the first scan\'s list answer');
+    await waitUntil(() => calls.heldLists === 1, "the first scan's list answer");
     try {
       // That list still shows vm-a running; the CID changes hands after it, before the second accept.
       await handOverCid(client, 'vm-a', 'vm-next');
       const late = dir.lookup(5, performance.now());
       calls.release();
       assert.deepEqual(await late, VM_NEXT);
-      assert.notDeepEqual(await early, VM_A, 'vm-a\'s XML, read after the change, no longer holds the CID');
+      assert.notDeepEqual(await early, VM_A, "vm-a's XML, read after the change, no longer holds the CID");
       assert.equal(calls.lists, 2);
     } finally {
       calls.release();
@@ -114,7 +114,7 @@ describe('vsock CID directory (test driver through libvirtd)', () => {
     const before = calls.counts();
     calls.hold();
     const first = lookupNow(dir, 42);
-    await waitUntil(() => calls.heldLists === 1, 'the running scan\'s list answer');
+    await waitUntil(() => calls.heldLists === 1, "the running scan's list answer");
     const during = Array.from({ length: 20 }, () => lookupNow(dir, 42));
     calls.release();
     assert.deepEqual(await Promise.all([first, ...during]), Array(21).fill(undefined));

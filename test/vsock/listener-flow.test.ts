@@ -161,7 +161,7 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-b'), { kind: 'code', code: 0 }, 'vm-b is still on');
   });
 
-  it('confirms a guest\'s CID with one libvirt call per connection, never a scan of every domain', async () => {
+  it("confirms a guest's CID with one libvirt call per connection, never a scan of every domain", async () => {
     assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
     assert.deepEqual(await ask(7, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 });
     const before = calls.counts();
@@ -189,8 +189,8 @@ describe('vsock listener flow (loopback stand-in for the socket)', () => {
     await handOverCid(client, 'vm-a', 'vm-next');
     try {
       const logged = captured.lines.length;
-      assert.deepEqual(await ask(5, Request.STATUS, 'vm-a'), { kind: 'code', code: 3 }, 'vm-a\'s group no longer holds cid 5');
-      assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 }, 'vm-next\'s group does');
+      assert.deepEqual(await ask(5, Request.STATUS, 'vm-a'), { kind: 'code', code: 3 }, "vm-a's group no longer holds cid 5");
+      assert.deepEqual(await ask(5, Request.STATUS, 'vm-c'), { kind: 'code', code: 0 }, "vm-next's group does");
       const later = captured.lines.slice(logged).filter((l) => l.includes('requester=cid 5'));
       assert.equal(later.length, 2);
       for (const line of later) assert.match(line, /requester=cid 5 \(vm-next\) /);

@@ -37,7 +37,9 @@ export async function runMulticast(ctx: RunContext): Promise<number> {
       break;
     } catch (err) {
       out.stdout(`Failed to listen: ${strerror(err)}\n`);
-      log.error(`cannot listen on TCP port ${args.port} for the daemon's connect-back (another fence_xvm running?): ${(err as Error).message}`);
+      log.error(
+        `cannot listen on TCP port ${args.port} for the daemon's connect-back (another fence_xvm running?): ${(err as Error).message}`,
+      );
       await sleep(deadline.cap(periodMs));
       if (--attempts > 0 && !deadline.expired) continue;
       return -1;

@@ -88,7 +88,12 @@ export class CpgBackend implements FenceBackend {
    * Throws CorosyncUnavailableError without the corosync libraries, a CorosyncError when corosync
    * refuses, and the libvirt error when the domains cannot be listed.
    */
-  static async open(local: FenceBackend, clients: readonly LibvirtClient[], logger: Logger, options: CpgBackendOptions): Promise<CpgBackend> {
+  static async open(
+    local: FenceBackend,
+    clients: readonly LibvirtClient[],
+    logger: Logger,
+    options: CpgBackendOptions,
+  ): Promise<CpgBackend> {
     const log = logger.child('cpg backend');
     let vms: LocalVms | undefined;
     let group: CpgGroup;
@@ -193,7 +198,10 @@ export class CpgBackend implements FenceBackend {
         const answer = pending?.waiting.get(from);
         if (!pending || !answer) break;
         answer.parts = message.parts;
-        answer.received.set(message.part, message.vms.filter((vm) => vm.owner === from));
+        answer.received.set(
+          message.part,
+          message.vms.filter((vm) => vm.owner === from),
+        );
         this.settleIfComplete(pending);
         break;
       }
@@ -258,7 +266,11 @@ export class CpgBackend implements FenceBackend {
       return Response.FAIL;
     }
     if (ownership.node === this.self) return this.perVm.run(ownership.record.uuid, () => this.runLocal(request, domain, origin));
-    return this.forward(ownership.node, { type: 'request', seqno: this.nextSeqno(), request, vmName: domain, fenceSeqno: origin.seqno }, what);
+    return this.forward(
+      ownership.node,
+      { type: 'request', seqno: this.nextSeqno(), request, vmName: domain, fenceSeqno: origin.seqno },
+      what,
+    );
   }
 
   private forward(owner: number, request: CpgRequest, what: string): Promise<number> {

@@ -22,7 +22,10 @@ export async function checkCpg(_config: CpgBackendConfig, report: CheckReport): 
     quorum = new addon.Votequorum({ quorum: () => undefined, error: () => undefined });
     const info = quorum.getInfo();
     if (info.quorate) {
-      report.ok(SUBJECT, `corosync answers; node ${info.nodeId} is in a quorate partition (${info.totalVotes} of ${info.expectedVotes} votes)`);
+      report.ok(
+        SUBJECT,
+        `corosync answers; node ${info.nodeId} is in a quorate partition (${info.totalVotes} of ${info.expectedVotes} votes)`,
+      );
     } else {
       report.fail(
         SUBJECT,

@@ -17,7 +17,8 @@ export function readCpgBackend(reader: BlockReader, daemon: BlockReader): CpgBac
 }
 
 export const cpgReference: ModuleReference = {
-  summary: 'Fences domains anywhere in a corosync cluster of hosts: the host that runs the domain carries out the request, and a request reaching any host is forwarded to it. Needs corosync (libcpg, votequorum) on every host; a partition without quorum refuses to fence, and a VM whose host is not a member, or that no member knows, is answered with failure.',
+  summary:
+    'Fences domains anywhere in a corosync cluster of hosts: the host that runs the domain carries out the request, and a request reaching any host is forwarded to it. Needs corosync (libcpg, votequorum) on every host; a partition without quorum refuses to fence, and a VM whose host is not a member, or that no member knows, is answered with failure.',
   keys: [
     uriKey,
     { key: 'name_mode', default: 'name', fileDefault: 'name', description: 'How domains are tracked across hosts: name or uuid.' },

@@ -20,7 +20,8 @@ export const cpg: BackendModule<CpgBackendConfig> = {
       return await CpgBackend.open(local.backend, local.clients, log, { nameMode: config.nameMode });
     } catch (err) {
       const e = err as { code?: unknown; message: string };
-      if (e.code === 'CS_ERR_LIBRARY') throw new Error(`corosync is not running on this host (${e.message}); start corosync first`, { cause: err });
+      if (e.code === 'CS_ERR_LIBRARY')
+        throw new Error(`corosync is not running on this host (${e.message}); start corosync first`, { cause: err });
       throw err;
     }
   },

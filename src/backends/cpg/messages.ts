@@ -127,7 +127,15 @@ export type CpgMessage = CpgRequest | CpgReply | CpgStoreVm | CpgDropVm | CpgHos
 
 /** The reply to `request` from node `target` (the requester), as the C daemon builds it: the request echoed. */
 export function replyTo(request: CpgRequest, target: number, response: CpgResponseCode): CpgReply {
-  return { type: 'reply', seqno: request.seqno, target, request: request.request, vmName: request.vmName, fenceSeqno: request.fenceSeqno, response };
+  return {
+    type: 'reply',
+    seqno: request.seqno,
+    target,
+    request: request.request,
+    vmName: request.vmName,
+    fenceSeqno: request.fenceSeqno,
+    response,
+  };
 }
 
 function checkU32(value: number, field: string): number {
@@ -195,7 +203,13 @@ export function encodeCpgMessage(message: CpgMessage): Buffer {
     if (message.vms.length > HOST_LIST_RECORDS_PER_PART) {
       throw new ProtocolError('BAD_FIELD', `${message.vms.length} records do not fit one host-list message`);
     }
-    if (!Number.isInteger(message.parts) || message.parts < 1 || !Number.isInteger(message.part) || message.part < 0 || message.part >= message.parts) {
+    if (
+      !Number.isInteger(message.parts) ||
+      message.parts < 1 ||
+      !Number.isInteger(message.part) ||
+      message.part < 0 ||
+      message.part >= message.parts
+    ) {
       throw new ProtocolError('BAD_FIELD', `part ${message.part} of ${message.parts} is not a part`);
     }
     const out = Buffer.alloc(HOST_LIST_HEADER_SIZE + message.vms.length * VM_STATE_SIZE);

@@ -17,9 +17,7 @@ export type NameMode = 'name' | 'uuid';
 
 export type Ownership =
   /** `node` acts on the VM; `record` is that host's record of it. */
-  | { kind: 'owner'; node: number; record: VmRecord }
-  | { kind: 'unknown'; reason: string }
-  | { kind: 'ambiguous'; reason: string };
+  { kind: 'owner'; node: number; record: VmRecord } | { kind: 'unknown'; reason: string } | { kind: 'ambiguous'; reason: string };
 
 /** ASCII case folding, as strcasecmp compares names in the C daemon. */
 export const foldName = (name: string): string => name.replace(/[A-Z]+/g, (s) => s.toLowerCase());

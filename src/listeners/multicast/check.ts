@@ -12,7 +12,11 @@ import type { MulticastListenerConfig } from './config.js';
 type Errno = NodeJS.ErrnoException;
 
 /** A configured interface must exist, be up and (IPv4) have an address to join on; returns that address. */
-function checkInterface(l: MulticastListenerConfig & { interface: string }, report: CheckReport, subject: string): { joinOn: string } | undefined {
+function checkInterface(
+  l: MulticastListenerConfig & { interface: string },
+  report: CheckReport,
+  subject: string,
+): { joinOn: string } | undefined {
   const where = `listeners/${l.name}/interface`;
   let interfaces;
   try {
@@ -23,7 +27,11 @@ function checkInterface(l: MulticastListenerConfig & { interface: string }, repo
   }
   const info = interfaces.find((i) => i.name === l.interface);
   if (!info) {
-    report.fail(subject, `interface ${l.interface} does not exist`, `set ${where} to one of ${interfaces.map((i) => i.name).join(', ')} (or remove it)`);
+    report.fail(
+      subject,
+      `interface ${l.interface} does not exist`,
+      `set ${where} to one of ${interfaces.map((i) => i.name).join(', ')} (or remove it)`,
+    );
     return undefined;
   }
   if (!info.up) {
@@ -33,7 +41,11 @@ function checkInterface(l: MulticastListenerConfig & { interface: string }, repo
   if (l.family === 'ipv6') return { joinOn: `::%${l.interface}` };
   const [address] = info.ipv4;
   if (address === undefined) {
-    report.fail(subject, `interface ${l.interface} has no IPv4 address to join the group on`, `give it an address, or choose another interface in ${where}`);
+    report.fail(
+      subject,
+      `interface ${l.interface} has no IPv4 address to join the group on`,
+      `give it an address, or choose another interface in ${where}`,
+    );
     return undefined;
   }
   return { joinOn: address };
@@ -44,9 +56,16 @@ function reportJoinedByRoute(l: MulticastListenerConfig, report: CheckReport, su
   const route = routeFor(l.address, l.family);
   const setInterface = `set listeners/${l.name}/interface to the guests' network (e.g. virbr0)`;
   if (!route) {
-    report.ok(subject, `UDP port ${l.port} bound and group ${l.address} joined (no route covers the group; the kernel chose the interface)`);
+    report.ok(
+      subject,
+      `UDP port ${l.port} bound and group ${l.address} joined (no route covers the group; the kernel chose the interface)`,
+    );
   } else if (route.prefixLength === 0) {
-    report.warn(subject, `group ${l.address} is joined on ${route.interface} only because the default route points there`, `${setInterface} unless the guests reach this host through ${route.interface}`);
+    report.warn(
+      subject,
+      `group ${l.address} is joined on ${route.interface} only because the default route points there`,
+      `${setInterface} unless the guests reach this host through ${route.interface}`,
+    );
   } else {
     report.ok(subject, `UDP port ${l.port} bound and group ${l.address} joined on ${route.interface} (route ${route.prefix})`);
   }

@@ -65,7 +65,9 @@ export class MulticastListener implements Listener {
       else socket.addMembership(address, membershipInterface);
     } catch (err) {
       socket.close();
-      throw new Error(`cannot join multicast group ${address} on ${this.settings.interface ?? 'the default interface'}: ${(err as Error).message}`);
+      throw new Error(
+        `cannot join multicast group ${address} on ${this.settings.interface ?? 'the default interface'}: ${(err as Error).message}`,
+      );
     }
     socket.on('error', (err) => this.ctx.log.error(`receive failed: ${err.message}`));
     socket.on('message', (msg, rinfo) => {
@@ -124,7 +126,10 @@ export class MulticastListener implements Listener {
     const release = core.connectBacks.tryAcquire(target);
     if (typeof release === 'string') {
       const bound = release === 'total' ? 'max_connect_backs' : 'max_connect_backs_per_address';
-      core.shed.report(`connect-backs-${release}`, `${this.name}: not calling back ${target} port ${req.port} (request from ${sender}): connect-back limit ${bound} reached`);
+      core.shed.report(
+        `connect-backs-${release}`,
+        `${this.name}: not calling back ${target} port ${req.port} (request from ${sender}): connect-back limit ${bound} reached`,
+      );
       admitted.finish(false);
       return;
     }

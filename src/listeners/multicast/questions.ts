@@ -18,7 +18,9 @@ function knownInterfaces(): string[] | undefined {
 
 async function askInterface(p: LinePrompter, block: BlockEdit): Promise<void> {
   const names = knownInterfaces();
-  p.explain(`${describeKey(multicastReference, 'interface')} ${names ? `Interfaces here: ${names.join(', ')}. ` : ''}Answer none to let the routing table choose.`);
+  p.explain(
+    `${describeKey(multicastReference, 'interface')} ${names ? `Interfaces here: ${names.join(', ')}. ` : ''}Answer none to let the routing table choose.`,
+  );
   const current = block.get('interface');
   const answer = await p.text('Interface', current ?? 'none', async (a) => {
     if (a === 'none') return undefined;

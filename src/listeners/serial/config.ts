@@ -28,11 +28,16 @@ export const serialReference: ModuleReference = {
   summary:
     'Guests write requests to a serial port or virtio-serial channel whose host end is a unix socket that QEMU creates; the requester is the VM owning the socket. No key.',
   keys: [
-    { key: 'uri', default: 'libvirt\'s default (LIBVIRT_DEFAULT_URI, else qemu:///system)', description: 'The libvirt connection whose domains are watched for sockets.' },
+    {
+      key: 'uri',
+      default: "libvirt's default (LIBVIRT_DEFAULT_URI, else qemu:///system)",
+      description: 'The libvirt connection whose domains are watched for sockets.',
+    },
     {
       key: 'path',
       default: 'any directory',
-      description: 'Only sockets directly in this directory are used, e.g. /var/run/cluster/fence (create it; QEMU puts the sockets there).',
+      description:
+        'Only sockets directly in this directory are used, e.g. /var/run/cluster/fence (create it; QEMU puts the sockets there).',
     },
     {
       key: 'mode',

@@ -120,7 +120,8 @@ export class DomainSocketWatch {
 
   private onEvent(event: LifecycleEvent): void {
     // A started or stopped domain has a new qemu or none: what we had open belonged to the old one.
-    const change = event.event === LifecycleEventType.Started ? 'started' : event.event === LifecycleEventType.Stopped ? 'stopped' : undefined;
+    const change =
+      event.event === LifecycleEventType.Started ? 'started' : event.event === LifecycleEventType.Stopped ? 'stopped' : undefined;
     void this.recheck(event.uuid, event.name, change && `domain ${event.name} ${change}`);
   }
 

@@ -17,5 +17,8 @@ export const serial: ListenerModule<SerialListenerConfig> = {
   ask: askSerial,
   check: (l, report, libvirt) => checkSerialListener(l, libvirt, report),
   create: (config, deps) =>
-    new SerialListener({ name: config.name, uri: config.uri ?? defaultLibvirtUri(), mode: config.mode, directory: config.path }, deps.context(config.name)),
+    new SerialListener(
+      { name: config.name, uri: config.uri ?? defaultLibvirtUri(), mode: config.mode, directory: config.path },
+      deps.context(config.name),
+    ),
 };

@@ -50,7 +50,8 @@ export async function serveGuestSocket(stream: Duplex, endpoint: GuestEndpoint, 
         chunk = await io.read(SERIAL_REQUEST_SIZE - framer.buffered, IDLE_ROUND_MS, 'a request');
       } catch (err) {
         if (err instanceof StreamIOError && err.code === 'TIMEOUT') continue;
-        if (!(err instanceof StreamIOError) || err.code !== 'EOF') deps.log.info(`${endpoint.path} of domain ${endpoint.name}: ${(err as Error).message}`);
+        if (!(err instanceof StreamIOError) || err.code !== 'EOF')
+          deps.log.info(`${endpoint.path} of domain ${endpoint.name}: ${(err as Error).message}`);
         return;
       }
       for (const event of framer.push(chunk)) {

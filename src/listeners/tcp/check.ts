@@ -24,7 +24,11 @@ export async function checkTcpListener(l: TcpListenerConfig, report: CheckReport
   } else if (err.code === 'EADDRINUSE') {
     reportBusy(report, subject, 'tcp', l.port, l.name);
   } else if (err.code === 'EADDRNOTAVAIL') {
-    report.fail(subject, `${l.address} is not an address of this host`, `set listeners/${l.name}/address to 127.0.0.1 or to an address shown by: ip addr`);
+    report.fail(
+      subject,
+      `${l.address} is not an address of this host`,
+      `set listeners/${l.name}/address to 127.0.0.1 or to an address shown by: ip addr`,
+    );
   } else {
     report.fail(subject, err.message, err.code === 'EACCES' ? 'run fence_virtd as root' : 'see the error');
   }

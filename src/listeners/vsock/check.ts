@@ -10,7 +10,11 @@ type Errno = NodeJS.ErrnoException;
 export function checkVsockListener(l: VsockListenerConfig, report: CheckReport): void {
   const subject = `listener ${l.name} (vsock port ${l.port})`;
   if (!existsSync('/dev/vsock')) {
-    report.fail(subject, '/dev/vsock does not exist: this host has no vsock transport', 'modprobe vhost_vsock (and give the guests <vsock model="virtio"> devices)');
+    report.fail(
+      subject,
+      '/dev/vsock does not exist: this host has no vsock transport',
+      'modprobe vhost_vsock (and give the guests <vsock model="virtio"> devices)',
+    );
     return;
   }
   try {
@@ -18,7 +22,10 @@ export function checkVsockListener(l: VsockListenerConfig, report: CheckReport):
     report.ok(subject, 'the port can be bound');
   } catch (err) {
     const e = err as Errno;
-    const fix = e.code === 'EADDRINUSE' ? `stop the process using vsock port ${l.port}, or choose another port in listeners/${l.name}/port` : 'see the error';
+    const fix =
+      e.code === 'EADDRINUSE'
+        ? `stop the process using vsock port ${l.port}, or choose another port in listeners/${l.name}/port`
+        : 'see the error';
     report.fail(subject, e.message, e.code === 'ERR_VSOCK_ADDON_MISSING' ? 'reinstall fence-virtd (the vsock addon is missing)' : fix);
   }
 }

@@ -116,13 +116,16 @@ class ConnectionCids {
       domains.forEach((dom, i) => {
         const cid = this.cidOf(dom.name, xmls[i]);
         if (cid === undefined) return;
-        if (table.has(cid)) this.log.warn(`CID ${cid} is claimed by several domains on ${this.client.uri} ('${dom.name}' among them); none gets it`);
+        if (table.has(cid))
+          this.log.warn(`CID ${cid} is claimed by several domains on ${this.client.uri} ('${dom.name}' among them); none gets it`);
         table.set(cid, table.has(cid) ? null : dom);
       });
       this.keepHints(table, startedAt);
       // Sorted by CID: libvirtd lists domains in hash-table order, which changes from one libvirtd to the next.
       const byCid = [...table].sort(([a], [b]) => a - b);
-      this.log.debug(`vsock CIDs on ${this.client.uri}: ${byCid.map(([cid, d]) => `${cid}=${d?.name ?? '(claimed twice)'}`).join(', ') || 'none'}`);
+      this.log.debug(
+        `vsock CIDs on ${this.client.uri}: ${byCid.map(([cid, d]) => `${cid}=${d?.name ?? '(claimed twice)'}`).join(', ') || 'none'}`,
+      );
       return table;
     } catch (err) {
       this.log.warn(`cannot map vsock CIDs to domains on ${this.client.uri}: ${(err as Error).message}`);

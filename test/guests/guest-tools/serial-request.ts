@@ -6,13 +6,7 @@
  *   serial-request.ts DEVICE ACTION:DOMAIN…      e.g. /dev/virtio-ports/org.fence-virt.0 status:vm1 off:vm1
  */
 import { openSync, readSync, writeSync } from 'node:fs';
-import {
-  decodeSerialResponse,
-  encodeSerialRequest,
-  MagicFramer,
-  Request,
-  SERIAL_RESPONSE_SIZE,
-} from '../../../src/protocol/index.js';
+import { decodeSerialResponse, encodeSerialRequest, MagicFramer, Request, SERIAL_RESPONSE_SIZE } from '../../../src/protocol/index.js';
 
 const [device, ...steps] = process.argv.slice(2);
 if (device === undefined || steps.length === 0) {
