@@ -24,12 +24,15 @@ printf '{ "name": "fence-virtd-runtime", "private": true, "type": "module" }\n' 
 while IFS= read -r path; do
   rel=${path#"$repo/"}
   case $rel in
-    node_modules/@fence-virtd/vsock)
-      # The workspace addon: its loader and the compiled module, not its sources.
+    node_modules/@fence-virtd/*)
+      # A workspace addon: its loader and the compiled module, not its sources. The cpg addon is only
+      # built where the corosync headers exist; without it the package simply has no cpg backend.
+      name=${rel##*/}
+      [ -f "native/$name/build/Release/$name.node" ] || continue
       dest=$stage/lib/$rel
       mkdir -p "$dest/build/Release"
-      cp native/vsock/package.json native/vsock/index.cjs "$dest/"
-      cp native/vsock/build/Release/vsock.node "$dest/build/Release/"
+      cp "native/$name/package.json" "native/$name/index.cjs" "$dest/"
+      cp "native/$name/build/Release/$name.node" "$dest/build/Release/"
       ;;
     node_modules/*)
       mkdir -p "$stage/lib/$(dirname "$rel")"
