@@ -2,6 +2,9 @@
 export interface ConfigTextOptions {
   listeners: Record<string, Record<string, string>>;
   backendUri: string;
+  /** The backend module (default libvirt) and keys of its block besides uri. */
+  backend?: string;
+  backendKeys?: Record<string, string>;
   groups?: Array<{ name?: string; ip?: string[]; uuid?: string[] }>;
   extraDaemonKeys?: Record<string, string>;
 }
@@ -27,14 +30,14 @@ export function configText(o: ConfigTextOptions): string {
   return [
     'fence_virtd {',
     `\tlistener = "${Object.keys(o.listeners).join(' ')}";`,
-    '\tbackend = "libvirt";',
+    `\tbackend = "${o.backend ?? 'libvirt'}";`,
     kv('\t', o.extraDaemonKeys ?? {}),
     '}',
     'listeners {',
     listeners,
     '}',
     'backends {',
-    `\tlibvirt {\n\t\turi = "${o.backendUri}";\n\t}`,
+    `\t${o.backend ?? 'libvirt'} {\n${kv('\t\t', { uri: o.backendUri, ...o.backendKeys })}\n\t}`,
     '}',
     ...(groups ? ['groups {', groups, '}'] : []),
     '',
