@@ -73,7 +73,8 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
   const mark = (): Map<number, number> => new Map([...daemons].map(([nodeId, d]) => [nodeId, d.output().length]));
   const logSince = (marks: Map<number, number>, nodeId: number): string => daemon(nodeId).output().slice(marks.get(nodeId));
 
-  const codeIs = (nodeId: number, action: string, domain: string, code: number) => async () => (await agent(nodeId, action, domain)).code === code;
+  const codeIs = (nodeId: number, action: string, domain: string, code: number) => async () =>
+    (await agent(nodeId, action, domain)).code === code;
 
   before(async () => {
     cluster = await CorosyncCluster.start();
@@ -90,15 +91,27 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
       const listeners: Record<string, Record<string, string>> = { tcp: { address: host.address, port: PORT, key_file: keyFile } };
       if (host.nodeId === 1) listeners.serial = { uri, path: sockets };
       const file = join(dir, `fence_virt-${host.nodeId}.conf`);
-      await writeFile(file, configText({ listeners, backend: 'cpg', backendUri: uri, backendKeys: { name_mode: 'name' } }), { mode: 0o600 });
-      const [command, args] = host.wrap(process.execPath, [...OUR_DAEMON_BUNDLE.args, '-F', '-d', '1', '-f', file, '-p', join(dir, `pid-${host.nodeId}`)]);
+      await writeFile(file, configText({ listeners, backend: 'cpg', backendUri: uri, backendKeys: { name_mode: 'name' } }), {
+        mode: 0o600,
+      });
+      const [command, args] = host.wrap(process.execPath, [
+        ...OUR_DAEMON_BUNDLE.args,
+        '-F',
+        '-d',
+        '1',
+        '-f',
+        file,
+        '-p',
+        join(dir, `pid-${host.nodeId}`),
+      ]);
       daemons.set(host.nodeId, DaemonProcess.start(command, args));
     }
     // Info lines (-d 1) name the node a request was forwarded to and the node that carried it out.
     for (const d of daemons.values()) await d.waitForOutput(/serving with backend cpg/);
     // Every daemon knows every VM once each has announced its own.
     for (const nodeId of [1, 2, 3]) {
-      for (const vm of ['alpha', 'bravo', 'charlie']) await waitUntil(codeIs(nodeId, 'status', vm, SUCCESS), `host ${nodeId} knowing ${vm}`);
+      for (const vm of ['alpha', 'bravo', 'charlie'])
+        await waitUntil(codeIs(nodeId, 'status', vm, SUCCESS), `host ${nodeId} knowing ${vm}`);
     }
   });
 
@@ -151,7 +164,10 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     const before = mark();
     line.send(guestPort.request({ request: Request.OFF, domain: 'bravo' }));
     assert.deepEqual(await line.answer(15_000), { code: SUCCESS });
-    assert.match(logSince(before, 1), new RegExp(`audit: listener=serial requester=${ALPHA} \\(alpha\\) target="bravo" op=off seqno=\\d+ result=success`));
+    assert.match(
+      logSince(before, 1),
+      new RegExp(`audit: listener=serial requester=${ALPHA} \\(alpha\\) target="bravo" op=off seqno=\\d+ result=success`),
+    );
     assert.match(logSince(before, 2), /libvirt backend: destroying 'bravo' \(from cpg node 1, seq \d+\)/);
     await expectCode(2, 'status', 'bravo', OFF);
     await expectCode(1, 'on', 'bravo', SUCCESS);
@@ -163,7 +179,10 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     await cluster.host(3).kill();
     // At once, before the others may have noticed: the answer must still be a failure.
     const offMs = await expectCode(1, 'off', 'charlie', FAILURE);
-    assert.match(logSince(before, 1), /off 'charlie' .*: (node 3, which has the VM, left the group|no member of the group has a VM 'charlie'); answering failure/);
+    assert.match(
+      logSince(before, 1),
+      /off 'charlie' .*: (node 3, which has the VM, left the group|no member of the group has a VM 'charlie'); answering failure/,
+    );
     const statusMs = await expectCode(2, 'status', 'charlie', FAILURE);
     const rebootMs = await expectCode(1, 'reboot', CHARLIE, FAILURE);
     // Host 3 itself is out of the group: it refuses too, its own VM included.
