@@ -21,10 +21,9 @@ test('backend cpg without corosync: exit 1 with what to do', { skip: needsShared
     await writeFile(key, 'cpg daemon test key\n', { mode: 0o600 });
     const text = configText({
       listeners: { tcp: { address: '127.0.0.1', port: '31901', key_file: key } },
+      backend: 'cpg',
       backendUri: `test+unix://${NODE}`,
-    })
-      .replace('backend = "libvirt";', 'backend = "cpg";')
-      .replace('\tlibvirt {', '\tcpg {');
+    });
     const file = join(dir, 'fence_virt.conf');
     await writeFile(file, text, { mode: 0o600 });
     const run = await runTool(OUR_DAEMON_BUNDLE.command, [...OUR_DAEMON_BUNDLE.args, '-F', '-f', file, '-p', join(dir, 'pid')], {
