@@ -34,7 +34,7 @@
  */
 import { Request, Response } from '../../protocol/constants.js';
 import { ProtocolError } from '../../protocol/errors.js';
-import { readFixedString, writeFixedString } from '../../protocol/fixed-string.js';
+import { readFixedString, truncateUtf8, writeFixedString } from '../../protocol/fixed-string.js';
 import { isUuidString } from '../../protocol/uuid.js';
 
 /** The process group of the C daemon's cpg backend (its package name). */
@@ -174,7 +174,9 @@ function writeRecord(out: Buffer, at: number, vm: VmRecord): void {
   if (!Number.isInteger(vm.state) || vm.state < 0 || vm.state > 0x7fffffff) {
     throw new ProtocolError('BAD_FIELD', `state ${vm.state} is not a domain state`);
   }
-  writeFixedString(out, at, STATE_STRING_SIZE, vm.name, 'name');
+  // libvirt names may be longer than the field: cut at 64 bytes as the C daemon's strncpy does, so the
+  // announcement still goes out (the VM stays reachable by UUID, and by the cut name, everywhere).
+  writeFixedString(out, at, STATE_STRING_SIZE, truncateUtf8(vm.name, STATE_STRING_SIZE - 1), 'name');
   writeFixedString(out, at + STATE_STRING_SIZE, STATE_STRING_SIZE, vm.uuid, 'uuid');
   out.writeUInt32LE(checkNodeId(vm.owner, 'owner'), at + 132);
   out.writeInt32LE(vm.state, at + 136);
