@@ -12,10 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { CHALLENGE_SIZE, Family, Hash, Request, type HashType } from '../../src/protocol/index.js';
-import { cDaemonMissing, startCDaemon, type CDaemon } from '../support/c-daemon.js';
+import { cDaemonMissing, type CDaemon } from '../support/c-daemon.js';
 import { configText } from '../support/daemon-config-text.js';
 import { multicastExchange, sendToGroup, signedRequest, tcpExchange } from '../support/raw-client.js';
 import { ConnectBackTrap, connectFrom, type Wire } from './attacker.js';
+import { startCDaemons } from './c-daemons.js';
 import { OurDaemon } from './our-daemon.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/security/node.xml', import.meta.url));
@@ -190,19 +191,12 @@ describe('challenge reflection against the C fence_virtd (recorded)', { skip: cD
   const traps: ConnectBackTrap[] = [];
 
   before(async () => {
-    const listeners = [
-      ['tcp', { address: '127.0.0.1', port: String(C_TCP) }, 'tcp', C_TCP],
-      ['multicast', { interface: 'lo', port: String(C_MCAST) }, 'udp', C_MCAST],
-    ] as const;
-    for (const [name, settings, protocol, port] of listeners) {
-      daemons.push(
-        await startCDaemon({
-          key: key.bytes,
-          config: ({ keyFile }) => configText({ listeners: { [name]: { ...settings, key_file: keyFile } }, backendUri: BACKEND }),
-          ready: { listening: { protocol, port } },
-        }),
-      );
-    }
+    daemons.push(
+      ...(await startCDaemons(key.bytes, BACKEND, [
+        ['tcp', { address: '127.0.0.1', port: String(C_TCP) }, C_TCP],
+        ['multicast', { interface: 'lo', port: String(C_MCAST) }, C_MCAST],
+      ])),
+    );
     for (const port of [CALLBACK.cFirst, CALLBACK.cSecond]) traps.push(await ConnectBackTrap.listen('127.0.0.1', port));
   });
   after(async () => {

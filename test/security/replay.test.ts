@@ -15,9 +15,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { Family, Hash, HISTORY_WINDOW_MS, Request, Response, type HashType } from '../../src/protocol/index.js';
-import { cDaemonMissing, startCDaemon, type CDaemon } from '../support/c-daemon.js';
+import { cDaemonMissing, type CDaemon } from '../support/c-daemon.js';
 import { configText } from '../support/daemon-config-text.js';
 import { multicastExchange, sendToGroup, signedRequest, tcpExchange, type Outcome } from '../support/raw-client.js';
+import { startCDaemons } from './c-daemons.js';
 import { OurDaemon } from './our-daemon.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/security/node.xml', import.meta.url));
@@ -104,19 +105,12 @@ describe('replays after the duplicate window, and a multicast datagram replayed 
       ],
     });
     if (cMissing) return;
-    const listeners = [
-      ['tcp', { address: '127.0.0.1', port: String(C.tcp) }, 'tcp', C.tcp],
-      ['multicast', { interface: 'lo', port: String(C.multicast), auth: 'none' }, 'udp', C.multicast],
-    ] as const;
-    for (const [name, settings, protocol, port] of listeners) {
-      cDaemons.push(
-        await startCDaemon({
-          key: key.bytes,
-          config: ({ keyFile }) => configText({ listeners: { [name]: { ...settings, key_file: keyFile } }, backendUri: BACKEND }),
-          ready: { listening: { protocol, port } },
-        }),
-      );
-    }
+    cDaemons.push(
+      ...(await startCDaemons(key.bytes, BACKEND, [
+        ['tcp', { address: '127.0.0.1', port: String(C.tcp) }, C.tcp],
+        ['multicast', { interface: 'lo', port: String(C.multicast), auth: 'none' }, C.multicast],
+      ])),
+    );
   });
   after(async () => {
     await daemon?.stop();
