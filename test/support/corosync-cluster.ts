@@ -16,11 +16,10 @@
 import { needsRoot, needsTools } from './requirement.js';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTool, waitUntil, type ToolResult } from './processes.js';
+import { killChild, runTool, waitUntil, type ToolResult } from './processes.js';
 
 const SUBNET = '192.168.213';
 
@@ -135,12 +134,7 @@ export class CorosyncHost {
 
   /** Kills corosync by its PID (default SIGKILL: a crash, not a clean leave) and waits for it to be gone. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGCONT'); // a stopped process would not act on SIGTERM
-    child.kill(signal);
-    await exited;
+    if (this.child) await killChild(this.child, signal);
   }
 
   /** A clean stop (SIGTERM): corosync tells the others it leaves. */

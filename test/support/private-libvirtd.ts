@@ -4,13 +4,13 @@
  * otherwise collide with the shared daemon's) and puts its sockets in a temp dir visible to the test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { needsRoot, needsTools } from './requirement.js';
+import { killChild } from './processes.js';
 
 export interface PrivateLibvirtdOptions {
   /** libvirtd.conf settings on top of (or replacing) the defaults below, e.g. { keepalive_interval: 1 }. */
@@ -91,12 +91,7 @@ export class PrivateLibvirtd {
 
   /** Kills the daemon by its PID and waits for it to be gone. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGCONT'); // a stopped process would not act on SIGTERM
-    child.kill(signal);
-    await exited;
+    if (this.child) await killChild(this.child, signal);
   }
 
   async cleanup(): Promise<void> {

@@ -1,5 +1,6 @@
 /** Running the real C tools and our executables from tests, with bounded waits. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { C_FENCE_VIRTD } from './c-daemon.js';
@@ -57,3 +58,15 @@ export const C_DAEMON = { command: C_FENCE_VIRTD, args: [] as string[] };
 
 /** The built bundle, as it is installed; benchmarks measure this (scripts/run-bench.sh builds it first). */
 export const OUR_DAEMON_BUNDLE = { command: process.execPath, args: [`${REPO}dist/fence_virtd`] };
+
+/**
+ * Kills a child by its PID (default SIGKILL: a crash, not a clean exit) and waits until it is gone. It
+ * is resumed first, because a process stopped with SIGSTOP would not act on SIGTERM.
+ */
+export async function killChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGCONT');
+  child.kill(signal);
+  await exited;
+}
