@@ -10,7 +10,8 @@ packages=(
   fence-virtd fence-virt
   corosync libcpg-dev libvotequorum-dev
   qemu-system-x86 busybox-static cpio kmod
-  rpm
+  rpm rpmlint
+  pacemaker pacemaker-cli-utils
   strace man-db systemd
 )
 
