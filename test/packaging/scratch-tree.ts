@@ -4,6 +4,7 @@
  * run there without touching the dist/ other tests use, and without network for `npm ci`.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,8 @@ export async function scratchTree(prefix: string): Promise<ScratchTree> {
     );
     await linkTree(join(REPO, 'node_modules'), join(dir, 'node_modules'));
     await linkTree(join(REPO, 'native/vsock/build'), join(dir, 'native/vsock/build'));
+    // The cpg addon is built only where the corosync headers exist.
+    if (existsSync(join(REPO, 'native/cpg/build'))) await linkTree(join(REPO, 'native/cpg/build'), join(dir, 'native/cpg/build'));
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

@@ -40,7 +40,11 @@ function explain(cause: NodeJS.ErrnoException): string {
     return `the cpg backend needs corosync: ${library} cannot be loaded (${message}); ${INSTALL_HINT}`;
   }
   if (cause.code === 'MODULE_NOT_FOUND') {
-    return `the cpg backend needs corosync: the addon ${CPG_ADDON_PACKAGE} is not built (${message}); ${INSTALL_HINT}`;
+    // Installed from the RPMs (rpm/fence-virtd.spec), the addon comes with its own package.
+    return (
+      `the cpg backend needs corosync: the addon ${CPG_ADDON_PACKAGE} is not built or not installed (${message}); ` +
+      `with the RPM packages, install fence-virtd-cpg; from source, ${INSTALL_HINT}`
+    );
   }
   return `the cpg backend needs corosync: the addon ${CPG_ADDON_PACKAGE} cannot be loaded (${message}); ${INSTALL_HINT}`;
 }
