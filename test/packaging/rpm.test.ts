@@ -1,8 +1,8 @@
 /**
  * `npm run rpm` in a copy of the tree builds the packages split as the C ones are (fence-virt: the
  * agents; fence-virtd: the daemon; fence-virtd-cpg: the cpg addon). Checked: rpmlint, each package's
- * file list, requirements, provides and obsoletes; then installed with `rpm --root` into a scratch root
- * over stand-ins of the C packages (which the upgrade must replace), and run from there: the agents'
+ * file list, requirements, provides and obsoletes; an upgrade over stand-ins of the C packages (which
+ * it must replace); then installed with `rpm --root` into a scratch root and run from there: the agents'
  * metadata and a tty through the packaged serialport, the daemon's version, help and --check, and a
  * cpg configuration without and with fence-virtd-cpg.
  */
@@ -86,9 +86,10 @@ async function buildCStandIns(dir: string): Promise<string[]> {
     '%install',
     'mkdir -p %{buildroot}/usr/sbin %{buildroot}/usr/lib64/fence-virt',
     'for f in fence_virtd fence_xvm fence_virt; do echo c > %{buildroot}/usr/sbin/$f; done',
+    'mkdir -p %{buildroot}/etc && echo c > %{buildroot}/etc/fence_virt.conf',
     'for f in vsock multicast serial tcp virt; do echo c > %{buildroot}/usr/lib64/fence-virt/$f.so; done',
     pkg('fence-virt', '/usr/sbin/fence_xvm\n/usr/sbin/fence_virt'),
-    pkg('fence-virtd', '/usr/sbin/fence_virtd\n/usr/lib64/fence-virt/vsock.so'),
+    pkg('fence-virtd', '/usr/sbin/fence_virtd\n/usr/lib64/fence-virt/vsock.so\n%config(noreplace) /etc/fence_virt.conf'),
     ...['multicast', 'serial', 'tcp'].map((l) => pkg(`fence-virtd-${l}`, `/usr/lib64/fence-virt/${l}.so`, 'Requires: fence-virtd')),
     pkg('fence-virtd-libvirt', '/usr/lib64/fence-virt/virt.so', 'Requires: fence-virtd'),
     '',
@@ -248,18 +249,34 @@ describe('npm run rpm', { skip, timeout: 300_000 }, () => {
     assert.match(scripts, /postuninstall scriptlet[\s\S]*systemctl try-restart fence_virtd\.service/);
   });
 
-  it('rpm -U over the C packages (4.12.1) replaces all of them', async () => {
-    const standIns = await buildCStandIns(join(treeDir, 'c-rpms'));
+  it('rpm -i into a scratch root: fence-virt and fence-virtd', async () => {
     // --noscripts: the scratch root has no shell for scriptlets; --nodeps: nor node, iproute or corosync.
-    await rpm('--root', root, '-i', '--nodeps', '--noscripts', ...standIns);
+    await rpm('--root', root, '-i', '--nodeps', '--noscripts', rpmFile('fence-virt'), rpmFile('fence-virtd'));
+    assert.deepEqual(lines(await rpm('--root', root, '-qa', '--qf', '%{NAME} %{EPOCH}:%{VERSION}\n')).sort(), [
+      `fence-virt 1:${version}`,
+      `fence-virtd 1:${version}`,
+    ]);
+  });
+
+  it('rpm -U over the C packages (4.12.1) replaces all of them and keeps the edited configuration', async (t) => {
+    const standIns = await buildCStandIns(join(treeDir, 'c-rpms'));
+    const upgraded = await mkdtemp(join(tmpdir(), 'fvd-rpm-upgrade-'));
+    t.after(() => rm(upgraded, { recursive: true, force: true }));
+    await rpm('--root', upgraded, '-i', '--nodeps', '--noscripts', ...standIns);
     assert.deepEqual(
-      lines(await rpm('--root', root, '-qa', '--qf', '%{NAME}\n')).sort(),
+      lines(await rpm('--root', upgraded, '-qa', '--qf', '%{NAME}\n')).sort(),
       ['fence-virt', 'fence-virtd', ...REPLACED].sort(),
     );
-    await rpm('--root', root, '-U', '--nodeps', '--noscripts', rpmFile('fence-virt'), rpmFile('fence-virtd'));
-    const installed = lines(await rpm('--root', root, '-qa', '--qf', '%{NAME} %{EPOCH}:%{VERSION}\n')).sort();
+    const conf = join(upgraded, 'etc/fence_virt.conf');
+    await writeFile(conf, 'edited by the administrator\n');
+    await rpm('--root', upgraded, '-U', '--nodeps', '--noscripts', rpmFile('fence-virt'), rpmFile('fence-virtd'));
+    const installed = lines(await rpm('--root', upgraded, '-qa', '--qf', '%{NAME} %{EPOCH}:%{VERSION}\n')).sort();
     assert.deepEqual(installed, [`fence-virt 1:${version}`, `fence-virtd 1:${version}`]);
-    assert.equal(existsSync(join(root, 'usr/lib64/fence-virt/multicast.so')), false, 'the C plugins are gone');
+    assert.equal(existsSync(join(upgraded, 'usr/lib64/fence-virt/multicast.so')), false, 'the C plug-ins are gone');
+    assert.equal(await readFile(conf, 'utf8'), 'edited by the administrator\n', '%config(noreplace) kept it');
+    assert.equal(await readFile(`${conf}.rpmnew`, 'utf8'), await readFile(join(root, 'etc/fence_virt.conf'), 'utf8'));
+    const agent = await runTool(join(upgraded, 'usr/sbin/fence_xvm'), ['-o', 'metadata']);
+    assert.equal(agent.code, 0, agent.stderr);
   });
 
   it('installed: modes of programs, configuration and key directory; %config(noreplace)', async () => {
