@@ -65,7 +65,12 @@ export interface FenceBackend {
    * unreachable: an unknown VM might be on a connection that did not answer).
    */
   status(domain: string, origin: RequestOrigin): Promise<number>;
-  /** The `monitor` request (code 5), which needs no permission: 0 when the backend is alive (libvirt always is). */
+  /**
+   * The `monitor` request (code 5), which needs no permission: Pacemaker's recurring check of the fencing
+   * device. 0 only when the backend could fence now (libvirt answers; cpg: in the group and quorate), 1
+   * otherwise, within a few seconds and never by throwing. The C daemon answers 0 whenever it runs
+   * (docs/compatibility.md, row 'monitor (device status)').
+   */
   devstatus(): Promise<number>;
   /**
    * Every VM the backend knows, with its raw state, in the order the agents print them, and the code that

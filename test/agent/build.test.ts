@@ -2,31 +2,27 @@
  * `tsup` (what `npm run build` runs) makes the agents as executables without extension, with a
  * shebang, runnable directly; the bundles behave like the sources (version, metadata) and load the
  * external serialport package at run time (checked by a status call over a pty whose other end
- * answers like fence_virtd's serial listener). Built into node_modules/.cache so that package
- * resolves as it does from dist/, without touching dist/.
+ * answers like fence_virtd's serial listener). Built by buildBundles, away from dist/.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO, runTool, waitForPath } from '../support/processes.js';
+import { buildBundles, type Bundles } from '../support/bundles.js';
+import { runTool, waitForPath } from '../support/processes.js';
 import { needsTools } from '../support/requirement.js';
 import { runOurs } from './agents.js';
 
+let bundles: Bundles;
 let out: string;
 before(async () => {
-  const cache = join(REPO, 'node_modules', '.cache');
-  await mkdir(cache, { recursive: true });
-  out = await mkdtemp(join(cache, 'agent-build-'));
-  const build = await runTool(process.execPath, [join(REPO, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', out], {
-    timeoutMs: 120_000,
-  });
-  assert.equal(build.code, 0, `tsup failed:\n${build.stdout}\n${build.stderr}`);
+  bundles = await buildBundles();
+  out = bundles.dir;
 });
-after(() => rm(out, { recursive: true, force: true }));
+after(() => bundles?.remove());
 
 describe('built agents', () => {
   for (const name of ['fence_xvm', 'fence_virt'] as const) {

@@ -1,7 +1,9 @@
 /**
  * libvirtd restarted under a running fence_virtd: requests during the outage fail at once (the C daemon
  * blocks every listener while libvirtd is down: docs/compatibility.md, row 'libvirtd unreachable') and
- * the next request after the restart succeeds without restarting the daemon.
+ * the next request after the restart succeeds without restarting the daemon. The monitor (device status)
+ * reports the outage and a hung libvirtd with failure, where the C daemon answers success
+ * (docs/compatibility.md, row 'monitor (device status)').
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +27,8 @@ let dir: string;
 let libvirtd: PrivateLibvirtd;
 let daemon: FenceDaemon;
 
-const ask = (request: number, domain = 'test') => tcpExchange(PORT, signedRequest({ request, domain }, key), key, Hash.SHA256);
+const ask = (request: number, domain = 'test', timeoutMs?: number) =>
+  tcpExchange(PORT, signedRequest({ request, domain }, key), key, Hash.SHA256, timeoutMs);
 
 before(async () => {
   if (skip) return;
@@ -50,10 +53,25 @@ it('keeps serving across a libvirtd restart', { skip }, async () => {
   await libvirtd.kill();
   const during = await ask(Request.STATUS);
   assert.deepEqual(during, { kind: 'code', code: 1 }, 'status while libvirtd is down is a failure, not "off"');
-  assert.deepEqual(await ask(Request.DEVSTATUS, ''), { kind: 'code', code: 0 }, 'the daemon itself still answers');
+  assert.deepEqual(await ask(Request.DEVSTATUS, ''), { kind: 'code', code: 1 }, 'the monitor reports the broken fencing path');
 
   await libvirtd.launch();
   // No waiting for the client's reconnect backoff: the first request after the restart succeeds.
   assert.deepEqual(await ask(Request.STATUS), { kind: 'code', code: 0 });
   assert.deepEqual(await ask(Request.HOSTLIST, ''), { kind: 'hosts', names: ['test'] });
+  assert.deepEqual(await ask(Request.DEVSTATUS, ''), { kind: 'code', code: 0 });
+});
+
+it('answers the monitor with failure, in time, while libvirtd hangs', { skip }, async () => {
+  assert.deepEqual(await ask(Request.DEVSTATUS, ''), { kind: 'code', code: 0 });
+  libvirtd.signal('SIGSTOP');
+  try {
+    const started = Date.now();
+    // The check's own deadline (5 s) is well inside an agent's 30 s wait.
+    assert.deepEqual(await ask(Request.DEVSTATUS, '', 15_000), { kind: 'code', code: 1 });
+    assert.ok(Date.now() - started < 10_000, `answered after ${Date.now() - started} ms`);
+  } finally {
+    libvirtd.signal('SIGCONT');
+  }
+  assert.deepEqual(await ask(Request.DEVSTATUS, ''), { kind: 'code', code: 0 }, 'healthy again once libvirtd resumes');
 });

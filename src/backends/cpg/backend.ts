@@ -373,9 +373,10 @@ export class CpgBackend implements FenceBackend {
     return Response.FAIL;
   }
 
-  /** The device works when this daemon is in the group and the partition is quorate. */
+  /** The device works when this daemon is in the group, the partition is quorate and this host's libvirt answers. */
   async devstatus(): Promise<number> {
-    return this.group.ready && this.group.quorate ? Response.SUCCESS : Response.FAIL;
+    if (!this.group.ready || !this.group.quorate) return Response.FAIL;
+    return this.local.devstatus();
   }
 
   off(domain: string, origin: RequestOrigin): Promise<number> {

@@ -19,6 +19,9 @@ import { isUuidString } from '../../protocol/uuid.js';
 import type { Logger } from '../../util/log.js';
 import type { FenceBackend, HostInfo, HostList, RequestOrigin } from '../backend.js';
 
+/** How long the device-status check waits for libvirt's answer (an agent waits 30 s for the daemon's). */
+const HEALTH_CALL_TIMEOUT_MS = 5_000;
+
 export interface LibvirtBackendOptions {
   /** Pause between checks that a destroyed domain is gone during reboot (C: 1 s). */
   pollIntervalMs?: number;
@@ -96,8 +99,14 @@ export class LibvirtBackend implements FenceBackend {
     return Response.FAIL;
   }
 
+  /**
+   * 0 only when every connection answers a cheap call (the number of running domains) within
+   * HEALTH_CALL_TIMEOUT_MS: the C backend answers 0 whenever the daemon runs, even with libvirtd down
+   * (docs/compatibility.md, row 'monitor (device status)').
+   */
   async devstatus(): Promise<number> {
-    return Response.SUCCESS;
+    const answers = await Promise.all(this.clients.map((client) => this.answers(client)));
+    return answers.every(Boolean) ? Response.SUCCESS : Response.FAIL;
   }
 
   async status(domain: string, origin: RequestOrigin): Promise<number> {
@@ -169,6 +178,20 @@ export class LibvirtBackend implements FenceBackend {
 
   async close(): Promise<void> {
     if (this.ownsClients) await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  private async answers(client: LibvirtClient): Promise<boolean> {
+    if (!(await client.ensureConnected())) {
+      this.log.warn(`device status: libvirt ${client.uri} is unavailable; answering failure`);
+      return false;
+    }
+    try {
+      await client.numOfDomains({ timeoutMs: HEALTH_CALL_TIMEOUT_MS });
+      return true;
+    } catch (err) {
+      this.log.warn(`device status: libvirt ${client.uri} did not answer: ${(err as Error).message}; answering failure`);
+      return false;
+    }
   }
 
   /** Connections in order; the first that knows the domain wins. UUID syntax ⇒ lookup by UUID. */
