@@ -1,15 +1,20 @@
 /**
  * The addon never keeps a process alive once the backend is closed, even when corosync is stopped and
  * a library call is stuck in it: a script that opens a cpg backend on a cluster host and closes it
- * (test/support/cpg-open-close.ts, which never calls process.exit) ends by itself, promptly.
+ * (test/support/cpg-open-close.ts, which never calls process.exit) ends by itself, promptly. And a
+ * daemon started while its corosync is stopped fails within the call deadline instead of hanging.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { CorosyncCluster, type CorosyncHost } from '../support/corosync-cluster.js';
-import { killChild, waitUntil } from '../support/processes.js';
+import { configText } from '../support/daemon-config-text.js';
+import { killChild, OUR_DAEMON_BUNDLE, waitUntil } from '../support/processes.js';
 import { needsSharedLibvirtd } from '../support/requirement.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/cpg-open-close.ts', import.meta.url));
@@ -63,5 +68,32 @@ describe('a process ends by itself once its cpg backend is closed', { skip: unav
     t.diagnostic(`closed in ${closedMs} ms, exited ${exitedMs} ms after the request to close`);
     // close() gives the libraries 1 s to say goodbye to corosync, then lets go.
     assert.ok(exitedMs < 3_000, `exited ${exitedMs} ms after closing started`);
+  });
+
+  test('a daemon started while its corosync is stopped exits 1 within the call deadline, saying why', async () => {
+    const host = cluster.host(3);
+    const dir = await mkdtemp(join(tmpdir(), 'fvd-cpg-stopped-'));
+    host.signal('SIGSTOP');
+    try {
+      const key = join(dir, 'key');
+      await writeFile(key, 'cpg stopped corosync key\n', { mode: 0o600 });
+      const listeners = { tcp: { address: host.address, port: '1229', key_file: key } };
+      const file = join(dir, 'fence_virt.conf');
+      await writeFile(file, configText({ listeners, backend: 'cpg', backendUri: URI.replace('test://', 'test+unix://') }), { mode: 0o600 });
+      const started = Date.now();
+      const run = await host.exec(process.execPath, [...OUR_DAEMON_BUNDLE.args, '-F', '-f', file, '-p', join(dir, 'pid')], {
+        timeoutMs: 30_000,
+      });
+      const ms = Date.now() - started;
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.match(
+        run.stderr,
+        /backend cpg failed to start: corosync did not answer votequorum_initialize within 5000 ms \(stopped or hung\?\)/,
+      );
+      assert.ok(ms < 15_000, `the daemon took ${ms} ms to give up`);
+    } finally {
+      host.signal('SIGCONT');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
