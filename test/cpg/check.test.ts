@@ -70,6 +70,8 @@ describe('--check with backend cpg on a corosync cluster of three hosts', { skip
     peers.push(peer);
     await peer.call('cpg.init');
     await peer.call('cpg.join', { group: 'fence-agents' });
+    // The join is done once the peer has seen its own arrival (delivered after cpg_join returns).
+    await peer.waitFor('confchg', (e) => e.joined.some((a) => a.pid === peer.pid), 'its own join');
     return peer;
   }
 
