@@ -10,7 +10,8 @@
         "src/votequorum.c"
       ],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wunused-parameter"],
+      "cflags_c": ["-std=gnu11", "-pthread", "-Wall", "-Wextra", "-Wunused-parameter"],
+      "ldflags": ["-pthread"],
       "libraries": ["-lcpg", "-lvotequorum"]
     }
   ]

@@ -6,9 +6,11 @@
  * after the library's dispatch has returned, so they may call any method, finalize() included.
  * Failed corosync calls throw an Error whose code is the cs_error_t name (e.g. 'CS_ERR_TRY_AGAIN').
  *
- * The constructors and join/leave/localGet/membershipGet/getInfo/trackStart/trackStop/finalize are
- * request-reply exchanges with the local corosync over shared memory that libcpg waits for without a
- * timeout; mcastJoined and the dispatch never wait.
+ * connect/join/leave/localGet/membershipGet/groupMembers/getInfo/trackStart/trackStop/finalize are
+ * request-reply exchanges with the local corosync that the libraries wait for without a limit (a
+ * stopped corosync holds them forever). They run one at a time on the handle's own thread and return
+ * promises, so the loop never waits: put a deadline on them. mcastJoined and the dispatch never wait.
+ * A pending call keeps the process alive until the handle is finalized; a finalized handle never does.
  */
 
 export interface CorosyncError extends Error {
@@ -36,24 +38,35 @@ export interface CpgListeners {
   error(err: CorosyncError): void;
 }
 
-/** cpg_initialize; one process may hold several. */
+/** A libcpg handle; one process may hold several. The constructor connects to nothing. */
 export class Cpg {
   constructor(listeners: CpgListeners);
+  /** cpg_initialize; on failure the handle is finalized. Other methods need it done first. */
+  connect(): Promise<void>;
   /** cpg_join; CS_ERR_TRY_AGAIN while corosync synchronises a membership change. */
-  join(group: string): void;
-  leave(group: string): void;
-  /** cpg_mcast_joined, agreed order: true when queued, false when flow control says try again later. */
+  join(group: string): Promise<void>;
+  leave(group: string): Promise<void>;
+  /**
+   * cpg_mcast_joined, agreed order: true when queued, false when flow control says try again later
+   * (also while one of the calls above is under way on this handle).
+   */
   mcastJoined(message: Buffer): boolean;
   /** cpg_local_get: this node's id. */
-  localGet(): number;
-  /** cpg_membership_get: the group's current members. */
-  membershipGet(group: string): CpgAddress[];
+  localGet(): Promise<number>;
+  /** cpg_membership_get: the current members of a group this handle joined. */
+  membershipGet(group: string): Promise<CpgAddress[]>;
+  /** The members of any group, without joining it (cpg_iteration_*); reason is 0. */
+  groupMembers(group: string): Promise<CpgAddress[]>;
   /** The largest message mcastJoined accepts. */
   maxMessageSize(): number;
-  /** The IPC fd being polled; -1 once finalized. */
+  /** The IPC fd being polled; -1 unless connected. */
   fd(): number;
-  /** cpg_finalize (leaves every group); idempotent. Methods then throw CS_ERR_BAD_HANDLE. */
-  finalize(): void;
+  /**
+   * Stops polling at once (no listener is called afterwards; methods then throw CS_ERR_BAD_HANDLE) and
+   * lets the library go (cpg_finalize, which leaves every group) after any call under way; the promise
+   * settles once it has. Idempotent.
+   */
+  finalize(): Promise<void>;
 }
 
 export interface VotequorumNode {
@@ -82,15 +95,17 @@ export interface VotequorumListeners {
   error(err: CorosyncError): void;
 }
 
-/** votequorum_initialize. */
+/** A libvotequorum handle. The constructor connects to nothing. */
 export class Votequorum {
   constructor(listeners: VotequorumListeners);
+  /** votequorum_initialize; on failure the handle is finalized. */
+  connect(): Promise<void>;
   /** votequorum_getinfo for a node; 0 (the default) is this node. */
-  getInfo(nodeId?: number): VotequorumInfo;
-  trackStart(): void;
-  trackStop(): void;
+  getInfo(nodeId?: number): Promise<VotequorumInfo>;
+  trackStart(): Promise<void>;
+  trackStop(): Promise<void>;
   fd(): number;
-  finalize(): void;
+  finalize(): Promise<void>;
 }
 
 export const constants: Readonly<{

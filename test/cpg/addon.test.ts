@@ -37,15 +37,30 @@ async function rejectsWith(call: Promise<unknown>, code: string): Promise<PeerCa
 
 describe('cpg addon without a corosync', () => {
   // This test process runs in its own network namespace, where no corosync listens.
-  test('connecting fails with CS_ERR_LIBRARY and says corosync cannot be reached', () => {
+  test('connecting fails with CS_ERR_LIBRARY and says corosync cannot be reached; the handle is then finalized', async () => {
     const { Cpg, Votequorum } = loadCorosync();
     const noop = (): void => undefined;
-    assert.throws(() => new Cpg({ deliver: noop, confchg: noop, error: noop }), {
+    const cpg = new Cpg({ deliver: noop, confchg: noop, error: noop });
+    await assert.rejects(cpg.connect(), {
       code: 'CS_ERR_LIBRARY',
       call: 'cpg_initialize',
       message: /^CS_ERR_LIBRARY: corosync cannot be reached .*, cpg_initialize$/,
     });
-    assert.throws(() => new Votequorum({ quorum: noop, error: noop }), { code: 'CS_ERR_LIBRARY', call: 'votequorum_initialize' });
+    assert.throws(() => cpg.maxMessageSize(), { code: 'CS_ERR_BAD_HANDLE' });
+    await cpg.finalize(); // idempotent
+    await assert.rejects(new Votequorum({ quorum: noop, error: noop }).connect(), {
+      code: 'CS_ERR_LIBRARY',
+      call: 'votequorum_initialize',
+    });
+  });
+
+  test('a method before connect() throws CS_ERR_BAD_HANDLE', () => {
+    const { Cpg } = loadCorosync();
+    const noop = (): void => undefined;
+    const cpg = new Cpg({ deliver: noop, confchg: noop, error: noop });
+    assert.throws(() => cpg.join('fence-agents'), { code: 'CS_ERR_BAD_HANDLE', message: /not connected yet/ });
+    assert.equal(cpg.fd(), -1);
+    void cpg.finalize();
   });
 
   test('listeners are checked before connecting', () => {
@@ -144,6 +159,39 @@ describe('cpg addon on a corosync cluster of three hosts', { skip: unavailable }
       assert.equal(info.totalVotes, 3);
       assert.equal(info.quorum, 2);
     }
+  });
+
+  test('a call into a stopped corosync waits on its own thread, not on the loop, and settles once corosync resumes', async () => {
+    await peer(1).call('ticks.start', { intervalMs: 10 });
+    let settled = false;
+    cluster.host(1).signal('SIGSTOP');
+    let info: Promise<{ quorate: boolean }> | undefined;
+    try {
+      info = peer(1).call<{ quorate: boolean }>('vq.info');
+      void info.finally(() => (settled = true)).catch(() => undefined);
+      // Shorter than the token timeout, so the others do not declare host 1 dead meanwhile.
+      await sleep(400);
+      assert.equal(settled, false, 'votequorum_getinfo cannot be answered by a stopped corosync');
+      // Meanwhile the peer's loop serves other commands at once.
+      assert.ok((await peer(1).call<number>('cpg.fd')) >= 0);
+      assert.ok(peer(1).lastCallMs < 50, `a command took ${peer(1).lastCallMs} ms while the call waited`);
+    } finally {
+      cluster.host(1).signal('SIGCONT');
+    }
+    assert.equal((await info).quorate, true);
+    const ticks = await peer(1).call<{ count: number; maxGapMs: number }>('ticks.report');
+    await peer(1).call('ticks.stop');
+    assert.ok(ticks.maxGapMs < 100, `the loop was held for ${ticks.maxGapMs} ms`);
+  });
+
+  test('the members of any group are listed by iteration, which changes no membership', async () => {
+    const marks = peers.map((p) => p.mark());
+    const members = await peer(1).call<PeerAddress[]>('cpg.groupMembers', { group: GROUP });
+    assert.deepEqual(nodeIds(members), [1, 2, 3]);
+    assert.deepEqual(members.map((m) => m.pid).sort(), peers.map((q) => q.pid).sort());
+    assert.deepEqual(await peer(1).call('cpg.groupMembers', { group: 'no-such-group' }), []);
+    await sleep(300);
+    assert.deepEqual(peer(2).eventsOf('confchg', marks[1]), [], 'looking is not joining: no membership change');
   });
 
   test('a host cut off from the others loses quorum and the group, and regains both when reconnected', async () => {

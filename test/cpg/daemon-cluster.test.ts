@@ -214,4 +214,39 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     await cluster.host(3).waitForQuorum(true, 60_000);
     await waitUntil(codeIs(3, 'status', 'charlie', SUCCESS), 'host 3 serving again, charlie untouched', 60_000);
   });
+
+  test("with host 3's corosync stopped (SIGSTOP): failures within the agent's timeout, never success; SIGTERM still stops the daemons at once", async (t) => {
+    const host = cluster.host(3);
+    const before = mark();
+    host.signal('SIGSTOP');
+    try {
+      // Host 3 cannot prove quorum with its corosync silent: even its own VM is refused, after the
+      // deadline on the call into corosync, and host 3 drops out of the group.
+      const ownMs = await expectCode(3, 'off', 'charlie', FAILURE);
+      assert.match(
+        logSince(before, 3),
+        /off 'charlie' .*: corosync did not answer votequorum_getinfo within 5000 ms .*; answering failure/,
+      );
+      const nextMs = await expectCode(3, 'status', 'alpha', FAILURE);
+      assert.match(logSince(before, 3), /status 'alpha' .*: not a member of the group .*; answering failure/);
+      // The others have seen host 3 go: its VM has no owner; their own VMs are served as before.
+      const otherMs = await expectCode(1, 'off', 'charlie', FAILURE);
+      await expectCode(2, 'status', 'charlie', FAILURE);
+      await expectCode(1, 'status', 'bravo', SUCCESS);
+      assert.doesNotMatch(logSince(before, 3), /destroying|starting/, 'host 3 touched nothing');
+      t.diagnostic(`host 3: ${ownMs} ms (its own VM), then ${nextMs} ms; host 1 for host 3's VM: ${otherMs} ms`);
+
+      // The daemon whose corosync is stopped, and an idle one whose corosync runs, both stop at once.
+      for (const nodeId of [3, 1]) {
+        const started = Date.now();
+        await daemon(nodeId).stop();
+        const stopMs = Date.now() - started;
+        t.diagnostic(`daemon ${nodeId} stopped ${stopMs} ms after SIGTERM`);
+        assert.ok(stopMs < 5_000, `daemon ${nodeId} took ${stopMs} ms to stop`);
+        assert.match(daemon(nodeId).output(), /SIGTERM received; stopping/);
+      }
+    } finally {
+      host.signal('SIGCONT');
+    }
+  });
 });

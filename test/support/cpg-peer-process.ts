@@ -34,16 +34,17 @@ function need<T>(handle: T | undefined, what: string): T {
 
 const operations: Record<string, (args: Record<string, unknown>) => unknown> = {
   /** finalizeAfter: the deliver listener finalizes the handle itself after that many messages. */
-  'cpg.init': ({ finalizeAfter }) => {
+  'cpg.init': async ({ finalizeAfter }) => {
     let delivered = 0;
     cpg = new corosync.Cpg({
       deliver(nodeId, pid, message, group) {
         send({ event: 'deliver', nodeId, pid, group, data: message.toString('base64') });
-        if (++delivered === finalizeAfter) cpg?.finalize();
+        if (++delivered === finalizeAfter) void cpg?.finalize();
       },
       confchg: (members, left, joined, group) => send({ event: 'confchg', members, left, joined, group }),
       error: onError('cpg'),
     });
+    await cpg.connect();
     return cpg.fd();
   },
   'cpg.join': ({ group }) => need(cpg, 'cpg').join(String(group)),
@@ -51,14 +52,16 @@ const operations: Record<string, (args: Record<string, unknown>) => unknown> = {
   'cpg.mcast': ({ data }) => need(cpg, 'cpg').mcastJoined(Buffer.from(String(data), 'base64')),
   'cpg.local': () => need(cpg, 'cpg').localGet(),
   'cpg.membership': ({ group }) => need(cpg, 'cpg').membershipGet(String(group)),
+  'cpg.groupMembers': ({ group }) => need(cpg, 'cpg').groupMembers(String(group)),
   'cpg.maxSize': () => need(cpg, 'cpg').maxMessageSize(),
   'cpg.fd': () => need(cpg, 'cpg').fd(),
   'cpg.finalize': () => need(cpg, 'cpg').finalize(),
-  'vq.init': () => {
+  'vq.init': async () => {
     votequorum = new corosync.Votequorum({
       quorum: (quorate, nodes) => send({ event: 'quorum', quorate, nodes }),
       error: onError('votequorum'),
     });
+    await votequorum.connect();
     return votequorum.fd();
   },
   'vq.track': () => need(votequorum, 'votequorum').trackStart(),
@@ -88,22 +91,22 @@ const operations: Record<string, (args: Record<string, unknown>) => unknown> = {
 
 process.on('message', (command: PeerCommand) => {
   const started = performance.now();
+  const done = (reply: object): void => send({ id: command.id, ...reply, ms: performance.now() - started });
+  const fail = (err: NodeJS.ErrnoException): void => done({ ok: false, error: { code: err.code, message: err.message } });
   try {
     const operation = operations[command.op];
     if (!operation) throw new Error(`unknown operation ${command.op}`);
-    const result = operation(command.args);
-    send({ id: command.id, ok: true, result, ms: performance.now() - started });
+    // A call into corosync answers with a promise; the others answer at once.
+    Promise.resolve(operation(command.args)).then((result) => done({ ok: true, result }), fail);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    send({ id: command.id, ok: false, error: { code: e.code, message: e.message }, ms: performance.now() - started });
+    fail(err as NodeJS.ErrnoException);
   }
 });
 
-// The parent going away ends the peer; finalize first so corosync sees a clean leave.
+// The parent going away ends the peer; finalize first so corosync sees a clean leave (unless it is stopped).
 process.on('disconnect', () => {
-  cpg?.finalize();
-  votequorum?.finalize();
-  process.exit(0);
+  const finalized = Promise.all([cpg?.finalize(), votequorum?.finalize()]);
+  void Promise.race([finalized, new Promise((resolve) => setTimeout(resolve, 1000))]).then(() => process.exit(0));
 });
 
 send({ event: 'ready', pid: process.pid });

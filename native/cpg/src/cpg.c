@@ -154,15 +154,34 @@ static bool get_group(napi_env env, napi_value value, struct cpg_name *group) {
   return true;
 }
 
-/* join(group) / leave(group): the handle's membership in a group (CS_ERR_TRY_AGAIN while corosync syncs). */
+typedef struct {
+  conn_job base;
+  struct cpg_name group;
+  bool joining;
+} group_job;
+
+static cs_error_t run_join_or_leave(uint64_t handle, conn_job *base) {
+  group_job *job = (group_job *)base;
+  return job->joining ? cpg_join(handle, &job->group) : cpg_leave(handle, &job->group);
+}
+
+/* join(group) / leave(group) -> Promise<void>: the handle's membership in a group (CS_ERR_TRY_AGAIN
+ * while corosync syncs a membership change). */
 static napi_value join_or_leave(napi_env env, napi_callback_info info, bool joining) {
   napi_value argv[1];
   struct cpg_name group;
   conn *c = conn_unwrap(env, info, 1, argv);
   if (!c || !get_group(env, argv[0], &group)) return NULL;
-  cs_error_t result = joining ? cpg_join(conn_handle(c), &group) : cpg_leave(conn_handle(c), &group);
-  if (result != CS_OK) throw_cs_error(env, result, joining ? "cpg_join" : "cpg_leave");
-  return NULL;
+  group_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    throw_cs_error(env, CS_ERR_NO_MEMORY, joining ? "cpg_join" : "cpg_leave");
+    return NULL;
+  }
+  job->base.run = run_join_or_leave;
+  job->base.call = joining ? "cpg_join" : "cpg_leave";
+  job->group = group;
+  job->joining = joining;
+  return conn_submit(env, c, &job->base);
 }
 
 static napi_value cpg_join_method(napi_env env, napi_callback_info info) {
@@ -174,8 +193,9 @@ static napi_value cpg_leave_method(napi_env env, napi_callback_info info) {
 }
 
 /* mcastJoined(message) -> true when queued for the joined groups in agreed order, false when corosync's
- * flow control asks to try again later (CS_ERR_TRY_AGAIN). The send never waits; a message above
- * maxMessageSize() is refused (CS_ERR_TOO_BIG). */
+ * flow control asks to try again later (CS_ERR_TRY_AGAIN) or the handle's thread is in a call (the
+ * library's request channel is in use). The send never waits; a message above maxMessageSize() is
+ * refused (CS_ERR_TOO_BIG). */
 static napi_value cpg_mcast_method(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   bool is_buffer = false;
@@ -191,7 +211,7 @@ static napi_value cpg_mcast_method(napi_env env, napi_callback_info info) {
   uint32_t max_size;
   cs_error_t sent = cpg_max_atomic_msgsize_get(conn_handle(c), &max_size);
   if (sent == CS_OK && iov.iov_len > max_size) sent = CS_ERR_TOO_BIG;
-  if (sent == CS_OK) sent = cpg_mcast_joined(conn_handle(c), CPG_TYPE_AGREED, &iov, 1);
+  if (sent == CS_OK) sent = conn_busy(c) ? CS_ERR_TRY_AGAIN : cpg_mcast_joined(conn_handle(c), CPG_TYPE_AGREED, &iov, 1);
   if (sent != CS_OK && sent != CS_ERR_TRY_AGAIN) {
     throw_cs_error(env, sent, "cpg_mcast_joined");
     return NULL;
@@ -200,40 +220,104 @@ static napi_value cpg_mcast_method(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* localGet() -> this node's corosync node id. */
-static napi_value cpg_local_method(napi_env env, napi_callback_info info) {
-  napi_value result;
+typedef struct {
+  conn_job base;
   unsigned int nodeid;
+} local_job;
+
+static cs_error_t run_local(uint64_t handle, conn_job *base) {
+  return cpg_local_get(handle, &((local_job *)base)->nodeid);
+}
+
+static napi_value local_result(napi_env env, conn_job *base) {
+  napi_value result;
+  return napi_create_uint32(env, ((local_job *)base)->nodeid, &result) == napi_ok ? result : NULL;
+}
+
+/* localGet() -> Promise<number>: this node's corosync node id. */
+static napi_value cpg_local_method(napi_env env, napi_callback_info info) {
   conn *c = conn_unwrap(env, info, 0, NULL);
   if (!c) return NULL;
-  cs_error_t status = cpg_local_get(conn_handle(c), &nodeid);
-  if (status != CS_OK) {
-    throw_cs_error(env, status, "cpg_local_get");
+  local_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    throw_cs_error(env, CS_ERR_NO_MEMORY, "cpg_local_get");
     return NULL;
   }
-  napi_create_uint32(env, nodeid, &result);
-  return result;
+  job->base.run = run_local;
+  job->base.result = local_result;
+  job->base.call = "cpg_local_get";
+  return conn_submit(env, c, &job->base);
 }
 
-/* membershipGet(group) -> [{nodeId, pid, reason}] of the group's current members. */
-static napi_value cpg_membership_method(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+typedef struct {
+  conn_job base;
   struct cpg_name group;
+  int count;
   struct cpg_address members[CPG_MEMBERS_MAX];
-  int count = CPG_MEMBERS_MAX;
-  conn *c = conn_unwrap(env, info, 1, argv);
-  if (!c || !get_group(env, argv[0], &group)) return NULL;
-  cs_error_t status = cpg_membership_get(conn_handle(c), &group, members, &count);
-  if (status != CS_OK) {
-    throw_cs_error(env, status, "cpg_membership_get");
-    return NULL;
-  }
-  napi_value list = make_addresses(env, members, (size_t)count);
-  if (!list) throw_napi_failure(env, "membershipGet");
-  return list;
+} members_job;
+
+static cs_error_t run_membership(uint64_t handle, conn_job *base) {
+  members_job *job = (members_job *)base;
+  job->count = CPG_MEMBERS_MAX;
+  return cpg_membership_get(handle, &job->group, job->members, &job->count);
 }
 
-/* maxMessageSize() -> the largest message mcastJoined delivers as one piece. */
+/* The members of a group whether or not this handle joined it, as corosync-cpgtool lists them. */
+static cs_error_t run_iteration(uint64_t handle, conn_job *base) {
+  members_job *job = (members_job *)base;
+  cpg_iteration_handle_t iteration;
+  struct cpg_iteration_description_t entry;
+  cs_error_t status = cpg_iteration_initialize(handle, CPG_ITERATION_ONE_GROUP, &job->group, &iteration);
+  if (status != CS_OK) return status;
+  job->count = 0;
+  while ((status = cpg_iteration_next(iteration, &entry)) == CS_OK) {
+    if (job->count == CPG_MEMBERS_MAX) continue;
+    job->members[job->count].nodeid = entry.nodeid;
+    job->members[job->count].pid = entry.pid;
+    job->members[job->count].reason = 0;
+    job->count++;
+  }
+  cpg_iteration_finalize(iteration);
+  return status == CS_ERR_NO_SECTIONS ? CS_OK : status;
+}
+
+static napi_value members_result(napi_env env, conn_job *base) {
+  members_job *job = (members_job *)base;
+  return make_addresses(env, job->members, (size_t)job->count);
+}
+
+static napi_value members_method(napi_env env, napi_callback_info info, bool joined) {
+  napi_value argv[1];
+  const char *call = joined ? "cpg_membership_get" : "cpg_iteration_initialize";
+  conn *c = conn_unwrap(env, info, 1, argv);
+  if (!c) return NULL;
+  members_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    throw_cs_error(env, CS_ERR_NO_MEMORY, call);
+    return NULL;
+  }
+  if (!get_group(env, argv[0], &job->group)) {
+    free(job);
+    return NULL;
+  }
+  job->base.run = joined ? run_membership : run_iteration;
+  job->base.result = members_result;
+  job->base.call = call;
+  return conn_submit(env, c, &job->base);
+}
+
+/* membershipGet(group) -> Promise<[{nodeId, pid, reason}]>: a joined group's current members. */
+static napi_value cpg_membership_method(napi_env env, napi_callback_info info) {
+  return members_method(env, info, true);
+}
+
+/* groupMembers(group) -> Promise<[{nodeId, pid, reason: 0}]>: any group's members, without joining it. */
+static napi_value cpg_group_members_method(napi_env env, napi_callback_info info) {
+  return members_method(env, info, false);
+}
+
+/* maxMessageSize() -> the largest message mcastJoined delivers as one piece (the library knows it
+ * without asking corosync). */
 static napi_value cpg_max_size_method(napi_env env, napi_callback_info info) {
   napi_value result;
   uint32_t size;
@@ -268,6 +352,7 @@ napi_status cpg_define(napi_env env, napi_value *constructor) {
       {"mcastJoined", NULL, cpg_mcast_method, NULL, NULL, NULL, napi_default_method, NULL},
       {"localGet", NULL, cpg_local_method, NULL, NULL, NULL, napi_default_method, NULL},
       {"membershipGet", NULL, cpg_membership_method, NULL, NULL, NULL, napi_default_method, NULL},
+      {"groupMembers", NULL, cpg_group_members_method, NULL, NULL, NULL, napi_default_method, NULL},
       {"maxMessageSize", NULL, cpg_max_size_method, NULL, NULL, NULL, napi_default_method, NULL},
   };
   return conn_define_class(env, &ops, methods, sizeof methods / sizeof methods[0], constructor);

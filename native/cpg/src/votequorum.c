@@ -80,31 +80,27 @@ static bool set_uint(napi_env env, napi_value object, const char *name, uint32_t
          napi_set_named_property(env, object, name, number) == napi_ok;
 }
 
-/* getInfo(nodeId = 0) -> what votequorum knows of a node (0: this one), and whether the cluster is quorate. */
-static napi_value vq_getinfo_method(napi_env env, napi_callback_info info) {
-  napi_value argv[1], result, quorate;
-  napi_valuetype type;
-  uint32_t nodeid = 0;
-  struct votequorum_info vq;
-  conn *c = conn_unwrap(env, info, 1, argv);
-  if (!c) return NULL;
-  if (napi_typeof(env, argv[0], &type) != napi_ok ||
-      (type != napi_undefined && !get_uint_arg(env, argv[0], "nodeId", UINT32_MAX, &nodeid))) {
-    return NULL;
-  }
-  memset(&vq, 0, sizeof vq);
-  cs_error_t status = votequorum_getinfo(conn_handle(c), nodeid, &vq);
-  if (status != CS_OK) {
-    throw_cs_error(env, status, "votequorum_getinfo");
-    return NULL;
-  }
-  if (napi_create_object(env, &result) != napi_ok || !set_uint(env, result, "nodeId", vq.node_id) ||
-      !set_uint(env, result, "nodeState", vq.node_state) || !set_uint(env, result, "nodeVotes", vq.node_votes) ||
-      !set_uint(env, result, "expectedVotes", vq.node_expected_votes) ||
-      !set_uint(env, result, "highestExpected", vq.highest_expected) ||
-      !set_uint(env, result, "totalVotes", vq.total_votes) || !set_uint(env, result, "quorum", vq.quorum) ||
-      !set_uint(env, result, "flags", vq.flags) ||
-      napi_get_boolean(env, (vq.flags & VOTEQUORUM_INFO_QUORATE) != 0, &quorate) != napi_ok ||
+typedef struct {
+  conn_job base;
+  uint32_t nodeid;
+  struct votequorum_info info;
+} info_job;
+
+static cs_error_t run_getinfo(uint64_t handle, conn_job *base) {
+  info_job *job = (info_job *)base;
+  return votequorum_getinfo(handle, job->nodeid, &job->info);
+}
+
+static napi_value info_result(napi_env env, conn_job *base) {
+  const struct votequorum_info *vq = &((info_job *)base)->info;
+  napi_value result, quorate;
+  if (napi_create_object(env, &result) != napi_ok || !set_uint(env, result, "nodeId", vq->node_id) ||
+      !set_uint(env, result, "nodeState", vq->node_state) || !set_uint(env, result, "nodeVotes", vq->node_votes) ||
+      !set_uint(env, result, "expectedVotes", vq->node_expected_votes) ||
+      !set_uint(env, result, "highestExpected", vq->highest_expected) ||
+      !set_uint(env, result, "totalVotes", vq->total_votes) || !set_uint(env, result, "quorum", vq->quorum) ||
+      !set_uint(env, result, "flags", vq->flags) ||
+      napi_get_boolean(env, (vq->flags & VOTEQUORUM_INFO_QUORATE) != 0, &quorate) != napi_ok ||
       napi_set_named_property(env, result, "quorate", quorate) != napi_ok) {
     throw_napi_failure(env, "getInfo");
     return NULL;
@@ -112,21 +108,62 @@ static napi_value vq_getinfo_method(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* trackStart(): quorum() is called with the current state, then on every change. trackStop() ends it. */
-static napi_value vq_track_start_method(napi_env env, napi_callback_info info) {
+/* getInfo(nodeId = 0) -> Promise: what votequorum knows of a node (0: this one), and whether the
+ * cluster is quorate. */
+static napi_value vq_getinfo_method(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  napi_valuetype type;
+  uint32_t nodeid = 0;
+  conn *c = conn_unwrap(env, info, 1, argv);
+  if (!c) return NULL;
+  if (napi_typeof(env, argv[0], &type) != napi_ok ||
+      (type != napi_undefined && !get_uint_arg(env, argv[0], "nodeId", UINT32_MAX, &nodeid))) {
+    return NULL;
+  }
+  info_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    throw_cs_error(env, CS_ERR_NO_MEMORY, "votequorum_getinfo");
+    return NULL;
+  }
+  job->base.run = run_getinfo;
+  job->base.result = info_result;
+  job->base.call = "votequorum_getinfo";
+  job->nodeid = nodeid;
+  return conn_submit(env, c, &job->base);
+}
+
+static cs_error_t run_trackstart(uint64_t handle, conn_job *job) {
+  (void)job;
+  return votequorum_trackstart(handle, 0, CS_TRACK_CURRENT | CS_TRACK_CHANGES);
+}
+
+static cs_error_t run_trackstop(uint64_t handle, conn_job *job) {
+  (void)job;
+  return votequorum_trackstop(handle);
+}
+
+static napi_value track_method(napi_env env, napi_callback_info info, bool start) {
+  const char *call = start ? "votequorum_trackstart" : "votequorum_trackstop";
   conn *c = conn_unwrap(env, info, 0, NULL);
   if (!c) return NULL;
-  cs_error_t status = votequorum_trackstart(conn_handle(c), 0, CS_TRACK_CURRENT | CS_TRACK_CHANGES);
-  if (status != CS_OK) throw_cs_error(env, status, "votequorum_trackstart");
-  return NULL;
+  conn_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    throw_cs_error(env, CS_ERR_NO_MEMORY, call);
+    return NULL;
+  }
+  job->run = start ? run_trackstart : run_trackstop;
+  job->call = call;
+  return conn_submit(env, c, job);
+}
+
+/* trackStart() -> Promise<void>: quorum() is called with the current state, then on every change.
+ * trackStop() ends it. */
+static napi_value vq_track_start_method(napi_env env, napi_callback_info info) {
+  return track_method(env, info, true);
 }
 
 static napi_value vq_track_stop_method(napi_env env, napi_callback_info info) {
-  conn *c = conn_unwrap(env, info, 0, NULL);
-  if (!c) return NULL;
-  cs_error_t status = votequorum_trackstop(conn_handle(c));
-  if (status != CS_OK) throw_cs_error(env, status, "votequorum_trackstop");
-  return NULL;
+  return track_method(env, info, false);
 }
 
 static const char *const listeners[] = {"quorum", "error", NULL};

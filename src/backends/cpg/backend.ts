@@ -45,6 +45,8 @@ export interface CpgBackendOptions {
   joinTimeoutMs?: number;
   /** Pause between attempts to reach corosync again after it went away (default 1 s). */
   reconnectMs?: number;
+  /** How long one call into the local corosync may take before it counts as gone (default 5 s). */
+  callTimeoutMs?: number;
 }
 
 interface PendingReply {
@@ -100,7 +102,12 @@ export class CpgBackend implements FenceBackend {
     try {
       vms = await LocalVms.start(clients, log);
       group = await CpgGroup.open(
-        { group: options.group ?? CPG_GROUP, joinTimeoutMs: options.joinTimeoutMs ?? 10_000, reconnectMs: options.reconnectMs ?? 1_000 },
+        {
+          group: options.group ?? CPG_GROUP,
+          joinTimeoutMs: options.joinTimeoutMs ?? 10_000,
+          reconnectMs: options.reconnectMs ?? 1_000,
+          callTimeoutMs: options.callTimeoutMs ?? 5_000,
+        },
         log,
       );
     } catch (err) {
@@ -256,8 +263,10 @@ export class CpgBackend implements FenceBackend {
       this.log.error(`${what}: not a member of the group (corosync unavailable); answering failure`);
       return Response.FAIL;
     }
-    if (!this.group.quorate) {
-      this.log.error(`${what}: this partition has no quorum; answering failure`);
+    // Asked now, not taken from the tracked state: a stopped corosync sends no news.
+    const proof = await this.group.confirmQuorum();
+    if (!proof.quorate) {
+      this.log.error(`${what}: ${proof.why ?? 'this partition has no quorum'}; answering failure`);
       return Response.FAIL;
     }
     const ownership = this.table.resolve(domain, this.members(), this.self, this.options.nameMode);
@@ -373,9 +382,9 @@ export class CpgBackend implements FenceBackend {
     return Response.FAIL;
   }
 
-  /** The device works when this daemon is in the group, the partition is quorate and this host's libvirt answers. */
+  /** The device works when this daemon is in the group, corosync answers that the partition is quorate and this host's libvirt answers. */
   async devstatus(): Promise<number> {
-    if (!this.group.ready || !this.group.quorate) return Response.FAIL;
+    if (!this.group.ready || !(await this.group.confirmQuorum()).quorate) return Response.FAIL;
     return this.local.devstatus();
   }
 

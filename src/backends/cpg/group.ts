@@ -4,7 +4,12 @@
  *
  * When corosync goes away the group reports itself disconnected (no members, not quorate) and tries to
  * connect again every `reconnectMs`. Sends that corosync's flow control holds back wait in order in an
- * outbox, retried every few milliseconds; nothing here waits for anything.
+ * outbox, retried every few milliseconds.
+ *
+ * The library calls that wait for corosync (connect, join, quorum info, finalize) run on the addon's
+ * threads; each gets `callTimeoutMs` here. A corosync that does not answer in time (stopped, hung) is
+ * treated as gone: the connection is dropped and tried again once the library has let go of the old one
+ * (so a corosync stopped for hours holds one call, not one per attempt).
  */
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../../protocol/errors.js';
@@ -18,6 +23,14 @@ export interface CpgGroupOptions {
   joinTimeoutMs?: number;
   /** Pause between attempts to connect again after corosync went away. */
   reconnectMs?: number;
+  /** How long one call into corosync may take before corosync counts as gone. */
+  callTimeoutMs?: number;
+}
+
+/** Whether this partition is quorate, as corosync answered just now; `why` when it is not. */
+export interface QuorumProof {
+  quorate: boolean;
+  why?: string;
 }
 
 export interface CpgGroupEvents {
@@ -31,6 +44,32 @@ export interface CpgGroupEvents {
 
 const RETRY_MS = 20;
 const OUTBOX_LIMIT = 10_000;
+/** How long close() lets the libraries say goodbye to corosync (a stopped corosync gets no more). */
+const CLOSE_GRACE_MS = 1_000;
+
+/** A call into corosync that did not come back within its deadline (corosync stopped or hung). */
+export class CorosyncTimeoutError extends Error {
+  readonly code = 'CS_ERR_TIMEOUT';
+  constructor(
+    readonly call: string,
+    ms: number,
+  ) {
+    super(`corosync did not answer ${call} within ${ms} ms (stopped or hung?)`);
+  }
+}
+
+/** `call`, or a CorosyncTimeoutError after `ms`; the call itself is left to finish on its thread. */
+export async function withDeadline<T>(call: Promise<T>, what: string, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CorosyncTimeoutError(what, ms)), ms);
+  });
+  try {
+    return await Promise.race([call, expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export class CpgGroup extends EventEmitter<CpgGroupEvents> {
   private cpg: Cpg | null = null;
@@ -40,6 +79,8 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
   private outboxTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Settles once the libraries have let go of the last connection (see release). */
+  private letGo: Promise<unknown> = Promise.resolve();
   private localNode = 0;
   private isQuorate = false;
   private joined = false;
@@ -57,7 +98,7 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
    */
   static async open(options: CpgGroupOptions, log: Logger): Promise<CpgGroup> {
     loadCorosync();
-    const group = new CpgGroup({ joinTimeoutMs: 10_000, reconnectMs: 1_000, ...options }, log);
+    const group = new CpgGroup({ joinTimeoutMs: 10_000, reconnectMs: 1_000, callTimeoutMs: 5_000, ...options }, log);
     await group.connect();
     return group;
   }
@@ -94,31 +135,58 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     return true;
   }
 
+  /**
+   * Asks corosync now whether this partition is quorate: proof that the local corosync still answers,
+   * which the tracked state cannot give (a stopped corosync sends no notifications). No answer within
+   * callTimeoutMs drops the connection.
+   */
+  async confirmQuorum(): Promise<QuorumProof> {
+    const votequorum = this.votequorum;
+    if (!votequorum || !this.joined) return { quorate: false, why: 'not a member of the group (corosync unavailable)' };
+    try {
+      const info = await this.call(votequorum.getInfo(), 'votequorum_getinfo');
+      if (info.quorate) return { quorate: true };
+      return { quorate: false, why: 'this partition has no quorum' };
+    } catch (err) {
+      this.lost(err as Error, votequorum);
+      return { quorate: false, why: (err as Error).message };
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.release();
+    // A clean leave takes a millisecond; a stopped corosync must not hold the daemon's exit.
+    await withDeadline(this.letGo, 'finalize', CLOSE_GRACE_MS).catch(() => undefined);
+  }
+
+  private call<T>(call: Promise<T>, what: string): Promise<T> {
+    return withDeadline(call, what, this.options.callTimeoutMs);
   }
 
   private async connect(): Promise<void> {
     const corosync = loadCorosync();
+    const votequorum = new corosync.Votequorum({
+      quorum: (quorate) => this.onQuorum(quorate),
+      error: (err) => this.lost(err, votequorum),
+    });
+    const cpg: Cpg = new corosync.Cpg({
+      deliver: (nodeId, _pid, message) => this.onDeliver(nodeId, message),
+      confchg: (members, left, joined) => this.onConfchg(members, left, joined),
+      error: (err) => this.lost(err, cpg),
+    });
+    this.votequorum = votequorum;
+    this.cpg = cpg;
     try {
-      this.votequorum = new corosync.Votequorum({
-        quorum: (quorate) => this.onQuorum(quorate),
-        error: (err) => this.lost(err),
-      });
-      this.votequorum.trackStart();
-      const cpg = new corosync.Cpg({
-        deliver: (nodeId, _pid, message) => this.onDeliver(nodeId, message),
-        confchg: (members, left, joined) => this.onConfchg(members, left, joined),
-        error: (err) => this.lost(err),
-      });
-      this.cpg = cpg;
-      this.localNode = cpg.localGet();
+      await this.call(votequorum.connect(), 'votequorum_initialize');
+      await this.call(votequorum.trackStart(), 'votequorum_trackstart');
+      await this.call(cpg.connect(), 'cpg_initialize');
+      this.localNode = await this.call(cpg.localGet(), 'cpg_local_get');
       await this.join(cpg);
     } catch (err) {
-      this.release();
+      if (this.cpg === cpg) this.release();
       throw err;
     }
     this.log.info(`node ${this.localNode} joining group ${this.options.group}`);
@@ -130,7 +198,7 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     for (;;) {
       if (this.cpg !== cpg) throw new Error('the connection to corosync was lost while joining');
       try {
-        cpg.join(this.options.group);
+        await this.call(cpg.join(this.options.group), 'cpg_join');
         return;
       } catch (err) {
         if (!isCorosyncError(err) || err.code !== 'CS_ERR_TRY_AGAIN' || Date.now() > deadline) throw err;
@@ -189,23 +257,19 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     }
   }
 
-  /** Lets go of both handles; the group looks empty and unquorate. */
+  /**
+   * Lets go of both handles; the group looks empty and unquorate at once. Finalizing (which also leaves
+   * the group) happens on the addon's threads, after any call still waiting for corosync.
+   */
   private release(): void {
     if (this.outboxTimer) clearTimeout(this.outboxTimer);
     this.outboxTimer = null;
     this.outbox = [];
-    const cpg = this.cpg;
+    const handles = [this.cpg, this.votequorum];
     this.cpg = null;
-    if (cpg) {
-      try {
-        if (this.joined) cpg.leave(this.options.group);
-      } catch {
-        // corosync is gone: finalize below is all that is left to do
-      }
-      cpg.finalize();
-    }
-    this.votequorum?.finalize();
     this.votequorum = null;
+    const finalized = handles.map((h) => h?.finalize());
+    if (handles.some(Boolean)) this.letGo = Promise.all([this.letGo, ...finalized]);
     const left = [...this.nodes];
     this.nodes = new Set();
     if (this.isQuorate) this.onQuorum(false);
@@ -216,9 +280,11 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     }
   }
 
-  /** The connection to corosync failed: release, then try to connect again until closed. */
-  private lost(err: Error): void {
+  /** The connection to corosync failed (on `handle`, when given): release, then try to connect again until closed. */
+  private lost(err: Error, handle?: Cpg | Votequorum): void {
     if (this.closed || (!this.cpg && !this.votequorum)) return;
+    if (handle && handle !== this.cpg && handle !== this.votequorum) return; // an earlier connection's
+
     this.log.error(`lost the connection to corosync (${err.message}); fencing requests are refused until it is back`);
     this.release();
     this.scheduleReconnect();
@@ -228,10 +294,25 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     if (this.closed || this.reconnectTimer) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      this.connect().catch((err: Error) => {
-        this.log.debug(`connecting to corosync again failed: ${err.message}`);
-        this.scheduleReconnect();
-      });
+      void this.reconnect();
     }, this.options.reconnectMs);
+  }
+
+  /** A new connection once the libraries have let go of the old one (a stopped corosync holds that). */
+  private async reconnect(): Promise<void> {
+    let waiting = true;
+    const note = setTimeout(() => {
+      if (waiting) this.log.warn('corosync has not answered a call of the last connection yet; connecting again once it does');
+    }, this.options.callTimeoutMs);
+    await this.letGo;
+    waiting = false;
+    clearTimeout(note);
+    if (this.closed || this.cpg) return;
+    try {
+      await this.connect();
+    } catch (err) {
+      this.log.debug(`connecting to corosync again failed: ${(err as Error).message}`);
+      this.scheduleReconnect();
+    }
   }
 }
