@@ -76,7 +76,7 @@ const charts: [string, Parameters<typeof renderSvg>[0]][] = [
   [
     'guests',
     curveChart(result.serial.latency, {
-      title: 'serial status latency against the number of guests (median; C aborts at 2,000)',
+      title: 'serial status latency against the number of guests (median; no point: that daemon answered none)',
       subtitle,
       x: 'guests (serial sockets)',
       y: 'status round trip (ms)',
