@@ -1,149 +1,166 @@
 /**
- * The serial listener side by side with the C daemon's, in one run: each daemon on its own copy of a
- * test-driver node with 20 guests, every guest's serial socket served by this process standing in for
- * qemu, and this process speaking as the guests.
- *  1. median status round trip over one serial socket (request written to answer read);
- *  2. 20 guests (20 sockets) asking for status at once: wall time until all are answered, per round.
- * Run: bash scripts/run-bench.sh bench/serial.ts (writes bench/results/serial.md).
+ * The serial listener with 10, 1,000 and 2,000 guests: every guest's socket is a unix socket of this
+ * process standing in for qemu, which also speaks as the guests. Per size and daemon: the start-up scan
+ * (spawn until every guest socket is connected), status latency on one socket and on guests taken in
+ * turn, one status from every guest (all must be answered), RSS. Both daemons run at once for a size;
+ * the C daemon is expected to abort at 2,000 guests (it watches its sockets with select()).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Request } from '../src/protocol/index.js';
-import { DaemonProcess } from '../test/support/daemon-process.js';
-import { startCDaemon } from '../test/support/c-daemon.js';
-import { configText } from '../test/support/daemon-config-text.js';
-import { OUR_DAEMON_BUNDLE, waitUntil } from '../test/support/processes.js';
-import { nodeXml } from '../test/serial/node-xml.js';
+import type { DaemonProcess } from '../test/support/daemon-process.js';
 import { GuestLine, GuestPortSocket } from '../test/support/qemu-stand-ins.js';
-import { publishReport } from './report.js';
-
-const GUESTS = 20;
-const SINGLE_ROUNDS = 500;
-const CONCURRENT_ROUNDS = 50;
-const TARGET = 'vm-target';
+import { BenchDir, DAEMONS, domains, rssMb, startDaemon, type Daemon } from './sides.js';
+import { interleaved, median, type Figure, type Point } from './stats.js';
+import { lowerFigure } from './network.js';
 
 interface Side {
-  name: string;
+  name: Daemon;
+  daemon: DaemonProcess;
   ports: GuestPortSocket[];
-  lines: GuestLine[];
-  stop: () => Promise<void>;
+  /** One guest line per daemon connection; a daemon may reconnect a socket after its first connect. */
+  lines: Map<Socket, GuestLine>;
+  scanMs: number;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'fvd-serial-bench-'));
+type Outcome = { side: Side } | { failed: string };
 
-/** The node file, socket directory and stand-ins of one daemon. */
-async function prepare(name: string): Promise<{ uri: string; socketDir: string; ports: GuestPortSocket[] }> {
-  const socketDir = join(dir, name, 'sock');
-  mkdirSync(socketDir, { recursive: true });
-  const guests = Array.from({ length: GUESTS }, (_, i) => ({
-    name: `vm-g${String(i).padStart(2, '0')}`,
-    uuid: `be000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`,
-    serial: [join(socketDir, `g${i}`)],
-  }));
-  const node = join(dir, name, 'node.xml');
-  writeFileSync(node, nodeXml([...guests, { name: TARGET, uuid: 'be000000-0000-4000-8000-0000000000ff' }]));
-  const ports = await Promise.all(guests.map((g) => GuestPortSocket.listen(g.serial[0] as string)));
-  return { uri: `test+unix://${node}`, socketDir, ports };
+export interface SerialResult {
+  figures: Figure[];
+  latency: Point[];
+  memory: Point[];
+  scan: Point[];
 }
 
-const allConnected = (ports: GuestPortSocket[]) => ports.every((p) => p.connections.length > 0);
-
-async function startC(): Promise<Side> {
-  const { uri, socketDir, ports } = await prepare('c');
-  const daemon = await startCDaemon({
-    config: ({ keyFile }) =>
-      configText({ listeners: { serial: { uri, path: socketDir, mode: 'serial', key_file: keyFile } }, backendUri: uri }),
-    ready: { probe: async () => allConnected(ports) },
-  });
-  return { name: 'C fence_virtd', ports, lines: ports.map((p) => new GuestLine(p.connections[0]!)), stop: () => daemon.stop() };
-}
-
-async function startOurs(): Promise<Side> {
-  const { uri, socketDir, ports } = await prepare('ours');
-  const conf = join(dir, 'ours.conf');
-  writeFileSync(conf, configText({ listeners: { serial: { uri, path: socketDir, mode: 'serial' } }, backendUri: uri }), { mode: 0o600 });
-  const daemon = DaemonProcess.start(OUR_DAEMON_BUNDLE.command, [...OUR_DAEMON_BUNDLE.args, '-F', '-f', conf, '-p', join(dir, 'ours.pid')]);
-  try {
-    await waitUntil(() => allConnected(ports), 'our daemon connected to every guest socket', 30_000);
-  } catch (err) {
-    await daemon.stop();
-    throw new Error(`${(err as Error).message}\n${daemon.output()}`);
+export async function serialFigures(dir: BenchDir, guests: readonly number[], rounds: number): Promise<SerialResult> {
+  const result: SerialResult = { figures: [], latency: [], memory: [], scan: [] };
+  for (const n of guests) {
+    const sides: Partial<Record<Daemon, Outcome>> = {};
+    try {
+      // Started one after the other: each scan is timed alone.
+      for (const d of DAEMONS) sides[d] = await start(dir, d, n);
+      const running = DAEMONS.filter((d) => 'side' in sides[d]!);
+      const side = (d: Daemon) => (sides[d] as { side: Side }).side;
+      const one = await interleaved(rounds, (d) => (running.includes(d) ? status(side(d), 0) : Promise.resolve(NaN)));
+      const spread = await interleaved(rounds, (d) =>
+        running.includes(d) ? status(side(d), Math.floor(Math.random() * n)) : Promise.resolve(NaN),
+      );
+      for (const d of DAEMONS) {
+        const outcome = sides[d]!;
+        if ('failed' in outcome) {
+          result.latency.push({ daemon: d, x: n, y: null, label: outcome.failed });
+          continue;
+        }
+        await everyGuestAnswered(outcome.side);
+        result.latency.push({ daemon: d, x: n, y: median(spread[d]) });
+        result.memory.push({ daemon: d, x: n, y: rssMb(outcome.side.daemon.pid) });
+        result.scan.push({ daemon: d, x: n, y: outcome.side.scanMs });
+      }
+      const ok = (d: Daemon) => 'side' in sides[d]!;
+      if (n === 10) {
+        result.figures.push(
+          lowerFigure('serial-one', 'serial status, one socket, 10 guests (median)', 'ms', median(one.C), median(one.ours)),
+        );
+      } else {
+        const f = lowerFigure(
+          `serial-${n}`,
+          `serial status, ${n} guests, a different guest each time (median)`,
+          'ms',
+          ok('C') ? median(spread.C) : null,
+          ok('ours') ? median(spread.ours) : null,
+        );
+        const failed = DAEMONS.filter((d) => !ok(d)).map((d) => `${d}: ${(sides[d] as { failed: string }).failed}`);
+        f.note = [`every guest asked once and answered${failed.length ? ` (${DAEMONS.filter(ok).join(', ')})` : ''}`, ...failed].join('; ');
+        if (n === 2000) {
+          f.goal = 'all answered (C cannot)';
+          f.met = ok('ours');
+        }
+        result.figures.push(f);
+        const mem = (d: Daemon) => result.memory.find((p) => p.daemon === d && p.x === n)?.y ?? null;
+        const rss = lowerFigure(`serial-rss-${n}`, `RSS with ${n} serial guests`, 'MB', mem('C'), mem('ours'));
+        rss.goal = n === 1000 ? '≤ 60 MB' : '≤ 80 MB';
+        rss.met = (mem('ours') ?? Infinity) <= (n === 1000 ? 60 : 80);
+        result.figures.push(rss);
+        const scan = (d: Daemon) => result.scan.find((p) => p.daemon === d && p.x === n)?.y ?? null;
+        const s = lowerFigure(
+          `serial-scan-${n}`,
+          `start-up scan of ${n} serial guests (spawn → every socket connected)`,
+          's',
+          sec(scan('C')),
+          sec(scan('ours')),
+        );
+        s.goal = 'reported';
+        s.met = scan('ours') !== null;
+        result.figures.push(s);
+      }
+    } finally {
+      for (const outcome of Object.values(sides)) if ('side' in outcome) await stop(outcome.side);
+    }
   }
-  return { name: 'ours', ports, lines: ports.map((p) => new GuestLine(p.connections[0]!)), stop: () => daemon.stop() };
+  return result;
 }
 
-async function status(side: Side, i: number): Promise<number> {
+const sec = (ms: number | null) => (ms === null ? null : ms / 1000);
+
+async function start(dir: BenchDir, d: Daemon, n: number): Promise<Outcome> {
+  const socketDir = join(dir.path, `serial-${d}-${n}`);
+  mkdirSync(socketDir, { recursive: true });
+  const uri = dir.node(
+    `serial-${d}-${n}`,
+    domains(n, (i) => join(socketDir, `g${i}`)),
+  );
+  const ports = await Promise.all(Array.from({ length: n }, (_, i) => GuestPortSocket.listen(join(socketDir, `g${i}`))));
   const t0 = performance.now();
-  side.lines[i]!.send(side.ports[i]!.request({ request: Request.STATUS, domain: TARGET }));
-  const answer = await side.lines[i]!.answer();
-  if (!('code' in answer) || answer.code !== 0) throw new Error(`${side.name}: unexpected answer ${JSON.stringify(answer)}`);
+  const daemon = startDaemon(d, dir, `${d}-serial-${n}`, { serial: { uri, path: socketDir, mode: 'serial', key_file: dir.keyFile } }, uri);
+  const side: Side = { name: d, daemon, ports, lines: new Map(), scanMs: NaN };
+  try {
+    await daemon.waitUntil(() => connectedAll(ports), `connected to all ${n} guest sockets`, 120_000);
+    // Connected is not yet serving: the scan ends with the first answer on the last guest's socket.
+    await status(side, n - 1, 20_000);
+  } catch (err) {
+    await stop(side);
+    const aborted = /FD_SETSIZE[^\n]*/.exec(daemon.output())?.[0];
+    if (aborted) return { failed: `aborted: ${aborted.trim()}` };
+    if (connectedAll(ports)) return { failed: 'connected every socket, answered no status within 20 s' };
+    return { failed: (err as Error).message.split('\n')[0] ?? 'failed' };
+  }
+  side.scanMs = performance.now() - t0;
+  return { side };
+}
+
+const connectedAll = (ports: GuestPortSocket[]) => ports.every((p) => p.connections.length > 0);
+
+async function stop(side: Side): Promise<void> {
+  await side.daemon.stop();
+  await Promise.all(side.ports.map((p) => p.close()));
+}
+
+/** The guest end of the daemon's newest open connection to guest i's socket. */
+function line(side: Side, i: number): GuestLine {
+  const port = side.ports[i]!;
+  const socket = port.open.at(-1);
+  if (!socket) throw new Error(`${side.name}: no open connection to ${port.path}`);
+  let guest = side.lines.get(socket);
+  if (!guest) side.lines.set(socket, (guest = new GuestLine(socket)));
+  return guest;
+}
+
+async function status(side: Side, i: number, timeoutMs = 10_000): Promise<number> {
+  const t0 = performance.now();
+  const guest = line(side, i);
+  // Each guest asks for its own status: the same work for both daemons, whatever their permission defaults.
+  guest.send(side.ports[i]!.request({ request: Request.STATUS, domain: `vm-${String(i).padStart(4, '0')}` }));
+  const answer = await guest.answer(timeoutMs).catch((err: Error) => {
+    throw new Error(`${side.name}, guest ${i}: ${err.message}\n${side.daemon.output().slice(-2000)}`);
+  });
+  if (!('code' in answer) || answer.code !== 0) throw new Error(`${side.name}, guest ${i}: unexpected answer ${JSON.stringify(answer)}`);
   return performance.now() - t0;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)] as number;
-const fmt = (ms: number) => ms.toFixed(2);
-
-interface Result {
-  single: number[];
-  allWall: number[];
-  allEach: number[];
-}
-
-async function measure(side: Side): Promise<Result> {
-  for (let i = 0; i < 50; i++) await status(side, i % GUESTS);
-  const single: number[] = [];
-  for (let i = 0; i < SINGLE_ROUNDS; i++) single.push(await status(side, 0));
-  const allWall: number[] = [];
-  const allEach: number[] = [];
-  for (let r = 0; r < CONCURRENT_ROUNDS; r++) {
-    const t0 = performance.now();
-    allEach.push(...(await Promise.all(side.lines.map((_, i) => status(side, i)))));
-    allWall.push(performance.now() - t0);
+/** One status from every guest, 100 guests at a time; throws unless every one is answered 0. */
+async function everyGuestAnswered(side: Side): Promise<void> {
+  for (let i = 0; i < side.ports.length; i += 100) {
+    await Promise.all(side.ports.slice(i, i + 100).map((_, j) => status(side, i + j)));
   }
-  return { single, allWall, allEach };
 }
-
-async function main(): Promise<void> {
-  const results: [string, Result][] = [];
-  try {
-    for (const start of [startC, startOurs]) {
-      const side = await start();
-      try {
-        results.push([side.name, await measure(side)]);
-      } finally {
-        await side.stop();
-        await Promise.all(side.ports.map((p) => p.close()));
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  const lines = [
-    '# Serial listener: C fence_virtd and ours',
-    '',
-    `Run ${new Date().toISOString()} on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), Node ${process.version}.`,
-    `Each daemon alone on its own test-driver node (through the shared libvirtd) with ${GUESTS} guests; every guest's`,
-    'serial socket is a unix socket of the benchmark process standing in for qemu, which also speaks as the guests',
-    `(74-byte serial requests, 5-byte framed answers). Request: status of a running domain. Times in milliseconds.`,
-    '',
-    `| daemon | one socket: median | one socket: p90 | ${GUESTS} sockets at once: wall median | wall p90 | per request median |`,
-    '|---|---|---|---|---|---|',
-    ...results.map(
-      ([name, r]) =>
-        `| ${name} | ${fmt(median(r.single))} | ${fmt(p90(r.single))} | ${fmt(median(r.allWall))} | ${fmt(p90(r.allWall))} | ${fmt(median(r.allEach))} |`,
-    ),
-    '',
-    'Notes:',
-    `- One socket: ${SINGLE_ROUNDS} sequential requests on one guest's socket after a warm-up.`,
-    `- ${GUESTS} at once: ${CONCURRENT_ROUNDS} rounds; in each, every guest writes one request at the same moment; the wall time`,
-    '  ends with the last answer. The C daemon serves one request at a time from its select() loop; ours serves',
-    '  sockets concurrently (requests on one socket stay in order).',
-    '- Our daemon runs as the built bundle (dist/fence_virtd), as it is installed.',
-    '',
-  ];
-  publishReport('serial', lines);
-}
-
-await main();

@@ -102,15 +102,19 @@ export class StreamIO {
         reject(new StreamIOError('CLOSED', `cannot write ${what}: connection closed`));
         return;
       }
-      const timer = setTimeout(() => {
-        reject(new StreamIOError('TIMEOUT', `timed out writing ${what}`));
-        this.stream.destroy();
-      }, timeoutMs);
+      const deadline: { timer?: NodeJS.Timeout } = {};
       this.stream.write(data, (err) => {
-        clearTimeout(timer);
+        clearTimeout(deadline.timer);
         if (err) reject(new StreamIOError('WRITE', `writing ${what} failed: ${err.message}`));
         else resolve();
       });
+      // Nothing left queued: the stream took the bytes at once (a socket wrote them to the kernel) and
+      // the callback follows on the next tick. Only a write that has to wait needs a deadline.
+      if (this.stream.writableLength === 0) return;
+      deadline.timer = setTimeout(() => {
+        reject(new StreamIOError('TIMEOUT', `timed out writing ${what}`));
+        this.stream.destroy();
+      }, timeoutMs);
     });
   }
 }

@@ -58,7 +58,11 @@ const HOLD_MAX_MS = 3_000;
 const wrongKey = new AuthKey(Buffer.from('flood: not the key'));
 const target = TARGETS[0] as (typeof TARGETS)[number];
 
-function junkConnection(port: number, localAddress: string, counts: FloodReport['junk']): Promise<void> {
+/** The connection counters junkConnection keeps. */
+export type JunkCounts = Omit<FloodReport['junk'], 'datagrams'>;
+
+/** One junk connection from `localAddress`, counted in `counts`; resolves when it has ended. */
+export function junkConnection(port: number, localAddress: string, counts: JunkCounts): Promise<void> {
   counts.attempts++;
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1', localAddress });

@@ -149,6 +149,23 @@ function afterDestroy(client: LibvirtClient, meanwhile: () => Promise<unknown>):
   };
 }
 
+describe('libvirt backend: a status after resolve uses the domain resolve found', { skip }, () => {
+  it('answers the current state, and off once the domain resolve found is gone', () =>
+    withBackend([NODE], async (b) => {
+      const [client] = b.clients;
+      const transient = ON.find((vm) => vm.name === 'vm-transient') as Vm;
+      assert.equal(await b.resolve(transient.name), transient.uuid);
+      assert.equal(await b.status(transient.name, origin), 0);
+      // Between the dispatcher's resolve and the status, the domain changes state, then disappears.
+      assert.equal(await b.resolve('vm-running'), uuid(1));
+      await client!.destroy(await client!.lookupByName('vm-running'));
+      assert.equal(await b.status('vm-running', origin), 2, 'shut off since resolve');
+      assert.equal(await b.resolve(transient.name), transient.uuid);
+      await client!.destroy(await client!.lookupByName(transient.name)); // a transient domain is gone once destroyed
+      assert.equal(await b.status(transient.name, origin), 2, 'gone since resolve: no such domain, off');
+    }));
+});
+
 describe('libvirt backend: reboot edge cases', { skip }, () => {
   it('answers 1 when the destroyed domain is still there after the wait (someone restarted it)', async () => {
     const { lines, logger } = new CapturedLog(0);

@@ -67,7 +67,8 @@ export async function tcpExchange(port: number, packet: Buffer, key: AuthKey, au
 
 /** The client side on a connected stream (a socket, or an in-memory stream in the unit tier). */
 export async function exchangeOn(socket: Duplex, packet: Buffer | null, key: AuthKey, auth: HashType, timeoutMs: number): Promise<Outcome> {
-  const io = new StreamIO(socket);
+  // A daemon writes a host list as fast as it can: room for thousands of records read one by one.
+  const io = new StreamIO(socket, 4 << 20);
   try {
     if (packet) await io.write(packet, timeoutMs);
     await challengeAsClient(io, key, auth, timeoutMs);

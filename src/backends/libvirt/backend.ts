@@ -49,11 +49,19 @@ interface Found {
 /** Why a domain was not found: nowhere, or some connection could not be asked. */
 type NotFound = 'missing' | 'unavailable';
 
+/**
+ * Lookups resolve() made that the status of the same domain may use instead of looking it up again (the
+ * dispatcher resolves every request first: one libvirt round trip less per status). Bounded, in case
+ * resolved domains are never asked for.
+ */
+const MAX_HANDED_OVER = 1024;
+
 export class LibvirtBackend implements FenceBackend {
   readonly name = 'libvirt';
   private readonly pollIntervalMs: number;
   private readonly rebootWaitMs: number;
   private readonly ownsClients: boolean;
+  private readonly handedOver = new Map<string, Found>();
 
   private constructor(
     /** The open connections, in configured order (`uri`, `uri1`, …; URIs that failed at start are left out). */
@@ -90,7 +98,10 @@ export class LibvirtBackend implements FenceBackend {
 
   async resolve(domain: string): Promise<string | undefined> {
     const found = await this.find(domain);
-    return typeof found === 'string' ? undefined : found.dom.uuid.toLowerCase();
+    if (typeof found === 'string') return undefined;
+    if (this.handedOver.size >= MAX_HANDED_OVER) this.handedOver.clear();
+    this.handedOver.set(domain, found);
+    return found.dom.uuid.toLowerCase();
   }
 
   /** libvirt cannot answer "null" meaningfully; the C backend always fails it. */
@@ -110,13 +121,20 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async status(domain: string, origin: RequestOrigin): Promise<number> {
+    const resolved = this.handedOver.get(domain);
+    this.handedOver.delete(domain);
+    if (resolved) {
+      // The domain may have been undefined since resolve() found it: then look it up afresh.
+      const state = await this.stateOf(resolved, { gone: undefined });
+      if (state !== undefined) return statusAnswer(state);
+    }
     const found = await this.find(domain);
     if (found === 'unavailable') return Response.FAIL;
     if (found === 'missing') {
       this.log.info(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
       return Response.OFF;
     }
-    return (await this.stateOf(found)) === DomainState.SHUTOFF ? Response.OFF : Response.SUCCESS;
+    return statusAnswer(await this.stateOf(found));
   }
 
   async off(domain: string, origin: RequestOrigin): Promise<number> {
@@ -222,11 +240,15 @@ export class LibvirtBackend implements FenceBackend {
     return Response.FAIL;
   }
 
-  /** The domain's state, or null when libvirt cannot tell (C then acts as if it were not shut off). */
-  private async stateOf({ client, dom }: Found): Promise<number | null> {
+  /**
+   * The domain's state, or null when libvirt cannot tell (C then acts as if it were not shut off);
+   * `gone` is what a domain that no longer exists answers when the caller wants to know.
+   */
+  private async stateOf<G = null>({ client, dom }: Found, ifGone?: { gone: G }): Promise<number | null | G> {
     try {
       return (await client.getInfo(dom)).state;
     } catch (err) {
+      if (ifGone && isNoSuchDomain(err)) return ifGone.gone;
       this.log.warn(`cannot get the state of '${dom.name}' on ${client.uri}: ${(err as Error).message}`);
       return null;
     }
@@ -305,6 +327,11 @@ export class LibvirtBackend implements FenceBackend {
       return null;
     }
   }
+}
+
+/** Shut off answers off; any other state, or none known (as C), answers on. */
+function statusAnswer(state: number | null): number {
+  return state === DomainState.SHUTOFF ? Response.OFF : Response.SUCCESS;
 }
 
 function describe(origin: RequestOrigin): string {

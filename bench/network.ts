@@ -1,0 +1,179 @@
+/**
+ * Network figures, both daemons running at once on 3-domain nodes: TCP status round trip measured in
+ * this process, the whole `fence_xvm -o status` (multicast, agent process included), `fence_virt -T`
+ * status from 1 to 500 agents at once, and a TCP status under a flood of junk connections.
+ */
+import { Request } from '../src/protocol/index.js';
+import { FUZZ_SOURCES } from '../test/fuzz/daemon-bed.js';
+import { junkConnection, type JunkCounts } from '../test/fuzz/flood.js';
+import type { DaemonProcess } from '../test/support/daemon-process.js';
+import { runTool } from '../test/support/processes.js';
+import { BenchDir, DAEMONS, domains, readyOrFail, startDaemon, tcpAsk, tcpStatus, type Daemon } from './sides.js';
+import { interleaved, median, percentile, step, timed, type Figure, type Point } from './stats.js';
+
+const PORTS: Record<Daemon, { tcp: number; multicast: number }> = {
+  C: { tcp: 25001, multicast: 25002 },
+  ours: { tcp: 25003, multicast: 25004 },
+};
+const TARGET = 'vm-0001';
+export const CONCURRENCY = [1, 10, 50, 200, 500] as const;
+
+export interface NetworkResult {
+  figures: Figure[];
+  concurrency: Point[];
+}
+
+const xvmStatus = (keyFile: string, port: number) =>
+  runTool('/usr/sbin/fence_xvm', ['-p', String(port), '-k', keyFile, '-t', '10', '-o', 'status', '-H', TARGET]);
+const virtStatus = (keyFile: string, port: number) =>
+  runTool('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(port), '-k', keyFile, '-t', '30', '-o', 'status', '-H', TARGET]);
+
+export async function networkFigures(dir: BenchDir, rounds: number, floodSeconds: number): Promise<NetworkResult> {
+  const uri = dir.node('network', domains(3));
+  const started: DaemonProcess[] = [];
+  try {
+    for (const d of DAEMONS) {
+      const { tcp, multicast } = PORTS[d];
+      const listeners = {
+        tcp: { address: '127.0.0.1', port: String(tcp), key_file: dir.keyFile },
+        multicast: { interface: 'lo', port: String(multicast), key_file: dir.keyFile },
+      };
+      // The C daemon serves one listener per process; ours serves both from one, as installed.
+      const processes =
+        d === 'C'
+          ? [
+              startDaemon(d, dir, 'c-tcp', { tcp: listeners.tcp }, uri),
+              startDaemon(d, dir, 'c-multicast', { multicast: listeners.multicast }, uri),
+            ]
+          : [startDaemon(d, dir, 'ours-network', listeners, uri)];
+      started.push(...processes);
+      const [first] = processes as [DaemonProcess];
+      await readyOrFail(first, `${d} TCP status`, async () => (await tcpAsk(tcp, Request.STATUS, TARGET, 1_000)).kind === 'code');
+      await readyOrFail(first, `${d} multicast status`, async () => (await xvmStatus(dir.keyFile, multicast)).code === 0);
+    }
+    return await measure(dir, rounds, floodSeconds);
+  } finally {
+    await Promise.all(started.map((p) => p.stop()));
+  }
+}
+
+async function measure(dir: BenchDir, rounds: number, floodSeconds: number): Promise<NetworkResult> {
+  const figures: Figure[] = [];
+  await interleaved(100, (d) => timed(() => tcpStatus(PORTS[d].tcp, TARGET))); // warm-up
+  const rt = await step('round trips', () => interleaved(rounds, (d) => timed(() => tcpStatus(PORTS[d].tcp, TARGET))));
+  figures.push(lowerFigure('round-trip', 'TCP status round trip, in one client process (median)', 'ms', median(rt.C), median(rt.ours)));
+  figures.push(
+    lowerFigure(
+      'round-trip-p90',
+      'TCP status round trip, in one client process (p90)',
+      'ms',
+      percentile(rt.C, 90),
+      percentile(rt.ours, 90),
+    ),
+  );
+
+  const whole = await step('fence_xvm', () =>
+    interleaved(30, (d) =>
+      timed(async () => {
+        const r = await xvmStatus(dir.keyFile, PORTS[d].multicast);
+        if (r.code !== 0) throw new Error(`${d}: fence_xvm status exited ${r.code}: ${r.stderr}`);
+      }),
+    ),
+  );
+  figures.push(
+    lowerFigure('whole-client', '`fence_xvm -o status`, whole client, multicast (median)', 'ms', median(whole.C), median(whole.ours)),
+  );
+
+  const concurrency: Point[] = [];
+  for (const clients of CONCURRENCY) {
+    const repeats = clients === 50 ? 3 : 1;
+    const runs: Record<Daemon, { wall: number; answered: number }[]> = { C: [], ours: [] };
+    for (let r = 0; r < repeats; r++) {
+      for (const d of r % 2 === 0 ? DAEMONS : [...DAEMONS].reverse()) {
+        let answered = 0;
+        const wall = await step(`${clients} agents at once, ${d}`, () =>
+          timed(() =>
+            Promise.all(
+              Array.from({ length: clients }, async () => {
+                if ((await virtStatus(dir.keyFile, PORTS[d].tcp)).code === 0) answered++;
+              }),
+            ),
+          ),
+        );
+        runs[d].push({ wall, answered });
+      }
+    }
+    for (const d of DAEMONS) {
+      const worst = Math.min(...runs[d].map((x) => x.answered));
+      concurrency.push({ daemon: d, x: clients, y: median(runs[d].map((x) => x.wall)), label: `${worst}/${clients}` });
+    }
+    if (clients === 50 || clients === 500) {
+      const all = (d: Daemon) => runs[d].every((x) => x.answered === clients);
+      const f = lowerFigure(
+        `concurrent-${clients}`,
+        `${clients} concurrent \`fence_virt -T\` status, wall time for all (median of ${repeats})`,
+        'ms',
+        median(runs.C.map((x) => x.wall)),
+        median(runs.ours.map((x) => x.wall)),
+      );
+      const answered = (d: Daemon) => runs[d].map((x) => x.answered).join(', ');
+      f.goal = 'all answered every run; ≤ C';
+      f.met = f.met && all('ours');
+      f.note = `answered per run: C ${answered('C')}; ours ${answered('ours')} (of ${clients})`;
+      figures.push(f);
+    }
+  }
+
+  const flood: Record<Daemon, { p99: number | null; answered: number; asked: number }> = {
+    C: await step('flood, C', () => floodProbe(PORTS.C.tcp, floodSeconds)),
+    ours: await step('flood, ours', () => floodProbe(PORTS.ours.tcp, floodSeconds)),
+  };
+  const f = lowerFigure('flood-p99', 'TCP status under 1,000 junk connections/s (p99)', 'ms', flood.C.p99, flood.ours.p99);
+  f.goal = '< 50 ms, all answered';
+  f.met = flood.ours.p99 !== null && flood.ours.p99 < 50 && flood.ours.answered === flood.ours.asked;
+  f.note = `answered within 5 s: C ${flood.C.answered} of ${flood.C.asked}, ours ${flood.ours.answered} of ${flood.ours.asked}; unanswered ones count as 5 s`;
+  figures.push(f);
+  return { figures, concurrency };
+}
+
+export function lowerFigure(id: string, title: string, unit: Figure['unit'], c: number | null, ours: number | null): Figure {
+  return { id, title, unit, C: c, ours, goal: '≤ C', met: ours !== null && (c === null || ours <= c) };
+}
+
+/**
+ * Junk connections at 1,000 a second from 8 other source addresses (the fuzzer's mix: random bytes and
+ * a half-close, a partial request held open, nothing at all) while one legitimate status at a time is
+ * asked from 127.0.0.1; latencies of the legitimate ones while the flood lasts.
+ */
+async function floodProbe(port: number, seconds: number): Promise<{ p99: number | null; answered: number; asked: number }> {
+  const counts: JunkCounts = { attempts: 0, connections: 0, connectFailures: 0, connectTimeouts: 0 };
+  const pending = new Set<Promise<void>>();
+  let flooding = true;
+  const junk = (async () => {
+    const t0 = performance.now();
+    for (let sent = 0; sent < seconds * 1000;) {
+      const due = Math.min(seconds * 1000, Math.floor(performance.now() - t0));
+      for (; sent < due; sent++) {
+        const p = junkConnection(port, FUZZ_SOURCES[sent % FUZZ_SOURCES.length] as string, counts);
+        pending.add(p);
+        void p.then(() => pending.delete(p));
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    flooding = false;
+  })();
+  const latencies: number[] = [];
+  let answered = 0;
+  await new Promise((r) => setTimeout(r, 300));
+  while (flooding) {
+    const t = performance.now();
+    const o = await tcpAsk(port, Request.STATUS, TARGET, 5_000);
+    const ok = o.kind === 'code' && o.code === 0;
+    if (ok) answered++;
+    latencies.push(ok ? performance.now() - t : 5_000);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await junk;
+  await Promise.all(pending);
+  return { p99: latencies.length ? percentile(latencies, 99) : null, answered, asked: latencies.length };
+}

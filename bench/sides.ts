@@ -1,0 +1,89 @@
+/**
+ * The two daemons of the side-by-side benchmark (bench/run.ts): the C fence_virtd and ours, started from
+ * the same configuration text on the same kind of libvirt test-driver node (through libvirtd), and what
+ * every figure needs from them: a TCP status in process, their memory, their stop.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuthKey } from '../src/auth/keyed-hash.js';
+import { Hash, Request } from '../src/protocol/index.js';
+import { configText } from '../test/support/daemon-config-text.js';
+import { DaemonProcess } from '../test/support/daemon-process.js';
+import { C_DAEMON, REPO } from '../test/support/processes.js';
+import { signedRequest, tcpExchange, type Outcome } from '../test/support/raw-client.js';
+import { nodeXml, type TestDomain } from '../test/serial/node-xml.js';
+
+export type Daemon = 'C' | 'ours';
+export const DAEMONS: readonly Daemon[] = ['C', 'ours'];
+
+/** Ours as installed: the bundle run through its own shebang line, so the Node flags there apply. */
+const OURS = { command: `${REPO}dist/fence_virtd`, args: [] as string[] };
+
+export const KEY_BYTES = Buffer.from('benchmark key 0123456789abcdef');
+export const KEY = new AuthKey(KEY_BYTES);
+
+/** A directory for one benchmark's files: the key, node files, configurations, pid files. */
+export class BenchDir {
+  readonly keyFile: string;
+
+  constructor(readonly path: string) {
+    mkdirSync(path, { recursive: true });
+    this.keyFile = join(path, 'key');
+    writeFileSync(this.keyFile, KEY_BYTES, { mode: 0o600 });
+  }
+
+  /** Writes a test-driver node and answers the URI that opens it through libvirtd. */
+  node(name: string, domains: readonly TestDomain[]): string {
+    const file = join(this.path, `${name}.xml`);
+    writeFileSync(file, nodeXml(domains));
+    return `test+unix://${file}`;
+  }
+}
+
+/** n running domains vm-0000…, with `serial(i)` socket paths if given. */
+export function domains(n: number, serial?: (i: number) => string): TestDomain[] {
+  return Array.from({ length: n }, (_, i) => {
+    const id = String(i).padStart(4, '0');
+    return { name: `vm-${id}`, uuid: `be000000-0000-4000-8000-00000000${id}`, ...(serial ? { serial: [serial(i)] } : {}) };
+  });
+}
+
+export function startDaemon(
+  which: Daemon,
+  dir: BenchDir,
+  name: string,
+  listeners: Record<string, Record<string, string>>,
+  uri: string,
+  args: readonly string[] = [],
+) {
+  const conf = join(dir.path, `${name}.conf`);
+  writeFileSync(conf, configText({ listeners, backendUri: uri }), { mode: 0o600 });
+  // stdbuf execs the C daemon (same PID) with line-buffered output, so its lines arrive when printed.
+  const bin = which === 'C' ? { command: 'stdbuf', args: ['-oL', '-eL', C_DAEMON.command] } : OURS;
+  return DaemonProcess.start(bin.command, [...bin.args, ...args, '-F', '-f', conf, '-p', join(dir.path, `${name}.pid`)]);
+}
+
+export function tcpListener(dir: BenchDir, port: number): Record<string, Record<string, string>> {
+  return { tcp: { address: '127.0.0.1', port: String(port), key_file: dir.keyFile } };
+}
+
+/** One signed request over TCP and its answer, in this process (no agent process start). */
+export function tcpAsk(port: number, request: number, domain: string, timeoutMs = 5_000): Promise<Outcome> {
+  return tcpExchange(port, signedRequest({ request, domain }, KEY), KEY, Hash.SHA256, timeoutMs);
+}
+
+/** Status over TCP; throws unless the daemon answers `want`. */
+export async function tcpStatus(port: number, domain: string, want = 0): Promise<void> {
+  const o = await tcpAsk(port, Request.STATUS, domain);
+  if (o.kind !== 'code' || o.code !== want) throw new Error(`status of ${domain} on port ${port}: ${JSON.stringify(o)}, not code ${want}`);
+}
+
+export function rssMb(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+/** Polls until `ready` answers true (errors count as not yet), failing with the daemon's output. */
+export async function readyOrFail(daemon: DaemonProcess, what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  await daemon.waitUntil(() => ready().catch(() => false), what, timeoutMs);
+}

@@ -1,0 +1,53 @@
+/**
+ * Start to first answer and idle memory: each daemon started afresh on a 3-domain node with a TCP
+ * listener, asked for a status every 2 ms from the moment it is spawned until it answers right; its
+ * RSS one second later. Rounds alternate which daemon starts first.
+ */
+import { Request } from '../src/protocol/index.js';
+import { BenchDir, domains, rssMb, startDaemon, tcpAsk, tcpListener, type Daemon } from './sides.js';
+import { interleaved, median, type Figure } from './stats.js';
+import { lowerFigure } from './network.js';
+
+const PORT = 25011;
+
+export async function startupFigures(dir: BenchDir, rounds: number): Promise<Figure[]> {
+  const uri = dir.node('startup', domains(3));
+  const rss: Record<Daemon, number[]> = { C: [], ours: [] };
+  const starts = await interleaved(rounds, async (d) => {
+    const t0 = performance.now();
+    const daemon = startDaemon(d, dir, `${d}-startup`, tcpListener(dir, PORT), uri);
+    try {
+      for (;;) {
+        const o = await tcpAsk(PORT, Request.STATUS, 'vm-0001', 1_000);
+        if (o.kind === 'code' && o.code === 0) break;
+        if (!daemon.running || performance.now() - t0 > 30_000) throw new Error(`${d} did not answer after start:\n${daemon.output()}`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const first = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 1_000));
+      rss[d].push(rssMb(daemon.pid));
+      return first / 1000;
+    } finally {
+      await daemon.stop();
+    }
+  });
+  const start = lowerFigure(
+    'start',
+    'start → first answer (spawn to a right TCP status, median)',
+    's',
+    median(starts.C),
+    median(starts.ours),
+  );
+  start.goal = '≤ 0.1 s';
+  start.met = median(starts.ours) <= 0.1;
+  const idle = lowerFigure(
+    'rss-idle',
+    'RSS idle, 3 domains, TCP listener (1 s after the first answer)',
+    'MB',
+    median(rss.C),
+    median(rss.ours),
+  );
+  idle.goal = '≤ 44 MB';
+  idle.met = median(rss.ours) <= 44;
+  return [start, idle];
+}

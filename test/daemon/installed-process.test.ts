@@ -1,0 +1,61 @@
+/**
+ * The built daemon run as installed (dist/fence_virtd executed through its shebang line, as the systemd
+ * unit does): the descriptor limit a service manager gives it does not cap how many guest sockets and
+ * connections it can hold, and it runs with the Node flags of its shebang line.
+ *
+ * Node itself raises RLIMIT_NOFILE's soft limit to the hard limit when it starts (its platform set-up
+ * does, for every Node process), so the daemon needs no setrlimit of its own; this test holds that in
+ * place for the way the daemon is started.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { configText } from '../support/daemon-config-text.js';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { REPO } from '../support/processes.js';
+import { needsTools } from '../support/requirement.js';
+
+const PORT = 24511;
+let dir: string;
+let conf: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fvd-installed-'));
+  conf = join(dir, 'fence_virt.conf');
+  const keyFile = join(dir, 'key');
+  await writeFile(keyFile, 'a key', { mode: 0o600 });
+  await writeFile(
+    conf,
+    configText({ listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile } }, backendUri: 'test+unix:///default' }),
+    { mode: 0o600 },
+  );
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, () => {
+  it('raises the descriptor soft limit to the hard limit and runs with its shebang flags', async () => {
+    // systemd's default for services: soft 1024; the hard limit is what the daemon may use.
+    const daemon = DaemonProcess.start('/usr/bin/prlimit', [
+      '--nofile=1024:4096',
+      `${REPO}dist/fence_virtd`,
+      '-F',
+      '-f',
+      conf,
+      '-p',
+      join(dir, 'pid'),
+    ]);
+    try {
+      await daemon.waitForOutput(/listening on 127\.0\.0\.1:24511/);
+      // prlimit execs the daemon's interpreter, so the PID is the daemon's.
+      const limits = await readFile(`/proc/${daemon.pid}/limits`, 'utf8');
+      const [, soft, hard] = /^Max open files\s+(\d+)\s+(\d+)/m.exec(limits) ?? [];
+      assert.deepEqual([soft, hard], ['4096', '4096'], limits);
+      const argv = (await readFile(`/proc/${daemon.pid}/cmdline`, 'utf8')).split('\0');
+      assert.ok(argv.includes('--max-semi-space-size=1'), argv.join(' '));
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
