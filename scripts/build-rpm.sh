@@ -24,9 +24,9 @@ rm -rf "$out"
 mkdir -p "$agents" "$daemon" "$stage/man"
 
 # A bundle as an installed program: its shebang names the node a package manager installs
-# (/usr/bin/node), not whichever `env` finds first.
+# (/usr/bin/node), not whichever `env` finds first; the daemon's node flags stay on the line.
 install_bundle() {
-  sed '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "dist/$1" >"$2/$1"
+  sed -E '1s|^#!/usr/bin/env (-S )?node( \|$)|#!/usr/bin/node\2|' "dist/$1" >"$2/$1"
   chmod 0755 "$2/$1"
 }
 
