@@ -112,6 +112,7 @@ export class LibvirtBackend implements FenceBackend {
   /**
    * 0 only when every configured URI is open and answers a cheap call (the number of running domains)
    * within HEALTH_CALL_TIMEOUT_MS; a URI that failed at start is tried again, within the same deadline.
+   * A connection that must reconnect first adds its connect timeout: about 10 s in all, at most.
    * The C backend answers 0 whenever the daemon runs, even with libvirtd down (docs/compatibility.md,
    * row 'monitor (device status)').
    */
