@@ -15,6 +15,7 @@ import { DomainState } from '../../src/protocol/constants.js';
 import { needsSharedLibvirtd } from '../support/requirement.js';
 import { CorosyncCluster } from '../support/corosync-cluster.js';
 import { BACKEND_PEER, CpgPeer } from '../support/cpg-peer.js';
+import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { waitUntil } from '../support/processes.js';
 
 const FORWARD_TIMEOUT_MS = 3_000;
@@ -48,11 +49,11 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
   const on = (nodeId: number): CpgPeer => backends.get(nodeId) as CpgPeer;
 
   /** A fresh backend process on host `nodeId` (libvirt state starts again from the fixture). */
-  async function startBackend(nodeId: number): Promise<CpgPeer> {
+  async function startBackend(nodeId: number, uri = uriOf(nodeId)): Promise<CpgPeer> {
     await backends.get(nodeId)?.close();
     const peer = await CpgPeer.start(cluster.host(nodeId), BACKEND_PEER);
     backends.set(nodeId, peer);
-    await peer.call('start', { uri: uriOf(nodeId), options: OPTIONS }, 30_000);
+    await peer.call('start', { uri, options: OPTIONS }, 30_000);
     return peer;
   }
 
@@ -260,5 +261,44 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     await cluster.host(1).start();
     await waitUntil(async () => (await ask(1, 'status', 'charlie')).code === 0, 'host 1 back in the group, knowing charlie', 60_000);
     assert.equal((await ask(3, 'status', 'alpha')).code, 0, 'host 1 announced its VMs again');
+  });
+
+  test(
+    "the monitor answers 1 while this host's libvirt is down, 0 again once it is back",
+    { skip: PrivateLibvirtd.unavailable() },
+    async () => {
+      const libvirtd = await PrivateLibvirtd.start();
+      try {
+        await startBackend(2, libvirtd.uri(fileURLToPath(new URL('../fixtures/cpg/host2.xml', import.meta.url))));
+        await waitUntil(async () => (await ask(2, 'devstatus')).code === 0, 'host 2 in the group with its libvirt', 30_000);
+        await libvirtd.kill();
+        const down = await ask(2, 'devstatus');
+        assert.equal(down.code, 1, down.log);
+        assert.match(down.log, /device status: libvirt .* (is unavailable|did not answer)/);
+        await libvirtd.launch();
+        await waitUntil(async () => (await ask(2, 'devstatus')).code === 0, 'the monitor answering 0 again', 30_000);
+      } finally {
+        await startBackend(2);
+        await libvirtd.cleanup();
+      }
+    },
+  );
+
+  test('with its corosync stopped (SIGSTOP) a host answers the monitor 1 within the call deadline, and 0 once corosync is back', async () => {
+    await waitUntil(async () => (await ask(2, 'devstatus')).code === 0, 'host 2 in the group', 30_000);
+    cluster.host(2).signal('SIGSTOP');
+    let stoppedMs: number;
+    try {
+      const started = Date.now();
+      const stopped = await ask(2, 'devstatus');
+      stoppedMs = Date.now() - started;
+      assert.equal(stopped.code, 1, stopped.log);
+      assert.match(stopped.log, /votequorum_getinfo/);
+    } finally {
+      cluster.host(2).signal('SIGCONT');
+    }
+    // The quorum question's 5 s deadline; libvirt is not asked once corosync failed. Room for a loaded machine.
+    assert.ok(stoppedMs < 10_000, `the monitor took ${stoppedMs} ms`);
+    await waitUntil(async () => (await ask(2, 'devstatus')).code === 0, 'host 2 back in the group', 60_000);
   });
 });

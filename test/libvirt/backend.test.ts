@@ -13,6 +13,7 @@ import { LifecycleEventType } from '../../src/libvirt/protocol.js';
 import { DomainState } from '../../src/protocol/constants.js';
 import { silentLogger } from '../../src/util/log.js';
 import { CapturedLog } from '../support/captured-log.js';
+import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { needsSharedLibvirtd } from '../support/requirement.js';
 import { fixtureUri, LifecycleRecorder } from './support.js';
 
@@ -281,5 +282,35 @@ describe('libvirt backend: start-up', { skip }, () => {
         err.message.includes('/nonexistent/sock'),
     );
     await assert.rejects(LibvirtBackend.open([], silentLogger), /no URI configured/);
+  });
+});
+
+describe('libvirt backend: a URI skipped at start-up', { skip: skip ?? PrivateLibvirtd.unavailable() }, () => {
+  it('keeps devstatus at 1 until it opens, then uses it like the others', async () => {
+    const daemon = await PrivateLibvirtd.start();
+    const late = daemon.uri('/default');
+    try {
+      await daemon.kill();
+      const { lines, logger } = new CapturedLog(0);
+      const backend = await LibvirtBackend.open([NODE, late], logger, { client: { connectTimeoutMs: 1_000 } });
+      try {
+        assert.deepEqual(
+          backend.clients.map((c) => c.uri),
+          [NODE],
+        );
+        assert.equal(await backend.devstatus(), 1, 'a configured hypervisor is unreachable');
+        assert.ok(lines.some((l) => l.startsWith('warn:') && l.includes(`${late} is not open`)));
+        await daemon.launch();
+        assert.equal(await backend.devstatus(), 0);
+        assert.deepEqual(
+          backend.clients.map((c) => c.uri),
+          [NODE, late],
+        );
+      } finally {
+        await backend.close();
+      }
+    } finally {
+      await daemon.cleanup();
+    }
   });
 });

@@ -130,6 +130,14 @@ static void *thread_main(void *arg) {
     append(&c->done_head, &c->done_tail, job);
     if (c->wake_live) uv_async_send(&c->wake_loop);
   }
+  if (c->has_handle) {
+    /* Told to stop without a finalize job (none could be allocated, or teardown): the library still
+     * lets go of its connection. */
+    pthread_mutex_unlock(&c->lock);
+    c->ops->finalize(c->handle);
+    c->has_handle = false;
+    pthread_mutex_lock(&c->lock);
+  }
   c->thread_ended = true;
   if (c->wake_live) uv_async_send(&c->wake_loop);
   pthread_mutex_unlock(&c->lock);
@@ -227,7 +235,7 @@ static void finalize_conn(napi_env env, conn *c, napi_deferred deferred) {
     job->deferred = deferred;
     c->busy++;
   } else if (deferred) {
-    /* The thread still finalizes before it ends (stop below); only the promise settles early. */
+    /* The thread still finalizes before it ends (thread_main, on stop); only the promise settles early. */
     napi_value undefined;
     napi_get_undefined(env, &undefined);
     napi_resolve_deferred(env, deferred, undefined);
@@ -388,12 +396,13 @@ static void on_wake(uv_async_t *handle) {
       napi_close_handle_scope(env, scope);
     }
   }
-  update_ref(c);
-  while (job) { /* teardown: nobody is left to tell */
+  while (job) { /* teardown, or no handle scope: nobody can be told, but the job is over */
     conn_job *next = job->next;
+    c->busy--;
     free(job);
     job = next;
   }
+  update_ref(c);
   if (ended) close_wake(c);
 }
 

@@ -1,7 +1,7 @@
 import type { CheckReport } from '../../module-kit/check-report.js';
 import type { CpgBackendConfig } from './config.js';
 import { loadCorosync, type CorosyncAddon, type CpgAddress, type VotequorumNode } from './corosync.js';
-import { withDeadline } from './group.js';
+import { CorosyncTimeoutError, withDeadline } from './group.js';
 import { CPG_GROUP } from './messages.js';
 
 const SUBJECT = 'backend cpg (corosync)';
@@ -63,6 +63,20 @@ async function checkQuorum(addon: CorosyncAddon, report: CheckReport): Promise<{
   }
 }
 
+/**
+ * What to do when the group cannot be looked at, by cause: corosync answered the quorum line just
+ * before, so a refusal is most likely this user's permission, while no answer is a corosync stopped or
+ * hung meanwhile.
+ */
+export function groupFailureFix(err: unknown): string {
+  if (err instanceof CorosyncTimeoutError) {
+    return 'see whether corosync is stopped or hung (systemctl status corosync, corosync-cfgtool -s) and run the check again';
+  }
+  if ((err as { code?: unknown }).code === 'CS_ERR_LIBRARY')
+    return 'corosync went away during the check: start corosync on this host (systemctl start corosync)';
+  return 'run fence_virtd as root, or allow its user in corosync.conf (uidgid { uid: ... }) and reload corosync';
+}
+
 /** The group line: which nodes have a daemon in the group, and which cluster members have none. */
 async function checkGroup(addon: CorosyncAddon, self: number, clusterMembers: number[], report: CheckReport): Promise<void> {
   const cpg = new addon.Cpg({ deliver: noop, confchg: noop, error: noop });
@@ -71,11 +85,7 @@ async function checkGroup(addon: CorosyncAddon, self: number, clusterMembers: nu
     await call(cpg.connect(), 'cpg_initialize');
     members = await call(cpg.groupMembers(CPG_GROUP), 'cpg_iteration');
   } catch (err) {
-    report.fail(
-      GROUP_SUBJECT,
-      `cannot look at the group: ${(err as Error).message}`,
-      'run fence_virtd as root, or allow its user in corosync.conf (uidgid { uid: ... }) and reload corosync',
-    );
+    report.fail(GROUP_SUBJECT, `cannot look at the group: ${(err as Error).message}`, groupFailureFix(err));
     return;
   } finally {
     void cpg.finalize();

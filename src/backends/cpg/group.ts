@@ -9,7 +9,9 @@
  * The library calls that wait for corosync (connect, join, quorum info, finalize) run on the addon's
  * threads; each gets `callTimeoutMs` here. A corosync that does not answer in time (stopped, hung) is
  * treated as gone: the connection is dropped and tried again once the library has let go of the old one
- * (so a corosync stopped for hours holds one call, not one per attempt).
+ * (so a corosync stopped for hours holds one call, not one per attempt). The same holds across groups:
+ * open() connects only once every earlier group's handles are let go, and fails after callTimeoutMs
+ * while they are not (a daemon retrying its start-up opens a new group each time).
  */
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../../protocol/errors.js';
@@ -71,6 +73,9 @@ export async function withDeadline<T>(call: Promise<T>, what: string, ms: number
   }
 }
 
+/** Settles once every group of this process has had its finalized handles let go by the libraries. */
+let lingering: Promise<unknown> = Promise.resolve();
+
 export class CpgGroup extends EventEmitter<CpgGroupEvents> {
   private cpg: Cpg | null = null;
   private votequorum: Votequorum | null = null;
@@ -98,7 +103,10 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
    */
   static async open(options: CpgGroupOptions, log: Logger): Promise<CpgGroup> {
     loadCorosync();
-    const group = new CpgGroup({ joinTimeoutMs: 10_000, reconnectMs: 1_000, callTimeoutMs: 5_000, ...options }, log);
+    const all = { joinTimeoutMs: 10_000, reconnectMs: 1_000, callTimeoutMs: 5_000, ...options };
+    // An earlier attempt's call may still wait for a stopped corosync: no new handles (threads) until it is back.
+    await withDeadline(lingering, "an earlier connection's finalize", all.callTimeoutMs);
+    const group = new CpgGroup(all, log);
     await group.connect();
     return group;
   }
@@ -269,7 +277,10 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     this.cpg = null;
     this.votequorum = null;
     const finalized = handles.map((h) => h?.finalize());
-    if (handles.some(Boolean)) this.letGo = Promise.all([this.letGo, ...finalized]);
+    if (handles.some(Boolean)) {
+      this.letGo = Promise.all([this.letGo, ...finalized]);
+      lingering = Promise.all([lingering, ...finalized]);
+    }
     const left = [...this.nodes];
     this.nodes = new Set();
     if (this.isQuorate) this.onQuorum(false);

@@ -62,13 +62,20 @@ export class LibvirtBackend implements FenceBackend {
   private readonly rebootWaitMs: number;
   private readonly ownsClients: boolean;
   private readonly handedOver = new Map<string, Found>();
+  /** A configured URI's connection, in configured order; null while it is not open (see devstatus). */
+  private readonly slots: (LibvirtClient | null)[];
+  /** The attempt under way to open a URI that failed at start, by its slot. */
+  private readonly opening = new Map<number, Promise<boolean>>();
+  private closed = false;
 
   private constructor(
-    /** The open connections, in configured order (`uri`, `uri1`, …; URIs that failed at start are left out). */
-    readonly clients: readonly LibvirtClient[],
+    opened: (LibvirtClient | null)[],
+    private readonly uris: readonly string[],
+    private readonly connect: (uri: string) => Promise<LibvirtClient>,
     private readonly log: Logger,
     options: LibvirtBackendOptions,
   ) {
+    this.slots = opened;
     this.ownsClients = options.connect === undefined;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.rebootWaitMs = options.rebootWaitMs ?? 15_000;
@@ -79,21 +86,24 @@ export class LibvirtBackend implements FenceBackend {
     const log = logger.child('libvirt backend');
     const connect = options.connect ?? ((uri: string) => LibvirtClient.open({ ...options.client, uri, logger }));
     const results = await Promise.allSettled(uris.map(connect));
-    const clients: LibvirtClient[] = [];
     const failures: string[] = [];
-    results.forEach((r, i) => {
-      if (r.status === 'fulfilled') clients.push(r.value);
-      else {
-        const why = r.reason instanceof Error ? r.reason.message : String(r.reason);
-        failures.push(why);
-        log.warn(`skipping ${uris[i]}: ${why}`);
-      }
+    const opened = results.map((r, i) => {
+      if (r.status === 'fulfilled') return r.value;
+      const why = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      failures.push(why);
+      log.warn(`skipping ${uris[i]}: ${why}`);
+      return null;
     });
-    if (clients.length === 0) {
+    if (opened.every((c) => c === null)) {
       const detail = failures.length > 0 ? failures.join('; ') : 'no URI configured';
       throw new LibvirtBackendInitError(`could not connect to any hypervisor: ${detail}`);
     }
-    return new LibvirtBackend(clients, log, options);
+    return new LibvirtBackend(opened, uris, connect, log, options);
+  }
+
+  /** The open connections, in configured order (`uri`, `uri1`, …; a URI that failed at start counts once devstatus opened it). */
+  get clients(): readonly LibvirtClient[] {
+    return this.slots.filter((c): c is LibvirtClient => c !== null);
   }
 
   async resolve(domain: string): Promise<string | undefined> {
@@ -111,12 +121,14 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   /**
-   * 0 only when every connection answers a cheap call (the number of running domains) within
-   * HEALTH_CALL_TIMEOUT_MS: the C backend answers 0 whenever the daemon runs, even with libvirtd down
-   * (docs/compatibility.md, row 'monitor (device status)').
+   * 0 only when every configured URI is open and answers a cheap call (the number of running domains)
+   * within HEALTH_CALL_TIMEOUT_MS; a URI that failed at start is tried again, within the same deadline.
+   * A connection that must reconnect first adds its connect timeout: about 10 s in all, at most.
+   * The C backend answers 0 whenever the daemon runs, even with libvirtd down (docs/compatibility.md,
+   * row 'monitor (device status)').
    */
   async devstatus(): Promise<number> {
-    const answers = await Promise.all(this.clients.map((client) => this.answers(client)));
+    const answers = await Promise.all(this.slots.map((client, i) => (client ? this.answers(client) : this.opens(i))));
     return answers.every(Boolean) ? Response.SUCCESS : Response.FAIL;
   }
 
@@ -195,7 +207,35 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.ownsClients) await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  /** Opens the URI of `slot`, skipped at start: true once it is open, false when it fails or takes longer than the deadline. */
+  private async opens(slot: number): Promise<boolean> {
+    const uri = this.uris[slot] as string;
+    let attempt = this.opening.get(slot);
+    if (!attempt) {
+      attempt = this.connect(uri).then(
+        async (client) => {
+          if (!this.closed) this.slots[slot] = client;
+          else if (this.ownsClients) await client.close();
+          return !this.closed;
+        },
+        (err: unknown) => {
+          this.log.warn(`device status: cannot open ${uri}: ${err instanceof Error ? err.message : String(err)}`);
+          return false;
+        },
+      );
+      // One attempt at a time: a slow one stays under way across monitor requests.
+      this.opening.set(slot, attempt);
+      void attempt.finally(() => this.opening.delete(slot));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, HEALTH_CALL_TIMEOUT_MS, false)));
+    const opened = await Promise.race([attempt, late]).finally(() => clearTimeout(timer));
+    if (!opened) this.log.warn(`device status: libvirt ${uri} is not open; answering failure`);
+    return opened;
   }
 
   private async answers(client: LibvirtClient): Promise<boolean> {
