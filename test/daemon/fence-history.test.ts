@@ -134,4 +134,33 @@ describe('fence_virtd --history', { skip: needsTools('/usr/sbin/fence_virt') }, 
     assert.deepEqual(await readdir(join(dir, 'state')), ['history.jsonl'], 'no temporary file left behind');
     assert.equal((await stat(historyFile)).mode & 0o777, 0o600, 'still private after the rewrite');
   });
+
+  it('records a fence the permission groups refused, and nothing for status or list', async (t) => {
+    const refusing = join(dir, 'refusing.conf');
+    const refusedHistory = join(dir, 'refused.jsonl');
+    await writeFile(
+      refusing,
+      configText({
+        listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile } },
+        backendUri: `test+unix://${NODE}`,
+        extraDaemonKeys: { history_file: refusedHistory },
+        groups: [{ ip: ['127.0.0.1'], uuid: ['vm-b'] }],
+      }),
+      { mode: 0o600 },
+    );
+    const daemon = DaemonProcess.start(OUR_DAEMON.command, [...OUR_DAEMON.args, '-F', '-f', refusing, '-p', join(dir, 'refusing.pid')]);
+    t.after(() => daemon.stop());
+    await waitUntil(async () => (await agent('status', 'vm-b')).code === 0, `fence_virtd serving\n${daemon.output()}`);
+    assert.equal((await agent('list', 'vm-b')).code, 0);
+    assert.equal((await agent('off', 'vm-a')).code, 3, 'the groups refuse vm-a to this requester (fence_virt exits with the code)');
+    await daemon.stop();
+
+    const result = await runTool(OUR_DAEMON.command, [...OUR_DAEMON.args, '--history', '--json', '-f', refusing]);
+    const entries = JSON.parse(result.stdout) as FenceRecord[];
+    assert.deepEqual(
+      entries.map((e) => [e.op, e.target, e.result, e.code]),
+      [['off', 'vm-a', 'permission-denied', 3]],
+    );
+    assert.match(entries[0]?.reason ?? '', /permission groups/);
+  });
 });
