@@ -126,9 +126,12 @@ export class FenceDaemon {
     }
     await this.keys.reload();
     this.permissions.map = new StaticMap(next.groups);
-    const structural = (c: DaemonConfig) => JSON.stringify([c.listeners, c.backend, c.limits, c.debug, c.foreground, c.waitForInit]);
+    const structural = (c: DaemonConfig) =>
+      JSON.stringify([c.listeners, c.backend, c.limits, c.debug, c.foreground, c.waitForInit, c.history]);
     if (structural(next) !== structural(this.config)) {
-      log.warn('listener, backend, bound (max_*, replay_window) or start-up settings changed; they take effect after a restart');
+      log.warn(
+        'listener, backend, bound (max_*, replay_window), history (history_*) or start-up settings changed; they take effect after a restart',
+      );
     }
     this.config = { ...this.config, groups: next.groups };
     log.notice(`reloaded keys and ${next.groups.length} permission group(s)`);

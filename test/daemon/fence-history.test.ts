@@ -4,7 +4,7 @@
  * The file is private, survives a line cut by a crash, and keeps only the newest history_entries.
  */
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,6 +153,10 @@ describe('fence_virtd --history', { skip: needsTools('/usr/sbin/fence_virt') }, 
     await waitUntil(async () => (await agent('status', 'vm-b')).code === 0, `fence_virtd serving\n${daemon.output()}`);
     assert.equal((await agent('list', 'vm-b')).code, 0);
     assert.equal((await agent('off', 'vm-a')).code, 3, 'the groups refuse vm-a to this requester (fence_virt exits with the code)');
+    // The history settings are read at start only; a reload says so.
+    await writeFile(refusing, (await readFile(refusing, 'utf8')).replace('\tbackend =', '\thistory_entries = "2";\n\tbackend ='));
+    process.kill(daemon.pid, 'SIGHUP');
+    await daemon.waitForOutput(/history \(history_\*\) or start-up settings changed; they take effect after a restart/);
     await daemon.stop();
 
     const result = await runTool(OUR_DAEMON.command, [...OUR_DAEMON.args, '--history', '--json', '-f', refusing]);
