@@ -19,8 +19,8 @@ const FENCE_OPS = new Map<number, FenceRecord['op']>([
 export class RecordingExecutor implements RequestExecutor {
   private served = 0;
   private fenced = 0;
-  /** Fencing actions under way, so shutdown can wait for their entries. */
-  private readonly pending = new Set<Promise<Answer>>();
+  /** Entries of fencing actions under way, so shutdown can wait for them. */
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(
     private readonly inner: RequestExecutor,
@@ -40,30 +40,28 @@ export class RecordingExecutor implements RequestExecutor {
       this.served++;
       return answer;
     }
-    const running = this.fence(op, req, who);
-    this.pending.add(running);
-    try {
-      return await running;
-    } finally {
-      this.pending.delete(running);
-    }
+    const started = performance.now();
+    // The UUID for the record is looked up beside the action, not before it: the lookup is sent first,
+    // so it sees the VM as it was, and the answer waits for the action only, never for the record.
+    const uuid = this.backend.resolve(req.domain);
+    const executed = this.inner.execute(req, who).then((answer) => ({ answer, ms: performance.now() - started }));
+    const recording = Promise.all([uuid, executed]).then(([vm, { answer, ms }]) =>
+      this.history?.record(fenceRecord(op, req, who, vm, answer.code, ms)),
+    );
+    // Registered before anything resolves, so a shutdown that waits for the Dispatcher also waits for this entry.
+    this.pending.add(recording);
+    // A failure here is the action's own, which the caller receives below.
+    void recording.catch(() => undefined).finally(() => this.pending.delete(recording));
+    const { answer } = await executed;
+    this.served++;
+    this.fenced++;
+    return answer;
   }
 
   /** Resolves once the actions under way have finished and their entries are written. */
   async flushed(): Promise<void> {
     await Promise.allSettled([...this.pending]);
     await this.history?.flushed();
-  }
-
-  private async fence(op: FenceRecord['op'], req: RequestToExecute, who: Requester): Promise<Answer> {
-    const started = performance.now();
-    // Looked up beside the request, not before it, so fencing waits for nothing extra; the lookup is
-    // sent first, so it sees the VM as it was when the action started.
-    const [uuid, answer] = await Promise.all([this.backend.resolve(req.domain), this.inner.execute(req, who)]);
-    this.served++;
-    this.fenced++;
-    this.history?.record(fenceRecord(op, req, who, uuid, answer.code, performance.now() - started));
-    return answer;
   }
 }
 
