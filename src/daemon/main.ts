@@ -23,7 +23,14 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   let verbosity = 0;
   // Swapped for syslog once a background child no longer has its parent's stderr.
   const sink: LogSink = stderrSink();
-  const log = createLogger(() => verbosity, sink);
+  // Created for the daemon run only (other actions must not speak for the service).
+  let notifier: SystemdNotifier | undefined;
+  const log = createLogger(() => verbosity, {
+    write: (line, level) => {
+      sink.write(line, level);
+      if (level === 'error' || level === 'warn') notifier?.startupProblem(line);
+    },
+  });
   let opts;
   try {
     opts = parseDaemonOptions(argv, program);
@@ -61,6 +68,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   const isChild = process.env[CHILD_ENV] === '1';
   if (!config.foreground && !isChild) return backgroundParent(argv);
 
+  notifier = SystemdNotifier.fromEnvironment(process.env, log);
   const pidFile = new PidFile(opts.pidFile, program);
   try {
     pidFile.claim();
@@ -81,7 +89,6 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     process.send?.('ready');
     process.disconnect?.();
   }
-  const notifier = SystemdNotifier.fromEnvironment(process.env, log);
   notifier?.startWatchdog(process.env);
   void daemon.serving.then(() => notifier?.ready(() => daemon.statusLine()));
 

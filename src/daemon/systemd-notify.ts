@@ -20,7 +20,7 @@ export class SystemdNotifier {
   private statusTimer: NodeJS.Timeout | undefined;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private lastStatus = '';
-  private status: (() => string) | undefined;
+  private statusOf: (() => string) | undefined;
   private reloadUnderWay = false;
   private failed = false;
 
@@ -38,7 +38,7 @@ export class SystemdNotifier {
 
   /** Every listener serves: `systemctl start` returns now. The status line is refreshed from then on. */
   ready(status: () => string): void {
-    this.status = status;
+    this.statusOf = status;
     this.send(`READY=1\nSTATUS=${this.statusText(status)}`);
     this.statusTimer = setInterval(() => {
       const before = this.lastStatus;
@@ -48,19 +48,27 @@ export class SystemdNotifier {
   }
 
   /**
+   * Before READY=1, a log line saying what holds the start up (a backend or listener being retried
+   * with -w) becomes the status line, so `systemctl status` shows why the start has not finished.
+   */
+  startupProblem(line: string): void {
+    if (!this.statusOf) this.send(`STATUS=${this.statusText(() => line.trimEnd())}`);
+  }
+
+  /**
    * SIGHUP: reloading until reloaded(). MONOTONIC_USEC lets newer systemd match it to the reload it
    * asked for. Before ready() there is nothing to report: systemd still waits for the start.
    */
   reloading(): void {
-    if (!this.status) return;
+    if (!this.statusOf) return;
     this.reloadUnderWay = true;
     this.send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
   }
 
   reloaded(): void {
-    if (!this.reloadUnderWay || !this.status) return;
+    if (!this.reloadUnderWay || !this.statusOf) return;
     this.reloadUnderWay = false;
-    this.send(`READY=1\nSTATUS=${this.statusText(this.status)}`);
+    this.send(`READY=1\nSTATUS=${this.statusText(this.statusOf)}`);
   }
 
   stopping(): void {
@@ -107,8 +115,10 @@ export class SystemdNotifier {
         }
       } catch (err) {
         // Said once: a service manager that went away would otherwise fill the log with watchdog failures.
-        if (!this.failed) this.log.warn(`cannot notify the service manager: ${(err as Error).message}`);
-        this.failed = true;
+        if (!this.failed) {
+          this.failed = true;
+          this.log.warn(`cannot notify the service manager: ${(err as Error).message}`);
+        }
       }
       this.queue.shift();
     }

@@ -1,7 +1,8 @@
 /**
  * Our fence_virtd under a service manager's eye (Type=notify): the test plays systemd, listening on a
  * real unix datagram socket named by $NOTIFY_SOCKET. READY=1 comes only once every listener serves, a
- * request sent the moment it arrives is answered; STATUS lines count the requests; SIGHUP is framed by
+ * request sent the moment it arrives is answered; STATUS lines say what holds the start up, then count
+ * the requests; SIGHUP is framed by
  * RELOADING=1 and READY=1; SIGTERM sends STOPPING=1; with $WATCHDOG_USEC the pings come at half of it.
  */
 import assert from 'node:assert/strict';
@@ -62,6 +63,8 @@ describe('fence_virtd notifies the service manager', { skip: needsTools('socat',
     await daemon.waitForOutput(/listener late failed to start/);
     await waitUntil(async () => (await status(PORT)).code === 0, 'the first listener serving');
     assert.deepEqual(notify.having('READY=1'), [], 'not ready while a listener cannot serve');
+    // What holds the start up is the status line meanwhile (systemctl status shows it).
+    assert.match(await notify.waitFor('STATUS='), /^STATUS=error: listener late failed to start: .*retrying every 5 s$/);
 
     await new Promise((r) => squatter.close(r));
     const ready = await notify.waitFor('READY=1');
