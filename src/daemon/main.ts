@@ -24,7 +24,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   // Swapped for syslog once a background child no longer has its parent's stderr.
   const sink: LogSink = stderrSink();
   // Created for the daemon run only (other actions must not speak for the service).
-  let notifier: SystemdNotifier | undefined;
+  let notifier: SystemdNotifier | undefined = undefined;
   const log = createLogger(() => verbosity, {
     write: (line, level) => {
       sink.write(line, level);
