@@ -25,6 +25,7 @@ const FILES = [
   'test/config/sample-files.test.ts',
   'test/config/write.test.ts',
   'test/configure/config-reference.test.ts',
+  'test/daemon/fence-history-file.test.ts',
   'test/daemon/keyed-mutex.test.ts',
   'test/libvirt/client-faults.test.ts',
   'test/libvirt/codec.test.ts',

@@ -4,6 +4,7 @@
       "target_name": "vsock",
       "sources": [
         "src/addon.c",
+        "src/datagram.c",
         "src/errors.c",
         "src/handle.c",
         "src/vsock.c",

@@ -33,3 +33,8 @@ export function connect(cid: number, port: number, onEvent: OnEvent): Handle;
 export function localCid(): number;
 /** Opens a character device, FIFO or socket path read-write, non-blocking, without tty setup. */
 export function openDevice(path: string, onEvent: OnEvent): Handle;
+/**
+ * Sends one datagram to an AF_UNIX datagram socket without blocking: `address` is the raw sun_path (a
+ * leading NUL byte names an abstract socket). Returns the bytes sent, or -1 when the receiver's queue is full.
+ */
+export function sendUnixDatagram(address: Buffer, payload: Buffer): number;

@@ -5,6 +5,7 @@
  */
 import { lettersOf, optionByLetter, optionTable } from '../../src/agent/option-table.js';
 import { FENCE_VIRT, FENCE_XVM, type AgentProgram } from '../../src/agent/program.js';
+import { DEFAULT_HISTORY_FILE } from '../../src/daemon-config/index.js';
 import { CONFIG_REFERENCE } from '../../src/daemon-config/reference.js';
 import { daemonUsage } from '../../src/daemon/cli-options.js';
 import { DEFAULT_CONFIG_FILE, DEFAULT_KEY_FILE, DEFAULT_PORT } from '../../src/protocol/constants.js';
@@ -68,6 +69,7 @@ function fenceVirtd(o: PageOptions): ManPage {
     paragraph('fence_virtd [-F] [-w] [-d level] [-f file] [-p file]'),
     paragraph('fence_virtd -c [-f file]'),
     paragraph('fence_virtd --check [-f file]'),
+    paragraph('fence_virtd --history [--json] [-f file]'),
     section('description'),
     paragraph(
       'fence_virtd runs on a virtualization host. Guests that form a cluster (for example with Pacemaker) ask it, through the agents fence_xvm(8) and ' +
@@ -102,6 +104,7 @@ function fenceVirtd(o: PageOptions): ManPage {
     item(DEFAULT_CONFIG_FILE, 'The configuration (fence_virt.conf(5)).'),
     item(DEFAULT_KEY_FILE, 'The default shared key; create it with: dd if=/dev/urandom of=/etc/cluster/fence_xvm.key bs=4096 count=1'),
     item('/var/run/fence_virtd.pid', 'The pid file (-p); a second instance refuses to start while it names a running fence_virtd.'),
+    item(DEFAULT_HISTORY_FILE, 'The record of fencing actions that fence_virtd --history prints (history_file, history_entries).'),
     item('/etc/sysconfig/fence_virtd', 'FENCE_VIRTD_ARGS, the options the systemd unit passes (default -w).'),
     section('exit status'),
     paragraph('0 after a clean stop, after -h, -V, a written -c configuration, or a --check without failures; 1 otherwise.'),

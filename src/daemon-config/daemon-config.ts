@@ -30,7 +30,12 @@ export interface DaemonConfig {
   groups: GroupConfig[];
   /** Bounds on connections, connect-backs, buffers and the duplicate and replay memories. */
   limits: SecurityLimits;
+  /** The record of fencing actions (`fence_virtd --history`); `entries` 0 keeps none. */
+  history: { file: string; entries: number };
 }
+
+export const DEFAULT_HISTORY_FILE = '/var/lib/fence-virtd/history.jsonl';
+export const DEFAULT_HISTORY_ENTRIES = 1000;
 
 /**
  * Derives the typed configuration from a parsed file. Throws ConfigError for anything the daemon
@@ -62,6 +67,10 @@ export function toDaemonConfig(document: ConfigDocument, log: Logger = silentLog
     waitForInit,
     groups: readGroups(document, log),
     limits: readLimits(daemon),
+    history: {
+      file: daemon.text('history_file') ?? DEFAULT_HISTORY_FILE,
+      entries: daemon.integer('history_entries', DEFAULT_HISTORY_ENTRIES, 0, 1_000_000),
+    },
   };
   if (modulePath !== undefined) config.modulePath = modulePath;
   daemon.warnUnknown(log);

@@ -9,6 +9,7 @@ import { BACKENDS } from '../backends/registry.js';
 import { defaultLimits } from '../core/limits.js';
 import { LISTENERS, LISTENER_MODULES } from '../listeners/registry.js';
 import type { BlockReference, KeyReference } from '../module-kit/reference.js';
+import { DEFAULT_HISTORY_ENTRIES, DEFAULT_HISTORY_FILE } from './daemon-config.js';
 import { LISTENER_CHOICES } from './listeners.js';
 
 export type { BlockReference, KeyReference } from '../module-kit/reference.js';
@@ -118,6 +119,19 @@ export const CONFIG_REFERENCE: readonly BlockReference[] = [
       },
       { key: 'name_mode', default: 'name', description: 'Older place of backends/cpg/name_mode (the backends block wins).' },
       ...limitKeys,
+      {
+        key: 'history_file',
+        default: DEFAULT_HISTORY_FILE,
+        fileDefault: DEFAULT_HISTORY_FILE,
+        description:
+          'Where the daemon records each fencing action (off, on, reboot: time, target, requester, result) for fence_virtd --history; one JSON ' +
+          'object per line, mode 0600.',
+      },
+      bound(
+        'history_entries',
+        DEFAULT_HISTORY_ENTRIES,
+        'How many fencing actions history_file keeps; the oldest are dropped first. 0 keeps no record.',
+      ),
     ],
   },
   ...listenersInReferenceOrder.map((m) => ({

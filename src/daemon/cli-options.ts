@@ -6,7 +6,9 @@ export interface DaemonOptions {
   debug: number;
   waitForInit: boolean;
   pidFile: string;
-  action: 'run' | 'help' | 'version' | 'configure' | 'check';
+  action: 'run' | 'help' | 'version' | 'configure' | 'check' | 'history';
+  /** --json: --history prints JSON instead of a table. */
+  json: boolean;
 }
 
 export class UsageError extends Error {
@@ -15,7 +17,7 @@ export class UsageError extends Error {
 
 /**
  * fence_virtd's command line (docs/protocol.md#fence_virtd-command-line): getopt "Ff:d:cwlhp:" plus -V
- * and --check. Unlike C, an unknown option or a missing argument is an error (exit 1), not help with
+ * and --check, --history and --json. Unlike C, an unknown option or a missing argument is an error (exit 1), not help with
  * exit 0: a typo in a unit file should fail loudly.
  */
 export function parseDaemonOptions(argv: readonly string[], programName = 'fence_virtd'): DaemonOptions {
@@ -26,12 +28,21 @@ export function parseDaemonOptions(argv: readonly string[], programName = 'fence
     waitForInit: false,
     pidFile: `/var/run/${programName}.pid`,
     action: 'run',
+    json: false,
   };
   const withArg = new Set(['f', 'd', 'p']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--check') {
       opts.action = 'check';
+      continue;
+    }
+    if (arg === '--history') {
+      opts.action = 'history';
+      continue;
+    }
+    if (arg === '--json') {
+      opts.json = true;
       continue;
     }
     if (arg === '--help') {
@@ -101,6 +112,8 @@ export function daemonUsage(programName: string): string {
     '  -p <file>       Use <file> to record the active process id.',
     '  -l              List plugins (all are built in; prints nothing).',
     '  --check         Check the configuration and the environment, then exit.',
+    '  --history       Print the recorded fencing actions (newest last) and exit.',
+    '  --json          With --history: print them as JSON.',
     '  -V              Print the version and exit.',
     '  -h              This help.',
     '',

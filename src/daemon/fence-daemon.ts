@@ -7,7 +7,9 @@ import type { Listener } from '../listeners/listener.js';
 import { createListener, keyFilesOf } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
 import { Dispatcher } from './dispatcher.js';
+import { FenceHistory } from './fence-history.js';
 import { KeyRing } from './key-ring.js';
+import { RecordingExecutor } from './recording-executor.js';
 import { StaticMap } from './static-map.js';
 
 /** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */
@@ -20,12 +22,16 @@ const INIT_RETRY_MS = 5_000;
 export class FenceDaemon {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private markServing!: () => void;
+  /** Resolves once every configured listener serves (with wait_for_init, after the last retry that succeeded). */
+  readonly serving = new Promise<void>((resolve) => (this.markServing = resolve));
 
   private constructor(
     private config: DaemonConfig,
     private readonly backend: FenceBackend,
     private readonly keys: KeyRing,
     private readonly dispatcher: Dispatcher,
+    private readonly recorder: RecordingExecutor,
     private readonly listeners: Listener[],
     private readonly permissions: { map: StaticMap },
     private readonly pool: LibvirtConnectionPool,
@@ -41,16 +47,18 @@ export class FenceDaemon {
     );
     const permissions = { map: new StaticMap(config.groups) };
     const dispatcher = new Dispatcher(backend, () => permissions.map, log);
+    const history = config.history.entries > 0 ? new FenceHistory(config.history.file, config.history.entries, log) : undefined;
+    const recorder = new RecordingExecutor(dispatcher, backend, history);
     // One core for all listeners: no protection may depend on which listener a peer picks.
     const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits);
     const listeners = config.listeners.map((l) =>
       createListener(l, {
         keys,
         backendUris: config.backend.uris,
-        context: (name) => ({ dispatcher, core, libvirt: pool, log: log.child(`${l.module}:${name}`) }),
+        context: (name) => ({ dispatcher: recorder, core, libvirt: pool, log: log.child(`${l.module}:${name}`) }),
       }),
     );
-    const daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, permissions, pool, log);
+    const daemon = new FenceDaemon(config, backend, keys, dispatcher, recorder, listeners, permissions, pool, log);
     await daemon.startListeners();
     log.notice(
       `serving with backend ${config.backend.module} and ${listeners.length} listener(s): ${listeners.map((l) => l.name).join(', ')}`,
@@ -74,6 +82,13 @@ export class FenceDaemon {
       }
     }
     if (failed.length) this.retryLater(failed);
+    else this.markServing();
+  }
+
+  /** For the service manager: the listeners and the requests served so far. */
+  statusLine(): string {
+    const { served, fenced } = this.recorder.counts;
+    return `listeners ${this.listeners.map((l) => l.name).join(', ')}; ${served} request(s) served, ${fenced} fencing action(s)`;
   }
 
   private retryLater(failed: Listener[]): void {
@@ -96,6 +111,7 @@ export class FenceDaemon {
       if (this.stopped) await listener.stop();
     }
     if (still.length && !this.stopped) this.retryLater(still);
+    else if (!this.stopped) this.markServing();
   }
 
   /** Re-reads the file: new keys and groups apply at once; other changes need a restart. */
@@ -110,9 +126,12 @@ export class FenceDaemon {
     }
     await this.keys.reload();
     this.permissions.map = new StaticMap(next.groups);
-    const structural = (c: DaemonConfig) => JSON.stringify([c.listeners, c.backend, c.limits, c.debug, c.foreground, c.waitForInit]);
+    const structural = (c: DaemonConfig) =>
+      JSON.stringify([c.listeners, c.backend, c.limits, c.debug, c.foreground, c.waitForInit, c.history]);
     if (structural(next) !== structural(this.config)) {
-      log.warn('listener, backend, bound (max_*, replay_window) or start-up settings changed; they take effect after a restart');
+      log.warn(
+        'listener, backend, bound (max_*, replay_window), history (history_*) or start-up settings changed; they take effect after a restart',
+      );
     }
     this.config = { ...this.config, groups: next.groups };
     log.notice(`reloaded keys and ${next.groups.length} permission group(s)`);
@@ -124,6 +143,7 @@ export class FenceDaemon {
     clearTimeout(this.retryTimer);
     await Promise.allSettled(this.listeners.map((l) => l.stop()));
     await this.dispatcher.idle();
+    await this.recorder.flushed();
     await this.backend.close();
     await this.pool.closeAll();
   }

@@ -5,11 +5,14 @@ import { ConfigError } from '../config/config-error.js';
 import { runConfigureDialog } from '../configure/index.js';
 import { applyCommandLineOverrides, loadDaemonConfig } from '../daemon-config/index.js';
 import { createLogger, type LogSink } from '../util/log.js';
+import { stderrSink } from '../util/stderr-sink.js';
 import { syslogSink } from '../util/syslog-sink.js';
 import { COMPATIBLE_WITH, VERSION } from '../version.js';
 import { daemonUsage, parseDaemonOptions, UsageError } from './cli-options.js';
 import { FenceDaemon } from './fence-daemon.js';
+import { printFenceHistory } from './history-report.js';
 import { PidFile } from './pid-file.js';
+import { SystemdNotifier } from './systemd-notify.js';
 
 /** Set in the re-spawned background child; Node cannot fork, so "daemonize" is spawn + detach. */
 const CHILD_ENV = 'FENCE_VIRTD_BACKGROUND_CHILD';
@@ -19,8 +22,15 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   const program = basename(argv0).replace(/\.[cm]?[jt]s$/, '');
   let verbosity = 0;
   // Swapped for syslog once a background child no longer has its parent's stderr.
-  const sink: LogSink = { write: (line) => void process.stderr.write(line) };
-  const log = createLogger(() => verbosity, sink);
+  const sink: LogSink = stderrSink();
+  // Created for the daemon run only (other actions must not speak for the service).
+  let notifier: SystemdNotifier | undefined = undefined;
+  const log = createLogger(() => verbosity, {
+    write: (line, level) => {
+      sink.write(line, level);
+      if (level === 'error' || level === 'warn') notifier?.startupProblem(line);
+    },
+  });
   let opts;
   try {
     opts = parseDaemonOptions(argv, program);
@@ -39,6 +49,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   }
   if (opts.action === 'configure') return runConfigureDialog(opts.configFile, { input: process.stdin, output: process.stdout });
   if (opts.action === 'check') return runCheck(opts.configFile, process.stdout);
+  if (opts.action === 'history') return printFenceHistory(opts.configFile, opts.json, process.stdout, process.stderr);
   verbosity = opts.debug;
 
   let config;
@@ -57,6 +68,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   const isChild = process.env[CHILD_ENV] === '1';
   if (!config.foreground && !isChild) return backgroundParent(argv);
 
+  notifier = SystemdNotifier.fromEnvironment(process.env, log);
   const pidFile = new PidFile(opts.pidFile, program);
   try {
     pidFile.claim();
@@ -77,6 +89,8 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     process.send?.('ready');
     process.disconnect?.();
   }
+  notifier?.startWatchdog(process.env);
+  void daemon.serving.then(() => notifier?.ready(() => daemon.statusLine()));
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -84,6 +98,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
       if (stopping) return;
       stopping = true;
       log.notice(`${signal} received; stopping`);
+      notifier?.stopping();
       // Exits either way; a failure while stopping reaches the unhandledRejection handler below, which logs it.
       void daemon.stop().finally(() => {
         pidFile.release();
@@ -93,7 +108,9 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(s, () => stop(s));
     process.on('SIGHUP', () => {
       log.notice('SIGHUP received; reloading keys and groups');
-      void daemon.reload(); // logs its own failures and keeps the running configuration
+      notifier?.reloading();
+      // reload() logs its own failures and keeps the running configuration.
+      void daemon.reload().finally(() => notifier?.reloaded());
     });
     // A closed terminal must not kill a daemon that merely logs to it.
     process.on('SIGPIPE', () => undefined);

@@ -9,6 +9,9 @@ export type LogLevel = 'error' | 'warn' | 'notice' | 'info' | 'debug' | 'trace';
 
 const rank: Record<LogLevel, number> = { error: 0, warn: 0, notice: 0, info: 1, debug: 2, trace: 3 };
 
+/** The syslog priority of each level (err, warning, notice, info, debug), for sinks that pass it on. */
+export const SYSLOG_PRIORITY: Record<LogLevel, number> = { error: 3, warn: 4, notice: 5, info: 6, debug: 7, trace: 7 };
+
 export interface Logger {
   error(msg: string): void;
   warn(msg: string): void;
@@ -21,7 +24,8 @@ export interface Logger {
 }
 
 export interface LogSink {
-  write(line: string): void;
+  /** One whole line, newline included; `level` for sinks that keep priorities (journal, syslog). */
+  write(line: string, level: LogLevel): void;
 }
 
 export function createLogger(
@@ -31,7 +35,7 @@ export function createLogger(
 ): Logger {
   const emit = (level: LogLevel, msg: string): void => {
     if (rank[level] > verbosity()) return;
-    sink.write(`${level}: ${escapeForLog(prefix + msg)}\n`);
+    sink.write(`${level}: ${escapeForLog(prefix + msg)}\n`, level);
   };
   return {
     error: (m) => emit('error', m),

@@ -54,6 +54,7 @@ test('defaults of every listener module', () => {
       waitForInit: false,
       groups: [],
       limits: defaultLimits,
+      history: { file: '/var/lib/fence-virtd/history.jsonl', entries: 1000 },
     },
   );
 });

@@ -45,7 +45,11 @@ describe('fence_virtd.service', () => {
     const s = await unitSettings();
     assert.deepEqual(s.get('ExecStart'), ['/usr/sbin/fence_virtd -F $FENCE_VIRTD_ARGS']);
     assert.deepEqual(s.get('ExecReload'), ['/bin/kill -HUP $MAINPID']);
-    assert.deepEqual(s.get('Type'), ['simple']);
+    // Ready means serving (test/daemon/systemd-notify.test.ts); only the daemon itself may say so.
+    assert.deepEqual(s.get('Type'), ['notify']);
+    assert.deepEqual(s.get('NotifyAccess'), ['main']);
+    assert.match(s.get('WatchdogSec')?.[0] ?? '', /^\d+s$/);
+    assert.deepEqual(s.get('StateDirectory'), ['fence-virtd']);
     assert.deepEqual(s.get('Restart'), ['on-failure']);
     assert.deepEqual(s.get('EnvironmentFile'), ['-/etc/sysconfig/fence_virtd']);
     const afterUnits = (s.get('After') ?? []).join(' ').split(/\s+/);

@@ -28,8 +28,9 @@ export class DaemonProcess {
     });
   }
 
-  static start(command: string, args: readonly string[]): DaemonProcess {
-    return new DaemonProcess(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /** `env` is added to the test's own environment. */
+  static start(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+    return new DaemonProcess(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   }
 
   get pid(): number {

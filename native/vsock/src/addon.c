@@ -1,6 +1,7 @@
 /* Module entry: loading does not touch AF_VSOCK, so it works on kernels without vsock. */
 #include <node_api.h>
 
+#include "datagram.h"
 #include "device.h"
 #include "errors.h"
 #include "handle.h"
@@ -12,6 +13,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"connect", NULL, vsock_connect, NULL, NULL, NULL, napi_enumerable, NULL},
       {"localCid", NULL, vsock_local_cid, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openDevice", NULL, device_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendUnixDatagram", NULL, datagram_send_unix, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (handle_init(env) != napi_ok ||
       napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) {

@@ -1,0 +1,135 @@
+/**
+ * The daemon's record of the fencing actions it carried out (off, on, reboot), so an administrator can
+ * ask what was fenced recently (`fence_virtd --history`) without searching logs. One JSON object per
+ * line, appended and synced one line at a time: a crash can cut only the line being written, which the
+ * reader skips, never an older one. Bounded: when the file holds `maxEntries`, it is rewritten with the
+ * newest entries into a temporary file that replaces it by rename, so a crash leaves the old or the new
+ * file, never a mix. The file is 0600 (requesters' addresses and VM names), its directory 0700 when
+ * created here.
+ */
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from '../util/log.js';
+
+export interface FenceRecord {
+  /** When the action finished, ISO 8601 in UTC. */
+  time: string;
+  op: 'off' | 'on' | 'reboot';
+  /** The domain as the requester named it (a name or a UUID). */
+  target: string;
+  /** The VM's UUID as the backend resolved it before acting; absent when it found none. */
+  uuid?: string;
+  listener: string;
+  requester: string;
+  seqno: number;
+  /** success, failed or permission-denied. */
+  result: string;
+  /** The response code sent back (0 success, 1 failure, 3 permission denied). */
+  code: number;
+  /** Why it failed, when the daemon knows. */
+  reason?: string;
+  durationMs: number;
+}
+
+const OPS = new Set(['off', 'on', 'reboot']);
+
+export class FenceHistory {
+  /** Entries in the file; read on the first write. */
+  private count: number | undefined;
+  /** The file ends in a cut line (a crash while appending): the next line must start on a line of its own. */
+  private cutLine = false;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly file: string,
+    private readonly maxEntries: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Queues one entry; writes happen one after another. Never throws: a failed write is logged. */
+  record(entry: FenceRecord): void {
+    this.queue = this.queue
+      .then(() => this.write(entry))
+      .catch((err: unknown) => this.log.warn(`fence history ${this.file}: cannot record: ${(err as Error).message}`));
+  }
+
+  /** Resolves once every queued entry is written (or failed), e.g. before the daemon exits. */
+  flushed(): Promise<void> {
+    return this.queue;
+  }
+
+  private async write(entry: FenceRecord): Promise<void> {
+    if (this.count === undefined) {
+      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+      const text = await readText(this.file);
+      this.count = parseHistory(text).length;
+      this.cutLine = text.length > 0 && !text.endsWith('\n');
+    }
+    if (this.count >= this.maxEntries) {
+      const kept = [...parseHistory(await readText(this.file)).slice(-(this.maxEntries - 1)), entry];
+      await replaceFile(this.file, kept.map(toLine).join(''));
+      this.count = kept.length;
+      this.cutLine = false;
+      return;
+    }
+    await appendSynced(this.file, (this.cutLine ? '\n' : '') + toLine(entry));
+    this.count++;
+    this.cutLine = false;
+  }
+}
+
+/** The recorded actions, oldest first; a missing file is an empty history, unreadable lines are skipped. */
+export async function readFenceHistory(file: string): Promise<FenceRecord[]> {
+  return parseHistory(await readText(file));
+}
+
+function parseHistory(text: string): FenceRecord[] {
+  const entries: FenceRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const value = JSON.parse(line) as Partial<FenceRecord> | null;
+      if (value && typeof value.time === 'string' && OPS.has(value.op as string) && typeof value.target === 'string') {
+        entries.push(value as FenceRecord);
+      }
+    } catch {
+      // A line cut by a crash; the entries around it are whole.
+    }
+  }
+  return entries;
+}
+
+function toLine(entry: FenceRecord): string {
+  return `${JSON.stringify(entry)}\n`;
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+async function appendSynced(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'a', 0o600);
+  try {
+    await handle.write(text);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function replaceFile(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.write(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+}

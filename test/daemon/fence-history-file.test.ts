@@ -1,0 +1,87 @@
+/**
+ * The fence history file on its own (src/daemon/fence-history.ts), in a temp directory: entries written
+ * in the order they were recorded, the bound kept exactly, foreign or cut lines skipped, a write that
+ * cannot happen logged instead of thrown.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FenceHistory, readFenceHistory, type FenceRecord } from '../../src/daemon/fence-history.js';
+import { historyTable } from '../../src/daemon/history-report.js';
+import { CapturedLog } from '../support/captured-log.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fvd-history-file-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+const entry = (n: number, extra: Partial<FenceRecord> = {}): FenceRecord => ({
+  time: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+  op: 'off',
+  target: `vm-${n}`,
+  listener: 'tcp',
+  requester: '127.0.0.1',
+  seqno: n,
+  result: 'success',
+  code: 0,
+  durationMs: 1.5,
+  ...extra,
+});
+
+describe('fence history file', () => {
+  it('keeps the newest entries up to the bound, in the order recorded, in a 0600 file', async () => {
+    const file = join(dir, 'bounded', 'history.jsonl');
+    const history = new FenceHistory(file, 5, new CapturedLog(0).logger);
+    for (let n = 1; n <= 12; n++) history.record(entry(n));
+    await history.flushed();
+    assert.deepEqual(
+      (await readFenceHistory(file)).map((e) => e.target),
+      ['vm-8', 'vm-9', 'vm-10', 'vm-11', 'vm-12'],
+    );
+    assert.equal((await readFile(file, 'utf8')).split('\n').filter(Boolean).length, 5, 'the file itself holds 5 lines');
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+
+    // A second daemon process (a restart) continues the same file and the same bound.
+    const again = new FenceHistory(file, 5, new CapturedLog(0).logger);
+    again.record(entry(13));
+    await again.flushed();
+    assert.deepEqual(
+      (await readFenceHistory(file)).map((e) => e.target),
+      ['vm-9', 'vm-10', 'vm-11', 'vm-12', 'vm-13'],
+    );
+  });
+
+  it('skips lines that are not entries and starts a new line after a cut one', async () => {
+    const file = join(dir, 'damaged.jsonl');
+    await writeFile(file, `${JSON.stringify(entry(1))}\nnot json\n{"time":"x","op":"shutdown","target":"a"}\n{"time":"2026-01-01T00:00:0`);
+    const history = new FenceHistory(file, 100, new CapturedLog(0).logger);
+    history.record(entry(2));
+    await history.flushed();
+    assert.deepEqual(
+      (await readFenceHistory(file)).map((e) => e.target),
+      ['vm-1', 'vm-2'],
+    );
+  });
+
+  it('logs a write that cannot happen and never throws', async () => {
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, '');
+    const captured = new CapturedLog(0);
+    const history = new FenceHistory(join(blocker, 'history.jsonl'), 10, captured.logger);
+    assert.doesNotThrow(() => history.record(entry(1)));
+    await history.flushed();
+    assert.equal(captured.matching(/^warn: fence history .*cannot record: .*(ENOTDIR|EEXIST)/).length, 1, captured.lines.join(''));
+  });
+
+  it('reads a missing file as an empty history; the table escapes what requesters sent', async () => {
+    assert.deepEqual(await readFenceHistory(join(dir, 'absent.jsonl')), []);
+    const table = historyTable([entry(1, { target: 'evil\nname', result: 'failed', code: 1, reason: 'why' })]);
+    const [heading, row, ...rest] = table.trimEnd().split('\n');
+    assert.match(heading as string, /^TIME \(UTC\)\s+OP\s+TARGET/);
+    assert.match(row as string, /^2026-01-01 00:00:01\s+off\s+evil\\x0aname\s+-\s+127\.0\.0\.1\s+tcp\s+failed\s+2\s+why$/);
+    assert.deepEqual(rest, []);
+  });
+});
