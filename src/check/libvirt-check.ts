@@ -1,5 +1,6 @@
 import { LibvirtClient, UnsupportedUriError } from '../libvirt/index.js';
 import type { CheckReport, LibvirtView } from '../module-kit/check-report.js';
+import { countOf } from '../util/plural.js';
 
 export interface UriUse {
   uri: string;
@@ -17,7 +18,7 @@ export async function checkLibvirtUris(uses: readonly UriUse[], report: CheckRep
       try {
         const domains = await client.listAllDomains();
         const running = domains.filter((d) => d.id !== -1).length;
-        report.ok(subject, `connected through ${client.socketPath}; ${domains.length} domains, ${running} running`);
+        report.ok(subject, `connected through ${client.socketPath}; ${countOf(domains.length, 'domain')}, ${running} running`);
         views.set(uri, { uri, client, domains });
       } catch (err) {
         await client.close();

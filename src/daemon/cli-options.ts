@@ -43,6 +43,7 @@ export function parseDaemonOptions(argv: readonly string[], programName = 'fence
       continue;
     }
     if (!arg.startsWith('-') || arg === '-') throw new UsageError(`unexpected argument '${arg}'`);
+    if (arg.startsWith('--')) throw new UsageError(`invalid option '${arg}' (long options: --check, --help, --version)`);
     for (let j = 1; j < arg.length; j++) {
       const letter = arg[j] as string;
       let value: string | undefined;

@@ -47,7 +47,8 @@ export class FenceDaemon {
       createListener(l, {
         keys,
         backendUris: config.backend.uris,
-        context: (name) => ({ dispatcher, core, libvirt: pool, log: log.child(`${l.module}:${name}`) }),
+        // `tcp: ...` for a block named after its module, `tcp:guests: ...` for a named one.
+        context: (name) => ({ dispatcher, core, libvirt: pool, log: log.child(name === l.module ? name : `${l.module}:${name}`) }),
       }),
     );
     const daemon = new FenceDaemon(config, backend, keys, dispatcher, listeners, permissions, pool, log);
