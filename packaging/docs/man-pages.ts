@@ -100,7 +100,10 @@ function fenceVirtd(o: PageOptions): ManPage {
     item('SIGTERM, SIGINT, SIGQUIT', 'Stops accepting requests, lets running ones finish, removes the pid file and exits 0.'),
     section('files'),
     item(DEFAULT_CONFIG_FILE, 'The configuration (fence_virt.conf(5)).'),
-    item(DEFAULT_KEY_FILE, 'The default shared key; create it with: dd if=/dev/urandom of=/etc/cluster/fence_xvm.key bs=4096 count=1'),
+    item(
+      DEFAULT_KEY_FILE,
+      `The default shared key; create it with: dd if=/dev/urandom of=${DEFAULT_KEY_FILE} bs=4096 count=1 && chmod 600 ${DEFAULT_KEY_FILE}`,
+    ),
     item('/var/run/fence_virtd.pid', 'The pid file (-p); a second instance refuses to start while it names a running fence_virtd.'),
     item('/etc/sysconfig/fence_virtd', 'FENCE_VIRTD_ARGS, the options the systemd unit passes (default -w).'),
     section('exit status'),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { ConfigError } from './config-error.js';
 import { nameProblem, valueProblem } from './syntax.js';
 import type { ConfigContainer, ConfigDocument, ConfigItem } from './tree.js';
@@ -44,7 +44,27 @@ export function formatConfig(document: ConfigDocument): string {
  * `-c` dialog (the daemon would otherwise chmod the file to 0600 at start-up anyway).
  */
 export async function writeConfigFile(path: string, document: ConfigDocument): Promise<void> {
-  const text = formatConfig(document);
+  await writeAtomically(path, formatConfig(document));
+}
+
+/**
+ * Copies the file as it is now to `PATH.bak` (mode 0600, replacing an older copy) before it is
+ * rewritten; returns the copy's path, or undefined when there is no file yet.
+ */
+export async function backUpConfigFile(path: string): Promise<string | undefined> {
+  let text: Buffer;
+  try {
+    text = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(path, `cannot read the file to back it up: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  const backup = `${path}.bak`;
+  await writeAtomically(backup, text);
+  return backup;
+}
+
+async function writeAtomically(path: string, text: string | Buffer): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}`;
   try {
     const handle = await open(temporary, 'wx', 0o600);

@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { BackendModule } from '../backends/module.js';
 import { BACKEND_MODULES, findBackendModule, type BackendConfig } from '../backends/registry.js';
 import {
+  backUpConfigFile,
   ConfigError,
   childBlocks,
   findBlock,
@@ -129,8 +130,9 @@ async function confirmAndWrite(p: LinePrompter, document: ConfigDocument, file: 
     p.say(`Warning: fence_virtd will not start with this configuration: ${err.reason}`);
   }
   if (!(await p.yesNo(`Replace ${file} with the above`, false))) return 1;
+  const backup = await backUpConfigFile(file);
   await writeConfigFile(file, document);
-  p.say(`Wrote ${file}. Check it with: fence_virtd --check -f ${file}`);
+  p.say(`Wrote ${file}${backup ? ` (the previous file is ${backup})` : ''}. Check it with: fence_virtd --check -f ${file}`);
   return 0;
 }
 

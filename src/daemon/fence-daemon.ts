@@ -6,12 +6,12 @@ import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
 import { createListener, keyFilesOf } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
+import { INIT_RETRY_MS } from './cli-options.js';
 import { Dispatcher } from './dispatcher.js';
 import { KeyRing } from './key-ring.js';
 import { StaticMap } from './static-map.js';
 
 /** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */
-const INIT_RETRY_MS = 5_000;
 
 /**
  * The running daemon: one backend, any number of listeners side by side, all executing through one
