@@ -85,7 +85,18 @@ function fenceVirtd(o: PageOptions): ManPage {
     paragraph(
       'fence_virtd -c asks for the listener, its address, port, interface and key file, the backend and its libvirt URI, offering the current values ' +
         'of the file as defaults, shows the result and replaces the file (mode 0600) after confirmation. Answers may be piped on standard input; an ' +
-        'empty line or the end of input takes the default. Several listeners can be given at the Listener module prompt, separated by spaces.',
+        'empty line or the end of input takes the default. Several listeners can be given at the Listener module prompt, separated by spaces. ' +
+        'Which prompts appear depends on the file, so scripts should not pipe answers but use --set.',
+    ),
+    paragraph(
+      "fence_virtd --set PATH=VALUE (repeatable; -c may be given or not) changes the file without questions: PATH is the key's place in the file, " +
+        'for example listeners/multicast/interface=virbr0 or backends/libvirt/uri=qemu:///system, and the value none removes the key so that ' +
+        'its default applies. Keys not named stay as they are. The file is written only if fence_virtd would start with the result; keys it does ' +
+        'not know are reported as warnings.',
+    ),
+    paragraph(
+      'Both ways keep the order and the comments of the file (a comment at the end of a line moves to the line before the next item), keep ' +
+        'the previous file as FILE.bak (mode 0600, replacing an older copy), and write the new one atomically with mode 0600.',
     ),
     section('checking'),
     paragraph(

@@ -6,7 +6,9 @@ import type { ConfigContainer, ConfigDocument, ConfigItem } from './tree.js';
 
 /**
  * Prints a tree as a canonical fence_virt.conf: items in tree order (the C writer reverses them on
- * every run), one tab per level, `key = "value";`, a blank line around top-level blocks. Anything that
+ * every run), one tab per level, `key = "value";`, a blank line around top-level blocks, comments on
+ * lines of their own before the item they preceded (a comment after an item on its line moves above
+ * the next one; the C writer drops them all). Anything that
  * could not be read back identically (empty values, '"' in values, bad names) is refused with a
  * ConfigError instead of producing a file fence_virtd would reject.
  */
@@ -20,12 +22,16 @@ export function formatConfig(document: ConfigDocument): string {
   };
   const emit = (container: ConfigContainer, depth: number): void => {
     const indent = '\t'.repeat(depth);
+    const comments = (list: string[] | undefined): void => {
+      for (const comment of list ?? []) lines.push(`${indent}${comment}`);
+    };
     container.items.forEach((item, index) => {
       const name = item.kind === 'block' ? item.name : item.key;
       const problem = nameProblem(name) ?? (item.value === undefined ? undefined : valueProblem(item.value));
       if (problem) fail(item, problem);
       const separate = depth === 0 && index > 0 && (item.kind === 'block' || container.items[index - 1]?.kind === 'block');
       if (separate) lines.push('');
+      comments(item.comments);
       if (item.kind === 'assignment') {
         lines.push(`${indent}${item.key} = "${item.value}";`);
       } else {
@@ -34,6 +40,7 @@ export function formatConfig(document: ConfigDocument): string {
         lines.push(`${indent}}`);
       }
     });
+    comments(container.trailingComments);
   };
   emit(document, 0);
   return lines.map((line) => `${line}\n`).join('');

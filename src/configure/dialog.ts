@@ -2,7 +2,8 @@
  * `fence_virtd -c`: the interactive configuration (docs/protocol.md#configuration-dialog) with its
  * prompts, defaults and final confirmation, so answers piped for the C dialog still work for one
  * listener. Differences: the serial URI is stored, the TCP address defaults to 127.0.0.1, interfaces are
- * checked, the file keeps its order (edits happen in place), and vsock and several listeners can be
+ * checked, the file keeps its order and comments (edits happen in place) and a .bak copy, a second
+ * listener's key file defaults to the one just given, and vsock and several listeners can be
  * configured — the `Listener module` prompt takes a list of names, each asked about in turn.
  */
 import type { Readable, Writable } from 'node:stream';

@@ -50,6 +50,10 @@ describe('fence_virtd --set', () => {
     );
     assert.deepEqual(config.backend.uris, ['test+unix:///default']);
     assert.equal(await readFile(`${file}.bak`, 'utf8'), await readFile(SHIPPED, 'utf8'), 'the backup is the file as it was');
+    const comments = (text: string) => text.split('\n').filter((l) => l.trimStart().startsWith('#'));
+    const shippedComments = comments(await readFile(SHIPPED, 'utf8'));
+    assert.ok(shippedComments.length >= 3);
+    assert.deepEqual(comments(await readFile(file, 'utf8')), shippedComments, 'the comments are kept');
     for (const f of [file, `${file}.bak`]) assert.equal((await stat(f)).mode & 0o777, 0o600, f);
   });
 
