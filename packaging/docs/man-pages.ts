@@ -87,7 +87,18 @@ function fenceVirtd(o: PageOptions): ManPage {
     paragraph(
       'fence_virtd -c asks for the listener, its address, port, interface and key file, the backend and its libvirt URI, offering the current values ' +
         'of the file as defaults, shows the result and replaces the file (mode 0600) after confirmation. Answers may be piped on standard input; an ' +
-        'empty line or the end of input takes the default. Several listeners can be given at the Listener module prompt, separated by spaces.',
+        'empty line or the end of input takes the default. Several listeners can be given at the Listener module prompt, separated by spaces. ' +
+        'Which prompts appear depends on the file, so scripts should not pipe answers but use --set.',
+    ),
+    paragraph(
+      "fence_virtd --set PATH=VALUE (repeatable; -c may be given or not) changes the file without questions: PATH is the key's place in the file, " +
+        'for example listeners/multicast/interface=virbr0 or backends/libvirt/uri=qemu:///system, and the value none removes the key so that ' +
+        'its default applies. Keys not named stay as they are. The file is written only if fence_virtd would start with the result; keys it does ' +
+        'not know are reported as warnings.',
+    ),
+    paragraph(
+      'Both ways keep the order and the comments of the file (a comment at the end of a line moves to the line before the next item), keep ' +
+        'the previous file as FILE.bak (mode 0600, replacing an older copy), and write the new one atomically with mode 0600.',
     ),
     section('checking'),
     paragraph(
@@ -102,7 +113,10 @@ function fenceVirtd(o: PageOptions): ManPage {
     item('SIGTERM, SIGINT, SIGQUIT', 'Stops accepting requests, lets running ones finish, removes the pid file and exits 0.'),
     section('files'),
     item(DEFAULT_CONFIG_FILE, 'The configuration (fence_virt.conf(5)).'),
-    item(DEFAULT_KEY_FILE, 'The default shared key; create it with: dd if=/dev/urandom of=/etc/cluster/fence_xvm.key bs=4096 count=1'),
+    item(
+      DEFAULT_KEY_FILE,
+      `The default shared key; create it with: dd if=/dev/urandom of=${DEFAULT_KEY_FILE} bs=4096 count=1 && chmod 600 ${DEFAULT_KEY_FILE}`,
+    ),
     item('/var/run/fence_virtd.pid', 'The pid file (-p); a second instance refuses to start while it names a running fence_virtd.'),
     item(DEFAULT_HISTORY_FILE, 'The record of fencing actions that fence_virtd --history prints (history_file, history_entries).'),
     item('/etc/sysconfig/fence_virtd', 'FENCE_VIRTD_ARGS, the options the systemd unit passes (default -w).'),

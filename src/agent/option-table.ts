@@ -30,7 +30,10 @@ export interface OptionSpec {
   compat?: boolean;
   contentType: 'boolean' | 'string' | 'integer';
   default?: string;
+  /** The metadata's shortdesc, as the C agents write it; also the help text unless `help` is set. */
   description: string;
+  /** The help text where the C one is wrong about what the agent does (docs/compatibility.md). */
+  help?: string;
   assign?: Assign;
 }
 
@@ -282,6 +285,8 @@ export const optionTable: readonly OptionSpec[] = [
     contentType: 'string',
     default: '/dev/ttyS1',
     description: 'Serial device (default=/dev/ttyS1)',
+    // Without a device both agents talk vmchannel (TCP to the channel address), never to /dev/ttyS1.
+    help: 'Serial device (default: none, which means vmchannel to the VM Channel IP address)',
     assign: stringAssign((args, v) => (args.serialDevice = v)),
   },
   {

@@ -1,7 +1,8 @@
 /**
  * Help and usage text, byte for byte as the C agents print it
  * (docs/protocol.md#agent-metadata-and-help): a 20-column option column and a 55-column description
- * column, both padded, descriptions wrapped at the last space that fits.
+ * column, both padded, descriptions wrapped at the last space that fits. Only where the C text is
+ * untrue (an option's `help`) do the words differ.
  */
 import { lettersOf, optionByLetter } from './option-table.js';
 import type { AgentProgram } from './program.js';
@@ -44,9 +45,9 @@ export function usageText(program: AgentProgram, argv0: string, stdinForm: boole
     const spec = optionByLetter(letter);
     if (!spec || spec.deprecated) continue;
     if (stdinForm) {
-      if (spec.stdinName) out += optionLines(spec.stdinName, spec.description);
+      if (spec.stdinName) out += optionLines(spec.stdinName, spec.help ?? spec.description);
     } else {
-      out += optionLines(spec.usage ?? `-${letter}`, spec.description);
+      out += optionLines(spec.usage ?? `-${letter}`, spec.help ?? spec.description);
     }
   }
   return `${out}\n`;

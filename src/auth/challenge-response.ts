@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { CHALLENGE_SIZE, type HashType } from '../protocol/constants.js';
-import type { StreamIO } from '../util/stream-io.js';
+import { CHALLENGE_SIZE, hashNames, type HashType } from '../protocol/constants.js';
+import { StreamIOError, type StreamIO } from '../util/stream-io.js';
 import type { ChallengeRegistry } from './challenge-registry.js';
 import { AuthKey, DIGEST_FIELD_SIZE, isKeyed } from './keyed-hash.js';
 
@@ -47,10 +47,26 @@ export async function answerAsDaemon(
   try {
     // Answer and challenge leave in one write: the same bytes on the wire, one system call less.
     await io.write(Buffer.concat([key.digest(hashType, theirs), ours.challenge]), timeoutMs, 'our answer and challenge');
-    await expectAnswer(io, key, hashType, ours.challenge, timeoutMs, "the client's answer to our challenge");
+    await expectAnswer(io, key, hashType, ours.challenge, timeoutMs, "the client's answer to our challenge").catch((err: unknown) => {
+      throw err instanceof StreamIOError && (err.code === 'EOF' || err.code === 'CLOSED') ? rejectedOurAnswer(hashType) : err;
+    });
   } finally {
     ours.release();
   }
+}
+
+/**
+ * A client that finds our answer wrong closes (or resets) the connection without answering ours, as both
+ * agents do.
+ * Its request already passed the signature check, so when that was signed the key is the same one and
+ * the algorithms differ; only an unsigned request (hash none) leaves the key in doubt.
+ */
+function rejectedOurAnswer(hashType: Exclude<HashType, 0>): AuthError {
+  return new AuthError(
+    `the client closed the connection instead of answering our challenge: it found our answer wrong, so its auth ` +
+      `algorithm is not ours (${hashNames[hashType]}; fence_xvm -C, fence_virt -C) or, if its requests are unsigned ` +
+      `(hash "none"), its key differs`,
+  );
 }
 
 async function expectAnswer(

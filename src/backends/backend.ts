@@ -9,6 +9,11 @@ export interface RequestOrigin {
   source: string;
   /** The request's sequence number. */
   seqno: number;
+  /**
+   * Tells the audit line why the request failed (or why a status answers off), in a few words: `no such
+   * domain`, `libvirt qemu:///system unreachable`, libvirt's error text. The last call wins.
+   */
+  explain?(reason: string): void;
 }
 
 export interface HostList {

@@ -2,14 +2,13 @@ import { stat } from 'node:fs/promises';
 import { ConfigError, readConfigFile } from '../config/index.js';
 import { toDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
 import type { CheckReport } from '../module-kit/check-report.js';
-import { createLogger } from '../util/log.js';
+import { collectWarnings } from '../util/log.js';
 
 /** The file parses and makes a configuration the daemon accepts; its warnings and its mode. */
 export async function checkConfigFile(file: string, report: CheckReport): Promise<DaemonConfig | undefined> {
   const subject = `configuration ${file}`;
   let config: DaemonConfig;
-  const warnings: string[] = [];
-  const collect = createLogger(() => 0, { write: (line) => void (line.startsWith('warn: ') && warnings.push(line.slice(6).trimEnd())) });
+  const { logger: collect, warnings } = collectWarnings();
   try {
     config = toDaemonConfig(await readConfigFile(file), collect);
   } catch (err) {

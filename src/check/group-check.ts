@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { DaemonConfig } from '../daemon-config/index.js';
 import type { CheckReport, LibvirtView } from '../module-kit/check-report.js';
+import { countOf } from '../util/plural.js';
 
 /**
  * Each group's domains exist on the backend's hypervisors (by name or UUID, as requests name them),
@@ -48,6 +49,9 @@ export function checkGroups(config: DaemonConfig, views: ReadonlyMap<string, Lib
       );
     }
     if (!missing.length && !caseOnly.length)
-      report.ok(subject, `${group.uuids.length} domains, all known to libvirt; ${group.ips.length} requester addresses`);
+      report.ok(
+        subject,
+        `${countOf(group.uuids.length, 'domain')}, all known to libvirt; ${countOf(group.ips.length, 'requester address', 'requester addresses')}`,
+      );
   }
 }

@@ -4,4 +4,4 @@ export type * from './tree.js';
 export { parseConfig, readConfigFile } from './parse.js';
 export { assignments, childBlocks, findAssignment, findBlock, getValue } from './lookup.js';
 export { removePath, setValue } from './edit.js';
-export { formatConfig, writeConfigFile } from './write.js';
+export { backUpConfigFile, formatConfig, writeConfigFile } from './write.js';

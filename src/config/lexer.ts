@@ -8,6 +8,8 @@ export interface Token {
   /** The name, or the value without its quotes; empty for punctuation and end of file. */
   text: string;
   position: SourcePosition;
+  /** The comment lines (from '#' to the end of the line) met since the previous token, when there were any. */
+  comments?: string[];
 }
 
 const PUNCTUATION = new Set(['{', '}', ';', '=']);
@@ -22,6 +24,7 @@ export class Lexer {
   private index = 0;
   private line = 1;
   private column = 1;
+  private comments: string[] = [];
 
   constructor(
     private readonly text: string,
@@ -29,6 +32,15 @@ export class Lexer {
   ) {}
 
   next(): Token {
+    const token = this.scan();
+    if (this.comments.length) {
+      token.comments = this.comments;
+      this.comments = [];
+    }
+    return token;
+  }
+
+  private scan(): Token {
     for (;;) {
       const position = this.here();
       const ch = this.text[this.index];
@@ -42,7 +54,9 @@ export class Lexer {
           position,
         );
       } else if (ch === '#') {
+        const start = this.index;
         while (this.index < this.text.length && this.text[this.index] !== '\n') this.advance();
+        this.comments.push(this.text.slice(start, this.index).trimEnd());
       } else if (PUNCTUATION.has(ch)) {
         this.advance();
         return { type: ch as TokenType, text: '', position };

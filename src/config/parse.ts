@@ -36,9 +36,10 @@ export function parseConfig(text: string, file = '<config>'): ConfigDocument {
   let items: ConfigItem[] = document.items;
   let previous: Token | undefined;
 
-  const openBlock = (name: Token, value?: Token): void => {
+  const openBlock = (name: Token, comments: string[], value?: Token): void => {
     const block: ConfigBlock = { kind: 'block', name: name.text, items: [], position: name.position };
     if (value) block.value = value.text;
+    if (comments.length) block.comments = comments;
     items.push(block);
     open.push({ block, opener: name });
     items = block.items;
@@ -46,6 +47,8 @@ export function parseConfig(text: string, file = '<config>'): ConfigDocument {
 
   for (;;) {
     const token = lexer.next();
+    // Comments before a '}' or the end of the file follow the last item of what closes.
+    if (token.comments && (token.type === '}' || token.type === 'end')) (open.at(-1)?.block ?? document).trailingComments = token.comments;
     if (token.type === 'end') {
       const unclosed = open.at(-1)?.opener;
       if (unclosed) {
@@ -70,9 +73,14 @@ export function parseConfig(text: string, file = '<config>'): ConfigDocument {
     previous = token;
   }
 
+  /** Comments anywhere inside an item's tokens go before the item. */
+  function commentsOf(...tokens: Token[]): string[] {
+    return tokens.flatMap((t) => t.comments ?? []);
+  }
+
   function parseItem(name: Token): void {
     const after = lexer.next();
-    if (after.type === '{') return openBlock(name);
+    if (after.type === '{') return openBlock(name, commentsOf(name));
     if (after.type !== '=') return fail(after, `expected '=' or '{' after '${name.text}', found ${describe(after)}`);
     const value = lexer.next();
     if (value.type === 'name') {
@@ -82,11 +90,19 @@ export function parseConfig(text: string, file = '<config>'): ConfigDocument {
       return fail(value, `expected a quoted value after '${name.text} =', found ${describe(value)}`);
     }
     const end = lexer.next();
-    if (end.type === '{') return openBlock(name, value);
+    if (end.type === '{') return openBlock(name, commentsOf(name, after, value), value);
     if (end.type !== ';') {
       return fail(end, `expected ';' after the value of key '${name.text}', found ${describe(end)}`);
     }
-    items.push({ kind: 'assignment', key: name.text, value: value.text, position: name.position, valuePosition: value.position });
+    const comments = commentsOf(name, after, value, end);
+    items.push({
+      kind: 'assignment',
+      key: name.text,
+      value: value.text,
+      position: name.position,
+      valuePosition: value.position,
+      ...(comments.length ? { comments } : {}),
+    });
   }
 }
 

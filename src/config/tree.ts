@@ -11,6 +11,8 @@ export interface ConfigAssignment {
   value: string;
   position?: SourcePosition;
   valuePosition?: SourcePosition;
+  /** Comment lines written before it (each from its '#'), kept so a rewrite does not lose them. */
+  comments?: string[];
 }
 
 export interface ConfigBlock {
@@ -20,6 +22,8 @@ export interface ConfigBlock {
   value?: string;
   items: ConfigItem[];
   position?: SourcePosition;
+  comments?: string[];
+  trailingComments?: string[];
 }
 
 export type ConfigItem = ConfigAssignment | ConfigBlock;
@@ -27,6 +31,8 @@ export type ConfigItem = ConfigAssignment | ConfigBlock;
 /** Anything holding items: a block or the whole file. */
 export interface ConfigContainer {
   items: ConfigItem[];
+  /** Comment lines after its last item (before the closing '}', or at the end of the file). */
+  trailingComments?: string[];
 }
 
 export interface ConfigDocument extends ConfigContainer {

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { ConfigError } from './config-error.js';
 import { nameProblem, valueProblem } from './syntax.js';
 import type { ConfigContainer, ConfigDocument, ConfigItem } from './tree.js';
 
 /**
  * Prints a tree as a canonical fence_virt.conf: items in tree order (the C writer reverses them on
- * every run), one tab per level, `key = "value";`, a blank line around top-level blocks. Anything that
+ * every run), one tab per level, `key = "value";`, a blank line around top-level blocks, comments on
+ * lines of their own before the item they preceded (a comment after an item on its line moves above
+ * the next one; the C writer drops them all). Anything that
  * could not be read back identically (empty values, '"' in values, bad names) is refused with a
  * ConfigError instead of producing a file fence_virtd would reject.
  */
@@ -20,12 +22,16 @@ export function formatConfig(document: ConfigDocument): string {
   };
   const emit = (container: ConfigContainer, depth: number): void => {
     const indent = '\t'.repeat(depth);
+    const comments = (list: string[] | undefined): void => {
+      for (const comment of list ?? []) lines.push(`${indent}${comment}`);
+    };
     container.items.forEach((item, index) => {
       const name = item.kind === 'block' ? item.name : item.key;
       const problem = nameProblem(name) ?? (item.value === undefined ? undefined : valueProblem(item.value));
       if (problem) fail(item, problem);
       const separate = depth === 0 && index > 0 && (item.kind === 'block' || container.items[index - 1]?.kind === 'block');
       if (separate) lines.push('');
+      comments(item.comments);
       if (item.kind === 'assignment') {
         lines.push(`${indent}${item.key} = "${item.value}";`);
       } else {
@@ -34,6 +40,7 @@ export function formatConfig(document: ConfigDocument): string {
         lines.push(`${indent}}`);
       }
     });
+    comments(container.trailingComments);
   };
   emit(document, 0);
   return lines.map((line) => `${line}\n`).join('');
@@ -44,7 +51,27 @@ export function formatConfig(document: ConfigDocument): string {
  * `-c` dialog (the daemon would otherwise chmod the file to 0600 at start-up anyway).
  */
 export async function writeConfigFile(path: string, document: ConfigDocument): Promise<void> {
-  const text = formatConfig(document);
+  await writeAtomically(path, formatConfig(document));
+}
+
+/**
+ * Copies the file as it is now to `PATH.bak` (mode 0600, replacing an older copy) before it is
+ * rewritten; returns the copy's path, or undefined when there is no file yet.
+ */
+export async function backUpConfigFile(path: string): Promise<string | undefined> {
+  let text: Buffer;
+  try {
+    text = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(path, `cannot read the file to back it up: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  const backup = `${path}.bak`;
+  await writeAtomically(backup, text);
+  return backup;
+}
+
+async function writeAtomically(path: string, text: string | Buffer): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}`;
   try {
     const handle = await open(temporary, 'wx', 0o600);

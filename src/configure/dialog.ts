@@ -2,13 +2,15 @@
  * `fence_virtd -c`: the interactive configuration (docs/protocol.md#configuration-dialog) with its
  * prompts, defaults and final confirmation, so answers piped for the C dialog still work for one
  * listener. Differences: the serial URI is stored, the TCP address defaults to 127.0.0.1, interfaces are
- * checked, the file keeps its order (edits happen in place), and vsock and several listeners can be
+ * checked, the file keeps its order and comments (edits happen in place) and a .bak copy, a second
+ * listener's key file defaults to the one just given, and vsock and several listeners can be
  * configured — the `Listener module` prompt takes a list of names, each asked about in turn.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { BackendModule } from '../backends/module.js';
 import { BACKEND_MODULES, findBackendModule, type BackendConfig } from '../backends/registry.js';
 import {
+  backUpConfigFile,
   ConfigError,
   childBlocks,
   findBlock,
@@ -129,8 +131,9 @@ async function confirmAndWrite(p: LinePrompter, document: ConfigDocument, file: 
     p.say(`Warning: fence_virtd will not start with this configuration: ${err.reason}`);
   }
   if (!(await p.yesNo(`Replace ${file} with the above`, false))) return 1;
+  const backup = await backUpConfigFile(file);
   await writeConfigFile(file, document);
-  p.say(`Wrote ${file}. Check it with: fence_virtd --check -f ${file}`);
+  p.say(`Wrote ${file}${backup ? ` (the previous file is ${backup})` : ''}. Check it with: fence_virtd --check -f ${file}`);
   return 0;
 }
 

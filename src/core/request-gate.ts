@@ -6,6 +6,7 @@ import { decodeFenceRequest, FenceRequestLayout, type FenceRequest } from '../pr
 import type { ExpiringSet } from '../util/expiring-set.js';
 import type { Logger } from '../util/log.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import { RepeatCoalescer } from '../util/repeat-coalescer.js';
 import { requesterKey, type Requester } from './requester.js';
 import type { RequestHistory } from './request-history.js';
 
@@ -46,19 +47,28 @@ const FINGERPRINT_SIZE = 16;
  * it "permission denied" and it leaves no trace that could block someone else's request.
  */
 export class RequestGate {
+  /** A client retransmits what we drop: one line per source and reason, then a count (not one per copy). */
+  private readonly refusals: RepeatCoalescer;
+
   constructor(
     private readonly history: RequestHistory,
     /** Exact bytes of executed signed requests, refused for a day (replays after the duplicate window). */
     private readonly replays: ExpiringSet,
     private readonly permits: (request: RequestToExecute, who: Requester) => boolean,
     private readonly shed: RateLimitedLog,
-  ) {}
+  ) {
+    this.refusals = new RepeatCoalescer((line) => shed.report('refused-signatures', line));
+  }
 
-  /** Signature, format and transport checks of a 176-byte fence_req; undefined when it is dropped. */
+  /**
+   * Signature, format and transport checks of a 176-byte fence_req; undefined when it is dropped. `from`
+   * names the sender in log lines and groups its repeated refusals, so it carries no port a retransmission
+   * could change.
+   */
   verify(raw: Uint8Array, from: string, settings: VerifySettings, log: Logger): FenceRequest | undefined {
     const verdict = verifyRequest(raw, settings.key(), settings.minimumHash);
     if (!verdict.ok) {
-      log.warn(`dropping request from ${from}: ${verdict.message}`);
+      this.refusals.report(`${from}\0${verdict.reason}`, `dropping request from ${from}: ${verdict.message}`, (line) => log.warn(line));
       return undefined;
     }
     let request: FenceRequest;

@@ -9,7 +9,12 @@ export interface DaemonOptions {
   action: 'run' | 'help' | 'version' | 'configure' | 'check' | 'history';
   /** --json: --history prints JSON instead of a table. */
   json: boolean;
+  /** `--set PATH=VALUE` arguments: change the file without questions (they imply -c). */
+  settings: string[];
 }
+
+/** How often -w retries a backend or listener that failed to start. */
+export const INIT_RETRY_MS = 5_000;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -29,6 +34,7 @@ export function parseDaemonOptions(argv: readonly string[], programName = 'fence
     pidFile: `/var/run/${programName}.pid`,
     action: 'run',
     json: false,
+    settings: [],
   };
   const withArg = new Set(['f', 'd', 'p']);
   for (let i = 0; i < argv.length; i++) {
@@ -53,7 +59,16 @@ export function parseDaemonOptions(argv: readonly string[], programName = 'fence
       opts.action = 'version';
       continue;
     }
+    if (arg === '--set' || arg.startsWith('--set=')) {
+      const setting = arg === '--set' ? argv[++i] : arg.slice('--set='.length);
+      if (setting === undefined) throw new UsageError('option --set requires an argument (PATH=VALUE)');
+      opts.settings.push(setting);
+      opts.action = 'configure';
+      continue;
+    }
     if (!arg.startsWith('-') || arg === '-') throw new UsageError(`unexpected argument '${arg}'`);
+    if (arg.startsWith('--'))
+      throw new UsageError(`invalid option '${arg}' (long options: --check, --history, --json, --set, --help, --version)`);
     for (let j = 1; j < arg.length; j++) {
       const letter = arg[j] as string;
       let value: string | undefined;
@@ -108,7 +123,8 @@ export function daemonUsage(programName: string): string {
     '  -f <file>       Use <file> as configuration file.',
     '  -d <level>      Set debugging level to <level>.',
     '  -c              Configuration mode.',
-    '  -w              Wait for initialization.',
+    '  --set <setting>  Configuration without questions (implies -c): PATH=VALUE, e.g. listeners/multicast/interface=virbr0; none removes the key; repeatable.',
+    `  -w              Wait for initialization: retry a backend or listener that fails to start every ${INIT_RETRY_MS / 1000} s.`,
     '  -p <file>       Use <file> to record the active process id.',
     '  -l              List plugins (all are built in; prints nothing).',
     '  --check         Check the configuration and the environment, then exit.',

@@ -5,6 +5,7 @@ import type { Requester } from '../core/requester.js';
 import { Request, requestName, Response } from '../protocol/constants.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Logger } from '../util/log.js';
+import { countOf } from '../util/plural.js';
 import type { StaticMap } from './static-map.js';
 
 export type { Requester } from '../core/requester.js';
@@ -18,7 +19,8 @@ const targeted = new Set<number>([Request.OFF, Request.ON, Request.REBOOT, Reque
  * Executes an authenticated request against the backend, for every listener alike. Requests for one VM
  * run one after another, however they name it (name or UUID, any case: the lock is the backend's UUID
  * for the name); different VMs run concurrently. Each request leaves one audit line: listener,
- * requester, target, operation, result, duration.
+ * requester, target, operation, result, the reason the backend gave (for failures, and for a status
+ * that answers off for an unknown domain), duration.
  */
 export class Dispatcher implements RequestExecutor {
   private readonly perDomain = new KeyedMutex();
@@ -40,16 +42,18 @@ export class Dispatcher implements RequestExecutor {
     const started = performance.now();
     this.inFlight++;
     let answer: Answer;
+    let reason: string | undefined;
     try {
-      answer = await this.run(req, who);
+      answer = await this.run(req, who, (r) => (reason = r));
     } catch (err) {
       // Backends answer failures with 1; a throw is a bug or a dead connection: never report success.
       this.log.error(`backend ${this.backend.name} failed on ${describe(req)}: ${(err as Error).message}`);
       answer = { kind: 'code', code: Response.FAIL };
+      reason = `backend error: ${(err as Error).message}`;
     } finally {
       if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
-    this.audit(req, who, answer, performance.now() - started);
+    this.audit(req, who, answer, reason, performance.now() - started);
     return answer;
   }
 
@@ -59,8 +63,8 @@ export class Dispatcher implements RequestExecutor {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async run(req: RequestToExecute, who: Requester): Promise<Answer> {
-    const origin = { source: who.display, seqno: req.seqno };
+  private async run(req: RequestToExecute, who: Requester, explain: (reason: string) => void): Promise<Answer> {
+    const origin = { source: who.display, seqno: req.seqno, explain };
     switch (req.request) {
       case Request.NULL:
         return code(await this.backend.null(req.domain));
@@ -74,7 +78,10 @@ export class Dispatcher implements RequestExecutor {
       case Request.ON:
       case Request.REBOOT:
       case Request.STATUS: {
-        if (!this.permits(req, who)) return code(Response.PERM);
+        if (!this.permits(req, who)) {
+          explain('no group gives this requester the domain');
+          return code(Response.PERM);
+        }
         const b = this.backend;
         const op =
           req.request === Request.OFF
@@ -88,16 +95,17 @@ export class Dispatcher implements RequestExecutor {
         return code(await this.perDomain.run(vm, op));
       }
       default:
+        explain('unknown request code');
         return code(Response.FAIL);
     }
   }
 
-  private audit(req: RequestToExecute, who: Requester, answer: Answer, ms: number): void {
-    const result = answer.kind === 'hostlist' ? `${answer.hosts.length} domains` : resultName(req.request, answer.code);
+  private audit(req: RequestToExecute, who: Requester, answer: Answer, reason: string | undefined, ms: number): void {
+    const result = answer.kind === 'hostlist' ? countOf(answer.hosts.length, 'domain') : resultName(req.request, answer.code);
     const line =
       `audit: listener=${who.listener} requester=${who.display} target=${JSON.stringify(req.domain)} ` +
       `op=${requestName(req.request)} seqno=${req.seqno} ` +
-      `result=${result} duration_ms=${ms.toFixed(1)}`;
+      `result=${result}${reason === undefined ? '' : ` reason=${JSON.stringify(reason)}`} duration_ms=${ms.toFixed(1)}`;
     if (fencing.has(req.request)) this.log.notice(line);
     else this.log.info(line);
   }

@@ -6,14 +6,12 @@ import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
 import { createListener, keyFilesOf } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
+import { INIT_RETRY_MS } from './cli-options.js';
 import { Dispatcher } from './dispatcher.js';
 import { FenceHistory } from './fence-history.js';
 import { KeyRing } from './key-ring.js';
 import { RecordingExecutor } from './recording-executor.js';
 import { StaticMap } from './static-map.js';
-
-/** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */
-const INIT_RETRY_MS = 5_000;
 
 /**
  * The running daemon: one backend, any number of listeners side by side, all executing through one
@@ -55,7 +53,13 @@ export class FenceDaemon {
       createListener(l, {
         keys,
         backendUris: config.backend.uris,
-        context: (name) => ({ dispatcher: recorder, core, libvirt: pool, log: log.child(`${l.module}:${name}`) }),
+        // `tcp: ...` for a block named after its module, `tcp:guests: ...` for a named one.
+        context: (name) => ({
+          dispatcher: recorder,
+          core,
+          libvirt: pool,
+          log: log.child(name === l.module ? name : `${l.module}:${name}`),
+        }),
       }),
     );
     const daemon = new FenceDaemon(config, backend, keys, dispatcher, recorder, listeners, permissions, pool, log);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { runCheck } from '../check/index.js';
 import { ConfigError } from '../config/config-error.js';
-import { runConfigureDialog } from '../configure/index.js';
+import { applySettings, runConfigureDialog } from '../configure/index.js';
 import { applyCommandLineOverrides, loadDaemonConfig } from '../daemon-config/index.js';
 import { createLogger, type LogSink } from '../util/log.js';
 import { stderrSink } from '../util/stderr-sink.js';
@@ -47,7 +47,10 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     process.stdout.write(`${program} ${VERSION} (compatible with ${COMPATIBLE_WITH})\n`);
     return 0;
   }
-  if (opts.action === 'configure') return runConfigureDialog(opts.configFile, { input: process.stdin, output: process.stdout });
+  if (opts.action === 'configure') {
+    if (opts.settings.length) return applySettings(opts.configFile, opts.settings, process.stdout);
+    return runConfigureDialog(opts.configFile, { input: process.stdin, output: process.stdout });
+  }
   if (opts.action === 'check') return runCheck(opts.configFile, process.stdout);
   if (opts.action === 'history') return printFenceHistory(opts.configFile, opts.json, process.stdout, process.stderr);
   verbosity = opts.debug;

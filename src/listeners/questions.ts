@@ -1,6 +1,7 @@
 /** The `-c` questions several listener modules ask. */
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { findBlock, getValue } from '../config/index.js';
 import { familyOf, parsePort, portProblem, textProblem } from '../module-kit/answers.js';
 import type { BlockEdit } from '../module-kit/block-edit.js';
 import type { LinePrompter } from '../module-kit/prompter.js';
@@ -30,9 +31,23 @@ export async function askPort(p: LinePrompter, block: BlockEdit, label: string):
   p.say();
 }
 
+/**
+ * The key file another listener block of the file names (the last such block): hosts and guests
+ * usually share one key, so a second listener should offer the key just given, not the built-in default.
+ */
+function keyFileOfOtherListener(block: BlockEdit): string | undefined {
+  const listeners = findBlock(block.document, 'listeners');
+  const others = listeners?.items.filter((item) => item.kind === 'block' && `listeners/${item.name}` !== block.path) ?? [];
+  return others
+    .map((item) => (item.kind === 'block' ? getValue(item, '@key_file') : undefined))
+    .filter((k): k is string => k !== undefined)
+    .at(-1);
+}
+
 export async function askKeyFile(p: LinePrompter, block: BlockEdit): Promise<void> {
   p.explain(`${keyFileKey.description} Answer none to use the default.`);
-  const answer = await p.text('Key File', block.get('key_file') ?? DEFAULT_KEY_FILE, async (a) => {
+  const offered = block.get('key_file') ?? keyFileOfOtherListener(block) ?? DEFAULT_KEY_FILE;
+  const answer = await p.text('Key File', offered, async (a) => {
     if (a === 'none') return undefined;
     const problem = textProblem(a);
     if (problem) return problem;

@@ -42,8 +42,10 @@ export class CheckReport {
   }
 }
 
+/** One line per check, even when a detail quotes a multi-line error (libvirt's XML errors are). */
 export function formatCheckLine(line: CheckLine): string {
-  return `${line.verdict.padEnd(4)} ${line.subject}: ${line.detail}${line.fix ? ` | fix: ${line.fix}` : ''}`;
+  const detail = line.detail.replace(/\s*\n\s*/g, ' ');
+  return `${line.verdict.padEnd(4)} ${line.subject}: ${detail}${line.fix ? ` | fix: ${line.fix}` : ''}`;
 }
 
 /** A libvirt connection that answered, kept open for the checks that look at domains. */

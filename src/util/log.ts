@@ -50,3 +50,10 @@ export function createLogger(
 
 /** For library code and tests that want no output. */
 export const silentLogger: Logger = createLogger(() => -1, { write: () => undefined });
+
+/** A logger that keeps only the warnings, as text: for tools that report a reader's warnings themselves. */
+export function collectWarnings(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = createLogger(() => 0, { write: (line) => void (line.startsWith('warn: ') && warnings.push(line.slice(6).trimEnd())) });
+  return { logger, warnings };
+}

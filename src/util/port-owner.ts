@@ -58,6 +58,26 @@ export function portOwners(protocol: 'tcp' | 'udp', port: number): PortOwner[] {
     .map((pid) => ({ pid: Number(pid), command: commandOf(pid) }));
 }
 
+/**
+ * The processes other than `self` that hold a socket bound to `port`, and whether some such socket
+ * belongs to a process this user cannot see. UDP sockets that share a port (SO_REUSEADDR, as every
+ * fence_virtd sets it) all receive the same multicast datagrams, so each of them is a rival.
+ */
+export function otherHolders(protocol: 'tcp' | 'udp', port: number, self = process.pid): { owners: PortOwner[]; unseen: boolean } {
+  const inodes = boundInodes(protocol, port);
+  for (const inode of socketInodesOf(self)) inodes.delete(inode);
+  if (inodes.size === 0) return { owners: [], unseen: false };
+  const seen = new Set<string>();
+  const owners = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && Number(name) !== self)
+    .flatMap((pid) => {
+      const held = socketInodesOf(Number(pid)).filter((inode) => inodes.has(inode));
+      for (const inode of held) seen.add(inode);
+      return held.length ? [{ pid: Number(pid), command: commandOf(pid) }] : [];
+    });
+  return { owners, unseen: seen.size < inodes.size };
+}
+
 export function describeOwners(owners: readonly PortOwner[]): string {
   return owners.length ? owners.map((o) => `pid ${o.pid} (${o.command.slice(0, 80)})`).join(', ') : 'a process this user cannot see';
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { needsTools } from '../support/requirement.js';
-import { assertAgentsAgree, C_AGENT, type AgentName } from './agents.js';
+import { assertAgentsAgree, C_AGENT, runC, runOurs, SERIAL_DEVICE_HELP_ROW, type AgentName } from './agents.js';
 
 const skip = needsTools(...Object.values(C_AGENT));
 
@@ -120,3 +120,22 @@ for (const name of ['fence_xvm', 'fence_virt'] as const) {
     }
   });
 }
+
+describe('fence_virt help about the serial device tells what the agents do', { skip }, () => {
+  it('without -D both agents use vmchannel, not /dev/ttyS1, and our help says so (the C help does not)', async () => {
+    const dump = ['-d', '-o', 'validate-all', '-H', 'x'];
+    const [c, ours] = await Promise.all([runC('fence_virt', dump), runOurs('fence_virt', dump)]);
+    for (const { stdout } of [c, ours]) {
+      assert.match(stdout, /args->serial\.device = \(null\)/, 'no device without -D');
+      assert.match(stdout, /args->serial\.address = 10\.0\.2\.179/, 'the vmchannel address is used');
+    }
+    const help = (await runOurs('fence_virt', ['-h'])).stdout;
+    const rows = help.match(SERIAL_DEVICE_HELP_ROW) ?? [];
+    assert.equal(rows.length, 2, 'the -D row and the serial_device row');
+    for (const row of rows) {
+      assert.doesNotMatch(row, /ttyS1/);
+      assert.match(row.replace(/\s+/g, ' '), /Serial device \(default: none, which means vmchannel to the VM Channel IP address\)/);
+    }
+    assert.match((await runC('fence_virt', ['-h'])).stdout, /Serial device \(default=\/dev\/ttyS1\)/, 'the C text this replaces');
+  });
+});

@@ -166,6 +166,38 @@ describe('fence_virtd --check', () => {
     line(remote, 'FAIL', 'libvirt qemu+ssh://elsewhere/system', /only local unix sockets/);
   });
 
+  it('libvirt: while libvirtd runs, a misspelled URI or a missing node file is the fix, not starting libvirtd', async () => {
+    const fixOf = (run: CheckRun, uri: string): string => {
+      const found = run.lines.find((l) => l.subject.startsWith(`libvirt ${uri}`));
+      assert.ok(found && found.verdict === 'FAIL', run.output);
+      return found.text;
+    };
+    const typo = await check(daemonBlock('tcp') + tcp() + libvirt('qemu:///sytem'));
+    assert.equal(typo.code, 1);
+    const typoFix = fixOf(typo, 'qemu:///sytem');
+    assert.match(typoFix, /\| fix: libvirtd runs and refused this URI: correct it \(the usual one is qemu:\/\/\/system/);
+    assert.doesNotMatch(typoFix, /start libvirtd/);
+    const missing = join(dir, 'no-such-node.xml');
+    const noFile = await check(daemonBlock('tcp') + tcp() + libvirt(`test+unix://${missing}`));
+    assert.match(
+      fixOf(noFile, `test+unix://${missing}`),
+      new RegExp(`\\| fix: libvirtd runs, but the test driver's node file ${missing} does not exist`),
+    );
+    const notXml = join(dir, 'not-a-node.xml');
+    await writeFile(notXml, 'this is not XML');
+    const badFile = await check(daemonBlock('tcp') + tcp() + libvirt(`test+unix://${notXml}`));
+    assert.match(
+      fixOf(badFile, `test+unix://${notXml}`),
+      new RegExp(`\\| fix: libvirtd runs, but the test driver cannot load ${notXml}: correct that file's XML`),
+    );
+    const down = await check(daemonBlock('tcp') + tcp() + libvirt(`test+unix:///default?socket=${dir}/no-libvirt-sock`));
+    assert.match(
+      fixOf(down, 'test+unix:///default'),
+      /\| fix: start libvirtd/,
+      'a socket that does not answer still means starting libvirtd',
+    );
+  });
+
   it('cpg without a reachable corosync fails with the fix (the test namespace has no corosync)', async () => {
     const run = await check(daemonBlock('tcp', 'cpg') + tcp() + 'backends { cpg { uri = "test+unix:///default"; } }\n');
     assert.equal(run.code, 1);

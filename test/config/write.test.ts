@@ -16,11 +16,11 @@ import {
 import { fixtureText, RICH } from './samples.js';
 import { shapeOf } from './tree-shape.js';
 
-test('the Debian default file is written canonically (tabs, one item per line, blank line between blocks)', async () => {
+test('the Debian default file is written canonically (tabs, one item per line, blank line between blocks, its comment kept)', async () => {
   assert.equal(
     formatConfig(parseConfig(await fixtureText('debian-default.conf'))),
     'fence_virtd {\n\tlistener = "multicast";\n\tbackend = "libvirt";\n}\n\n' +
-      'listeners {\n\tmulticast {\n\t\tkey_file = "/etc/fence_virt.key";\n\t\taddress = "225.0.0.12";\n\t\tinterface = "virbr0";\n\t}\n}\n\n' +
+      'listeners {\n\tmulticast {\n\t\tkey_file = "/etc/fence_virt.key";\n\t\taddress = "225.0.0.12";\n\t\t# Needed on Fedora systems\n\t\tinterface = "virbr0";\n\t}\n}\n\n' +
       'backends {\n\tlibvirt {\n\t\turi = "qemu:///system";\n\t}\n}\n',
   );
 });
@@ -34,6 +34,51 @@ test('parse → write → parse gives the same tree, and the text is stable over
     for (let run = 0; run < 3; run++) again = formatConfig(parseConfig(again));
     assert.equal(again, first);
   }
+});
+
+test('comments survive a rewrite: before their item, before a closing brace, at the end; an inline one moves above the next item', () => {
+  const text = [
+    '# fence_virtd configuration',
+    '#   (kept)',
+    'fence_virtd {',
+    '\t# the listener',
+    '\tlistener = "multicast"; # inline',
+    '\tbackend = "libvirt";',
+    '\t# last in the block',
+    '}',
+    'listeners { multicast { # after the brace',
+    '\tport = "1229";',
+    '} }',
+    '# the end',
+    '',
+  ].join('\n');
+  const document = parseConfig(text);
+  setValue(document, 'listeners/multicast/@port', '1230');
+  removePath(document, 'fence_virtd/@backend');
+  assert.equal(
+    formatConfig(document),
+    [
+      '# fence_virtd configuration',
+      '#   (kept)',
+      'fence_virtd {',
+      '\t# the listener',
+      '\tlistener = "multicast";',
+      '\t# last in the block',
+      '}',
+      '',
+      'listeners {',
+      '\tmulticast {',
+      '\t\t# after the brace',
+      '\t\tport = "1230";',
+      '\t}',
+      '}',
+      '# the end',
+      '',
+    ].join('\n'),
+    'the inline comment went with the removed backend key, the one it preceded',
+  );
+  const again = formatConfig(parseConfig(formatConfig(document)));
+  assert.equal(again, formatConfig(document), 'stable over rewrites');
 });
 
 test('setValue changes the assignment that counts in place and appends what is missing', () => {

@@ -276,6 +276,29 @@ describe('fence_virtd -c, what only our dialog does', () => {
     assert.match(result.stdout, /the input ended without an acceptable answer to 'TCP Listen Port'; .* was not changed\./);
   });
 
+  it('a second listener offers the key file just given for the first; a rewrite keeps the old file as .bak', async () => {
+    const file = freshFile();
+    const answers = ['y', '', 'multicast tcp', '', '30112', 'none', key, '127.0.0.1', '30113', '', '', URI, 'y'];
+    const result = await ourDialog(file, answers);
+    assert.equal(result.code, 0, result.stdout);
+    assert.ok(result.stdout.includes(`Key File [${key}]: \n`), 'the tcp prompt offers the multicast key');
+    const config = await typedConfig(file);
+    assert.deepEqual(
+      config.listeners.map((l) => [l.name, l.module === 'serial' ? undefined : l.keyFile]),
+      [
+        ['multicast', key],
+        ['tcp', key],
+      ],
+    );
+    assert.equal(existsSync(`${file}.bak`), false, 'nothing to back up the first time');
+    const first = await readFile(file, 'utf8');
+    const rerun = await ourDialog(file, ['', '', '', '', '', '', '', '', '', '', '', 'y']);
+    assert.equal(rerun.code, 0, rerun.stdout);
+    assert.match(rerun.stdout, new RegExp(`the previous file is ${file}\\.bak`));
+    assert.equal(await readFile(`${file}.bak`, 'utf8'), first);
+    assert.equal((await stat(`${file}.bak`)).mode & 0o777, 0o600);
+  });
+
   it('warns before writing a configuration the daemon would refuse', async () => {
     const file = freshFile();
     // Two listeners on one TCP port: each answer is fine, the combination is not.

@@ -55,7 +55,7 @@ describe('dispatcher', () => {
     assert.deepEqual(answer, { kind: 'hostlist', hosts: [backend.domains[1]], code: Response.SUCCESS });
     assert.deepEqual(
       lines.map((l) => l.replace(/duration_ms=[\d.]+/, 'duration_ms=T')),
-      ['info: audit: listener=tcp requester=10.0.0.1 target="" op=list seqno=4 result=1 domains duration_ms=T\n'],
+      ['info: audit: listener=tcp requester=10.0.0.1 target="" op=list seqno=4 result=1 domain duration_ms=T\n'],
     );
   });
 
@@ -72,8 +72,8 @@ describe('dispatcher', () => {
       lines.map((l) => l.replace(/ duration_ms=[\d.]+\n$/, '')),
       [
         'notice: audit: listener=tcp requester=10.0.0.1 target="vm1" op=off seqno=2 result=success',
-        'notice: audit: listener=tcp requester=10.0.0.1 target="vm9" op=reboot seqno=3 result=permission-denied',
-        'notice: audit: listener=tcp requester=10.0.0.2 target="vm1" op=on seqno=4 result=permission-denied',
+        'notice: audit: listener=tcp requester=10.0.0.1 target="vm9" op=reboot seqno=3 result=permission-denied reason="no group gives this requester the domain"',
+        'notice: audit: listener=tcp requester=10.0.0.2 target="vm1" op=on seqno=4 result=permission-denied reason="no group gives this requester the domain"',
       ],
       'status is at info level, below verbosity 0',
     );
@@ -94,7 +94,10 @@ describe('dispatcher', () => {
     );
     assert.deepEqual(await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 9 }, who), { kind: 'code', code: Response.FAIL });
     assert.match(lines[0] ?? '', /^error: backend fake failed on off "vm1": connection reset by libvirtd\n$/);
-    assert.match(lines[1] ?? '', /^notice: audit: .* op=off seqno=9 result=failed\(1\) /);
+    assert.match(
+      lines[1] ?? '',
+      /^notice: audit: .* op=off seqno=9 result=failed\(1\) reason="backend error: connection reset by libvirtd" /,
+    );
   });
 
   it('passes null and devstatus to the backend and answers FAIL to a request code it does not know, touching nothing', async () => {

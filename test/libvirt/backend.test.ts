@@ -21,6 +21,11 @@ const skip = needsSharedLibvirtd();
 const NODE = fixtureUri('node.xml');
 const NODE_B = fixtureUri('node-b.xml');
 const origin = { source: '192.0.2.7', seqno: 4711 };
+/** An origin that keeps what the backend explains for the audit line. */
+function explaining(): { origin: typeof origin & { explain(r: string): void }; reasons: string[] } {
+  const reasons: string[] = [];
+  return { origin: { ...origin, explain: (r) => reasons.push(r) }, reasons };
+}
 const FAST: LibvirtBackendOptions = { pollIntervalMs: 20 };
 
 interface Vm {
@@ -85,6 +90,27 @@ describe('libvirt backend: the answers of every operation', { skip }, () => {
         assert.equal(await b.reboot(domain, origin), 1, `reboot ${domain}`);
       }
     }));
+
+  it('says why for the audit line, and warns at the default level about a domain it does not know', async () => {
+    const { lines, logger } = new CapturedLog(0);
+    const backend = await LibvirtBackend.open([NODE], logger, FAST);
+    try {
+      const { origin: asked, reasons } = explaining();
+      assert.equal(await backend.status('vm-runing', asked), 2, 'still off on the wire, as C answers');
+      assert.equal(await backend.off('vm-runing', asked), 1);
+      assert.equal(await backend.status('vm-running', asked), 0);
+      assert.deepEqual(reasons, ['no such domain', 'no such domain'], 'a found domain explains nothing');
+      assert.deepEqual(
+        lines.filter((l) => l.includes('vm-runing')),
+        [
+          "warn: libvirt backend: status of 'vm-runing' (from 192.0.2.7, seq 4711): no such domain, answering off\n",
+          "warn: libvirt backend: off 'vm-runing' (from 192.0.2.7, seq 4711): no such domain, answering failure\n",
+        ],
+      );
+    } finally {
+      await backend.close();
+    }
+  });
 
   for (const [form, id] of forms) {
     describe(`by ${form}`, () => {
@@ -176,7 +202,9 @@ describe('libvirt backend: reboot edge cases', { skip }, () => {
       const dom = await client!.lookupByName('vm-running');
       // Someone (an HA manager) starts the domain again right after the backend's destroy.
       afterDestroy(client!, () => client!.create(dom));
-      assert.equal(await backend.reboot('vm-running', origin), 1);
+      const { origin: asked, reasons } = explaining();
+      assert.equal(await backend.reboot('vm-running', asked), 1);
+      assert.deepEqual(reasons, ['still running 300 ms after the destroy']);
       assert.ok(
         lines.some((l) => /still exists after 300 ms; fencing failed/.test(l)),
         lines.join(''),
@@ -196,7 +224,9 @@ describe('libvirt backend: reboot edge cases', { skip }, () => {
       // XML nor its (vanished) definition can be started any more.
       const usurper = (await client!.getXmlDesc(transient)).replace(transient.uuid, '6a7e0001-0000-4000-8000-00000000ee01');
       afterDestroy(client!, () => client!.createXml(usurper));
-      assert.equal(await backend.reboot('vm-transient', origin), 0);
+      const { origin: asked, reasons } = explaining();
+      assert.equal(await backend.reboot('vm-transient', asked), 0);
+      assert.deepEqual(reasons, ['powered off; the restart failed'], 'the audit line says the fence is done but the VM stayed off');
       assert.ok(
         lines.some((l) => l.startsWith('error:') && l.includes('DID NOT COME BACK')),
         lines.join(''),

@@ -119,7 +119,9 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
       await disconnected;
       // Every answer below comes while the daemon is still dead: nothing waits for it to return.
       assert.equal(await backend.status('vm-running', origin), 1);
-      assert.equal(await backend.off('vm-running', origin), 1);
+      const reasons: string[] = [];
+      assert.equal(await backend.off('vm-running', { ...origin, explain: (r) => reasons.push(r) }), 1);
+      assert.deepEqual(reasons, [`libvirt ${uri} unreachable`], 'the audit line names the unreachable libvirt');
       assert.deepEqual(await backend.hostList(origin), { hosts: [], code: 1 });
       await assert.rejects(client.numOfDomains(), LibvirtConnectionError);
 

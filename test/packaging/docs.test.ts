@@ -49,6 +49,15 @@ describe('generated documentation', { skip: needsTools('/usr/bin/man', '/usr/bin
     }
   });
 
+  it('fence_virtd(8) says how often -w retries and creates the key with the mode the daemon wants', async () => {
+    const text = (await rendered('fence_virtd.8')).text.replace(/\s+/g, ' ');
+    assert.match(text, /-w Wait for initialization: retry a backend or listener that fails to start every 5 s\./);
+    assert.match(
+      text,
+      /dd if=\/dev\/urandom of=\/etc\/cluster\/fence_xvm\.key bs=4096 count=1 && chmod 600 \/etc\/cluster\/fence_xvm\.key/,
+    );
+  });
+
   it('fence_xvm(8) and fence_virt(8) have every option letter of their getopt strings', async () => {
     for (const program of [FENCE_XVM, FENCE_VIRT]) {
       const { text } = await rendered(`${program.name}.8`);

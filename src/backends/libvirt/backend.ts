@@ -46,8 +46,8 @@ interface Found {
   dom: Domain;
 }
 
-/** Why a domain was not found: nowhere, or some connection could not be asked. */
-type NotFound = 'missing' | 'unavailable';
+/** Why a domain was not found: nowhere, or some connection could not be asked (and why not, for the audit line). */
+type NotFound = 'missing' | { unavailable: string };
 
 /**
  * Lookups resolve() made that the status of the same domain may use instead of looking it up again (the
@@ -108,7 +108,7 @@ export class LibvirtBackend implements FenceBackend {
 
   async resolve(domain: string): Promise<string | undefined> {
     const found = await this.find(domain);
-    if (typeof found === 'string') return undefined;
+    if (!isFound(found)) return undefined;
     if (this.handedOver.size >= MAX_HANDED_OVER) this.handedOver.clear();
     this.handedOver.set(domain, found);
     return found.dom.uuid.toLowerCase();
@@ -141,27 +141,29 @@ export class LibvirtBackend implements FenceBackend {
       if (state !== undefined) return statusAnswer(state);
     }
     const found = await this.find(domain);
-    if (found === 'unavailable') return Response.FAIL;
     if (found === 'missing') {
-      this.log.info(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
+      // Off, as C answers (agents and fencers rely on it); but a mistyped port= must not pass unnoticed.
+      this.log.warn(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
+      origin.explain?.('no such domain');
       return Response.OFF;
     }
+    if (!isFound(found)) return this.notFound('status', domain, found, origin);
     return statusAnswer(await this.stateOf(found));
   }
 
   async off(domain: string, origin: RequestOrigin): Promise<number> {
     const found = await this.find(domain);
-    if (typeof found === 'string') return this.notFound('off', domain, found);
+    if (!isFound(found)) return this.notFound('off', domain, found, origin);
     if ((await this.stateOf(found)) === DomainState.SHUTOFF) {
       this.log.info(`off '${found.dom.name}' (${describe(origin)}): already shut off`);
       return Response.SUCCESS;
     }
-    return this.act(`destroying '${found.dom.name}' (${describe(origin)})`, () => found.client.destroy(found.dom));
+    return this.act(`destroying '${found.dom.name}' (${describe(origin)})`, origin, () => found.client.destroy(found.dom));
   }
 
   async on(domain: string, origin: RequestOrigin): Promise<number> {
     const found = await this.find(domain);
-    if (typeof found === 'string') return this.notFound('on', domain, found);
+    if (!isFound(found)) return this.notFound('on', domain, found, origin);
     const state = await this.stateOf(found);
     if (state !== null && state !== DomainState.SHUTOFF) {
       // Like C, a paused or crashed domain counts as on and is left as it is (kept on purpose:
@@ -169,7 +171,7 @@ export class LibvirtBackend implements FenceBackend {
       this.log.info(`on '${found.dom.name}' (${describe(origin)}): already on (state ${state})`);
       return Response.SUCCESS;
     }
-    return this.act(`starting '${found.dom.name}' (${describe(origin)})`, () => found.client.create(found.dom));
+    return this.act(`starting '${found.dom.name}' (${describe(origin)})`, origin, () => found.client.create(found.dom));
   }
 
   /**
@@ -178,7 +180,7 @@ export class LibvirtBackend implements FenceBackend {
    */
   async reboot(domain: string, origin: RequestOrigin): Promise<number> {
     const found = await this.find(domain);
-    if (typeof found === 'string') return this.notFound('reboot', domain, found);
+    if (!isFound(found)) return this.notFound('reboot', domain, found, origin);
     const { client, dom } = found;
     const who = `'${dom.name}' (${describe(origin)})`;
     if ((await this.stateOf(found)) === DomainState.SHUTOFF) {
@@ -189,12 +191,14 @@ export class LibvirtBackend implements FenceBackend {
       this.log.warn(`reboot ${who}: cannot fetch the live XML, the domain will not be restarted: ${err.message}`);
       return null;
     });
-    if ((await this.act(`reboot ${who}: destroying`, () => client.destroy(dom))) !== Response.SUCCESS) return Response.FAIL;
+    if ((await this.act(`reboot ${who}: destroying`, origin, () => client.destroy(dom))) !== Response.SUCCESS) return Response.FAIL;
     if (!(await this.waitGone(found))) {
       this.log.error(`reboot ${who}: domain still exists after ${this.rebootWaitMs} ms; fencing failed`);
+      origin.explain?.(`still running ${this.rebootWaitMs} ms after the destroy`);
       return Response.FAIL;
     }
-    if (xml !== null) await this.restart(found, xml, who);
+    if (xml === null) origin.explain?.('powered off; not restarted (its live XML could not be read)');
+    else if (!(await this.restart(found, xml, who))) origin.explain?.('powered off; the restart failed');
     return Response.SUCCESS;
   }
 
@@ -255,11 +259,11 @@ export class LibvirtBackend implements FenceBackend {
   /** Connections in order; the first that knows the domain wins. UUID syntax ⇒ lookup by UUID. */
   private async find(domain: string): Promise<Found | NotFound> {
     const byUuid = isUuidString(domain);
-    let unavailable = false;
+    let unavailable: string | undefined;
     for (const client of this.clients) {
       if (!(await client.ensureConnected())) {
         this.log.error(`libvirt ${client.uri} is unavailable, cannot look up '${domain}'`);
-        unavailable = true;
+        unavailable ??= `libvirt ${client.uri} unreachable`;
         continue;
       }
       try {
@@ -268,15 +272,18 @@ export class LibvirtBackend implements FenceBackend {
       } catch (err) {
         if (isNoSuchDomain(err)) continue;
         this.log.error(`looking up '${domain}' on ${client.uri} failed: ${(err as Error).message}`);
-        unavailable = true;
+        unavailable ??= `looking it up on ${client.uri} failed: ${(err as Error).message}`;
       }
     }
     // An unreachable connection might hold the domain: "no such domain" would be a guess.
-    return unavailable ? 'unavailable' : 'missing';
+    return unavailable === undefined ? 'missing' : { unavailable };
   }
 
-  private notFound(op: string, domain: string, why: NotFound): number {
-    this.log.info(`${op} '${domain}': ${why === 'missing' ? 'no such domain' : 'libvirt unavailable'}, answering failure`);
+  private notFound(op: string, domain: string, why: NotFound, origin: RequestOrigin): number {
+    const reason = why === 'missing' ? 'no such domain' : why.unavailable;
+    // A fencing request for an unknown domain is a configuration mistake worth seeing at the default level.
+    this.log.warn(`${op} '${domain}' (${describe(origin)}): ${reason}, answering failure`);
+    origin.explain?.(reason);
     return Response.FAIL;
   }
 
@@ -294,13 +301,14 @@ export class LibvirtBackend implements FenceBackend {
     }
   }
 
-  private async act(what: string, action: () => Promise<unknown>): Promise<number> {
+  private async act(what: string, origin: RequestOrigin, action: () => Promise<unknown>): Promise<number> {
     this.log.notice(what);
     try {
       await action();
       return Response.SUCCESS;
     } catch (err) {
       this.log.error(`${what} failed: ${(err as Error).message}`);
+      origin.explain?.(`libvirt: ${(err as Error).message}`);
       return Response.FAIL;
     }
   }
@@ -329,20 +337,22 @@ export class LibvirtBackend implements FenceBackend {
     return false;
   }
 
-  /** Start from the live XML (transient or persistent alike), else the persistent definition. */
-  private async restart({ client, dom }: Found, xml: string, who: string): Promise<void> {
+  /** Start from the live XML (transient or persistent alike), else the persistent definition; whether it started. */
+  private async restart({ client, dom }: Found, xml: string, who: string): Promise<boolean> {
     try {
       await client.createXml(xml);
       this.log.notice(`reboot ${who}: started again from its live XML`);
-      return;
+      return true;
     } catch (err) {
       this.log.warn(`reboot ${who}: starting from the live XML failed (${(err as Error).message}); starting the defined domain`);
     }
     try {
       await client.create(dom);
       this.log.notice(`reboot ${who}: started the defined domain again`);
+      return true;
     } catch (err) {
       this.log.error(`reboot ${who}: THE DOMAIN DID NOT COME BACK (answering success like fence_virtd): ${(err as Error).message}`);
+      return false;
     }
   }
 
@@ -372,6 +382,10 @@ export class LibvirtBackend implements FenceBackend {
 /** Shut off answers off; any other state, or none known (as C), answers on. */
 function statusAnswer(state: number | null): number {
   return state === DomainState.SHUTOFF ? Response.OFF : Response.SUCCESS;
+}
+
+function isFound(found: Found | NotFound): found is Found {
+  return typeof found === 'object' && 'dom' in found;
 }
 
 function describe(origin: RequestOrigin): string {

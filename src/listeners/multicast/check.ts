@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import type { CheckReport } from '../../module-kit/check-report.js';
 import { listInterfaces, routeFor } from '../../util/network-info.js';
+import { describeOwners, isFenceVirtd, otherHolders } from '../../util/port-owner.js';
 import { reportBusy } from '../port-check.js';
 import type { MulticastListenerConfig } from './config.js';
 
@@ -71,8 +72,36 @@ function reportJoinedByRoute(l: MulticastListenerConfig, report: CheckReport, su
   }
 }
 
+/**
+ * The port binds even when taken (SO_REUSEADDR), so look at who holds it: one fence_virtd is most likely
+ * this configuration's own daemon; anything more would race it (and fence_virtd refuses to start beside it).
+ * Whether the caller may go on to the bind check.
+ */
+function checkPortHolders(l: MulticastListenerConfig, report: CheckReport, subject: string): boolean {
+  const { owners, unseen } = otherHolders('udp', l.port);
+  if (owners.length === 0 && !unseen) return true;
+  const changePort = `give listeners/${l.name}/port another port (guests: fence_xvm -p)`;
+  const [only] = owners;
+  if (only && owners.length === 1 && !unseen && isFenceVirtd(only)) {
+    report.warn(
+      subject,
+      `fence_virtd already serves UDP port ${l.port} (${describeOwners(owners)}); a second daemon on it would race that one to answer, so fence_virtd refuses to start beside it`,
+      `fine if that is this configuration's daemon (systemctl restart fence_virtd applies changes); otherwise stop pid ${only.pid} or ${changePort}`,
+    );
+    return true;
+  }
+  const holders = owners.length ? describeOwners(owners) : 'a process this user cannot see';
+  report.fail(
+    subject,
+    `UDP port ${l.port} is already bound by ${holders}: every one of them receives the requests, daemons race to answer, and fence_virtd refuses to start here`,
+    `stop all but one daemon (systemctl stop fence_virtd; kill the others by pid), or ${changePort}`,
+  );
+  return false;
+}
+
 export async function checkMulticastListener(l: MulticastListenerConfig, report: CheckReport): Promise<void> {
   const subject = `listener ${l.name} (multicast ${l.address} port ${l.port})`;
+  if (!checkPortHolders(l, report, subject)) return;
   const named = l.interface === undefined ? undefined : checkInterface({ ...l, interface: l.interface }, report, subject);
   if (l.interface !== undefined && !named) return;
   const socket = createSocket({ type: l.family === 'ipv4' ? 'udp4' : 'udp6', reuseAddr: true });

@@ -7,6 +7,7 @@ import type { HashType } from '../../protocol/constants.js';
 import { FENCE_REQUEST_SIZE } from '../../protocol/fence-request.js';
 import { connectWithin } from '../../util/connect.js';
 import { ExpiringSet } from '../../util/expiring-set.js';
+import { describeOwners, otherHolders } from '../../util/port-owner.js';
 import { StreamIO } from '../../util/stream-io.js';
 import { runAuthenticatedSession } from '../authenticated-session.js';
 import { Timeouts, type Listener, type ListenerContext } from '../listener.js';
@@ -52,6 +53,7 @@ export class MulticastListener implements Listener {
   async start(): Promise<void> {
     const { family, address, port } = this.settings;
     const membershipInterface = this.resolveInterface();
+    this.refuseSharedPort();
     const socket = createSocket({ type: family === 'ipv4' ? 'udp4' : 'udp6', reuseAddr: true });
     socket.bind(port);
     try {
@@ -72,10 +74,27 @@ export class MulticastListener implements Listener {
     socket.on('error', (err) => this.ctx.log.error(`receive failed: ${err.message}`));
     socket.on('message', (msg, rinfo) => {
       const sender = `${rinfo.address}:${rinfo.port}`;
-      this.onDatagram(msg, sender).catch((err: Error) => this.ctx.log.error(`request from ${sender} failed: ${err.message}`));
+      this.onDatagram(msg, sender, rinfo.address).catch((err: Error) =>
+        this.ctx.log.error(`request from ${sender} failed: ${err.message}`),
+      );
     });
     this.socket = socket;
     this.ctx.log.notice(`listening on ${address} port ${port}${this.settings.interface ? ` (interface ${this.settings.interface})` : ''}`);
+  }
+
+  /**
+   * With SO_REUSEADDR (set, as C sets it, so a restart never waits for the port) a second daemon binds
+   * the same port without error, and both then receive every request and race to fence: refuse instead.
+   */
+  private refuseSharedPort(): void {
+    const { port } = this.settings;
+    const { owners, unseen } = otherHolders('udp', port);
+    if (owners.length === 0 && !unseen) return;
+    const holders = owners.length ? describeOwners(owners) : 'a process this user cannot see';
+    throw new Error(
+      `UDP port ${port} is already bound by ${holders}: two daemons on one multicast port both answer every request ` +
+        `and race to fence; stop the other one, or give listeners/${this.name}/port another port (guests: fence_xvm -p)`,
+    );
   }
 
   /**
@@ -99,7 +118,7 @@ export class MulticastListener implements Listener {
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
-  private async onDatagram(msg: Buffer, sender: string): Promise<void> {
+  private async onDatagram(msg: Buffer, sender: string, senderAddress: string): Promise<void> {
     const { log, core } = this.ctx;
     if (msg.length !== FENCE_REQUEST_SIZE) {
       log.warn(`dropping ${msg.length}-byte datagram from ${sender}: a request is exactly ${FENCE_REQUEST_SIZE} bytes`);
@@ -108,7 +127,8 @@ export class MulticastListener implements Listener {
     // One key for the whole request: a SIGHUP that swaps keys meanwhile must not change it halfway.
     const key = this.settings.key();
     const settings = { ...this.settings, key: () => key };
-    const req = core.gate.verify(msg, `sender ${sender}`, { ...settings, stream: false }, log);
+    // By address only: each attempt of a client sends from a new port, and its refusals belong together.
+    const req = core.gate.verify(msg, `sender ${senderAddress}`, { ...settings, stream: false }, log);
     if (!req) return;
     const target = req.address;
     if (target === null) {
