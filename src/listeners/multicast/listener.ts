@@ -10,8 +10,9 @@ import { ExpiringSet } from '../../util/expiring-set.js';
 import { StreamIO } from '../../util/stream-io.js';
 import { runAuthenticatedSession } from '../authenticated-session.js';
 import { Timeouts, type Listener, type ListenerContext } from '../listener.js';
+import { chooseVersion, type ProtocolSettings } from '../protocol-policy.js';
 
-export interface MulticastSettings {
+export interface MulticastSettings extends ProtocolSettings {
   name: string;
   family: 'ipv4' | 'ipv6';
   /** Group to join. */
@@ -110,6 +111,8 @@ export class MulticastListener implements Listener {
     const settings = { ...this.settings, key: () => key };
     const req = core.gate.verify(msg, `sender ${sender}`, { ...settings, stream: false }, log);
     if (!req) return;
+    const version = chooseVersion(msg, this.settings, `sender ${sender}`, log);
+    if (!version) return;
     const target = req.address;
     if (target === null) {
       log.warn(`dropping request from ${sender}: no connect-back address (family 0)`);
@@ -143,7 +146,14 @@ export class MulticastListener implements Listener {
         admitted.finish(false);
         return;
       }
-      await runAuthenticatedSession(new StreamIO(socket), admitted, who, settings, { dispatcher: this.ctx.dispatcher, core, log });
+      await runAuthenticatedSession(
+        new StreamIO(socket),
+        admitted,
+        who,
+        settings,
+        { version, raw: msg },
+        { dispatcher: this.ctx.dispatcher, core, log },
+      );
     } finally {
       release();
     }
