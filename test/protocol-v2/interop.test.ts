@@ -11,17 +11,15 @@ import { after, before, describe, it } from 'node:test';
 import { cDaemonMissing, type CDaemon } from '../support/c-daemon.js';
 import { configText } from '../support/daemon-config-text.js';
 import type { ToolResult } from '../support/processes.js';
-import { runC, runOurs } from '../agent/agents.js';
 import { startCDaemons } from '../security/c-daemons.js';
 import { OurDaemon } from '../security/our-daemon.js';
+import { runOurs } from '../agent/agents.js';
+import { runAgent, show, type Side, type Transport } from './agent-run.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/protocol-v2/node.xml', import.meta.url));
 const BACKEND = `test+unix://${NODE}`;
 const KEY = Buffer.from('protocol v2 interop key\n');
 const PORT = { oursTcp: 32001, oursMcast: 32002, strictTcp: 32003, strictMcast: 32004, v1Tcp: 32005, cTcp: 32011, cMcast: 32012 };
-
-type Transport = 'tcp' | 'multicast';
-type Side = 'C' | 'ours';
 
 let ours: OurDaemon;
 let keyFile: string;
@@ -66,7 +64,6 @@ after(async () => {
   await ours?.stop();
 });
 
-/** One agent run: fence_virt -T for TCP, fence_xvm for multicast, both with a short timeout. */
 function agent(
   side: Side,
   transport: Transport,
@@ -75,16 +72,8 @@ function agent(
   domain: string | undefined,
   extra: string[] = [],
 ): Promise<ToolResult> {
-  const target = domain === undefined ? [] : transport === 'tcp' ? ['-n', domain] : ['-H', domain];
-  const args =
-    transport === 'tcp'
-      ? ['-T', '127.0.0.1', '-p', String(port), '-k', keyFile, '-t', '5', '-o', op, ...target, ...extra]
-      : ['-a', '225.0.0.12', '-p', String(port), '-k', keyFile, '-t', '5', '-o', op, ...target, ...extra];
-  const name = transport === 'tcp' ? 'fence_virt' : 'fence_xvm';
-  return side === 'C' ? runC(name, args) : runOurs(name, args);
+  return runAgent({ side, transport, port, keyFile, op, domain, extra });
 }
-
-const show = (r: ToolResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 describe('interop matrix: status of a running VM', { skip: cDaemonMissing() }, () => {
   for (const transport of ['tcp', 'multicast'] as const) {
