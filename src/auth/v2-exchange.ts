@@ -3,20 +3,24 @@
  * derived from the shared key, a role label before every input, and a transcript that binds the
  * request, both challenges and the peer identity. Layouts come from src/protocol/v2.ts.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
 import { V2_AGENT_CHALLENGE_SIZE, V2_DAEMON_HELLO_SIZE, V2_DAEMON_NONCE_SIZE, V2_TAG_SIZE, V2Label, v2Transcript } from '../protocol/v2.js';
 import type { StreamIO } from '../util/stream-io.js';
 import type { HashType } from '../protocol/constants.js';
 import { answerDaemonChallenge, AuthError, isV1Answer } from './challenge-response.js';
 import { isKeyed, type AuthKey } from './keyed-hash.js';
 
-const derived = new WeakMap<AuthKey, Buffer>();
+const derived = new WeakMap<AuthKey, KeyObject>();
 
-/** HMAC-SHA-256(key file bytes, "fence-virt/2 key\0"): version 2 never uses the raw key, so no v1 hash of it helps. */
-export function v2Key(key: AuthKey): Buffer {
+/**
+ * K2 = HMAC-SHA-256(key file bytes, "fence-virt/2 key\0"): version 2 never uses the raw key, so no
+ * version 1 hash of it helps. Kept as a KeyObject per key: an HMAC from one skips importing the key
+ * again, which is a good part of its cost.
+ */
+export function v2Key(key: AuthKey): KeyObject {
   let k = derived.get(key);
   if (!k) {
-    k = createHmac('sha256', key.bytes).update(V2Label.key).digest();
+    k = createSecretKey(createHmac('sha256', key.bytes).update(V2Label.key).digest());
     derived.set(key, k);
   }
   return k;
@@ -25,7 +29,7 @@ export function v2Key(key: AuthKey): Buffer {
 /** One exchange's state: the derived key and the transcript every tag covers. */
 export class V2Session {
   constructor(
-    private readonly key: Buffer,
+    private readonly key: KeyObject,
     readonly transcript: Buffer,
   ) {}
 
@@ -52,8 +56,7 @@ export function newV2Session(
   daemonNonce: Uint8Array,
   identity: string,
 ): V2Session {
-  const digest = createHash('sha256').update(request).digest();
-  return new V2Session(v2Key(key), v2Transcript(digest, agentChallenge, daemonNonce, identity));
+  return new V2Session(v2Key(key), v2Transcript(request, agentChallenge, daemonNonce, identity));
 }
 
 /**

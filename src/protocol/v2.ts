@@ -82,13 +82,17 @@ export function peerIdentityBytes(identity: string): Buffer {
 }
 
 /**
- * The transcript every version 2 tag covers after its label: SHA-256 of the 176 request bytes, the
- * agent's 64-byte challenge, the daemon's 32-byte nonce, then the peer identity with a length byte.
+ * The transcript every version 2 tag covers after its label: the 176 request bytes, the agent's 64-byte
+ * challenge, the daemon's 32-byte nonce, then the peer identity with a length byte.
  */
-export function v2Transcript(requestDigest: Uint8Array, agentChallenge: Uint8Array, daemonNonce: Uint8Array, identity: string): Buffer {
-  if (requestDigest.length !== 32 || agentChallenge.length !== V2_AGENT_CHALLENGE_SIZE || daemonNonce.length !== V2_DAEMON_NONCE_SIZE) {
+export function v2Transcript(request: Uint8Array, agentChallenge: Uint8Array, daemonNonce: Uint8Array, identity: string): Buffer {
+  if (
+    request.length !== FENCE_REQUEST_SIZE ||
+    agentChallenge.length !== V2_AGENT_CHALLENGE_SIZE ||
+    daemonNonce.length !== V2_DAEMON_NONCE_SIZE
+  ) {
     throw new ProtocolError('BAD_FIELD', 'transcript parts have the wrong sizes');
   }
   const id = peerIdentityBytes(identity);
-  return Buffer.concat([requestDigest, agentChallenge, daemonNonce, Buffer.of(id.length), id]);
+  return Buffer.concat([request, agentChallenge, daemonNonce, Buffer.of(id.length), id]);
 }

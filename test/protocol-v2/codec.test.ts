@@ -5,7 +5,7 @@
  * only from our code.
  */
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { AuthKey, newV2Session, signRequest, v2Key, verifyRequest } from '../../src/auth/index.js';
 import { chooseVersion } from '../../src/listeners/protocol-policy.js';
@@ -35,12 +35,12 @@ const V = {
     '00000000000000000000000000000000000000000068e5cf8b01000000000000000001020304050640e2010000000000f2c130e27f039455cc230b864c366934' +
     '422a6785ef8ea55032125c30f42d7e080000000000000000000000000000000000000000000000000000000000000000',
   derivedKey: '61d5ddac5bb2d6ab76f177801e83d5fcb38faebf8eef1a24b142fcff490e7fde',
-  transcript:
-    'fa2757cf71032781737d52b5d9d4439eeed1c97d60866c2dca9a419645b28972' + '11'.repeat(64) + '22'.repeat(32) + '093139322e302e322e37',
-  daemonProof: 'e30aa1392914b6bad58a729a10779880d7d25d2e596663ee0347a678f0418ea3',
-  agentProof: 'd9ac9883c3cc221e95c7513bdecc57159e7f98c6d020f50f388cf59ebeef9572',
-  answerSuccess: 'fe33a2a63d9ed58bf2808f420b23bb5981c10867b7dcc56365df5957de3590f8',
-  answerFail: '804dc6992edcc01f02f35db72f168fbd513a43b3be8dba544cb5072da32d5628',
+  /** The request, Ca (0x11 x 64), Cd (0x22 x 32), the identity's length and "192.0.2.7". */
+  transcript: () => V.request + '11'.repeat(64) + '22'.repeat(32) + '093139322e302e322e37',
+  daemonProof: '6e537d77da4c6b7dddde5c8a025fd063d6b00441a196a8dc07db860067d13308',
+  agentProof: '031f61c94a63e3a75a000520920de554d7155f5f35b89c600b2d048acb038283',
+  answerSuccess: '7a034ee461e95ea39809cc9686327c9077e4b623c3f30db2ec313590e895799b',
+  answerFail: 'c5133218689c92a46596dc624585bec2f5aacea5b514acda90a7061be7145e7f',
 };
 
 function vectorRequest(): Buffer {
@@ -77,8 +77,8 @@ describe('protocol version 2 test vectors', () => {
   });
 
   it('the derived key, transcript and tags', () => {
-    assert.equal(v2Key(KEY).toString('hex'), V.derivedKey);
-    assert.equal(session.transcript.toString('hex'), V.transcript);
+    assert.equal(v2Key(KEY).export().toString('hex'), V.derivedKey);
+    assert.equal(session.transcript.toString('hex'), V.transcript());
     assert.equal(session.tag(V2Label.daemonProof).toString('hex'), V.daemonProof);
     assert.equal(session.tag(V2Label.agentProof).toString('hex'), V.agentProof);
     assert.equal(session.tag(V2Label.answer, Buffer.of(0)).toString('hex'), V.answerSuccess);
@@ -88,12 +88,10 @@ describe('protocol version 2 test vectors', () => {
   it('follow from HMAC-SHA-256 as docs/protocol.md writes it', () => {
     const k2 = createHmac('sha256', KEY.bytes).update('fence-virt/2 key\0').digest();
     assert.equal(k2.toString('hex'), V.derivedKey);
-    const digest = createHash('sha256').update(Buffer.from(V.request, 'hex')).digest('hex');
-    assert.equal(V.transcript.slice(0, 64), digest);
     const tag = (label: string, extra = '') =>
       createHmac('sha256', k2)
         .update(label)
-        .update(Buffer.from(V.transcript + extra, 'hex'))
+        .update(Buffer.from(V.transcript() + extra, 'hex'))
         .digest('hex');
     assert.equal(tag('fence-virt/2 daemon proof\0'), V.daemonProof);
     assert.equal(tag('fence-virt/2 agent proof\0'), V.agentProof);
