@@ -15,11 +15,23 @@ import { startCDaemons } from '../security/c-daemons.js';
 import { OurDaemon } from '../security/our-daemon.js';
 import { runOurs } from '../agent/agents.js';
 import { runAgent, show, type Side, type Transport } from './agent-run.js';
+import { TamperProxy } from './tamper-proxy.js';
+import { AuthKey, verifyRequest } from '../../src/auth/index.js';
+import { FENCE_REQUEST_SIZE, Hash, readProtocolOffer } from '../../src/protocol/index.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/protocol-v2/node.xml', import.meta.url));
 const BACKEND = `test+unix://${NODE}`;
 const KEY = Buffer.from('protocol v2 interop key\n');
-const PORT = { oursTcp: 32001, oursMcast: 32002, strictTcp: 32003, strictMcast: 32004, v1Tcp: 32005, cTcp: 32011, cMcast: 32012 };
+const PORT = {
+  oursTcp: 32001,
+  oursMcast: 32002,
+  strictTcp: 32003,
+  strictMcast: 32004,
+  v1Tcp: 32005,
+  recorder: 32006,
+  cTcp: 32011,
+  cMcast: 32012,
+};
 
 let ours: OurDaemon;
 let keyFile: string;
@@ -97,6 +109,21 @@ describe('interop matrix: status of a running VM', { skip: cDaemonMissing() }, (
       }
     }
   }
+
+  it("the C daemon answers our agent's request as it is sent: flag bit 7 and a timestamp, signed", async () => {
+    const proxy = await TamperProxy.start(PORT.recorder, PORT.cTcp);
+    try {
+      const r = await agent('ours', 'tcp', PORT.recorder, 'status', 'vm1');
+      assert.equal(r.stdout, 'Status: ON\n', show(r));
+    } finally {
+      await proxy.close();
+    }
+    const sent = (proxy.fromAgent[0] as Buffer).subarray(0, FENCE_REQUEST_SIZE);
+    assert.equal(sent[3], 0x80, 'flags');
+    const offer = readProtocolOffer(sent);
+    assert.ok(offer.version === 2 && Math.abs(Date.now() - offer.timestampMs) < 60_000, JSON.stringify(offer));
+    assert.deepEqual(verifyRequest(sent, new AuthKey(KEY), Hash.SHA256), { ok: true, hashType: Hash.SHA256 });
+  });
 
   it('a host list over version 2 prints what the C agent prints over version 1', async () => {
     const since = ours.lineCount;
