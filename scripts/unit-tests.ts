@@ -20,6 +20,7 @@ const FOLDERS = ['test/auth', 'test/core', 'test/listeners', 'test/protocol'];
 /** Single files of folders whose other tests need the full test bed. */
 const FILES = [
   'test/agent/parsing.test.ts',
+  'test/protocol-v2/codec.test.ts',
   'test/config/daemon-config.test.ts',
   'test/config/parse.test.ts',
   'test/config/sample-files.test.ts',

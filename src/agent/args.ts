@@ -10,6 +10,7 @@ import {
   Hash,
   Request,
   type HashType,
+  type ProtocolPolicy,
   type RequestCode,
 } from '../protocol/index.js';
 
@@ -54,6 +55,8 @@ export interface AgentArgs {
   serialDevice: string | undefined;
   serialParams: string;
   channelAddress: string;
+  /** Wire protocol policy (`--protocol`, stdin `protocol`): auto offers version 2 and accepts 1. */
+  protocol: ProtocolPolicy;
 }
 
 export function defaultArgs(mode: AgentMode): AgentArgs {
@@ -80,6 +83,7 @@ export function defaultArgs(mode: AgentMode): AgentArgs {
     serialDevice: undefined,
     serialParams: DEFAULT_SERIAL_PARAMS,
     channelAddress: DEFAULT_CHANNEL_ADDRESS,
+    protocol: 'auto',
   };
 }
 

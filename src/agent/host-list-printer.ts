@@ -15,7 +15,7 @@ import type { AgentOutput } from './output.js';
  */
 export const AGENT_STREAM_BUFFER = 16 * 1024 * 1024;
 
-function hostLine(name: string, uuid: string, state: number): string {
+export function hostLine(name: string, uuid: string, state: number): string {
   const pad = ' '.repeat(Math.max(0, 32 - Buffer.byteLength(name)));
   return `${name}${pad} ${uuid} ${state === DomainState.RUNNING ? 'on' : 'off'}\n`;
 }

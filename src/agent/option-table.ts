@@ -4,7 +4,15 @@
  * this one table; its order is the C agents' (it decides which entry a stdin key finds first).
  */
 import { statSync } from 'node:fs';
-import { DEFAULT_KEY_FILE, DOMAIN_FIELD_SIZE, Family, Request, parseHashName, type RequestCode } from '../protocol/index.js';
+import {
+  DEFAULT_KEY_FILE,
+  DOMAIN_FIELD_SIZE,
+  Family,
+  PROTOCOL_POLICIES,
+  Request,
+  parseHashName,
+  type RequestCode,
+} from '../protocol/index.js';
 import { atoi, strtol, strtoul, toCInt } from '../util/c-number.js';
 import { DEFAULT_CHANNEL_ADDRESS, DEFAULT_SERIAL_PARAMS, type AgentArgs } from './args.js';
 import { strerror } from './errno-text.js';
@@ -167,9 +175,32 @@ const assignUseUuid: Assign = ({ args }, value) => {
   if (value === undefined || atoi(value) !== 0) args.useUuid = true;
 };
 
+const assignProtocol: Assign = ({ args, say }, value) => {
+  if (value === undefined) return;
+  const policy = PROTOCOL_POLICIES.find((p) => p === value.toLowerCase());
+  if (policy === undefined) {
+    say(`Unsupported protocol: '${value}' (auto, 1 or 2)`);
+    args.error = true;
+  } else {
+    args.protocol = policy;
+  }
+};
+
+/** The long option that carries `protocol` on the command line: no C agent letter is taken from it. */
+export const PROTOCOL_LONG_OPTION = '--protocol';
+
 const notUserServiceable = (stdinName: string): OptionSpec => ({ stdinName, contentType: 'string', description: 'Not user serviceable' });
 
 export const optionTable: readonly OptionSpec[] = [
+  // Ours only: stdin `protocol=`, command line --protocol (parse-options.ts). No getopt letter, so the
+  // C agents' help, usage and metadata stay as they are.
+  {
+    stdinName: 'protocol',
+    contentType: 'string',
+    default: 'auto',
+    description: 'Wire protocol with fence_virtd: [auto], 1 or 2 (2 refuses a daemon that only speaks version 1)',
+    assign: assignProtocol,
+  },
   notUserServiceable('agent'),
   notUserServiceable('self'),
   notUserServiceable('nodename'),

@@ -5,7 +5,7 @@
  */
 import { defaultArgs, type AgentArgs } from './args.js';
 import { getopt } from './getopt.js';
-import { optionByLetter, optionByStdinName } from './option-table.js';
+import { optionByLetter, optionByStdinName, PROTOCOL_LONG_OPTION } from './option-table.js';
 import type { AgentOutput } from './output.js';
 import type { AgentProgram } from './program.js';
 import { parseStdinEntries } from './stdin-lines.js';
@@ -17,7 +17,7 @@ function context(args: AgentArgs, out: AgentOutput) {
 export function parseCommandLine(program: AgentProgram, argv0: string, argv: readonly string[], out: AgentOutput): AgentArgs {
   const args = defaultArgs(program.mode);
   const ctx = context(args, out);
-  const { items, complaints } = getopt(argv0, argv, program.optstring);
+  const { items, complaints } = getopt(argv0, withoutProtocolOption(argv, ctx), program.optstring);
   for (const line of complaints) out.stderr(`${line}\n`);
   for (const { letter, value } of items) {
     const spec = optionByLetter(letter);
@@ -26,6 +26,34 @@ export function parseCommandLine(program: AgentProgram, argv0: string, argv: rea
     else spec.assign?.(ctx, value);
   }
   return args;
+}
+
+/**
+ * Takes `--protocol=X` or `--protocol X` (before a `--`) out of the words getopt sees, assigning it
+ * through the table's `protocol` entry.
+ */
+function withoutProtocolOption(argv: readonly string[], ctx: ReturnType<typeof context>): string[] {
+  const rest: string[] = [];
+  const spec = optionByStdinName('protocol');
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (word === PROTOCOL_LONG_OPTION || word.startsWith(`${PROTOCOL_LONG_OPTION}=`)) {
+      const value = word === PROTOCOL_LONG_OPTION ? argv[++i] : word.slice(PROTOCOL_LONG_OPTION.length + 1);
+      if (value === undefined) {
+        ctx.say(`Missing value for ${PROTOCOL_LONG_OPTION}`);
+        ctx.args.error = true;
+      } else {
+        spec?.assign?.(ctx, value);
+      }
+      continue;
+    }
+    rest.push(word);
+  }
+  return rest;
 }
 
 export function parseStdin(program: AgentProgram, input: Buffer, out: AgentOutput): AgentArgs {

@@ -1,9 +1,9 @@
 /**
  * The signed 176-byte request of the multicast, TCP and vsock modes
- * (docs/protocol.md#request-packet-fence_req, #request-signature).
+ * (docs/protocol.md#request-packet-fence_req, #request-signature, #v2-request).
  */
-import { signRequest } from '../auth/index.js';
-import { encodeFenceRequest, Family, FLAG_USE_UUID, RANDOM_SIZE, type AddressFamily } from '../protocol/index.js';
+import { isKeyed, signRequest } from '../auth/index.js';
+import { encodeFenceRequest, Family, FLAG_USE_UUID, markProtocol2, RANDOM_SIZE, type AddressFamily } from '../protocol/index.js';
 import type { AgentArgs } from './args.js';
 import type { AgentKey } from './agent-key.js';
 
@@ -22,7 +22,18 @@ export function newSeqno(): number {
   return micros % 1_000_000;
 }
 
-/** Encodes and signs; every call draws fresh random bytes, as each retransmission does. */
+/**
+ * Whether this run offers protocol version 2: not with protocol=1, and only with a key and a keyed
+ * challenge-response, since the agent's first message must also make sense to a C daemon.
+ */
+export function offersV2(args: AgentArgs, agentKey: AgentKey): boolean {
+  return args.protocol !== '1' && isKeyed(agentKey.auth) && !agentKey.key.empty;
+}
+
+/**
+ * Encodes and signs; every call draws fresh random bytes, as each retransmission does. A version 2
+ * offer sets its flag and timestamp before signing, so they are covered by the signature.
+ */
 export function signedRequest(args: AgentArgs, agentKey: AgentKey, seqno: number, callback: CallbackAddress): Buffer {
   const packet = encodeFenceRequest({
     request: args.op,
@@ -35,6 +46,14 @@ export function signedRequest(args: AgentArgs, agentKey: AgentKey, seqno: number
     random: new Uint8Array(RANDOM_SIZE),
     seqno,
   });
+  if (offersV2(args, agentKey)) markProtocol2(packet, Date.now());
   signRequest(packet, agentKey.key);
   return packet;
+}
+
+/** With protocol=2 a run that cannot offer version 2 stops before sending anything (logged). */
+export function cannotMeetPolicy(args: AgentArgs, agentKey: AgentKey, log: { error(m: string): void }): boolean {
+  if (args.protocol !== '2' || offersV2(args, agentKey)) return false;
+  log.error('protocol=2 needs a readable, non-empty key file and an auth algorithm other than none');
+  return true;
 }

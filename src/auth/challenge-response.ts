@@ -22,8 +22,18 @@ export async function challengeAsClient(io: StreamIO, key: AuthKey, hashType: Ha
   const challenge = randomBytes(CHALLENGE_SIZE);
   await io.write(challenge, timeoutMs, 'our challenge');
   await expectAnswer(io, key, hashType, challenge, timeoutMs, "the daemon's answer to our challenge");
+  await answerDaemonChallenge(io, key, hashType, timeoutMs);
+}
+
+/** The client's second half: read the daemon's challenge and answer it. */
+export async function answerDaemonChallenge(io: StreamIO, key: AuthKey, hashType: Exclude<HashType, 0>, timeoutMs: number): Promise<void> {
   const theirs = await io.read(CHALLENGE_SIZE, timeoutMs, "the daemon's challenge");
   await io.write(key.digest(hashType, theirs), timeoutMs, 'our answer');
+}
+
+/** Whether `answer` is the version 1 answer to `challenge` (compared in constant time). */
+export function isV1Answer(key: AuthKey, hashType: Exclude<HashType, 0>, challenge: Uint8Array, answer: Uint8Array): boolean {
+  return answer.length === DIGEST_FIELD_SIZE && timingSafeEqual(answer, key.digest(hashType, challenge));
 }
 
 /**
@@ -78,7 +88,7 @@ async function expectAnswer(
   what: string,
 ): Promise<void> {
   const answer = await io.read(DIGEST_FIELD_SIZE, timeoutMs, what);
-  if (!timingSafeEqual(answer, key.digest(hashType, challenge))) {
+  if (!isV1Answer(key, hashType, challenge, answer)) {
     throw new AuthError(`${what} is wrong (key or auth algorithm mismatch)`);
   }
 }

@@ -3,6 +3,7 @@ import { verifyRequest } from '../auth/request-signature.js';
 import { Family, Hash, requestName, type HashType } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeFenceRequest, FenceRequestLayout, type FenceRequest } from '../protocol/fence-request.js';
+import { addressFieldEnd } from '../protocol/v2.js';
 import type { ExpiringSet } from '../util/expiring-set.js';
 import type { Logger } from '../util/log.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
@@ -128,7 +129,8 @@ function fingerprintOf(packet: Uint8Array): string {
 
 function hasAddressBytes(raw: Uint8Array): boolean {
   const at = FenceRequestLayout.address;
-  return raw[FenceRequestLayout.addrLen] !== 0 || raw.subarray(at, FenceRequestLayout.port).some((b) => b !== 0);
+  // A version 2 offer keeps its timestamp at the end of the field (docs/protocol.md#v2-request).
+  return raw[FenceRequestLayout.addrLen] !== 0 || raw.subarray(at, addressFieldEnd(raw)).some((b) => b !== 0);
 }
 
 function describe(request: RequestToExecute): string {

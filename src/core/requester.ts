@@ -14,6 +14,8 @@ export interface Requester extends RequesterIdentity {
   listener: string;
   /** How the requester is shown in logs, e.g. "127.0.0.1" or "cid 3 (vm-a)". */
   display: string;
+  /** The wire protocol version the request came by, for the audit line; absent means 1 (C framing). */
+  protocol?: 1 | 2;
 }
 
 /** The one string that stands for a requester in daemon-wide bookkeeping (history quotas). */

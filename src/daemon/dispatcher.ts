@@ -105,7 +105,7 @@ export class Dispatcher implements RequestExecutor {
     const line =
       `audit: listener=${who.listener} requester=${who.display} target=${JSON.stringify(req.domain)} ` +
       `op=${requestName(req.request)} seqno=${req.seqno} ` +
-      `result=${result}${reason === undefined ? '' : ` reason=${JSON.stringify(reason)}`} duration_ms=${ms.toFixed(1)}`;
+      `result=${result}${reason === undefined ? '' : ` reason=${JSON.stringify(reason)}`} duration_ms=${ms.toFixed(1)} protocol=${who.protocol ?? 1}`;
     if (fencing.has(req.request)) this.log.notice(line);
     else this.log.info(line);
   }

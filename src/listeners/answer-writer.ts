@@ -1,6 +1,8 @@
+import type { V2Session } from '../auth/v2-exchange.js';
 import type { Answer } from '../core/executor.js';
 import { hostListChunks, type HostListFraming } from '../protocol/host-list.js';
 import { encodeSerialResponse } from '../protocol/serial-messages.js';
+import { V2Label } from '../protocol/v2.js';
 import { StreamIOError, type StreamIO } from '../util/stream-io.js';
 
 /**
@@ -25,6 +27,18 @@ export async function writeAnswer(io: StreamIO, answer: Answer, framing: HostLis
     // open after the agent exits, so there a failure still means something.
     if (!(framing === 'network' && peerGone(err))) throw err;
   }
+}
+
+/**
+ * A version 2 answer (docs/protocol.md#v2-answer): the version 1 network bytes (the code, or marker,
+ * records, terminator and code) followed by their tag, in one write. The agent reads to the tag and
+ * checks it before it reports anything.
+ */
+export async function writeSealedAnswer(io: StreamIO, answer: Answer, session: V2Session, timeoutMs: number): Promise<void> {
+  const chunks = answer.kind === 'code' ? [Buffer.of(answer.code)] : [...hostListChunks('network', answer.hosts, answer.code)];
+  const mac = session.start(V2Label.answer);
+  for (const chunk of chunks) mac.update(chunk);
+  await io.write(Buffer.concat([...chunks, mac.digest()]), timeoutMs, 'the sealed answer');
 }
 
 /** The peer closed or reset the connection (not: it stopped reading, which times out). */

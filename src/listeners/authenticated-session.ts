@@ -1,18 +1,26 @@
 import { answerAsDaemon } from '../auth/challenge-response.js';
+import { v2DaemonHandshake, type V2Session } from '../auth/v2-exchange.js';
 import type { RequestExecutor } from '../core/executor.js';
 import type { RequestCore } from '../core/request-core.js';
 import type { Admission, KeySource } from '../core/request-gate.js';
 import type { Requester } from '../core/requester.js';
 import type { HashType } from '../protocol/constants.js';
+import type { ProtocolVersion } from '../protocol/v2.js';
 import type { Logger } from '../util/log.js';
 import type { StreamIO } from '../util/stream-io.js';
-import { writeAnswer } from './answer-writer.js';
+import { writeAnswer, writeSealedAnswer } from './answer-writer.js';
 import { Timeouts } from './listener.js';
 
 export interface SessionSettings {
   key: KeySource;
   /** Challenge-response algorithm (`auth`); both ends must agree, there is no negotiation. */
   auth: HashType;
+}
+
+/** The version chosen for this request (protocol-policy.ts) and its exact bytes, which version 2 binds. */
+export interface WireRequest {
+  version: ProtocolVersion;
+  raw: Uint8Array;
 }
 
 /**
@@ -26,21 +34,30 @@ export async function runAuthenticatedSession(
   admitted: Admission,
   who: Requester,
   settings: SessionSettings,
+  wire: WireRequest,
   deps: { dispatcher: RequestExecutor; core: RequestCore; log: Logger },
 ): Promise<void> {
   const { dispatcher, core, log } = deps;
   let executed = false;
   try {
+    let session: V2Session | undefined;
     try {
-      await answerAsDaemon(io, settings.key(), settings.auth, Timeouts.authStep, core.challenges);
+      if (wire.version === 2) {
+        // The peer as this listener names it: the connect-back address, the TCP peer, the CID.
+        const identity = who.addresses[0] ?? who.display;
+        session = await v2DaemonHandshake(io, settings.key(), wire.raw, identity, Timeouts.authStep);
+      } else {
+        await answerAsDaemon(io, settings.key(), settings.auth, Timeouts.authStep, core.challenges);
+      }
     } catch (err) {
       log.warn(`challenge-response with ${who.display} failed: ${(err as Error).message}`);
       return;
     }
-    const answer = await dispatcher.execute(admitted.request, who);
+    const answer = await dispatcher.execute(admitted.request, { ...who, protocol: wire.version });
     executed = true;
     try {
-      await writeAnswer(io, answer, 'network', Timeouts.authStep);
+      if (session) await writeSealedAnswer(io, answer, session, Timeouts.authStep);
+      else await writeAnswer(io, answer, 'network', Timeouts.authStep);
     } catch (err) {
       log.warn(`could not deliver the answer to ${who.display}: ${(err as Error).message}`);
     }

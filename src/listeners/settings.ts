@@ -2,12 +2,13 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { BlockReader } from '../config/block-reader.js';
 import type { KeyReference } from '../module-kit/reference.js';
-import { DEFAULT_KEY_FILE, DEFAULT_PORT, Hash, type HashType } from '../protocol/index.js';
+import { DEFAULT_KEY_FILE, DEFAULT_PORT, Hash, PROTOCOL_POLICIES, type HashType } from '../protocol/index.js';
+import { defaultProtocolSettings, type ProtocolSettings } from './protocol-policy.js';
 
 export type IpFamily = 'ipv4' | 'ipv6';
 
 /** Settings shared by the listeners that verify signed requests and run challenge-response. */
-export interface KeyedListenerSettings {
+export interface KeyedListenerSettings extends ProtocolSettings {
   /** Instance name: the entry of `fence_virtd/listener` (a block under `listeners`). */
   name: string;
   keyFile: string;
@@ -56,8 +57,12 @@ export function readKeyed(reader: BlockReader, name: string): KeyedListenerSetti
     hash: reader.hash('hash', Hash.SHA256),
     auth: reader.hash('auth', Hash.SHA256),
     port: reader.port('port', DEFAULT_PORT),
+    protocol: reader.choice('protocol', PROTOCOL_POLICIES, defaultProtocolSettings.protocol),
+    freshnessWindowMs: reader.integer('freshness_window', DEFAULT_FRESHNESS_WINDOW_S, 1, 3600) * 1000,
   };
 }
+
+const DEFAULT_FRESHNESS_WINDOW_S = defaultProtocolSettings.freshnessWindowMs / 1000;
 
 export const keyFileKey: KeyReference = {
   key: 'key_file',
@@ -93,5 +98,22 @@ export const familyKey: KeyReference = {
   fileDefault: 'ipv4',
   description: 'ipv4 or ipv6: the family of address.',
 };
+const protocolKey: KeyReference = {
+  key: 'protocol',
+  default: 'auto',
+  fileDefault: 'auto',
+  description:
+    'The wire protocol: auto, 1 or 2. auto speaks version 2 with agents that offer it (ours) and version 1 with the others (the C agents); ' +
+    '1 always speaks version 1; 2 drops every request that does not offer version 2. Version 2 authenticates the answer, binds the ' +
+    'challenge-response to the request and the peer, and refuses requests older than freshness_window. The C daemon does not know this key.',
+};
+const freshnessKey: KeyReference = {
+  key: 'freshness_window',
+  default: String(DEFAULT_FRESHNESS_WINDOW_S),
+  fileDefault: String(DEFAULT_FRESHNESS_WINDOW_S),
+  description:
+    "Seconds (1 to 3600) a version 2 request's timestamp may differ from this host's clock; older or newer requests are dropped, so a " +
+    'captured request is useless after that long. Guests and hosts need synchronised clocks. The C daemon does not know this key.',
+};
 /** What every listener that signs and authenticates requests reads (after `module`). */
-export const keyedListenerKeys: readonly KeyReference[] = [keyFileKey, hashKey, authKey];
+export const keyedListenerKeys: readonly KeyReference[] = [keyFileKey, hashKey, authKey, protocolKey, freshnessKey];

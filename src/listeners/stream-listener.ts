@@ -6,6 +6,7 @@ import { FENCE_REQUEST_SIZE } from '../protocol/fence-request.js';
 import { StreamIO } from '../util/stream-io.js';
 import { runAuthenticatedSession } from './authenticated-session.js';
 import { Timeouts, type Listener, type ListenerContext } from './listener.js';
+import { chooseVersion, type ProtocolSettings } from './protocol-policy.js';
 
 /**
  * Pending connections the kernel queues before the daemon accepts them (TCP and vsock; the C daemon
@@ -24,7 +25,7 @@ export interface StreamAcceptor<Peer> {
   close(): Promise<void>;
 }
 
-export interface StreamListenerSettings<Peer> {
+export interface StreamListenerSettings<Peer> extends ProtocolSettings {
   name: string;
   key: KeySource;
   minimumHash: HashType;
@@ -103,13 +104,21 @@ export class StreamRequestListener<Peer> implements Listener {
       const key = this.settings.key();
       const settings = { ...this.settings, key: () => key };
       const request = gate.verify(raw, source, { ...settings, stream: true }, log);
-      const who = request && (await this.settings.identify(peer, acceptedAt));
+      const version = request && chooseVersion(raw, this.settings, source, log);
+      const who = version && (await this.settings.identify(peer, acceptedAt));
       const admitted = request && who && gate.admit(request, who, raw, log);
-      if (!admitted || !who) {
+      if (!admitted || !who || !version) {
         stream.destroy();
         return;
       }
-      await runAuthenticatedSession(io, admitted, who, settings, { dispatcher: this.ctx.dispatcher, core: this.ctx.core, log });
+      await runAuthenticatedSession(
+        io,
+        admitted,
+        who,
+        settings,
+        { version, raw },
+        { dispatcher: this.ctx.dispatcher, core: this.ctx.core, log },
+      );
     } catch (err) {
       log.error(`connection handling failed: ${(err as Error).message}`);
       stream.destroy();

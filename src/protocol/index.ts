@@ -6,3 +6,4 @@ export * from './magic-framer.js';
 export * from './host-list.js';
 export * from './ip-address.js';
 export * from './uuid.js';
+export * from './v2.js';

@@ -36,7 +36,14 @@ function rejects(text: string, message: string): void {
 
 test('defaults of every listener module', () => {
   const config = withListeners('multicast tcp serial vsock', '');
-  const keyed = { keyFile: DEFAULT_KEY_FILE, hash: Hash.SHA256, auth: Hash.SHA256, port: 1229 };
+  const keyed = {
+    keyFile: DEFAULT_KEY_FILE,
+    hash: Hash.SHA256,
+    auth: Hash.SHA256,
+    port: 1229,
+    protocol: 'auto',
+    freshnessWindowMs: 30_000,
+  };
   assert.deepEqual(config.listeners, [
     { module: 'multicast', name: 'multicast', ...keyed, family: 'ipv4', address: '225.0.0.12' },
     { module: 'tcp', name: 'tcp', ...keyed, family: 'ipv4', address: '127.0.0.1' },
@@ -92,8 +99,8 @@ test('every listener key is read; hash and auth are separate settings (the C tcp
     'multicast tcp vsock serial',
     [
       '\tmulticast { key_file = "/k1"; hash = "SHA1"; auth = "sha512"; family = "ipv4"; address = "239.1.2.3"; port = "26000"; interface = "lo"; }',
-      '\ttcp { key_file = "/k2"; hash = "none"; auth = "Sha1"; address = "127.0.0.2"; port = "26001"; }',
-      '\tvsock { key_file = "/k3"; hash = "sha512"; auth = "none"; port = "26002"; }',
+      '\ttcp { key_file = "/k2"; hash = "none"; auth = "Sha1"; address = "127.0.0.2"; port = "26001"; protocol = "2"; freshness_window = "5"; }',
+      '\tvsock { key_file = "/k3"; hash = "sha512"; auth = "none"; port = "26002"; protocol = "1"; }',
       '\tserial { uri = "qemu:///system"; path = "/var/run/cluster/fence"; mode = "VMChannel"; key_file = "/unused"; }',
     ].join('\n'),
   );
@@ -108,9 +115,31 @@ test('every listener key is read; hash and auth are separate settings (the C tcp
       family: 'ipv4',
       address: '239.1.2.3',
       interface: 'lo',
+      protocol: 'auto',
+      freshnessWindowMs: 30_000,
     },
-    { module: 'tcp', name: 'tcp', keyFile: '/k2', hash: Hash.NONE, auth: Hash.SHA1, port: 26001, family: 'ipv4', address: '127.0.0.2' },
-    { module: 'vsock', name: 'vsock', keyFile: '/k3', hash: Hash.SHA512, auth: Hash.NONE, port: 26002 },
+    {
+      module: 'tcp',
+      name: 'tcp',
+      keyFile: '/k2',
+      hash: Hash.NONE,
+      auth: Hash.SHA1,
+      port: 26001,
+      family: 'ipv4',
+      address: '127.0.0.2',
+      protocol: '2',
+      freshnessWindowMs: 5_000,
+    },
+    {
+      module: 'vsock',
+      name: 'vsock',
+      keyFile: '/k3',
+      hash: Hash.SHA512,
+      auth: Hash.NONE,
+      port: 26002,
+      protocol: '1',
+      freshnessWindowMs: 30_000,
+    },
     { module: 'serial', name: 'serial', uri: 'qemu:///system', path: '/var/run/cluster/fence', mode: 'vmchannel' },
   ]);
 });

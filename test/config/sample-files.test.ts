@@ -19,6 +19,8 @@ test('the Debian default /etc/fence_virt.conf (fixture copy): multicast on virbr
       family: 'ipv4',
       address: '225.0.0.12',
       interface: 'virbr0',
+      protocol: 'auto',
+      freshnessWindowMs: 30_000,
     },
   ]);
   assert.deepEqual(config.backend, { module: 'libvirt', uris: ['qemu:///system'] });

@@ -55,7 +55,7 @@ describe('dispatcher', () => {
     assert.deepEqual(answer, { kind: 'hostlist', hosts: [backend.domains[1]], code: Response.SUCCESS });
     assert.deepEqual(
       lines.map((l) => l.replace(/duration_ms=[\d.]+/, 'duration_ms=T')),
-      ['info: audit: listener=tcp requester=10.0.0.1 target="" op=list seqno=4 result=1 domain duration_ms=T\n'],
+      ['info: audit: listener=tcp requester=10.0.0.1 target="" op=list seqno=4 result=1 domain duration_ms=T protocol=1\n'],
     );
   });
 
@@ -67,13 +67,16 @@ describe('dispatcher', () => {
     await d.execute({ request: Request.STATUS, domain: 'vm1', seqno: 1 }, who);
     await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 2 }, who);
     await d.execute({ request: Request.REBOOT, domain: 'vm9', seqno: 3 }, who);
-    await d.execute({ request: Request.ON, domain: 'vm1', seqno: 4 }, { ...who, display: '10.0.0.2', addresses: ['10.0.0.2'] });
+    await d.execute(
+      { request: Request.ON, domain: 'vm1', seqno: 4 },
+      { ...who, display: '10.0.0.2', addresses: ['10.0.0.2'], protocol: 2 },
+    );
     assert.deepEqual(
-      lines.map((l) => l.replace(/ duration_ms=[\d.]+\n$/, '')),
+      lines.map((l) => l.replace(/ duration_ms=[\d.]+/, '')),
       [
-        'notice: audit: listener=tcp requester=10.0.0.1 target="vm1" op=off seqno=2 result=success',
-        'notice: audit: listener=tcp requester=10.0.0.1 target="vm9" op=reboot seqno=3 result=permission-denied reason="no group gives this requester the domain"',
-        'notice: audit: listener=tcp requester=10.0.0.2 target="vm1" op=on seqno=4 result=permission-denied reason="no group gives this requester the domain"',
+        'notice: audit: listener=tcp requester=10.0.0.1 target="vm1" op=off seqno=2 result=success protocol=1\n',
+        'notice: audit: listener=tcp requester=10.0.0.1 target="vm9" op=reboot seqno=3 result=permission-denied reason="no group gives this requester the domain" protocol=1\n',
+        'notice: audit: listener=tcp requester=10.0.0.2 target="vm1" op=on seqno=4 result=permission-denied reason="no group gives this requester the domain" protocol=2\n',
       ],
       'status is at info level, below verbosity 0',
     );

@@ -6,7 +6,8 @@
 const LEVEL = /^(error|warn|notice|info|debug|trace): /;
 // Anchored at the end: the operation and result follow the quoted target, so a domain name that
 // contains " op=off" cannot pass for one.
-const AUDIT = /audit: listener=\S+ requester=.* target=".*" op=(\w+) seqno=\d+ result=(\S+)(?: reason=".*")? duration_ms=[\d.]+$/;
+const AUDIT =
+  /audit: listener=\S+ requester=.* target=".*" op=(\w+) seqno=\d+ result=(\S+)(?: reason=".*")? duration_ms=[\d.]+ protocol=[12]$/;
 const FENCING_OPS = new Set(['off', 'on', 'reboot']);
 
 export class LogScan {

@@ -23,6 +23,7 @@ import { nextProbeSeqno } from './daemon-bed.js';
 import { HOST_GROUP_TARGETS, KEY, VSOCK_GUESTS, writeNode } from './fixture.js';
 import { LogFollower } from './log-scan.js';
 import { sendPieces, type Endpoint, type StreamOutcome } from './stream-client.js';
+import { defaultProtocolSettings } from '../../src/listeners/protocol-policy.js';
 
 /** The probes come from a fixture guest's CID; fuzz traffic from the other guest's and from CIDs nobody holds. */
 const [PROBE_CID, GUEST_CID] = VSOCK_GUESTS.map((g) => g.cid) as [number, number];
@@ -65,7 +66,14 @@ export class VsockBed {
     const cids = new Map([PROBE_CID, ...FUZZ_CIDS].map((cid, i) => [cid, this.probe.port + i]));
     this.listener = new VsockListener(
       new LoopbackVsockAcceptor(cids),
-      { name: 'vsock', key: () => KEY, minimumHash: Hash.SHA256, auth: Hash.SHA256, sourceOf: (peer) => `cid ${peer.cid}` },
+      {
+        name: 'vsock',
+        key: () => KEY,
+        minimumHash: Hash.SHA256,
+        auth: Hash.SHA256,
+        ...defaultProtocolSettings,
+        sourceOf: (peer) => `cid ${peer.cid}`,
+      },
       new VsockDomainDirectory(() => [this.pool.get(uri)], log),
       { dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), log), log, libvirt: this.pool },
     );

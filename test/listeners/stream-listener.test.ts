@@ -24,6 +24,7 @@ import { CapturedLog } from '../support/captured-log.js';
 import { FakeBackend } from '../support/fake-backend.js';
 import { MemoryAcceptor } from '../support/memory-stream.js';
 import { exchangeOn, signedRequest } from '../support/raw-client.js';
+import { defaultProtocolSettings } from '../../src/listeners/protocol-policy.js';
 
 const key = new AuthKey(Buffer.from('stream listener unit test key'));
 const otherKey = new AuthKey(Buffer.from('not the key'));
@@ -52,6 +53,7 @@ async function listen(options: { limits?: Partial<SecurityLimits>; groups?: Grou
     key: () => key,
     minimumHash: Hash.SHA256,
     auth: Hash.SHA256,
+    ...defaultProtocolSettings,
     sourceOf: (p: TcpPeer) => p.address,
     identify,
   };

@@ -18,6 +18,7 @@ import { VsockAcceptor } from '../../src/listeners/vsock/acceptor.js';
 import { Hash } from '../../src/protocol/index.js';
 import { listenVsock } from '../../src/native/vsock.js';
 import { CapturedLog } from '../support/captured-log.js';
+import { defaultProtocolSettings } from '../../src/listeners/protocol-policy.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
 const URI = `test+unix://${NODE}`;
@@ -67,6 +68,7 @@ describe('vsock acceptor (real AF_VSOCK socket, bind and listen only)', () => {
       hash: Hash.SHA256,
       auth: Hash.SHA256,
       port: 25101,
+      ...defaultProtocolSettings,
     };
     const listener = createListener(config, {
       keys: new KeyRing(log),

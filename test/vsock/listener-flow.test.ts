@@ -22,6 +22,7 @@ import { CapturedLog } from '../support/captured-log.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
 import { CountingLibvirt, handOverCid } from './counting-libvirt.js';
 import { LoopbackVsockAcceptor } from './loopback-acceptor.js';
+import { defaultProtocolSettings } from '../../src/listeners/protocol-policy.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
 const URI = `test+unix://${NODE}`;
@@ -66,7 +67,14 @@ before(async () => {
   calls = new CountingLibvirt(client);
   listener = new VsockListener(
     new LoopbackVsockAcceptor(PORT_OF_CID),
-    { name: 'vsock', key: () => key, minimumHash: Hash.SHA256, auth: Hash.SHA256, sourceOf: (peer) => `cid ${peer.cid}` },
+    {
+      name: 'vsock',
+      key: () => key,
+      minimumHash: Hash.SHA256,
+      auth: Hash.SHA256,
+      ...defaultProtocolSettings,
+      sourceOf: (peer) => `cid ${peer.cid}`,
+    },
     new VsockDomainDirectory(() => [Promise.resolve(calls)], log),
     { dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), log), log, libvirt: pool },
   );

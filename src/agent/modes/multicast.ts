@@ -11,12 +11,13 @@ import { CallbackListener } from '../multicast/callback-listener.js';
 import { localAddresses } from '../multicast/local-addresses.js';
 import { sendRequests, type MulticastTarget } from '../multicast/send-requests.js';
 import { exchangeOnStream } from '../network-exchange.js';
-import { newSeqno, signedRequest } from '../request-builder.js';
+import { cannotMeetPolicy, newSeqno, offersV2, signedRequest } from '../request-builder.js';
 import { stepMs, type RunContext } from '../run-context.js';
 
 export async function runMulticast(ctx: RunContext): Promise<number> {
   const { args, out, log, deadline } = ctx;
   const agentKey = await loadAgentKey(args, out, log);
+  if (cannotMeetPolicy(args, agentKey, log)) return 1;
   const target: MulticastTarget = {
     family: args.family === Family.INET6 ? Family.INET6 : Family.INET,
     group: args.multicastAddress as string,
@@ -47,15 +48,17 @@ export async function runMulticast(ctx: RunContext): Promise<number> {
   }
 
   const seqno = newSeqno();
+  // Every copy sent, by the address inside it: the daemon names us by that address, and its version 2
+  // proof says which copy it answers.
+  const sent = new Map<string, Buffer[]>();
+  const packetFor = (address: string): Buffer => {
+    const packet = signedRequest(args, agentKey, seqno, { family: target.family, address, port: args.port });
+    sent.set(address, [...(sent.get(address) ?? []), packet]);
+    return packet;
+  };
   try {
     for (;;) {
-      await sendRequests(
-        target,
-        addresses,
-        (address) => signedRequest(args, agentKey, seqno, { family: target.family, address, port: args.port }),
-        out,
-        log,
-      );
+      await sendRequests(target, addresses, packetFor, out, log);
       let connection;
       try {
         connection = await listener.next(deadline.cap(periodMs));
@@ -66,7 +69,16 @@ export async function runMulticast(ctx: RunContext): Promise<number> {
       }
       if (connection) {
         listener.close();
-        return await exchangeOnStream(connection, undefined, { ...agentKey, stepMs: stepMs(ctx), deadline, out, log });
+        const calledBack = connection.localAddress ?? '';
+        const offer = offersV2(args, agentKey) ? { requests: sent.get(calledBack) ?? [], identity: calledBack } : undefined;
+        return await exchangeOnStream(connection, undefined, offer, {
+          ...agentKey,
+          stepMs: stepMs(ctx),
+          deadline,
+          out,
+          log,
+          protocol: args.protocol,
+        });
       }
       if (--attempts <= 0 || deadline.expired) {
         out.stdout('Timed out waiting for response\n');

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { loadAgentKey } from '../agent-key.js';
 import { errnoError, strerror } from '../errno-text.js';
 import { exchangeOnStream } from '../network-exchange.js';
-import { NO_CALLBACK, newSeqno, signedRequest } from '../request-builder.js';
+import { cannotMeetPolicy, NO_CALLBACK, newSeqno, offersV2, signedRequest } from '../request-builder.js';
 import { stepMs, type RunContext } from '../run-context.js';
 import { CONNECT_MS, connectTcp } from '../transports/tcp-connect.js';
 
@@ -25,6 +25,7 @@ function cConnectErrorText(err: NodeJS.ErrnoException): string {
 export async function runTcp(ctx: RunContext): Promise<number> {
   const { args, out, log, deadline } = ctx;
   const agentKey = await loadAgentKey(args, out, log);
+  if (cannotMeetPolicy(args, agentKey, log)) return 1;
   const request = signedRequest(args, agentKey, newSeqno(), NO_CALLBACK);
   const host = args.ipaddr as string;
   let socket;
@@ -36,5 +37,7 @@ export async function runTcp(ctx: RunContext): Promise<number> {
     log.error(`cannot connect to fence_virtd at ${host}:${args.port}: ${(err as Error).message}`);
     return 1;
   }
-  return exchangeOnStream(socket, request, { ...agentKey, stepMs: stepMs(ctx), deadline, out, log });
+  // The daemon names us by the address it sees: our end of the connection.
+  const offer = offersV2(args, agentKey) ? { requests: [request], identity: socket.localAddress ?? '' } : undefined;
+  return exchangeOnStream(socket, request, offer, { ...agentKey, stepMs: stepMs(ctx), deadline, out, log, protocol: args.protocol });
 }

@@ -2,16 +2,17 @@
  * fence_virt -S (docs/protocol.md#vsock-flow): the TCP exchange over AF_VSOCK to the host's CID, through
  * the native addon. Unlike the C agent's blocking connect, the connect is bounded by the deadline.
  */
-import { connectVsock } from '../../native/vsock.js';
+import { connectVsock, vsockLocalCid } from '../../native/vsock.js';
 import { loadAgentKey } from '../agent-key.js';
 import { strerror } from '../errno-text.js';
 import { exchangeOnStream } from '../network-exchange.js';
-import { NO_CALLBACK, newSeqno, signedRequest } from '../request-builder.js';
+import { cannotMeetPolicy, NO_CALLBACK, newSeqno, offersV2, signedRequest } from '../request-builder.js';
 import { stepMs, type RunContext } from '../run-context.js';
 
 export async function runVsock(ctx: RunContext): Promise<number> {
   const { args, out, log, deadline } = ctx;
   const agentKey = await loadAgentKey(args, out, log);
+  if (cannotMeetPolicy(args, agentKey, log)) return 1;
   const request = signedRequest(args, agentKey, newSeqno(), NO_CALLBACK);
   let stream;
   try {
@@ -27,5 +28,7 @@ export async function runVsock(ctx: RunContext): Promise<number> {
     log.error(`vsock connection to CID ${args.cid} port ${args.port} failed: ${e.message}`);
     return 1;
   }
-  return exchangeOnStream(stream, request, { ...agentKey, stepMs: stepMs(ctx), deadline, out, log });
+  // The daemon names us by our CID.
+  const offer = offersV2(args, agentKey) ? { requests: [request], identity: String(vsockLocalCid()) } : undefined;
+  return exchangeOnStream(stream, request, offer, { ...agentKey, stepMs: stepMs(ctx), deadline, out, log, protocol: args.protocol });
 }

@@ -24,6 +24,8 @@ export const multicast: ListenerModule<MulticastListenerConfig> = {
         key: deps.keys.source(config.keyFile),
         minimumHash: config.hash,
         auth: config.auth,
+        protocol: config.protocol,
+        freshnessWindowMs: config.freshnessWindowMs,
       },
       deps.context(config.name),
     ),

@@ -11,8 +11,9 @@ import { describeOwners, otherHolders } from '../../util/port-owner.js';
 import { StreamIO } from '../../util/stream-io.js';
 import { runAuthenticatedSession } from '../authenticated-session.js';
 import { Timeouts, type Listener, type ListenerContext } from '../listener.js';
+import { chooseVersion, type ProtocolSettings } from '../protocol-policy.js';
 
-export interface MulticastSettings {
+export interface MulticastSettings extends ProtocolSettings {
   name: string;
   family: 'ipv4' | 'ipv6';
   /** Group to join. */
@@ -130,6 +131,8 @@ export class MulticastListener implements Listener {
     // By address only: each attempt of a client sends from a new port, and its refusals belong together.
     const req = core.gate.verify(msg, `sender ${senderAddress}`, { ...settings, stream: false }, log);
     if (!req) return;
+    const version = chooseVersion(msg, this.settings, `sender ${sender}`, log);
+    if (!version) return;
     const target = req.address;
     if (target === null) {
       log.warn(`dropping request from ${sender}: no connect-back address (family 0)`);
@@ -163,7 +166,14 @@ export class MulticastListener implements Listener {
         admitted.finish(false);
         return;
       }
-      await runAuthenticatedSession(new StreamIO(socket), admitted, who, settings, { dispatcher: this.ctx.dispatcher, core, log });
+      await runAuthenticatedSession(
+        new StreamIO(socket),
+        admitted,
+        who,
+        settings,
+        { version, raw: msg },
+        { dispatcher: this.ctx.dispatcher, core, log },
+      );
     } finally {
       release();
     }

@@ -19,6 +19,8 @@ export function createTcpListener(config: TcpListenerConfig, key: KeySource, ctx
       key,
       minimumHash: config.hash,
       auth: config.auth,
+      protocol: config.protocol,
+      freshnessWindowMs: config.freshnessWindowMs,
       sourceOf: (peer) => peer.address,
       identify: (peer) => tcpRequester(config.name, peer),
     },

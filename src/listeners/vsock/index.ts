@@ -24,6 +24,8 @@ export const vsock: ListenerModule<VsockListenerConfig> = {
         key: deps.keys.source(config.keyFile),
         minimumHash: config.hash,
         auth: config.auth,
+        protocol: config.protocol,
+        freshnessWindowMs: config.freshnessWindowMs,
         sourceOf: (peer) => `cid ${peer.cid}`,
       },
       new VsockDomainDirectory(() => deps.backendUris.map((uri) => ctx.libvirt.get(uri)), ctx.log),
