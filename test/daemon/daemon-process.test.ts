@@ -62,7 +62,11 @@ describe('fence_virtd as a process', () => {
     assert.match(bad.stderr, /invalid option -x/);
     const typo = await daemon('--chek');
     assert.equal(typo.code, 1);
-    assert.match(typo.stderr, /invalid option '--chek' \(long options: --check, --history, --json, --set, --help, --version\)/, 'names the option it refuses');
+    assert.match(
+      typo.stderr,
+      /invalid option '--chek' \(long options: --check, --history, --json, --set, --help, --version\)/,
+      'names the option it refuses',
+    );
   });
 
   it('refuses a broken configuration with the file, line and column', async () => {
