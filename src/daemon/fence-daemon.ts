@@ -1,13 +1,13 @@
-import type { FenceBackend } from '../backends/backend.js';
+import { BackendStartError, type FenceBackend } from '../backends/backend.js';
 import { createBackend } from '../backends/registry.js';
 import { createRequestCore } from '../core/request-core.js';
-import { loadDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
+import { applyCommandLineOverrides, loadDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
 import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
-import { createListener, keyFilesOf } from '../listeners/registry.js';
+import { createListener, keyFilesOf, type ListenerConfig } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
 import { Dispatcher } from './dispatcher.js';
-import { KeyRing } from './key-ring.js';
+import { KeyRing, type KeyFiles } from './key-ring.js';
 import { StaticMap } from './static-map.js';
 
 /** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */
@@ -45,7 +45,8 @@ export class FenceDaemon {
     const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits);
     const listeners = config.listeners.map((l) =>
       createListener(l, {
-        keys,
+        // By listener, not by path: a reload may point this listener at another key file.
+        keys: { source: () => keys.source(l.name) },
         backendUris: config.backend.uris,
         context: (name) => ({ dispatcher, core, libvirt: pool, log: log.child(`${l.module}:${name}`) }),
       }),
@@ -98,24 +99,41 @@ export class FenceDaemon {
     if (still.length && !this.stopped) this.retryLater(still);
   }
 
-  /** Re-reads the file: new keys and groups apply at once; other changes need a restart. */
+  /**
+   * Re-reads the file and the key files it names: keys (also a listener's changed `key_file`) and groups
+   * apply at once, all or nothing; other changes need a restart. A broken file or a key that cannot be
+   * read keeps every running key and group.
+   */
   async reload(): Promise<void> {
     const log = this.log;
     let next: DaemonConfig;
     try {
-      next = (await loadDaemonConfig(this.config.file, log)).config;
+      // The running values of -d, -F and -w may come from the command line; the file alone would differ.
+      const { debug, foreground, waitForInit } = this.config;
+      next = applyCommandLineOverrides((await loadDaemonConfig(this.config.file, log)).config, { debug, foreground, waitForInit });
     } catch (err) {
-      log.error(`reload failed, keeping the running configuration: ${(err as Error).message}`);
+      log.error(`reload failed, keeping the running keys and groups: ${(err as Error).message}`);
       return;
     }
-    await this.keys.reload();
+    // Listeners run as started; only the key files of those still configured under the same name change.
+    const running = keyFilesOf(this.config.listeners);
+    const wanted = keyFilesOf(next.listeners);
+    const files = new Map([...running].map(([name, path]) => [name, wanted.get(name) ?? path]));
+    try {
+      await this.keys.load(files);
+    } catch (err) {
+      log.error(`reload failed, keeping the running keys and groups: ${(err as Error).message}`);
+      return;
+    }
     this.permissions.map = new StaticMap(next.groups);
-    const structural = (c: DaemonConfig) => JSON.stringify([c.listeners, c.backend, c.limits, c.debug, c.foreground, c.waitForInit]);
+    const structural = (c: DaemonConfig) =>
+      JSON.stringify([withoutKeyFiles(c.listeners), c.backend, c.limits, c.debug, c.foreground, c.waitForInit]);
     if (structural(next) !== structural(this.config)) {
       log.warn('listener, backend, bound (max_*, replay_window) or start-up settings changed; they take effect after a restart');
     }
-    this.config = { ...this.config, groups: next.groups };
-    log.notice(`reloaded keys and ${next.groups.length} permission group(s)`);
+    this.config = { ...this.config, groups: next.groups, listeners: withKeyFiles(this.config.listeners, files) };
+    const inUse = [...files].map(([name, path]) => `${name}=${path}`).join(', ') || 'none';
+    log.notice(`reloaded keys (key files: ${inUse}) and ${next.groups.length} permission group(s)`);
   }
 
   async stop(): Promise<void> {
@@ -129,14 +147,31 @@ export class FenceDaemon {
   }
 }
 
+/** With `wait` (-w), retries what may get better; a failure waiting cannot cure ends the start at once. */
 async function retrying<T>(wait: boolean, log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
       return await fn();
     } catch (err) {
+      if (wait && err instanceof BackendStartError && err.permanent) {
+        throw new Error(`${what} failed to start: ${err.message} (not retried: waiting cannot fix this)`);
+      }
       if (!wait) throw new Error(`${what} failed to start: ${(err as Error).message}`);
       log.error(`${what} failed to start: ${(err as Error).message}; retrying in ${INIT_RETRY_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, INIT_RETRY_MS));
     }
   }
+}
+
+/** The listeners' settings without their key files, which a reload applies. */
+function withoutKeyFiles(listeners: readonly ListenerConfig[]): unknown[] {
+  return listeners.map((l) => ('keyFile' in l ? { ...l, keyFile: undefined } : l));
+}
+
+/** The listeners' settings with the key files now in use. */
+function withKeyFiles(listeners: readonly ListenerConfig[], files: KeyFiles): ListenerConfig[] {
+  return listeners.map((l) => {
+    const file = files.get(l.name);
+    return 'keyFile' in l && file !== undefined ? { ...l, keyFile: file } : l;
+  });
 }
