@@ -8,6 +8,7 @@ import { createListener, keyFilesOf, type ListenerConfig } from '../listeners/re
 import type { Logger } from '../util/log.js';
 import { Dispatcher } from './dispatcher.js';
 import { KeyRing, type KeyFiles } from './key-ring.js';
+import { ReplayJournal } from './replay-journal.js';
 import { StaticMap } from './static-map.js';
 
 /** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */
@@ -32,7 +33,8 @@ export class FenceDaemon {
     private readonly log: Logger,
   ) {}
 
-  static async start(config: DaemonConfig, log: Logger): Promise<FenceDaemon> {
+  /** `replayJournal`: the file that keeps the replay memory across restarts (none: memory only). */
+  static async start(config: DaemonConfig, log: Logger, options: { replayJournal?: string } = {}): Promise<FenceDaemon> {
     const keys = new KeyRing(log);
     await keys.load(keyFilesOf(config.listeners));
     const pool = new LibvirtConnectionPool(log);
@@ -42,7 +44,9 @@ export class FenceDaemon {
     const permissions = { map: new StaticMap(config.groups) };
     const dispatcher = new Dispatcher(backend, () => permissions.map, log);
     // One core for all listeners: no protection may depend on which listener a peer picks.
-    const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits);
+    const { replayWindowMs, maxReplayEntries } = config.limits;
+    const replays = options.replayJournal && ReplayJournal.open(options.replayJournal, replayWindowMs, maxReplayEntries, log);
+    const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits, replays || undefined);
     const listeners = config.listeners.map((l) =>
       createListener(l, {
         // By listener, not by path: a reload may point this listener at another key file.

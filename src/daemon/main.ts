@@ -9,7 +9,7 @@ import { syslogSink } from '../util/syslog-sink.js';
 import { COMPATIBLE_WITH, VERSION } from '../version.js';
 import { daemonUsage, parseDaemonOptions, UsageError } from './cli-options.js';
 import { FenceDaemon } from './fence-daemon.js';
-import { PidFile } from './pid-file.js';
+import { PidFile, replayJournalBeside } from './pid-file.js';
 
 /** Set in the re-spawned background child; Node cannot fork, so "daemonize" is spawn + detach. */
 const CHILD_ENV = 'FENCE_VIRTD_BACKGROUND_CHILD';
@@ -66,7 +66,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   }
   let daemon: FenceDaemon;
   try {
-    daemon = await FenceDaemon.start(config, log);
+    daemon = await FenceDaemon.start(config, log, { replayJournal: replayJournalBeside(opts.pidFile) });
   } catch (err) {
     log.error((err as Error).message);
     pidFile.release();
