@@ -29,6 +29,7 @@ const targeted = new Set<number>([Request.OFF, Request.ON, Request.REBOOT, Reque
 export class Dispatcher implements RequestExecutor {
   private readonly perDomain = new KeyedMutex();
   private inFlight = 0;
+  private closing = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -45,11 +46,17 @@ export class Dispatcher implements RequestExecutor {
 
   async execute(req: RequestToExecute, who: Requester): Promise<Answer> {
     const started = performance.now();
-    this.inFlight++;
+    if (this.closing) {
+      // The daemon is stopping: an action begun now could be cut short by the exit.
+      this.log.warn(`not executing ${describe(req)} from ${who.display}: the daemon is stopping`);
+      return code(Response.FAIL);
+    }
+    const counted = fencing.has(req.request);
+    if (counted) this.inFlight++;
     let answer: Answer;
     // Counted until the action ends, even when its answer went out at the deadline: shutdown waits for it.
     const work = this.run(req, who).finally(() => {
-      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      if (counted && --this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     });
     try {
       answer = await this.withinDeadline(work, req);
@@ -62,7 +69,17 @@ export class Dispatcher implements RequestExecutor {
     return answer;
   }
 
-  /** Resolves when no request is being executed, so shutdown never cuts a fencing action short. */
+  /** Fencing actions (off, on, reboot) being executed. */
+  get actionsInProgress(): number {
+    return this.inFlight;
+  }
+
+  /** From now on requests are answered failure without running; those running go on. */
+  close(): void {
+    this.closing = true;
+  }
+
+  /** Resolves when no fencing action is being executed, so shutdown never cuts one short. */
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));

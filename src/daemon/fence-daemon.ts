@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BackendStartError, type FenceBackend } from '../backends/backend.js';
 import { createBackend } from '../backends/registry.js';
 import { createRequestCore } from '../core/request-core.js';
@@ -10,6 +11,9 @@ import { Dispatcher } from './dispatcher.js';
 import { KeyRing, type KeyFiles } from './key-ring.js';
 import { ReplayJournal } from './replay-journal.js';
 import { StaticMap } from './static-map.js';
+
+/** On stop, how long sessions may take to write the answers of the last actions. */
+const ANSWER_FLUSH_MS = 200;
 
 /** With wait_for_init (-w), start-up steps that fail are retried this often, as in C. */
 const INIT_RETRY_MS = 5_000;
@@ -140,12 +144,24 @@ export class FenceDaemon {
     log.notice(`reloaded keys (key files: ${inUse}) and ${next.groups.length} permission group(s)`);
   }
 
+  /** Fencing actions being executed (stop waits for them). */
+  get actionsInProgress(): number {
+    return this.dispatcher.actionsInProgress;
+  }
+
+  /**
+   * Stops accepting, lets fencing actions in progress finish (new ones are answered failure), and
+   * closes the connections; a peer that stalls is not waited for.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    await Promise.allSettled(this.listeners.map((l) => l.stop()));
+    this.dispatcher.close();
+    const closed = Promise.allSettled(this.listeners.map((l) => l.stop()));
     await this.dispatcher.idle();
+    // Sessions that got their answers write them now; a peer that stalls its exchange is not waited for.
+    await Promise.race([closed, sleep(ANSWER_FLUSH_MS, undefined, { ref: false })]);
     await this.backend.close();
     await this.pool.closeAll();
   }

@@ -81,7 +81,11 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        // Never cut a fencing action short, nor ignore the signal without a word.
+        log.notice(`${signal} received again; still finishing ${daemon.actionsInProgress} fencing action(s) in progress`);
+        return;
+      }
       stopping = true;
       log.notice(`${signal} received; stopping`);
       // Exits either way; a failure while stopping reaches the unhandledRejection handler below, which logs it.
