@@ -9,6 +9,7 @@ import { createListener, keyFilesOf, type ListenerConfig } from '../listeners/re
 import type { Logger } from '../util/log.js';
 import { Dispatcher } from './dispatcher.js';
 import { KeyRing, type KeyFiles } from './key-ring.js';
+import { LoopDelay } from './loop-delay.js';
 import { ReplayJournal } from './replay-journal.js';
 import { StaticMap } from './static-map.js';
 
@@ -25,6 +26,7 @@ const INIT_RETRY_MS = 5_000;
 export class FenceDaemon {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly loopDelay = new LoopDelay();
 
   private constructor(
     private config: DaemonConfig,
@@ -164,6 +166,7 @@ export class FenceDaemon {
     await Promise.race([closed, sleep(ANSWER_FLUSH_MS, undefined, { ref: false })]);
     await this.backend.close();
     await this.pool.closeAll();
+    this.log.notice(this.loopDelay.finish());
   }
 }
 

@@ -41,6 +41,12 @@ export class CaseTally {
     return right;
   }
 
+  /** Counts a crash when the daemon is no longer running though nobody stopped it. */
+  stillRunning(running: boolean): boolean {
+    if (!running) this.crashes++;
+    return running;
+  }
+
   /** Times `recover` (polling for the first correct answer) as the recovery time. */
   async recovery<T>(recover: () => Promise<T>): Promise<T> {
     const started = performance.now();

@@ -61,7 +61,7 @@ async function recover(tally: CaseTally): Promise<void> {
 }
 
 function finish(tally: CaseTally): void {
-  assert.ok(bed.daemon?.running, 'the daemon is still running');
+  assert.ok(tally.stillRunning(bed.daemon?.running === true), 'the daemon is still running');
   const record = tally.record();
   assert.equal(record.falseSuccesses, 0);
   assert.equal(record.wrong, 0);
