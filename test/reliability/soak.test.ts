@@ -208,10 +208,8 @@ class Soak {
         const answer = await line.answer(30_000);
         return { kind: 'code', code: answer.code };
       } catch (err) {
-        writeFileSync('/tmp/rel-soak-daemon.log', bed.daemon!.output());
-        throw new Error(
-          `${(err as Error).message} on ${guest.path} (connections ${guest.connections.length}, open ${guest.open.length}, done ${this.issued})`,
-        );
+        const where = `${guest.path} (connections ${guest.connections.length}, open ${guest.open.length}, after ${this.issued} requests)`;
+        throw new Error(`${(err as Error).message} on ${where}; daemon output:\n${bed.daemon!.output().slice(-3000)}`);
       }
     });
   }
