@@ -51,8 +51,9 @@ export class FenceDaemon {
     const dispatcher = new Dispatcher(backend, () => permissions.map, log);
     // One core for all listeners: no protection may depend on which listener a peer picks.
     const { replayWindowMs, maxReplayEntries } = config.limits;
-    const replays = options.replayJournal && ReplayJournal.open(options.replayJournal, replayWindowMs, maxReplayEntries, log);
-    const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits, replays || undefined);
+    const journal = options.replayJournal;
+    const replays = journal === undefined ? undefined : ReplayJournal.open(journal, replayWindowMs, maxReplayEntries, log);
+    const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits, replays);
     const listeners = config.listeners.map((l) =>
       createListener(l, {
         // By listener, not by path: a reload may point this listener at another key file.
