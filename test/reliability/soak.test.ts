@@ -277,13 +277,15 @@ it(`answers ${REQUESTS} mixed requests over all listeners correctly through two 
   // Let connections that just finished close, then measure.
   await new Promise((r) => setTimeout(r, 1_000));
   const growth = rss(pid) - rssAfterWarmUp;
-  await waitUntil(() => fds(pid) === fdsAtStart, `the descriptor count back to ${fdsAtStart} (now ${fds(pid)})`, 15_000);
+  // No more than at the start (one that was closing then may be gone now): a leak shows as more.
+  await waitUntil(() => fds(pid) <= fdsAtStart, `the descriptor count back to ${fdsAtStart} (now ${fds(pid)})`, 15_000);
+  const fdsAtEnd = fds(pid);
   assert.ok(soak.tally.stillRunning(bed.daemon!.running), 'the daemon ran through the soak');
   await bed.daemon!.stop();
   const delay = /event-loop delay over .*$/m.exec(bed.daemon!.output())?.[0] ?? 'not reported';
   soak.tally.notes =
     `${Math.round(REQUESTS / seconds)} req/s; RSS growth after warm-up ${(growth / 1024 / 1024).toFixed(1)} MB; ` +
-    `descriptors ${fdsAtStart} at start and end; daemon ${delay}`;
+    `descriptors ${fdsAtStart} at start, ${fdsAtEnd} at the end; daemon ${delay}`;
   process.stdout.write(`# soak RSS MB every 2 s: ${samples.map((b) => (b / 1024 / 1024).toFixed(1)).join(' ')}\n`);
   process.stdout.write(`# soak: ${soak.tally.notes}\n# soak mix: ${[...soak.counts].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
   const record = soak.tally.record();
