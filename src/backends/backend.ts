@@ -88,3 +88,19 @@ export interface FenceBackend {
    */
   close(): Promise<void>;
 }
+
+/**
+ * A backend that could not start. `permanent` when waiting cannot cure it (the hypervisor refused the
+ * URI, or the URI is not one this daemon can open): with -w the daemon then fails at once instead of
+ * retrying forever. Anything else (a hypervisor not up yet) is worth retrying.
+ */
+export class BackendStartError extends Error {
+  override name = 'BackendStartError';
+
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+  }
+}

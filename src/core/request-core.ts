@@ -33,6 +33,8 @@ export function createRequestCore(
   permits: (request: RequestToExecute, who: Requester) => boolean,
   log: Logger,
   limits: Readonly<SecurityLimits> = defaultLimits,
+  /** The replay memory; the daemon passes one that a journal file keeps across restarts. */
+  replays: ExpiringSet = new ExpiringSet(limits.replayWindowMs, limits.maxReplayEntries),
 ): RequestCore {
   const shed = new RateLimitedLog((line) => log.warn(line));
   const history = new RequestHistory({
@@ -41,7 +43,7 @@ export function createRequestCore(
     maxEntries: MAX_HISTORY_ENTRIES,
   });
   return {
-    gate: new RequestGate(history, new ExpiringSet(limits.replayWindowMs, limits.maxReplayEntries), permits, shed),
+    gate: new RequestGate(history, replays, permits, shed),
     challenges: new ChallengeRegistry(),
     connections: new ConcurrencyLimiter(limits.maxConnections, limits.maxConnectionsPerSource),
     connectBacks: new ConcurrencyLimiter(limits.maxConnectBacks, limits.maxConnectBacksPerAddress),

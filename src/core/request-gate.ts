@@ -113,11 +113,14 @@ export class RequestGate {
       log.warn(`dropping request from ${who.display} (${describe(request)}): replay of a request already executed (identical bytes)`);
       return undefined;
     }
+    // Remembered before it runs, so a retransmission that reaches a daemon restarted after a crash
+    // mid-action (the memory may be a journal that survives it) is refused: executed at most once.
+    if (fingerprint !== undefined) this.replays.add(fingerprint);
     return {
       request,
       finish: (executed) => {
         claim.finish(executed);
-        if (executed && fingerprint !== undefined) this.replays.add(fingerprint);
+        if (!executed && fingerprint !== undefined) this.replays.delete(fingerprint);
       },
     };
   }

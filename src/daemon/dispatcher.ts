@@ -12,6 +12,12 @@ export type { Requester } from '../core/requester.js';
 export type { RequestToExecute } from '../core/request-gate.js';
 
 const fencing = new Set<number>([Request.OFF, Request.ON, Request.REBOOT]);
+
+/**
+ * The agents give up after 30 s by default (-t); an answer must come before that, also when libvirtd
+ * hangs mid-call. A reboot's own wait for the domain to go is 15 s, so this leaves it room.
+ */
+export const REQUEST_DEADLINE_MS = 25_000;
 /** Requests that name one domain and need the requester's permission for it. */
 const targeted = new Set<number>([Request.OFF, Request.ON, Request.REBOOT, Request.STATUS]);
 
@@ -25,12 +31,14 @@ const targeted = new Set<number>([Request.OFF, Request.ON, Request.REBOOT, Reque
 export class Dispatcher implements RequestExecutor {
   private readonly perDomain = new KeyedMutex();
   private inFlight = 0;
+  private closing = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly backend: FenceBackend,
     private readonly permissions: () => StaticMap,
     private readonly log: Logger,
+    private readonly deadlineMs = REQUEST_DEADLINE_MS,
   ) {}
 
   /** Whether the permission map lets `who` make this request (requests without a target always pass). */
@@ -40,27 +48,67 @@ export class Dispatcher implements RequestExecutor {
 
   async execute(req: RequestToExecute, who: Requester): Promise<Answer> {
     const started = performance.now();
-    this.inFlight++;
+    if (this.closing) {
+      // The daemon is stopping: an action begun now could be cut short by the exit.
+      this.log.warn(`not executing ${describe(req)} from ${who.display}: the daemon is stopping`);
+      return code(Response.FAIL);
+    }
+    const counted = fencing.has(req.request);
+    if (counted) this.inFlight++;
     let answer: Answer;
     let reason: string | undefined;
+    const explain = (r: string) => (reason = r);
+    // Counted until the action ends, even when its answer went out at the deadline: shutdown waits for it.
+    const work = this.run(req, who, explain).finally(() => {
+      if (counted && --this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    });
     try {
-      answer = await this.run(req, who, (r) => (reason = r));
+      answer = await this.withinDeadline(work, req, explain);
     } catch (err) {
       // Backends answer failures with 1; a throw is a bug or a dead connection: never report success.
       this.log.error(`backend ${this.backend.name} failed on ${describe(req)}: ${(err as Error).message}`);
       answer = { kind: 'code', code: Response.FAIL };
       reason = `backend error: ${(err as Error).message}`;
-    } finally {
-      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
     this.audit(req, who, answer, reason, performance.now() - started);
     return answer;
   }
 
-  /** Resolves when no request is being executed, so shutdown never cuts a fencing action short. */
+  /** Fencing actions (off, on, reboot) being executed. */
+  get actionsInProgress(): number {
+    return this.inFlight;
+  }
+
+  /** From now on requests are answered failure without running; those running go on. */
+  close(): void {
+    this.closing = true;
+  }
+
+  /** Resolves when no fencing action is being executed, so shutdown never cuts one short. */
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * The request's answer, or failure once the deadline passes. The action itself cannot be called back:
+   * it goes on (its VM stays locked until it ends), so the requester hears failure, never a success
+   * that is not sure to have happened.
+   */
+  private async withinDeadline(work: Promise<Answer>, req: RequestToExecute, explain: (reason: string) => void): Promise<Answer> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Answer>((resolve) => {
+      timer = setTimeout(() => {
+        this.log.error(`${describe(req)} did not finish within ${this.deadlineMs} ms; answering failure (it may still complete)`);
+        explain(`not finished within ${this.deadlineMs} ms`);
+        resolve(code(Response.FAIL));
+      }, this.deadlineMs);
+    });
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async run(req: RequestToExecute, who: Requester, explain: (reason: string) => void): Promise<Answer> {

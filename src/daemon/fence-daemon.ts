@@ -1,17 +1,23 @@
-import type { FenceBackend } from '../backends/backend.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BackendStartError, type FenceBackend } from '../backends/backend.js';
 import { createBackend } from '../backends/registry.js';
 import { createRequestCore } from '../core/request-core.js';
-import { loadDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
+import { applyCommandLineOverrides, loadDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
 import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
-import { createListener, keyFilesOf } from '../listeners/registry.js';
+import { createListener, keyFilesOf, type ListenerConfig } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
 import { INIT_RETRY_MS } from './cli-options.js';
 import { Dispatcher } from './dispatcher.js';
 import { FenceHistory } from './fence-history.js';
-import { KeyRing } from './key-ring.js';
+import { KeyRing, type KeyFiles } from './key-ring.js';
+import { LoopDelay } from './loop-delay.js';
 import { RecordingExecutor } from './recording-executor.js';
+import { ReplayJournal } from './replay-journal.js';
 import { StaticMap } from './static-map.js';
+
+/** On stop, how long sessions may take to write the answers of the last actions. */
+const ANSWER_FLUSH_MS = 200;
 
 /**
  * The running daemon: one backend, any number of listeners side by side, all executing through one
@@ -23,6 +29,7 @@ export class FenceDaemon {
   private markServing!: () => void;
   /** Resolves once every configured listener serves (with wait_for_init, after the last retry that succeeded). */
   readonly serving = new Promise<void>((resolve) => (this.markServing = resolve));
+  private readonly loopDelay = new LoopDelay();
 
   private constructor(
     private config: DaemonConfig,
@@ -36,7 +43,8 @@ export class FenceDaemon {
     private readonly log: Logger,
   ) {}
 
-  static async start(config: DaemonConfig, log: Logger): Promise<FenceDaemon> {
+  /** `replayJournal`: the file that keeps the replay memory across restarts (none: memory only). */
+  static async start(config: DaemonConfig, log: Logger, options: { replayJournal?: string } = {}): Promise<FenceDaemon> {
     const keys = new KeyRing(log);
     await keys.load(keyFilesOf(config.listeners));
     const pool = new LibvirtConnectionPool(log);
@@ -48,10 +56,14 @@ export class FenceDaemon {
     const history = config.history.entries > 0 ? new FenceHistory(config.history.file, config.history.entries, log) : undefined;
     const recorder = new RecordingExecutor(dispatcher, backend, history);
     // One core for all listeners: no protection may depend on which listener a peer picks.
-    const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits);
+    const { replayWindowMs, maxReplayEntries } = config.limits;
+    const journal = options.replayJournal;
+    const replays = journal === undefined ? undefined : ReplayJournal.open(journal, replayWindowMs, maxReplayEntries, log);
+    const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits, replays);
     const listeners = config.listeners.map((l) =>
       createListener(l, {
-        keys,
+        // By listener, not by path: a reload may point this listener at another key file.
+        keys: { source: () => keys.source(l.name) },
         backendUris: config.backend.uris,
         // `tcp: ...` for a block named after its module, `tcp:guests: ...` for a named one.
         context: (name) => ({
@@ -118,49 +130,95 @@ export class FenceDaemon {
     else if (!this.stopped) this.markServing();
   }
 
-  /** Re-reads the file: new keys and groups apply at once; other changes need a restart. */
+  /**
+   * Re-reads the file and the key files it names: keys (also a listener's changed `key_file`) and groups
+   * apply at once, all or nothing; other changes need a restart. A broken file or a key that cannot be
+   * read keeps every running key and group.
+   */
   async reload(): Promise<void> {
     const log = this.log;
     let next: DaemonConfig;
     try {
-      next = (await loadDaemonConfig(this.config.file, log)).config;
+      // The running values of -d, -F and -w may come from the command line; the file alone would differ.
+      const { debug, foreground, waitForInit } = this.config;
+      next = applyCommandLineOverrides((await loadDaemonConfig(this.config.file, log)).config, { debug, foreground, waitForInit });
     } catch (err) {
-      log.error(`reload failed, keeping the running configuration: ${(err as Error).message}`);
+      log.error(`reload failed, keeping the running keys and groups: ${(err as Error).message}`);
       return;
     }
-    await this.keys.reload();
+    // Listeners run as started; only the key files of those still configured under the same name change.
+    const running = keyFilesOf(this.config.listeners);
+    const wanted = keyFilesOf(next.listeners);
+    const files = new Map([...running].map(([name, path]) => [name, wanted.get(name) ?? path]));
+    try {
+      await this.keys.load(files);
+    } catch (err) {
+      log.error(`reload failed, keeping the running keys and groups: ${(err as Error).message}`);
+      return;
+    }
     this.permissions.map = new StaticMap(next.groups);
     const structural = (c: DaemonConfig) =>
-      JSON.stringify([c.listeners, c.backend, c.limits, c.debug, c.foreground, c.waitForInit, c.history]);
+      JSON.stringify([withoutKeyFiles(c.listeners), c.backend, c.limits, c.debug, c.foreground, c.waitForInit, c.history]);
     if (structural(next) !== structural(this.config)) {
       log.warn(
         'listener, backend, bound (max_*, replay_window), history (history_*) or start-up settings changed; they take effect after a restart',
       );
     }
-    this.config = { ...this.config, groups: next.groups };
-    log.notice(`reloaded keys and ${next.groups.length} permission group(s)`);
+    this.config = { ...this.config, groups: next.groups, listeners: withKeyFiles(this.config.listeners, files) };
+    const inUse = [...files].map(([name, path]) => `${name}=${path}`).join(', ') || 'none';
+    log.notice(`reloaded keys (key files: ${inUse}) and ${next.groups.length} permission group(s)`);
   }
 
+  /** Fencing actions being executed (stop waits for them). */
+  get actionsInProgress(): number {
+    return this.dispatcher.actionsInProgress;
+  }
+
+  /**
+   * Stops accepting, lets fencing actions in progress finish (new ones are answered failure), and
+   * closes the connections; a peer that stalls is not waited for.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    await Promise.allSettled(this.listeners.map((l) => l.stop()));
+    this.dispatcher.close();
+    const closed = Promise.allSettled(this.listeners.map((l) => l.stop()));
     await this.dispatcher.idle();
     await this.recorder.flushed();
+    // Sessions that got their answers write them now; a peer that stalls its exchange is not waited for.
+    await Promise.race([closed, sleep(ANSWER_FLUSH_MS, undefined, { ref: false })]);
     await this.backend.close();
     await this.pool.closeAll();
+    this.log.notice(this.loopDelay.finish());
   }
 }
 
+/** With `wait` (-w), retries what may get better; a failure waiting cannot cure ends the start at once. */
 async function retrying<T>(wait: boolean, log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
       return await fn();
     } catch (err) {
+      if (wait && err instanceof BackendStartError && err.permanent) {
+        throw new Error(`${what} failed to start: ${err.message} (not retried: waiting cannot fix this)`);
+      }
       if (!wait) throw new Error(`${what} failed to start: ${(err as Error).message}`);
       log.error(`${what} failed to start: ${(err as Error).message}; retrying in ${INIT_RETRY_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, INIT_RETRY_MS));
     }
   }
+}
+
+/** The listeners' settings without their key files, which a reload applies. */
+function withoutKeyFiles(listeners: readonly ListenerConfig[]): unknown[] {
+  return listeners.map((l) => ('keyFile' in l ? { ...l, keyFile: undefined } : l));
+}
+
+/** The listeners' settings with the key files now in use. */
+function withKeyFiles(listeners: readonly ListenerConfig[], files: KeyFiles): ListenerConfig[] {
+  return listeners.map((l) => {
+    const file = files.get(l.name);
+    return 'keyFile' in l && file !== undefined ? { ...l, keyFile: file } : l;
+  });
 }

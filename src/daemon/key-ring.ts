@@ -2,41 +2,37 @@ import { loadKeyFile } from '../auth/key-file.js';
 import type { AuthKey } from '../auth/keyed-hash.js';
 import type { Logger } from '../util/log.js';
 
+/** Which key file each keyed listener uses, by listener name. */
+export type KeyFiles = ReadonlyMap<string, string>;
+
 /**
- * The key files of all listeners, loaded once each. Listeners hold a getter, so a reload swaps keys
- * for new requests while requests in flight finish with the key they started with.
+ * The key of each keyed listener. Listeners hold a getter by their name, not by the file's path, so a
+ * reload that points a listener at another file takes effect; requests in flight finish with the key
+ * they started with.
  */
 export class KeyRing {
-  private readonly keys = new Map<string, AuthKey>();
+  private keys = new Map<string, AuthKey>();
 
   constructor(private readonly log: Logger) {}
 
-  /** Loads every file; a missing, unreadable or empty key is fatal at start-up. */
-  async load(paths: Iterable<string>): Promise<void> {
-    for (const path of new Set(paths)) await this.read(path);
-  }
-
-  /** Re-reads every file; one that fails keeps its previous key and is reported. */
-  async reload(): Promise<void> {
-    for (const path of this.keys.keys()) {
-      try {
-        await this.read(path);
-      } catch (err) {
-        this.log.error(`keeping the previous key: ${(err as Error).message}`);
-      }
+  /**
+   * Reads every file and only then swaps them all in: a missing, unreadable or empty key rejects and
+   * leaves every running key as it was (fatal at start-up; on SIGHUP the running keys stay).
+   */
+  async load(files: KeyFiles): Promise<void> {
+    const byPath = new Map<string, AuthKey>();
+    for (const path of new Set(files.values())) {
+      const { key, warnings } = await loadKeyFile(path);
+      for (const w of warnings) this.log.warn(w);
+      byPath.set(path, key);
     }
+    this.keys = new Map([...files].map(([listener, path]) => [listener, byPath.get(path) as AuthKey]));
   }
 
-  private async read(path: string): Promise<void> {
-    const { key, warnings } = await loadKeyFile(path);
-    for (const w of warnings) this.log.warn(w);
-    this.keys.set(path, key);
-  }
-
-  source(path: string): () => AuthKey {
+  source(listener: string): () => AuthKey {
     return () => {
-      const key = this.keys.get(path);
-      if (!key) throw new Error(`key file ${path} was never loaded`);
+      const key = this.keys.get(listener);
+      if (!key) throw new Error(`listener ${listener} has no key loaded`);
       return key;
     };
   }

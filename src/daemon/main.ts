@@ -11,7 +11,7 @@ import { COMPATIBLE_WITH, VERSION } from '../version.js';
 import { daemonUsage, parseDaemonOptions, UsageError } from './cli-options.js';
 import { FenceDaemon } from './fence-daemon.js';
 import { printFenceHistory } from './history-report.js';
-import { PidFile } from './pid-file.js';
+import { PidFile, replayJournalBeside } from './pid-file.js';
 import { SystemdNotifier } from './systemd-notify.js';
 
 /** Set in the re-spawned background child; Node cannot fork, so "daemonize" is spawn + detach. */
@@ -81,7 +81,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   }
   let daemon: FenceDaemon;
   try {
-    daemon = await FenceDaemon.start(config, log);
+    daemon = await FenceDaemon.start(config, log, { replayJournal: replayJournalBeside(opts.pidFile) });
   } catch (err) {
     log.error((err as Error).message);
     pidFile.release();
@@ -98,7 +98,11 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        // Never cut a fencing action short, nor ignore the signal without a word.
+        log.notice(`${signal} received again; still finishing ${daemon.actionsInProgress} fencing action(s) in progress`);
+        return;
+      }
       stopping = true;
       log.notice(`${signal} received; stopping`);
       notifier?.stopping();

@@ -55,3 +55,8 @@ export class PidFile {
     }
   }
 }
+
+/** The replay journal of the daemon that owns `pidFile`: beside it, `.pid` replaced by `.replay`. */
+export function replayJournalBeside(pidFile: string): string {
+  return `${pidFile.replace(/\.pid$/, '')}.replay`;
+}

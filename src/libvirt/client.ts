@@ -76,6 +76,9 @@ const defaults = {
   reconnectMaxDelayMs: 5_000,
 };
 
+/** How long close() waits for libvirtd to acknowledge CONNECT_CLOSE. */
+const CLOSE_TIMEOUT_MS = 250;
+
 const none: Decoder<void> = () => undefined;
 const readInt: Decoder<number> = (r) => r.int();
 const args = (build: (w: XdrWriter) => void): Buffer => {
@@ -156,7 +159,8 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
     const rpc = this.rpc;
     this.rpc = null;
     if (rpc && !rpc.closed) {
-      await rpc.call(Proc.ConnectClose, undefined, none, 1_000).catch(() => undefined);
+      // Courtesy only: a hung libvirtd must not hold up the daemon's exit.
+      await rpc.call(Proc.ConnectClose, undefined, none, CLOSE_TIMEOUT_MS).catch(() => undefined);
       rpc.destroy(new LibvirtConnectionError(`libvirt client for '${this.uri}' is closed`, this.uri));
     }
   }

@@ -31,7 +31,15 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
   return listenerModule(config).create(config, deps);
 }
 
-/** Key files the configured listeners need; the serial listener uses none (the C daemon still demanded one). */
-export function keyFilesOf(listeners: readonly ListenerConfig[]): string[] {
-  return listeners.flatMap((l) => listenerModule(l).keyFile?.(l) ?? []);
+/**
+ * The key file of each configured listener that needs one, by listener name; the serial listener uses
+ * none (the C daemon still demanded one).
+ */
+export function keyFilesOf(listeners: readonly ListenerConfig[]): Map<string, string> {
+  return new Map(
+    listeners.flatMap((l) => {
+      const file = listenerModule(l).keyFile?.(l);
+      return file === undefined ? [] : [[l.name, file] as const];
+    }),
+  );
 }

@@ -17,13 +17,24 @@ export class ExpiringSet {
     return this.until.has(member);
   }
 
-  add(member: string): void {
+  /** Adds (or renews) `member`; `until` (ms since the epoch) only for members restored in their order. */
+  add(member: string, until = this.now() + this.lifetimeMs): void {
     this.until.delete(member);
-    this.until.set(member, this.now() + this.lifetimeMs);
+    this.until.set(member, until);
     for (const oldest of this.until.keys()) {
       if (this.until.size <= this.maxSize) break;
       this.until.delete(oldest);
     }
+  }
+
+  delete(member: string): void {
+    this.until.delete(member);
+  }
+
+  /** The members that have not expired, with their expiry, oldest first. */
+  entries(): [member: string, until: number][] {
+    this.prune();
+    return [...this.until];
   }
 
   get size(): number {

@@ -13,11 +13,18 @@
  * each other's changes need the same connection.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isNoSuchDomain, LibvirtClient, type Domain, type LibvirtClientOptions } from '../../libvirt/index.js';
+import {
+  isNoSuchDomain,
+  LibvirtClient,
+  LibvirtError,
+  UnsupportedUriError,
+  type Domain,
+  type LibvirtClientOptions,
+} from '../../libvirt/index.js';
 import { DomainState, Response } from '../../protocol/constants.js';
 import { isUuidString } from '../../protocol/uuid.js';
 import type { Logger } from '../../util/log.js';
-import type { FenceBackend, HostInfo, HostList, RequestOrigin } from '../backend.js';
+import { BackendStartError, type FenceBackend, type HostInfo, type HostList, type RequestOrigin } from '../backend.js';
 
 /** How long the device-status check waits for libvirt's answer (an agent waits 30 s for the daemon's). */
 const HEALTH_CALL_TIMEOUT_MS = 5_000;
@@ -36,9 +43,18 @@ export interface LibvirtBackendOptions {
   connect?: (uri: string) => Promise<LibvirtClient>;
 }
 
-/** No configured URI could be opened. */
-export class LibvirtBackendInitError extends Error {
+/** No configured URI could be opened; permanent when every one was refused for good (see `refusedForGood`). */
+export class LibvirtBackendInitError extends BackendStartError {
   override name = 'LibvirtBackendInitError';
+}
+
+/**
+ * Whether opening a URI failed in a way waiting cannot cure: libvirtd answered the open with an error
+ * (a misspelled `qemu:///sytem`, a missing test-driver file), or the URI is not one this client can
+ * open. A socket that is not there yet, a refused or dropped connection or a timeout may get better.
+ */
+function refusedForGood(err: unknown): boolean {
+  return err instanceof LibvirtError || err instanceof UnsupportedUriError;
 }
 
 interface Found {
@@ -87,16 +103,18 @@ export class LibvirtBackend implements FenceBackend {
     const connect = options.connect ?? ((uri: string) => LibvirtClient.open({ ...options.client, uri, logger }));
     const results = await Promise.allSettled(uris.map(connect));
     const failures: string[] = [];
+    let permanent = true;
     const opened = results.map((r, i) => {
       if (r.status === 'fulfilled') return r.value;
       const why = r.reason instanceof Error ? r.reason.message : String(r.reason);
       failures.push(why);
+      permanent &&= refusedForGood(r.reason);
       log.warn(`skipping ${uris[i]}: ${why}`);
       return null;
     });
     if (opened.every((c) => c === null)) {
       const detail = failures.length > 0 ? failures.join('; ') : 'no URI configured';
-      throw new LibvirtBackendInitError(`could not connect to any hypervisor: ${detail}`);
+      throw new LibvirtBackendInitError(`could not connect to any hypervisor: ${detail}`, permanent);
     }
     return new LibvirtBackend(opened, uris, connect, log, options);
   }

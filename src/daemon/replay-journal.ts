@@ -1,0 +1,90 @@
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { ExpiringSet } from '../util/expiring-set.js';
+import type { Logger } from '../util/log.js';
+
+/**
+ * The replay memory kept in a file as well, so it survives the daemon being killed and started again
+ * (systemd's Restart=on-failure): an agent that retransmits a request the killed daemon had begun must
+ * not get it executed a second time. Each change is appended (synchronously, before the request runs:
+ * the process may die at any moment after); the file is rewritten compactly at start and whenever the
+ * appended lines outgrow the live entries.
+ *
+ * Lines: `+UNTIL HEX` remembers a fingerprint until UNTIL (ms since the epoch), `-HEX` forgets it.
+ */
+export class ReplayJournal extends ExpiringSet {
+  private lines = 0;
+  private failed = false;
+
+  private constructor(
+    private readonly path: string,
+    private readonly keepMs: number,
+    private readonly capacity: number,
+    private readonly log: Logger,
+  ) {
+    super(keepMs, capacity);
+  }
+
+  /** The journal at `path`, with what it held restored (a missing or damaged file is an empty memory). */
+  static open(path: string, lifetimeMs: number, maxSize: number, log: Logger): ReplayJournal {
+    const journal = new ReplayJournal(path, lifetimeMs, maxSize, log);
+    journal.restore();
+    journal.compact();
+    return journal;
+  }
+
+  override add(member: string, until = Date.now() + this.keepMs): void {
+    super.add(member, until);
+    this.append(`+${until} ${Buffer.from(member, 'latin1').toString('hex')}`);
+  }
+
+  override delete(member: string): void {
+    super.delete(member);
+    this.append(`-${Buffer.from(member, 'latin1').toString('hex')}`);
+  }
+
+  private restore(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'latin1');
+    } catch {
+      return; // first start, or the file was removed: nothing to restore
+    }
+    const now = Date.now();
+    for (const line of text.split('\n')) {
+      const added = /^\+(\d+) ([0-9a-f]+)$/.exec(line);
+      const removed = /^-([0-9a-f]+)$/.exec(line);
+      if (added && Number(added[1]) > now) super.add(Buffer.from(added[2] as string, 'hex').toString('latin1'), Number(added[1]));
+      else if (removed) super.delete(Buffer.from(removed[1] as string, 'hex').toString('latin1'));
+    }
+    this.log.info(`restored ${this.size} replay fingerprint(s) from ${this.path}`);
+  }
+
+  private compact(): void {
+    const text = this.entries()
+      .map(([m, until]) => `+${until} ${Buffer.from(m, 'latin1').toString('hex')}\n`)
+      .join('');
+    try {
+      writeFileSync(`${this.path}.new`, text, { mode: 0o600 });
+      renameSync(`${this.path}.new`, this.path);
+      this.lines = this.size;
+    } catch (err) {
+      this.warnOnce(err as Error);
+    }
+  }
+
+  private append(line: string): void {
+    if (++this.lines > 2 * this.capacity + 1_000) return this.compact();
+    try {
+      appendFileSync(this.path, `${line}\n`, { mode: 0o600 });
+    } catch (err) {
+      this.warnOnce(err as Error);
+    }
+  }
+
+  /** The memory still works in this process; only its survival of a restart is lost. */
+  private warnOnce(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.log.error(`cannot write the replay journal ${this.path} (replays are still refused until a restart): ${err.message}`);
+  }
+}

@@ -1,0 +1,36 @@
+/** The replay journal: what one process remembered, a new one restores; forgotten and expired entries stay gone. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { ReplayJournal } from '../../src/daemon/replay-journal.js';
+import { silentLogger } from '../../src/util/log.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fvd-journal-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+it('restores what was remembered and not forgotten, and drops what expired', () => {
+  const path = join(dir, 'fence_virtd.replay');
+  const first = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  first.add('\u0000\u00ffkept');
+  first.add('forgotten');
+  first.delete('forgotten');
+  writeFileSync(path, `${readFileSync(path, 'utf8')}+${Date.now() - 1} 65787069726564\n`); // 'expired', past its time
+  const second = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  assert.equal(second.has('\u0000\u00ffkept'), true);
+  assert.equal(second.has('forgotten'), false);
+  assert.equal(second.has('expired'), false);
+  assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 1, 'compacted at open');
+});
+
+it('ignores damaged lines, and keeps working in memory when the file cannot be written', () => {
+  const path = join(dir, 'damaged.replay');
+  writeFileSync(path, `garbage\n+${Date.now() + 60_000} 6f6b\n+12x zz\n`);
+  const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  assert.equal(journal.has('ok'), true);
+  assert.equal(journal.size, 1);
+  const unwritable = ReplayJournal.open(join(dir, 'no-such-dir', 'x.replay'), 60_000, 100, silentLogger);
+  unwritable.add('still refused');
+  assert.equal(unwritable.has('still refused'), true);
+});
