@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey, verifyRequest } from '../../src/auth/index.js';
 import { decodeFenceRequest, Hash } from '../../src/protocol/index.js';
+import { FLAG_PROTOCOL_2 } from '../../src/protocol/v2.js';
 import { cDaemonMissing } from '../support/c-daemon.js';
 import { needsTools } from '../support/requirement.js';
 import { C_AGENT, runC, runOurs } from './agents.js';
@@ -108,11 +109,20 @@ async function datagramsOf(side: 'C' | 'ours', family: 4 | 6, keyFile: string) {
   });
   assert.equal(new Set(requests.map((r) => r.seqno)).size, 1, `${side}: one seqno for the whole run`);
   return {
+    // Our agent offers protocol version 2 in the signed flags (the C daemon ignores them); the rest must match C.
+    offersV2: requests.map((r) => (r.flags & FLAG_PROTOCOL_2) !== 0),
     addresses: [...new Set(requests.map((r) => r.address))].sort(),
     fields: [
       ...new Set(
         requests.map((r) =>
-          JSON.stringify({ request: r.request, hash: r.hashType, flags: r.flags, domain: r.domain, family: r.family, port: r.port }),
+          JSON.stringify({
+            request: r.request,
+            hash: r.hashType,
+            flags: r.flags & ~FLAG_PROTOCOL_2,
+            domain: r.domain,
+            family: r.family,
+            port: r.port,
+          }),
         ),
       ),
     ],
@@ -131,9 +141,11 @@ describe('the datagrams: one request per local address, like the C agent', { ski
 
   for (const family of [4, 6] as const) {
     it(`IPv${family}`, async () => {
-      const c = await datagramsOf('C', family, keyFile);
-      const ours = await datagramsOf('ours', family, keyFile);
+      const { offersV2: cOffers, ...c } = await datagramsOf('C', family, keyFile);
+      const { offersV2: ourOffers, ...ours } = await datagramsOf('ours', family, keyFile);
       assert.deepEqual(ours, c);
+      assert.ok(cOffers.length > 0 && cOffers.every((o) => !o), 'the C agent sets no flag');
+      assert.ok(ourOffers.length > 0 && ourOffers.every(Boolean), 'ours offers protocol version 2 in every datagram');
       assert.deepEqual(ours.addresses, family === 4 ? ['10.99.0.1', '10.99.0.2', '127.0.0.1'] : V6);
     });
   }
