@@ -25,7 +25,7 @@ export function assertListed(output: string, guests: readonly Guest[]): void {
  * The C fence_virt in guest A on its ttyS1 (a unix socket in the bed's socket dir): list, off B, on B.
  * Both guests have a ttyS1 socket, so the daemon also has B's to drop and re-open.
  */
-export async function fenceOverTtyS1(t: TestContext, start: StartDaemon): Promise<{ daemon: DaemonProcess; b: Guest }> {
+export async function fenceOverTtyS1(t: TestContext, start: StartDaemon): Promise<{ daemon: DaemonProcess; a: Guest; b: Guest }> {
   const bed = await GuestBed.create();
   t.after(() => bed.cleanup());
   const b = await bed.startGuest({ role: 'b', serial: true });
@@ -47,5 +47,5 @@ export async function fenceOverTtyS1(t: TestContext, start: StartDaemon): Promis
   assert.equal(await b.state(), 'running');
   // Not just "running": B boots a second time.
   await b.ready(2);
-  return { daemon, b };
+  return { daemon, a, b };
 }

@@ -13,7 +13,7 @@
  * such as Node and this checkout (`repoRoot`, same path inside) run in the guest unchanged.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -119,6 +119,20 @@ export class Guest {
     const n = this.nextCommand++;
     this.control.write(`${n} ${Buffer.from(command).toString('base64')}\n`);
     return this.waitFor(`command ${n} (${command})`, timeoutMs, (markers, text) => commandResult(markers, text, n));
+  }
+
+  /**
+   * Kills the guest's qemu with SIGKILL, by the PID libvirtd recorded for it (checked to be a qemu
+   * process first): a crash under libvirtd, not a shutdown libvirt asked for. Returns the PID.
+   */
+  async killQemu(): Promise<number> {
+    const pid = Number((await readFile(`/run/libvirt/qemu/${this.name}.pid`, 'utf8')).trim());
+    const comm = (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+    if (!Number.isInteger(pid) || pid <= 1 || !comm.startsWith('qemu')) {
+      throw new Error(`${this.name}: libvirt's pid file names ${pid} (${comm}), not a qemu process`);
+    }
+    process.kill(pid, 'SIGKILL');
+    return pid;
   }
 
   /** Destroys (if running) and undefines the domain. */

@@ -22,6 +22,8 @@ export interface BedOptions {
   listeners?: ConfigTextOptions['listeners'];
   /** Options before -F -f -p, e.g. ['-w'] or ['-d', '1']. */
   args?: string[];
+  /** Node options before the daemon's script, e.g. GC_PROBE_ARGS. */
+  nodeArgs?: string[];
 }
 
 export class DaemonBed {
@@ -60,6 +62,7 @@ export class DaemonBed {
   /** Starts the daemon without waiting for anything. */
   spawn(args = this.options.args ?? []): DaemonProcess {
     this.daemon = DaemonProcess.start(OUR_DAEMON_BUNDLE.command, [
+      ...(this.options.nodeArgs ?? []),
       ...OUR_DAEMON_BUNDLE.args,
       ...args,
       '-F',
