@@ -109,6 +109,11 @@ export class VsockGuest {
     await this.run(shellCommand(['sh', SERVICES, 'start', name, String(port), ...argv]), `starting ${name}`, SERVICE_TIMEOUT_MS);
   }
 
+  /** Waits until something listens on vsock `port` too, while service `name` runs (a second listener). */
+  async waitForListener(name: string, port: number): Promise<void> {
+    await this.run(shellCommand(['sh', SERVICES, 'listening', name, String(port)]), `waiting for ${name} on ${port}`, SERVICE_TIMEOUT_MS);
+  }
+
   /** Stops a service by its PID and returns everything it wrote. */
   stopService(name: string): Promise<string> {
     return this.run(shellCommand(['sh', SERVICES, 'stop', name]), `stopping ${name}`, SERVICE_TIMEOUT_MS);

@@ -6,7 +6,9 @@
  * - the addon, through src/native/vsock.ts (guest-tools/vsock-probe.ts);
  * - the C fence_virtd's vsock listener with the C fence_virt -S (the reference) and ours;
  * - our daemon's vsock listener with both agents: the same exit codes and stdout as C against C, and
- *   the requester it sees.
+ *   the requester it sees;
+ * - protocol version 2: ours against ours speaks it, anything with C speaks version 1, and policy "2"
+ *   on either side refuses a version 1 peer without fencing anything.
  * One boot for everything: the guest runs emulated, where a Node start alone takes some 5 s.
  */
 import assert from 'node:assert/strict';
@@ -33,6 +35,8 @@ const VM_A_UUID = 'd0000000-0000-4000-8000-00000000000a';
 const VM_B_UUID = 'd0000000-0000-4000-8000-00000000000b';
 /** The fence_virt default, and what both daemons listen on. */
 const PORT = 1229;
+/** Our daemon's second vsock listener, with protocol = "2". */
+const STRICT_PORT = 1230;
 const PROBE_PORT = 5000;
 /** What the groups show CID 1: vm-c by name, vm-b by UUID. */
 const LIST_FOR_CID_1 =
@@ -73,11 +77,18 @@ const CASES: readonly Case[] = [
 
 type Outcomes = Map<string, AgentResult>;
 
+/** The audit lines of a daemon log. */
+function auditLines(log: string): string[] {
+  return [...log.matchAll(/audit: .*$/gm)].map((m) => m[0]);
+}
+
 describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeout: 20 * 60_000 }, () => {
   let bed: GuestBed;
   let guest: VsockGuest;
   let keys: Record<'right' | 'wrong', string>;
   let config: string;
+  /** Ours: the same listener as the C daemon's, and a second one that requires protocol version 2. */
+  let ourConfig: string;
   /** Outcomes by `${agent}>${daemon}`, e.g. "c>ours" for the C agent against our daemon. */
   const outcomes = new Map<string, Outcomes>();
 
@@ -85,17 +96,22 @@ describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeou
     bed = await GuestBed.create();
     guest = await VsockGuest.start(bed);
     keys = { right: await guest.file('key', randomBytes(256)), wrong: await guest.file('wrong-key', randomBytes(256)) };
-    config = await guest.file(
-      'fence_virt.conf',
+    const vsock = { port: String(PORT), key_file: keys.right, hash: 'sha256', auth: 'sha256' };
+    const common = {
+      backendUri: `test+unix://${NODE_XML}`,
+      groups: [
+        // C's rule and ours: a vsock requester's CID is matched against `ip` entries.
+        { name: 'cid-1', ip: ['1'], uuid: ['vm-c', VM_B_UUID] },
+        // A member only through the UUID of the running domain holding the peer's CID: vm-a (CID 5).
+        { name: 'vm-a-itself', uuid: [VM_A_UUID, 'vm-a'] },
+      ],
+    };
+    config = await guest.file('fence_virt.conf', configText({ listeners: { vsock }, ...common }));
+    ourConfig = await guest.file(
+      'ours.conf',
       configText({
-        listeners: { vsock: { port: String(PORT), key_file: keys.right, hash: 'sha256', auth: 'sha256' } },
-        backendUri: `test+unix://${NODE_XML}`,
-        groups: [
-          // C's rule and ours: a vsock requester's CID is matched against `ip` entries.
-          { name: 'cid-1', ip: ['1'], uuid: ['vm-c', VM_B_UUID] },
-          // A member only through the UUID of the running domain holding the peer's CID: vm-a (CID 5).
-          { name: 'vm-a-itself', uuid: [VM_A_UUID, 'vm-a'] },
-        ],
+        listeners: { vsock, strict: { ...vsock, module: 'vsock', port: String(STRICT_PORT), protocol: '2' } },
+        ...common,
       }),
     );
   });
@@ -167,11 +183,21 @@ describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeou
       await runCases('ours', 'c');
       assertSameAsC('ours>c');
     });
+
+    it('refuses our fence_virt -S --protocol=2 (it answers in version 1) and fences nothing', async () => {
+      const off = await guest.agent('ours', [TO_HOST, '-k', keys.right, '--protocol=2', '-o', 'off', '-H', 'vm-c']);
+      assert.notEqual(off.code, 0, off.stderr);
+      assert.match(off.stderr, /downgrade refused: the daemon answered in protocol version 1/);
+      const status = await guest.agent('c', [TO_HOST, '-k', keys.right, '-o', 'status', '-H', 'vm-c']);
+      assert.deepEqual({ code: status.code, stdout: status.stdout }, { code: 0, stdout: 'Status: ON\n' }, status.stderr);
+    });
   });
 
   describe("our daemon's vsock listener", () => {
     before(() =>
-      guest.startService('our-daemon', PORT, [...PROGRAMS.ours.daemon, '-F', '-f', config, '-p', '/run/tmp/our-daemon.pid', '-d', '2']),
+      guest
+        .startService('our-daemon', PORT, [...PROGRAMS.ours.daemon, '-F', '-f', ourConfig, '-p', '/run/tmp/our-daemon.pid', '-d', '2'])
+        .then(() => guest.waitForListener('our-daemon', STRICT_PORT)),
     );
     after(() => guest.stopService('our-daemon'));
 
@@ -202,12 +228,27 @@ describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeou
       }
       assert.match(log, /dropping request from cid 1: key mismatch/);
       assert.match(log, /dropping request from cid 1: .*sha1/);
+      // Negotiated without being asked for: every answered request went over protocol version 2.
+      const audits = auditLines(log);
+      assert.ok(audits.length >= 9, audits.join('\n'));
+      assert.deepEqual(
+        audits.filter((line) => !line.endsWith(' protocol=2')),
+        [],
+      );
     });
 
-    it('answers the C fence_virt -S as the C daemon does', async () => {
+    it('answers the C fence_virt -S as the C daemon does, in protocol version 1', async () => {
+      const before = auditLines(await guest.serviceLog('our-daemon')).length;
       await runCases('c', 'ours');
       assertSameAsC('c>ours');
+      // The same answers over version 2 (ours against ours) as over version 1 (C against C).
       assertSameAsC('ours>ours');
+      const audits = auditLines(await guest.serviceLog('our-daemon')).slice(before);
+      assert.ok(audits.length >= 9, audits.join('\n'));
+      assert.deepEqual(
+        audits.filter((line) => !line.endsWith(' protocol=1')),
+        [],
+      );
     });
 
     it('sees the requester as CID 1, which no domain holds: only the ip = "1" group applies', async () => {
@@ -238,6 +279,24 @@ describe('real vsock inside a guest (loopback transport, CID 1)', { skip, timeou
       }
       const log = await guest.serviceLog('our-daemon');
       assert.doesNotMatch(log, /could not deliver/);
+    });
+
+    it('with protocol = "2" refuses the C fence_virt -S and fences nothing; our agent gets version 2 there', async () => {
+      const off = await guest.agent('c', [TO_HOST, '-p', String(STRICT_PORT), '-k', keys.right, '-o', 'off', '-H', 'vm-c']);
+      assert.notEqual(off.code, 0, off.stdout);
+      const log = await guest.serviceLog('our-daemon');
+      assert.match(log, /dropping request from cid 1: it speaks protocol version 1 and this listener requires version 2/);
+      assert.doesNotMatch(log, /audit: listener=strict /);
+      // vm-c still runs (asked of the auto listener, which shares the daemon's backend).
+      const status = await guest.agent('c', [TO_HOST, '-k', keys.right, '-o', 'status', '-H', 'vm-c']);
+      assert.deepEqual({ code: status.code, stdout: status.stdout }, { code: 0, stdout: 'Status: ON\n' }, status.stderr);
+
+      const ours = await guest.agent('ours', [TO_HOST, '-p', String(STRICT_PORT), '-k', keys.right, '-o', 'status', '-H', 'vm-c']);
+      assert.deepEqual({ code: ours.code, stdout: ours.stdout }, { code: 0, stdout: 'Status: ON\n' }, ours.stderr);
+      assert.match(
+        await guest.serviceLog('our-daemon'),
+        /audit: listener=strict requester=cid 1 target="vm-c" op=status .*result=on .*protocol=2$/m,
+      );
     });
   });
 });

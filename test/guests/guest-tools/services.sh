@@ -4,6 +4,7 @@
 # in /run/tmp/NAME.pid; guest commands return at once, so services must be started in the background.
 #   services.sh libvirtd CONF          libvirtd with only its built-in test driver, on writable tmpfs
 #   services.sh start NAME PORT CMD…   start CMD; wait until something listens on vsock port PORT
+#   services.sh listening NAME PORT    wait until service NAME (or anything) listens on vsock port PORT
 #   services.sh stop NAME              SIGTERM by PID, wait for the exit, print the output
 #   services.sh log NAME               print the output so far
 set -u
@@ -60,6 +61,9 @@ start)
   "$@" >"$run/$name.log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
   wait_for "$run/$name.pid" vsock_listening "$port" || { cat "$run/$name.log"; exit 1; }
+  ;;
+listening)
+  wait_for "$run/$2.pid" vsock_listening "$3" || { cat "$run/$2.log"; exit 1; }
   ;;
 stop)
   pid=$(cat "$run/$2.pid") || exit 1
