@@ -56,6 +56,8 @@ describe('fence_virtd -c, answers the C dialog also takes', { skip: cDaemonMissi
         family: 'ipv4',
         address: '225.0.0.12',
         interface: 'lo',
+        protocol: 'auto',
+        freshnessWindowMs: 30_000,
       },
     ]);
     assert.deepEqual(config.backend, { module: 'libvirt', uris: [URI] });
@@ -114,7 +116,7 @@ describe('fence_virtd -c, what only our dialog does', () => {
     const result = await ourDialog(file, ['y', '', 'vsock', '30104', key, '', URI, 'y']);
     assert.equal(result.code, 0, result.stdout);
     assert.deepEqual((await typedConfig(file)).listeners, [
-      { module: 'vsock', name: 'vsock', keyFile: key, hash: 2, auth: 2, port: 30104 },
+      { module: 'vsock', name: 'vsock', keyFile: key, hash: 2, auth: 2, port: 30104, protocol: 'auto', freshnessWindowMs: 30_000 },
     ]);
   });
 
