@@ -12,6 +12,7 @@
 import fc from 'fast-check';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { signRequest } from '../../src/auth/request-signature.js';
+import { FLAG_PROTOCOL_2 } from '../../src/protocol/v2.js';
 import {
   decodeSerialRequest,
   DOMAIN_FIELD_SIZE,
@@ -174,7 +175,12 @@ function requestSpec(listener: ListenerName, mc: MulticastTargets): fc.Arbitrary
         request: requestCode,
         hashType,
         key: keyIndex,
-        flags: fc.oneof({ arbitrary: fc.constant(0), weight: 5 }, { arbitrary: fc.integer({ min: 0, max: 255 }), weight: 1 }),
+        // Any flags but the version 2 offer: a signed offer asks for a version 2 exchange (with a fresh
+        // timestamp), which this version 1 client cannot follow; test/protocol-v2 covers that path.
+        flags: fc.oneof(
+          { arbitrary: fc.constant(0), weight: 5 },
+          { arbitrary: fc.integer({ min: 0, max: 255 }).map((f) => f & ~FLAG_PROTOCOL_2), weight: 1 },
+        ),
         domain: domainBytes,
         stale: fc.oneof(
           { arbitrary: fc.constant(new Uint8Array(0)), weight: 9 },
