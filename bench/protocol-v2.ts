@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { challengeAsClient } from '../src/auth/challenge-response.js';
 import { AuthKey } from '../src/auth/keyed-hash.js';
@@ -196,6 +196,6 @@ publishReport('protocol-v2', [
   '',
   'Per side, version 2 computes three HMAC-SHA-256 over about 300 bytes where version 1 computes two keyed',
   'hashes over 64; both send the same messages in the same order. The first row has no libvirt call, so the',
-  'protocol is all it measures; the machine was shared with other work (see the p90 columns).',
+  `protocol is all it measures. Load average when the run ended: ${loadavg()[0]?.toFixed(2)} (1 min) on ${cpus().length} CPUs.`,
   '',
 ]);
