@@ -57,9 +57,11 @@ export class Dispatcher implements RequestExecutor {
     if (counted) this.inFlight++;
     let answer: Answer;
     let reason: string | undefined;
+    let uuid: string | undefined;
     const explain = (r: string) => (reason = r);
+    const resolved = (u: string | undefined) => (uuid = u);
     // Counted until the action ends, even when its answer went out at the deadline: shutdown waits for it.
-    const work = this.run(req, who, explain).finally(() => {
+    const work = this.run(req, who, explain, resolved).finally(() => {
       if (counted && --this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     });
     try {
@@ -71,7 +73,8 @@ export class Dispatcher implements RequestExecutor {
       reason = `backend error: ${(err as Error).message}`;
     }
     this.audit(req, who, answer, reason, performance.now() - started);
-    return answer;
+    if (answer.kind === 'hostlist') return answer;
+    return { ...answer, ...(uuid === undefined ? {} : { uuid }), ...(reason === undefined ? {} : { reason }) };
   }
 
   /** Fencing actions (off, on, reboot) being executed. */
@@ -111,7 +114,12 @@ export class Dispatcher implements RequestExecutor {
     }
   }
 
-  private async run(req: RequestToExecute, who: Requester, explain: (reason: string) => void): Promise<Answer> {
+  private async run(
+    req: RequestToExecute,
+    who: Requester,
+    explain: (reason: string) => void,
+    resolved: (uuid: string | undefined) => void,
+  ): Promise<Answer> {
     const origin = { source: who.display, seqno: req.seqno, explain };
     switch (req.request) {
       case Request.NULL:
@@ -139,8 +147,9 @@ export class Dispatcher implements RequestExecutor {
               : req.request === Request.REBOOT
                 ? () => b.reboot(req.domain, origin)
                 : () => b.status(req.domain, origin);
-        const vm = (await b.resolve(req.domain)) ?? `unresolved:${req.domain.toLowerCase()}`;
-        return code(await this.perDomain.run(vm, op));
+        const uuid = await b.resolve(req.domain);
+        resolved(uuid);
+        return code(await this.perDomain.run(uuid ?? `unresolved:${req.domain.toLowerCase()}`, op));
       }
       default:
         explain('unknown request code');

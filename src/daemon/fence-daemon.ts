@@ -54,7 +54,7 @@ export class FenceDaemon {
     const permissions = { map: new StaticMap(config.groups) };
     const dispatcher = new Dispatcher(backend, () => permissions.map, log);
     const history = config.history.entries > 0 ? new FenceHistory(config.history.file, config.history.entries, log) : undefined;
-    const recorder = new RecordingExecutor(dispatcher, backend, history);
+    const recorder = new RecordingExecutor(dispatcher, history);
     // One core for all listeners: no protection may depend on which listener a peer picks.
     const { replayWindowMs, maxReplayEntries } = config.limits;
     const journal = options.replayJournal;

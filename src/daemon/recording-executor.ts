@@ -1,4 +1,3 @@
-import type { FenceBackend } from '../backends/backend.js';
 import type { Answer, RequestExecutor } from '../core/executor.js';
 import type { RequestToExecute } from '../core/request-gate.js';
 import type { Requester } from '../core/requester.js';
@@ -24,7 +23,6 @@ export class RecordingExecutor implements RequestExecutor {
 
   constructor(
     private readonly inner: RequestExecutor,
-    private readonly backend: Pick<FenceBackend, 'resolve'>,
     private readonly history: FenceHistory | undefined,
   ) {}
 
@@ -41,18 +39,13 @@ export class RecordingExecutor implements RequestExecutor {
       return answer;
     }
     const started = performance.now();
-    // The UUID for the record is looked up beside the action, not before it: the lookup is sent first,
-    // so it sees the VM as it was, and the answer waits for the action only, never for the record.
-    const uuid = this.backend.resolve(req.domain);
-    const executed = this.inner.execute(req, who).then((answer) => ({ answer, ms: performance.now() - started }));
-    const recording = Promise.all([uuid, executed]).then(([vm, { answer, ms }]) =>
-      this.history?.record(fenceRecord(op, req, who, vm, answer.code, ms)),
-    );
+    const executed = this.inner.execute(req, who);
+    const recording = executed.then((answer) => this.history?.record(fenceRecord(op, req, who, answer, performance.now() - started)));
     // Registered before anything resolves, so a shutdown that waits for the Dispatcher also waits for this entry.
     this.pending.add(recording);
     // A failure here is the action's own, which the caller receives below.
     void recording.catch(() => undefined).finally(() => this.pending.delete(recording));
-    const { answer } = await executed;
+    const answer = await executed;
     this.served++;
     this.fenced++;
     return answer;
@@ -65,20 +58,15 @@ export class RecordingExecutor implements RequestExecutor {
   }
 }
 
-function fenceRecord(
-  op: FenceRecord['op'],
-  req: RequestToExecute,
-  who: Requester,
-  uuid: string | undefined,
-  code: number,
-  ms: number,
-): FenceRecord {
+function fenceRecord(op: FenceRecord['op'], req: RequestToExecute, who: Requester, answer: Answer, ms: number): FenceRecord {
+  const { code } = answer;
   const result = code === Response.SUCCESS ? 'success' : code === Response.PERM ? 'permission-denied' : 'failed';
+  const uuid = answer.kind === 'code' ? answer.uuid : undefined;
   const reason =
     code === Response.PERM
       ? 'the permission groups do not allow this requester to fence this domain'
-      : code !== Response.SUCCESS && uuid === undefined
-        ? 'the backend found no such domain (or could not reach libvirt)'
+      : code !== Response.SUCCESS && answer.kind === 'code'
+        ? answer.reason
         : undefined;
   return {
     time: new Date().toISOString(),

@@ -26,8 +26,8 @@ describe('dispatcher', () => {
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(backend.calls, ['reboot vm1 start', 'status vm2 start'], 'the off waits; the other VM does not');
     open();
-    assert.deepEqual(await reboot, { kind: 'code', code: Response.SUCCESS });
-    assert.deepEqual(await off, { kind: 'code', code: Response.SUCCESS });
+    assert.deepEqual(await reboot, { kind: 'code', code: Response.SUCCESS, uuid: UUID }, 'with the UUID it was resolved to');
+    assert.deepEqual(await off, { kind: 'code', code: Response.SUCCESS, uuid: UUID });
     await other;
     const order = backend.calls.filter((c) => !c.includes('vm2'));
     assert.deepEqual(order, ['reboot vm1 start', 'reboot vm1 end', `off ${UUID.toUpperCase()} start`, `off ${UUID.toUpperCase()} end`]);
@@ -40,7 +40,11 @@ describe('dispatcher', () => {
     const d = new Dispatcher(backend, () => map, silentLogger);
     assert.equal(d.permits({ request: Request.OFF, domain: 'vm1', seqno: 1 }, who), false);
     assert.equal(d.permits({ request: Request.HOSTLIST, domain: '', seqno: 1 }, who), true, 'a list is filtered, not refused');
-    assert.deepEqual(await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 1 }, who), { kind: 'code', code: Response.PERM });
+    assert.deepEqual(await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 1 }, who), {
+      kind: 'code',
+      code: Response.PERM,
+      reason: 'no group gives this requester the domain',
+    });
     assert.deepEqual(backend.calls, []);
   });
 
@@ -95,7 +99,12 @@ describe('dispatcher', () => {
       () => new StaticMap([]),
       logger,
     );
-    assert.deepEqual(await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 9 }, who), { kind: 'code', code: Response.FAIL });
+    assert.deepEqual(await d.execute({ request: Request.OFF, domain: 'vm1', seqno: 9 }, who), {
+      kind: 'code',
+      code: Response.FAIL,
+      uuid: UUID,
+      reason: 'backend error: connection reset by libvirtd',
+    });
     assert.match(lines[0] ?? '', /^error: backend fake failed on off "vm1": connection reset by libvirtd\n$/);
     assert.match(
       lines[1] ?? '',
@@ -108,7 +117,11 @@ describe('dispatcher', () => {
     const d = new Dispatcher(backend, () => new StaticMap([]), silentLogger);
     assert.deepEqual(await d.execute({ request: Request.DEVSTATUS, domain: '', seqno: 1 }, who), { kind: 'code', code: Response.SUCCESS });
     assert.deepEqual(await d.execute({ request: Request.NULL, domain: 'x', seqno: 2 }, who), { kind: 'code', code: Response.FAIL });
-    assert.deepEqual(await d.execute({ request: 0x7f, domain: 'vm1', seqno: 3 }, who), { kind: 'code', code: Response.FAIL });
+    assert.deepEqual(await d.execute({ request: 0x7f, domain: 'vm1', seqno: 3 }, who), {
+      kind: 'code',
+      code: Response.FAIL,
+      reason: 'unknown request code',
+    });
     assert.deepEqual(backend.calls, ['devstatus', 'null x']);
   });
 

@@ -139,6 +139,32 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
     }
   });
 
+  it('backend: a lookup resolve() handed over is never trusted once libvirtd is gone (no "on" while it is down)', async () => {
+    const backend = await LibvirtBackend.open([daemon.uri(fixturePath('node.xml'))], silentLogger, {
+      client: { reconnectMinDelayMs: 50, reconnectMaxDelayMs: 500, connectTimeoutMs: 2_000 },
+    });
+    try {
+      // Handed-over lookups are checked against libvirt: a destroy since the lookup shows as off.
+      assert.equal(await backend.resolve('vm-running'), '6a7e0001-0000-4000-8000-00000000aa01');
+      assert.equal(await backend.off('vm-running', origin), 0);
+      assert.equal(await backend.resolve('vm-running'), '6a7e0001-0000-4000-8000-00000000aa01');
+      assert.equal(await backend.status('vm-running', origin), 2);
+      assert.equal(await backend.on('vm-running', origin), 0);
+
+      // Lookups left over (resolved, then libvirtd died before the request ran) must not stand in for libvirt.
+      for (const name of ['vm-running', 'vm-paused', 'vm-shutoff']) await backend.resolve(name);
+      const disconnected = nextEvent(backend.clients[0]!, 'disconnected');
+      await daemon.kill('SIGKILL');
+      await disconnected;
+      assert.equal(await backend.status('vm-running', origin), 1, 'status of a running VM with libvirtd down');
+      assert.equal(await backend.off('vm-paused', origin), 1, 'off with libvirtd down');
+      assert.equal(await backend.reboot('vm-shutoff', origin), 1, 'reboot of a shut-off VM with libvirtd down');
+    } finally {
+      await backend.close();
+      await daemon.launch();
+    }
+  });
+
   it(
     'backend: a domain unknown to the live connection is a failure, not "off", while another is dead',
     { skip: needsSharedLibvirtd() },

@@ -62,13 +62,19 @@ interface Found {
   dom: Domain;
 }
 
+/** A domain found and its state (null: libvirt could not tell, which C treats as not shut off). */
+interface Located {
+  found: Found;
+  state: number | null;
+}
+
 /** Why a domain was not found: nowhere, or some connection could not be asked (and why not, for the audit line). */
 type NotFound = 'missing' | { unavailable: string };
 
 /**
- * Lookups resolve() made that the status of the same domain may use instead of looking it up again (the
- * dispatcher resolves every request first: one libvirt round trip less per status). Bounded, in case
- * resolved domains are never asked for.
+ * Lookups resolve() made that the next request for the same domain takes instead of looking it up again
+ * (the dispatcher resolves every request first: one libvirt round trip less per request). Each is taken
+ * once and checked against libvirt before use; bounded, in case resolved domains are never asked for.
  */
 const MAX_HANDED_OVER = 1024;
 
@@ -151,13 +157,8 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async status(domain: string, origin: RequestOrigin): Promise<number> {
-    const resolved = this.handedOver.get(domain);
-    this.handedOver.delete(domain);
-    if (resolved) {
-      // The domain may have been undefined since resolve() found it: then look it up afresh.
-      const state = await this.stateOf(resolved, { gone: undefined });
-      if (state !== undefined) return statusAnswer(state);
-    }
+    const current = await this.takeHandedOver(domain);
+    if (current) return statusAnswer(current.state);
     const found = await this.find(domain);
     if (found === 'missing') {
       // Off, as C answers (agents and fencers rely on it); but a mistyped port= must not pass unnoticed.
@@ -170,9 +171,10 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async off(domain: string, origin: RequestOrigin): Promise<number> {
-    const found = await this.find(domain);
-    if (!isFound(found)) return this.notFound('off', domain, found, origin);
-    if ((await this.stateOf(found)) === DomainState.SHUTOFF) {
+    const located = await this.locate(domain);
+    if (!isLocated(located)) return this.notFound('off', domain, located, origin);
+    const { found, state } = located;
+    if (state === DomainState.SHUTOFF) {
       this.log.info(`off '${found.dom.name}' (${describe(origin)}): already shut off`);
       return Response.SUCCESS;
     }
@@ -180,9 +182,9 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async on(domain: string, origin: RequestOrigin): Promise<number> {
-    const found = await this.find(domain);
-    if (!isFound(found)) return this.notFound('on', domain, found, origin);
-    const state = await this.stateOf(found);
+    const located = await this.locate(domain);
+    if (!isLocated(located)) return this.notFound('on', domain, located, origin);
+    const { found, state } = located;
     if (state !== null && state !== DomainState.SHUTOFF) {
       // Like C, a paused or crashed domain counts as on and is left as it is (kept on purpose:
       // docs/compatibility.md, "C behaviour kept on purpose", row 'on').
@@ -197,11 +199,12 @@ export class LibvirtBackend implements FenceBackend {
    * destroy is confirmed, whether or not the restart works (like C); a failed restart is logged as an error.
    */
   async reboot(domain: string, origin: RequestOrigin): Promise<number> {
-    const found = await this.find(domain);
-    if (!isFound(found)) return this.notFound('reboot', domain, found, origin);
+    const located = await this.locate(domain);
+    if (!isLocated(located)) return this.notFound('reboot', domain, located, origin);
+    const { found, state } = located;
     const { client, dom } = found;
     const who = `'${dom.name}' (${describe(origin)})`;
-    if ((await this.stateOf(found)) === DomainState.SHUTOFF) {
+    if (state === DomainState.SHUTOFF) {
       this.log.info(`reboot ${who}: shut off, leaving it off`);
       return Response.SUCCESS;
     }
@@ -274,6 +277,28 @@ export class LibvirtBackend implements FenceBackend {
     }
   }
 
+  /** The domain and its state: from the lookup resolve() handed over, else looked up now. */
+  private async locate(domain: string): Promise<Located | NotFound> {
+    const current = await this.takeHandedOver(domain);
+    if (current) return current;
+    const found = await this.find(domain);
+    return isFound(found) ? { found, state: await this.stateOf(found) } : found;
+  }
+
+  /**
+   * The lookup resolve() handed over for `domain`, taken (never used twice), with the state libvirt gives
+   * for it now. Undefined when there is none, when the domain is gone since (it may have been defined
+   * again under a new UUID), or when libvirt cannot give the state: the caller then looks it up afresh,
+   * which tells "unreachable" (failure) from "state unknown", where an old lookup cannot.
+   */
+  private async takeHandedOver(domain: string): Promise<{ found: Found; state: number } | undefined> {
+    const found = this.handedOver.get(domain);
+    if (!found) return undefined;
+    this.handedOver.delete(domain);
+    const state = await this.stateOf(found, { gone: null }, 'quiet');
+    return state === null ? undefined : { found, state };
+  }
+
   /** Connections in order; the first that knows the domain wins. UUID syntax ⇒ lookup by UUID. */
   private async find(domain: string): Promise<Found | NotFound> {
     const byUuid = isUuidString(domain);
@@ -309,12 +334,12 @@ export class LibvirtBackend implements FenceBackend {
    * The domain's state, or null when libvirt cannot tell (C then acts as if it were not shut off);
    * `gone` is what a domain that no longer exists answers when the caller wants to know.
    */
-  private async stateOf<G = null>({ client, dom }: Found, ifGone?: { gone: G }): Promise<number | null | G> {
+  private async stateOf<G = null>({ client, dom }: Found, ifGone?: { gone: G }, quiet?: 'quiet'): Promise<number | null | G> {
     try {
       return (await client.getInfo(dom)).state;
     } catch (err) {
       if (ifGone && isNoSuchDomain(err)) return ifGone.gone;
-      this.log.warn(`cannot get the state of '${dom.name}' on ${client.uri}: ${(err as Error).message}`);
+      if (!quiet) this.log.warn(`cannot get the state of '${dom.name}' on ${client.uri}: ${(err as Error).message}`);
       return null;
     }
   }
@@ -404,6 +429,10 @@ function statusAnswer(state: number | null): number {
 
 function isFound(found: Found | NotFound): found is Found {
   return typeof found === 'object' && 'dom' in found;
+}
+
+function isLocated(located: Located | NotFound): located is Located {
+  return typeof located === 'object' && 'found' in located;
 }
 
 function describe(origin: RequestOrigin): string {
