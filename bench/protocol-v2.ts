@@ -6,8 +6,9 @@
  *  2. the wire against the daemon bundle on libvirt's test driver: connect, request, challenge-response
  *     (v1) or proofs (v2), answer, close, from a client in this process;
  *  3. what Pacemaker waits for: our `fence_virt -T … -o status` with --protocol=1 and with version 2.
- * The versions alternate round by round, so drift in the machine's load hits both alike.
- * Writes bench/results/protocol-v2.md.
+ * The versions alternate round by round, so drift in the machine's load hits both alike. Part 1 also
+ * records the CPU time of each round trip (both ends run in this process), which a shared machine's
+ * load disturbs much less than the wall time. Writes bench/results/protocol-v2.md.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -91,10 +92,13 @@ async function wireRoundTrip(version: 1 | 2, port = PORT): Promise<number> {
   }
 }
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+/** Wall time and CPU time (all threads of this process, user + system) of one call, in ms. */
+async function timed(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
   const t = performance.now();
+  const c = process.cpuUsage();
   await fn();
-  return performance.now() - t;
+  const { user, system } = process.cpuUsage(c);
+  return { wall: performance.now() - t, cpu: (user + system) / 1000 };
 }
 
 const agentStatus = (extra: string[]) =>
@@ -113,21 +117,25 @@ const agentStatus = (extra: string[]) =>
     ...extra,
   ]);
 
+type Samples = Record<1 | 2, number[]>;
+
 /** Rounds of both versions, alternating which goes first; each must answer 0. */
-async function interleaved(rounds: number, once: (v: 1 | 2) => Promise<number>): Promise<Record<1 | 2, number[]>> {
-  const out: Record<1 | 2, number[]> = { 1: [], 2: [] };
+async function interleaved(rounds: number, once: (v: 1 | 2) => Promise<number>): Promise<{ wall: Samples; cpu: Samples }> {
+  const out = { wall: { 1: [], 2: [] } as Samples, cpu: { 1: [], 2: [] } as Samples };
   for (let i = 0; i < rounds; i++) {
     for (const v of i % 2 ? ([2, 1] as const) : ([1, 2] as const)) {
       let code = -1;
-      out[v].push(await timed(async () => (code = await once(v))));
+      const { wall, cpu } = await timed(async () => (code = await once(v)));
       if (code !== 0) throw new Error(`version ${v} answered ${code}`);
+      out.wall[v].push(wall);
+      out.cpu[v].push(cpu);
     }
   }
   return out;
 }
 
 /** Part 1: the listener in this process, the FakeBackend (a stand-in: libvirt is not what is measured). */
-async function protocolOnly(): Promise<Record<1 | 2, number[]>> {
+async function protocolOnly(): Promise<{ wall: Samples; cpu: Samples }> {
   const log = createLogger(() => -1, { write: () => undefined });
   const backend = new FakeBackend([{ name: 'test', uuid: 'b0000000-0000-4000-8000-000000000001', state: DomainState.RUNNING }]);
   const map = new StaticMap([]);
@@ -157,6 +165,7 @@ async function protocolOnly(): Promise<Record<1 | 2, number[]>> {
   }
 }
 
+const loadBefore = loadavg()[0] as number;
 const local = await protocolOnly();
 const conf = join(dir, 'fence_virt.conf');
 writeFileSync(
@@ -165,19 +174,19 @@ writeFileSync(
   { mode: 0o600 },
 );
 const daemon = DaemonProcess.start(OUR_DAEMON_BUNDLE.command, [...OUR_DAEMON_BUNDLE.args, '-F', '-f', conf, '-p', join(dir, 'pid')]);
-let wire: Record<1 | 2, number[]>;
-let agent: Record<1 | 2, number[]>;
+let wire: Samples;
+let agent: Samples;
 try {
   await waitUntil(async () => (await wireRoundTrip(1).catch(() => -1)) === 0, 'the daemon');
   for (let i = 0; i < 20; i++) await Promise.all([wireRoundTrip(1), wireRoundTrip(2)]); // warm-up
-  wire = await interleaved(WIRE_ROUNDS, (v) => wireRoundTrip(v));
-  agent = await interleaved(AGENT_ROUNDS, async (v) => (await agentStatus([`--protocol=${v}`])).code ?? -1);
+  wire = (await interleaved(WIRE_ROUNDS, (v) => wireRoundTrip(v))).wall;
+  agent = (await interleaved(AGENT_ROUNDS, async (v) => (await agentStatus([`--protocol=${v}`])).code ?? -1)).wall;
 } finally {
   await daemon.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
-const row = (label: string, xs: Record<1 | 2, number[]>) => {
+const row = (label: string, xs: Samples) => {
   const [m1, m2] = [pct(xs[1], 0.5), pct(xs[2], 0.5)];
   return `| ${label} | ${fmt(m1)} | ${fmt(m2)} | ${(((m2 - m1) / m1) * 100).toFixed(1)} % | ${fmt(pct(xs[1], 0.9))} | ${fmt(pct(xs[2], 0.9))} |`;
 };
@@ -190,12 +199,14 @@ publishReport('protocol-v2', [
   '',
   '| round trip | v1 median | v2 median | v2 vs v1 | v1 p90 | v2 p90 |',
   '|---|---|---|---|---|---|',
-  row(`protocol only (listener in process, in-memory backend), ${LOCAL_ROUNDS} each`, local),
+  row(`protocol only (listener in process, in-memory backend), ${LOCAL_ROUNDS} each`, local.wall),
+  row(`the same, CPU time per round trip (both ends), ${LOCAL_ROUNDS} each`, local.cpu),
   row(`daemon bundle on the libvirt test driver, ${WIRE_ROUNDS} each`, wire),
   row(`our fence_virt -T (process start included), ${AGENT_ROUNDS} each`, agent),
   '',
   'Per side, version 2 computes three HMAC-SHA-256 over about 300 bytes where version 1 computes two keyed',
-  'hashes over 64; both send the same messages in the same order. The first row has no libvirt call, so the',
-  `protocol is all it measures. Load average when the run ended: ${loadavg()[0]?.toFixed(2)} (1 min) on ${cpus().length} CPUs.`,
+  'hashes over 64; both send the same messages in the same order. The first two rows have no libvirt call, so',
+  'the protocol is all they measure; the CPU row counts every thread of the process (user + system), both ends.',
+  `Load average (1 min) on ${cpus().length} CPUs: ${loadBefore.toFixed(2)} when the run started, ${loadavg()[0]?.toFixed(2)} when it ended.`,
   '',
 ]);

@@ -3,45 +3,44 @@
  * derived from the shared key, a role label before every input, and a transcript that binds the
  * request, both challenges and the peer identity. Layouts come from src/protocol/v2.ts.
  */
-import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { V2_AGENT_CHALLENGE_SIZE, V2_DAEMON_HELLO_SIZE, V2_DAEMON_NONCE_SIZE, V2_TAG_SIZE, V2Label, v2Transcript } from '../protocol/v2.js';
 import type { StreamIO } from '../util/stream-io.js';
 import type { HashType } from '../protocol/constants.js';
 import { answerDaemonChallenge, AuthError, isV1Answer } from './challenge-response.js';
+import { HmacSha256 } from './hmac-sha256.js';
 import { isKeyed, type AuthKey } from './keyed-hash.js';
 
-const derived = new WeakMap<AuthKey, KeyObject>();
+const derived = new WeakMap<AuthKey, HmacSha256>();
+const labels = new Map<string, Buffer>(Object.values(V2Label).map((label) => [label, Buffer.from(label, 'latin1')]));
 
 /**
- * K2 = HMAC-SHA-256(key file bytes, "fence-virt/2 key\0"): version 2 never uses the raw key, so no
- * version 1 hash of it helps. Kept as a KeyObject per key: an HMAC from one skips importing the key
- * again, which is a good part of its cost.
+ * HMAC under K2 = HMAC-SHA-256(key file bytes, "fence-virt/2 key\0"): version 2 never uses the raw
+ * key, so no version 1 hash of it helps. Derived once per key and kept with its padded keys.
  */
-export function v2Key(key: AuthKey): KeyObject {
-  let k = derived.get(key);
-  if (!k) {
-    k = createSecretKey(createHmac('sha256', key.bytes).update(V2Label.key).digest());
-    derived.set(key, k);
+export function v2Mac(key: AuthKey): HmacSha256 {
+  let mac = derived.get(key);
+  if (!mac) {
+    mac = new HmacSha256(new HmacSha256(key.bytes).tag([labelBytes(V2Label.key)]));
+    derived.set(key, mac);
   }
-  return k;
+  return mac;
+}
+
+function labelBytes(label: string): Buffer {
+  return labels.get(label) ?? Buffer.from(label, 'latin1');
 }
 
 /** One exchange's state: the derived key and the transcript every tag covers. */
 export class V2Session {
   constructor(
-    private readonly key: KeyObject,
+    private readonly mac: HmacSha256,
     readonly transcript: Buffer,
   ) {}
 
-  /** A running HMAC over label ‖ transcript, for the caller to add to. */
-  start(label: string): Hmac {
-    return createHmac('sha256', this.key).update(label).update(this.transcript);
-  }
-
+  /** HMAC(K2, label ‖ transcript ‖ extra...). */
   tag(label: string, ...extra: Uint8Array[]): Buffer {
-    const h = this.start(label);
-    for (const e of extra) h.update(e);
-    return h.digest();
+    return this.mac.tag([labelBytes(label), this.transcript, ...extra]);
   }
 
   verify(label: string, tag: Uint8Array, ...extra: Uint8Array[]): boolean {
@@ -56,7 +55,7 @@ export function newV2Session(
   daemonNonce: Uint8Array,
   identity: string,
 ): V2Session {
-  return new V2Session(v2Key(key), v2Transcript(request, agentChallenge, daemonNonce, identity));
+  return new V2Session(v2Mac(key), v2Transcript(request, agentChallenge, daemonNonce, identity));
 }
 
 /**
@@ -110,17 +109,23 @@ export async function v2OfferAsClient(
   const challenge = randomBytes(V2_AGENT_CHALLENGE_SIZE);
   await io.write(challenge, timeoutMs, 'our challenge');
   const reply = await io.read(V2_DAEMON_HELLO_SIZE, timeoutMs, "the daemon's reply to our challenge");
-  if (isKeyed(v1Auth) && isV1Answer(key, v1Auth, challenge, reply)) {
-    if (requireV2) throw new DowngradeError('the daemon answered in protocol version 1 and this agent requires version 2');
-    await answerDaemonChallenge(io, key, v1Auth, timeoutMs);
-    return 1;
-  }
   const nonce = reply.subarray(0, V2_DAEMON_NONCE_SIZE);
   const proof = reply.subarray(V2_DAEMON_NONCE_SIZE);
-  const session = requests
-    .map((request) => newV2Session(key, request, challenge, nonce, identity))
-    .find((candidate) => candidate.verify(V2Label.daemonProof, proof));
+  let session: V2Session | undefined;
+  for (const request of requests) {
+    const candidate = newV2Session(key, request, challenge, nonce, identity);
+    if (candidate.verify(V2Label.daemonProof, proof)) {
+      session = candidate;
+      break;
+    }
+  }
   if (!session) {
+    // Not our proof: a version 1 answer (a C daemon, or ours with protocol = "1"), or neither.
+    if (isKeyed(v1Auth) && isV1Answer(key, v1Auth, challenge, reply)) {
+      if (requireV2) throw new DowngradeError('the daemon answered in protocol version 1 and this agent requires version 2');
+      await answerDaemonChallenge(io, key, v1Auth, timeoutMs);
+      return 1;
+    }
     throw new AuthError(
       `the daemon's reply is neither a version 1 answer nor a version 2 proof (another key or auth algorithm, or it does not see this agent as ${identity})`,
     );

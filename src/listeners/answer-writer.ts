@@ -36,9 +36,7 @@ export async function writeAnswer(io: StreamIO, answer: Answer, framing: HostLis
  */
 export async function writeSealedAnswer(io: StreamIO, answer: Answer, session: V2Session, timeoutMs: number): Promise<void> {
   const chunks = answer.kind === 'code' ? [Buffer.of(answer.code)] : [...hostListChunks('network', answer.hosts, answer.code)];
-  const mac = session.start(V2Label.answer);
-  for (const chunk of chunks) mac.update(chunk);
-  await io.write(Buffer.concat([...chunks, mac.digest()]), timeoutMs, 'the sealed answer');
+  await io.write(Buffer.concat([...chunks, session.tag(V2Label.answer, ...chunks)]), timeoutMs, 'the sealed answer');
 }
 
 /** The peer closed or reset the connection (not: it stopped reading, which times out). */
