@@ -18,6 +18,17 @@ const BIN_DIR = 'src/bin';
  */
 const DAEMON_SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=1';
 
+/**
+ * The bundle with every non-ASCII character written as a \u escape. esbuild escapes them in strings
+ * but keeps comments as written, and one `…` in a comment makes V8 hold the whole source as two bytes
+ * per character for the life of the process (570 KB instead of 285 KB for the daemon). The escape means
+ * the same character in strings, templates, regular expressions and identifiers, and is inert in a
+ * comment.
+ */
+function asciiOnly(text: string): string {
+  return text.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const entries = Object.fromEntries(
   (await readdir(BIN_DIR)).filter((f) => f.endsWith('.ts')).map((f) => [basename(f, '.ts'), join(BIN_DIR, f)]),
 );
@@ -44,7 +55,9 @@ export default defineConfig((cli) => {
       for (const name of Object.keys(entries)) {
         const tool = join(outDir, name);
         await rename(`${tool}.js`, tool);
-        if (name === 'fence_virtd') await writeFile(tool, (await readFile(tool, 'utf8')).replace(/^#!.*/, DAEMON_SHEBANG));
+        let text = asciiOnly(await readFile(tool, 'utf8'));
+        if (name === 'fence_virtd') text = text.replace(/^#!.*/, DAEMON_SHEBANG);
+        await writeFile(tool, text);
         await chmod(tool, 0o755);
       }
     },

@@ -42,6 +42,9 @@ export interface DomainSocketWatchSettings {
   retryMaxMs?: number;
 }
 
+/** Domains re-checked at once during a scan. */
+const SCAN_CONCURRENCY = 16;
+
 /** A socket that stayed open this long was healthy: its end starts the retry delays afresh. */
 const STABLE_MS = 10_000;
 
@@ -137,7 +140,13 @@ export class DomainSocketWatch {
     }
     const uuids = new Map(active.map((d) => [d.uuid, d.name]));
     for (const [uuid, domain] of this.domains) if (!uuids.has(uuid)) uuids.set(uuid, domain.name);
-    await Promise.all([...uuids].map(([uuid, name]) => this.recheck(uuid, name)));
+    // A few domains at a time: libvirt answers one connection's calls in turn anyway, and a thousand
+    // re-checks in flight at once keep their replies alive until V8 moves them to the old space.
+    const queue = [...uuids].values();
+    const worker = async () => {
+      for (const [uuid, name] of queue) await this.recheck(uuid, name);
+    };
+    await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, uuids.size) }, worker));
   }
 
   /**
