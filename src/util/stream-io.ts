@@ -17,8 +17,8 @@ export class StreamIOError extends Error {
  * (a TCP client sends its challenge right behind the request) are kept for the next read; bytes may
  * also trickle in one at a time. A peer that sends more than `maxBuffered` unread bytes is cut off.
  *
- * Read deadlines share one timer per stream, armed once and left armed: when it fires it wakes a read
- * whose deadline has passed, or re-arms itself for the read waiting now. A request-response exchange
+ * Read deadlines share one timer per stream, armed once and left armed: when it fires, the read waiting
+ * then fails if its deadline has passed, or arms the timer again for its own. A request-response exchange
  * thus costs one timer, not one to set and clear per read (a serial guest's socket reads once per
  * request, a TCP exchange two or three times).
  */
@@ -28,8 +28,6 @@ export class StreamIO {
   private ended = false;
   private failure: StreamIOError | undefined;
   private waiter: (() => void) | undefined;
-  /** The deadline (Date.now() ms) of the read waiting now. */
-  private waitingUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   /** When the timer fires. */
   private timerAt = Infinity;
@@ -77,7 +75,6 @@ export class StreamIO {
   private waitUntil(deadline: number): Promise<void> {
     return new Promise((resolve) => {
       this.waiter = resolve;
-      this.waitingUntil = deadline;
       this.arm(deadline);
     });
   }
@@ -93,12 +90,11 @@ export class StreamIO {
     this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()));
   }
 
+  /** The read waiting now (if any) checks its own deadline, and waits again if that is still ahead. */
   private expire(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    if (!this.waiter) return;
-    if (Date.now() >= this.waitingUntil) this.wake();
-    else this.arm(this.waitingUntil);
+    this.wake();
   }
 
   /** Resolves with exactly n bytes, or rejects on timeout, EOF or a stream error. */
