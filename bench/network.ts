@@ -4,10 +4,9 @@
  * status from 1 to 500 agents at once, and a TCP status under a flood of junk connections.
  */
 import { Request } from '../src/protocol/index.js';
-import { FUZZ_SOURCES } from '../test/fuzz/daemon-bed.js';
-import { junkConnection, type JunkCounts } from '../test/fuzz/flood.js';
 import type { DaemonProcess } from '../test/support/daemon-process.js';
 import { runTool } from '../test/support/processes.js';
+import { probeDuringFlood } from './junk-sender.js';
 import { BenchDir, DAEMONS, domains, readyOrFail, startDaemon, tcpAsk, tcpStatus, type Daemon } from './sides.js';
 import { interleaved, median, percentile, step, timed, type Figure, type Point } from './stats.js';
 
@@ -141,39 +140,20 @@ export function lowerFigure(id: string, title: string, unit: Figure['unit'], c: 
 }
 
 /**
- * Junk connections at 1,000 a second from 8 other source addresses (the fuzzer's mix: random bytes and
- * a half-close, a partial request held open, nothing at all) while one legitimate status at a time is
- * asked from 127.0.0.1; latencies of the legitimate ones while the flood lasts.
+ * Junk connections at 1,000 a second from 8 other source addresses, sent by a child process
+ * (bench/junk-sender.ts), while one legitimate status at a time is asked from 127.0.0.1; latencies of
+ * the legitimate ones while the flood lasts.
  */
 async function floodProbe(port: number, seconds: number): Promise<{ p99: number | null; answered: number; asked: number }> {
-  const counts: JunkCounts = { attempts: 0, connections: 0, connectFailures: 0, connectTimeouts: 0 };
-  const pending = new Set<Promise<void>>();
-  let flooding = true;
-  const junk = (async () => {
-    const t0 = performance.now();
-    for (let sent = 0; sent < seconds * 1000;) {
-      const due = Math.min(seconds * 1000, Math.floor(performance.now() - t0));
-      for (; sent < due; sent++) {
-        const p = junkConnection(port, FUZZ_SOURCES[sent % FUZZ_SOURCES.length] as string, counts);
-        pending.add(p);
-        void p.then(() => pending.delete(p));
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    flooding = false;
-  })();
   const latencies: number[] = [];
   let answered = 0;
-  await new Promise((r) => setTimeout(r, 300));
-  while (flooding) {
+  await probeDuringFlood(port, seconds, async () => {
     const t = performance.now();
     const o = await tcpAsk(port, Request.STATUS, TARGET, 5_000);
     const ok = o.kind === 'code' && o.code === 0;
     if (ok) answered++;
     latencies.push(ok ? performance.now() - t : 5_000);
     await new Promise((r) => setTimeout(r, 20));
-  }
-  await junk;
-  await Promise.all(pending);
+  });
   return { p99: latencies.length ? percentile(latencies, 99) : null, answered, asked: latencies.length };
 }

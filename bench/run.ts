@@ -128,7 +128,7 @@ publishReport('side-by-side', [
   '- Concurrent agents: `fence_virt -T` processes started at once; an agent that fails (the C daemon resets connections',
   '  its accept queue of 10 cannot hold) counts as not answered. Curve: charts/concurrency.svg.',
   '- Flood: junk connections from 8 other source addresses (random bytes and a half-close, a partial request held open,',
-  '  nothing), while one legitimate status at a time is asked from 127.0.0.1.',
+  '  nothing), sent by a child process, while this one asks one legitimate status at a time from 127.0.0.1.',
   '- Serial: unix sockets of the benchmark process stand in for qemu; the scan is from spawn until every guest socket is',
   '  connected. Curves: charts/guests.svg, charts/guests-memory.svg.',
   '',

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { ExpiringSet } from '../util/expiring-set.js';
 import type { Logger } from '../util/log.js';
 
@@ -10,10 +10,14 @@ import type { Logger } from '../util/log.js';
  * appended lines outgrow the live entries.
  *
  * Lines: `+UNTIL HEX` remembers a fingerprint until UNTIL (ms since the epoch), `-HEX` forgets it.
+ * The file stays open for appending between compactions: one write() per change instead of an
+ * open, write and close (every signed request passes here).
  */
 export class ReplayJournal extends ExpiringSet {
   private lines = 0;
   private failed = false;
+  /** The journal opened for appending, once something is appended; closed when compact() replaces the file. */
+  private fd: number | undefined;
 
   private constructor(
     private readonly path: string,
@@ -67,6 +71,7 @@ export class ReplayJournal extends ExpiringSet {
       writeFileSync(`${this.path}.new`, text, { mode: 0o600 });
       renameSync(`${this.path}.new`, this.path);
       this.lines = this.size;
+      this.closeFile();
     } catch (err) {
       this.warnOnce(err as Error);
     }
@@ -75,10 +80,16 @@ export class ReplayJournal extends ExpiringSet {
   private append(line: string): void {
     if (++this.lines > 2 * this.capacity + 1_000) return this.compact();
     try {
-      appendFileSync(this.path, `${line}\n`, { mode: 0o600 });
+      this.fd ??= openSync(this.path, 'a', 0o600);
+      writeSync(this.fd, `${line}\n`);
     } catch (err) {
       this.warnOnce(err as Error);
     }
+  }
+
+  private closeFile(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 
   /** The memory still works in this process; only its survival of a restart is lost. */

@@ -27,7 +27,9 @@ interface Pending {
   decode: Decoder<unknown>;
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  /** Date.now() ms after which the call fails with a timeout. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 const MAX_SERIAL = 0xffffffff;
@@ -38,6 +40,13 @@ export class RpcConnection {
   private serial = 0;
   private closedWith: Error | null = null;
   private keepalive: KeepaliveMonitor | null = null;
+  /**
+   * One timer for every call's deadline, armed for the earliest and left armed when calls are
+   * answered: when it fires it fails the calls whose time is up and re-arms for the next. A status
+   * makes two calls; none of them sets or clears a timer of its own.
+   */
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineAt = Infinity;
 
   private constructor(
     private readonly socket: Socket,
@@ -75,11 +84,9 @@ export class RpcConnection {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const serial = this.nextSerial();
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(serial);
-        reject(new LibvirtTimeoutError(procedure, timeoutMs, this.uri));
-      }, timeoutMs);
-      this.pending.set(serial, { procedure, decode, resolve: resolve as (v: unknown) => void, reject, timer });
+      const deadline = Date.now() + timeoutMs;
+      this.pending.set(serial, { procedure, decode, resolve: resolve as (v: unknown) => void, reject, deadline, timeoutMs });
+      this.armDeadline(deadline);
       this.send(
         { program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, procedure, type: MessageType.Call, serial, status: MessageStatus.Ok },
         args,
@@ -101,6 +108,32 @@ export class RpcConnection {
   /** Closes the socket; pending calls fail with `reason`. */
   destroy(reason: Error = new LibvirtConnectionError(`connection to libvirt '${this.uri}' closed`, this.uri)): void {
     this.fail(reason);
+  }
+
+  private armDeadline(deadline: number): void {
+    if (this.deadlineTimer && this.deadlineAt <= deadline) {
+      this.deadlineTimer.ref();
+      return;
+    }
+    clearTimeout(this.deadlineTimer);
+    this.deadlineAt = deadline;
+    this.deadlineTimer = setTimeout(() => this.expireCalls(), Math.max(0, deadline - Date.now()));
+  }
+
+  private expireCalls(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [serial, call] of this.pending) {
+      if (call.deadline <= now) {
+        this.pending.delete(serial);
+        call.reject(new LibvirtTimeoutError(call.procedure, call.timeoutMs, this.uri));
+      } else {
+        next = Math.min(next, call.deadline);
+      }
+    }
+    if (next !== Infinity) this.armDeadline(next);
   }
 
   private nextSerial(): number {
@@ -172,7 +205,8 @@ export class RpcConnection {
       return;
     }
     this.pending.delete(header.serial);
-    clearTimeout(call.timer);
+    // Left armed (it re-arms or stops when it fires), but not holding the process once no call waits.
+    if (this.pending.size === 0) this.deadlineTimer?.unref();
     if (header.procedure !== call.procedure) {
       call.reject(new LibvirtProtocolError(`reply for procedure ${header.procedure} to a call of procedure ${call.procedure}`));
       return;
@@ -199,10 +233,9 @@ export class RpcConnection {
     this.closedWith = reason;
     this.keepalive?.stop();
     this.socket.destroy();
-    for (const call of this.pending.values()) {
-      clearTimeout(call.timer);
-      call.reject(reason);
-    }
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    for (const call of this.pending.values()) call.reject(reason);
     this.pending.clear();
     this.handlers.onClose(reason);
   }

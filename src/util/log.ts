@@ -19,6 +19,8 @@ export interface Logger {
   info(msg: string): void;
   debug(msg: string): void;
   trace(msg: string): void;
+  /** Whether lines of `level` are written now: a caller skips building a costly line nobody will see. */
+  enabled(level: LogLevel): boolean;
   /** A logger whose lines carry an extra prefix, e.g. the listener name. */
   child(prefix: string): Logger;
 }
@@ -44,6 +46,7 @@ export function createLogger(
     info: (m) => emit('info', m),
     debug: (m) => emit('debug', m),
     trace: (m) => emit('trace', m),
+    enabled: (level) => rank[level] <= verbosity(),
     child: (p) => createLogger(verbosity, sink, `${prefix}${p}: `),
   };
 }

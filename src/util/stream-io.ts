@@ -16,6 +16,11 @@ export class StreamIOError extends Error {
  * Exact-size reads and flushed writes on a Duplex, each with its own deadline. Bytes that arrive early
  * (a TCP client sends its challenge right behind the request) are kept for the next read; bytes may
  * also trickle in one at a time. A peer that sends more than `maxBuffered` unread bytes is cut off.
+ *
+ * Read deadlines share one timer per stream, armed once and left armed: when it fires, the read waiting
+ * then fails if its deadline has passed, or arms the timer again for its own. A request-response exchange
+ * thus costs one timer, not one to set and clear per read (a serial guest's socket reads once per
+ * request, a TCP exchange two or three times).
  */
 export class StreamIO {
   private chunks: Buffer[] = [];
@@ -23,6 +28,9 @@ export class StreamIO {
   private ended = false;
   private failure: StreamIOError | undefined;
   private waiter: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires. */
+  private timerAt = Infinity;
 
   constructor(
     readonly stream: Duplex,
@@ -44,6 +52,8 @@ export class StreamIO {
     stream.on('error', (err: Error) => this.fail(new StreamIOError('CLOSED', `stream error: ${err.message}`)));
     stream.on('close', () => {
       this.ended = true;
+      clearTimeout(this.timer);
+      this.timer = undefined;
       this.wake();
     });
   }
@@ -56,7 +66,35 @@ export class StreamIO {
   private wake(): void {
     const w = this.waiter;
     this.waiter = undefined;
+    // Left armed but no longer holding the process: nothing waits on it until the next read.
+    this.timer?.unref();
     w?.();
+  }
+
+  /** Resolves when something happened on the stream, or at `deadline` at the latest. */
+  private waitUntil(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.arm(deadline);
+    });
+  }
+
+  private arm(deadline: number): void {
+    if (this.timer && this.timerAt <= deadline) {
+      // Fires no later than this read's deadline (then re-arms for it): only hold the process again.
+      this.timer.ref();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()));
+  }
+
+  /** The read waiting now (if any) checks its own deadline, and waits again if that is still ahead. */
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.wake();
   }
 
   /** Resolves with exactly n bytes, or rejects on timeout, EOF or a stream error. */
@@ -69,16 +107,7 @@ export class StreamIO {
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new StreamIOError('TIMEOUT', `timed out waiting for ${what} (${this.buffered} received)`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiter = undefined;
-          resolve();
-        }, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.waitUntil(deadline);
     }
     return this.take(n);
   }

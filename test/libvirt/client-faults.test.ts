@@ -14,6 +14,7 @@ import { LibvirtConnectionError, LibvirtProtocolError } from '../../src/libvirt/
 import { encodePacket, MessageStatus, MessageType, PacketDecoder, type Packet } from '../../src/libvirt/packet.js';
 import { Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
 import { XdrWriter } from '../../src/libvirt/xdr.js';
+import { waitUntil } from '../support/processes.js';
 import { nextEvent } from './support.js';
 
 /** What the fake server sends for one received call: bytes, or nothing at all. */
@@ -152,6 +153,51 @@ describe('LibvirtClient against a fake server sending garbage', () => {
       await assert.rejects(client.numOfDomains({ timeoutMs: 50 }), { name: 'LibvirtTimeoutError' });
       assert.equal(await client.getUri(), 'test:///default');
       assert.equal(client.isConnected, true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  let held: { call: Packet; socket: Socket }[] = [];
+  /** Holds every count call unanswered, except the first when `answerFirst` (answered 3 at once). */
+  const holdCounts =
+    (answerFirst: boolean): Script =>
+    (call, socket) => {
+      if (call.header.procedure !== Proc.ConnectNumOfDomains) return handshake(call);
+      held.push({ call, socket });
+      return answerFirst && held.length === 1 ? reply(call, new XdrWriter().int(3).finish()) : null;
+    };
+
+  it('times out a call at its own deadline (one timer for all calls) while an earlier call with a later deadline waits', async () => {
+    held = [];
+    script = holdCounts(false);
+    const client = await open();
+    try {
+      const slow = client.numOfDomains({ timeoutMs: 10_000 });
+      const started = performance.now();
+      await assert.rejects(client.numOfDomains({ timeoutMs: 100 }), { name: 'LibvirtTimeoutError' });
+      const took = performance.now() - started;
+      assert.ok(took < 1_000, `timed out after ${took} ms, not at its 100 ms deadline`);
+      await waitUntil(() => held.length === 2, 'both calls at the server');
+      const { call, socket } = held[0]!;
+      socket.write(reply(call, new XdrWriter().int(7).finish()));
+      assert.equal(await slow, 7);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('keeps a call waiting past the deadline of an earlier call that was answered', async () => {
+    held = [];
+    script = holdCounts(true);
+    const client = await open();
+    try {
+      assert.equal(await client.numOfDomains({ timeoutMs: 100 }), 3);
+      // The timer armed for the first call fires meanwhile and must not fail this one.
+      const started = performance.now();
+      await assert.rejects(client.numOfDomains({ timeoutMs: 500 }), { name: 'LibvirtTimeoutError' });
+      const took = performance.now() - started;
+      assert.ok(took >= 450 && took < 5_000, `timed out after ${took} ms, not at its 500 ms deadline`);
     } finally {
       await client.close();
     }
