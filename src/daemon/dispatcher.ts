@@ -158,13 +158,15 @@ export class Dispatcher implements RequestExecutor {
   }
 
   private audit(req: RequestToExecute, who: Requester, answer: Answer, reason: string | undefined, ms: number): void {
+    const level = fencing.has(req.request) ? 'notice' : 'info';
+    // A status is audited at info, off by default: the line is not built for nothing on every request.
+    if (!this.log.enabled(level)) return;
     const result = answer.kind === 'hostlist' ? countOf(answer.hosts.length, 'domain') : resultName(req.request, answer.code);
     const line =
       `audit: listener=${who.listener} requester=${who.display} target=${JSON.stringify(req.domain)} ` +
       `op=${requestName(req.request)} seqno=${req.seqno} ` +
       `result=${result}${reason === undefined ? '' : ` reason=${JSON.stringify(reason)}`} duration_ms=${ms.toFixed(1)} protocol=${who.protocol ?? 1}`;
-    if (fencing.has(req.request)) this.log.notice(line);
-    else this.log.info(line);
+    this.log[level](line);
   }
 }
 
