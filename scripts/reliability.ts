@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RESULTS_ENV, type CaseRecord } from '../test/reliability/case-record.js';
 import { REPO } from '../test/support/processes.js';
@@ -20,11 +20,19 @@ const files = readdirSync(join(REPO, 'test/reliability'))
 
 const build = spawnSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+// The machine may be shared: the report states its load rather than assuming it was quiet.
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(1))
+    .join(', ');
+const loadAtStart = load();
 const run = spawnSync('bash', ['scripts/run-tests.sh', ...files], {
   cwd: REPO,
   stdio: 'inherit',
   env: { ...process.env, [RESULTS_ENV]: results, FVD_SOAK_REQUESTS: process.env.FVD_SOAK_REQUESTS ?? '100000' },
 });
+
+const loadAtEnd = load();
 
 let records: CaseRecord[] = [];
 try {
@@ -54,6 +62,8 @@ const report = [
   'correct answer (for SIGTERM cases: the time to exit).',
   '',
   `Test run: ${run.status === 0 ? 'all cases passed' : `FAILED (exit status ${run.status ?? run.signal})`}.`,
+  '',
+  `Load average (1, 5, 15 min) on ${availableParallelism()} cores: ${loadAtStart} at the start, ${loadAtEnd} at the end.`,
   '',
   '| case | faults | requests | wrong | false successes | crashes | recovery | notes |',
   '|---|---|---|---|---|---|---|---|',

@@ -1,7 +1,7 @@
 /**
  * The daemon's record of the fencing actions it carried out (off, on, reboot), so an administrator can
  * ask what was fenced recently (`fence_virtd --history`) without searching logs. One JSON object per
- * line, appended and synced one line at a time: a crash can cut only the line being written, which the
+ * line, appended and synced a batch at a time: a crash can cut only the last line being written, which the
  * reader skips, never an older one. Bounded: when the file holds `maxEntries`, it is rewritten with the
  * newest entries into a temporary file that replaces it by rename, so a crash leaves the old or the new
  * file, never a mix. The file is 0600 (requesters' addresses and VM names), its directory 0700 when
@@ -10,6 +10,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../util/log.js';
+import { countOf } from '../util/plural.js';
 
 export interface FenceRecord {
   /** When the action finished, ISO 8601 in UTC. */
@@ -38,7 +39,10 @@ export class FenceHistory {
   private count: number | undefined;
   /** The file ends in a cut line (a crash while appending): the next line must start on a line of its own. */
   private cutLine = false;
-  private queue: Promise<void> = Promise.resolve();
+  /** Entries recorded and not yet being written. */
+  private waiting: FenceRecord[] = [];
+  /** The writer, while it runs: it takes what waits, in batches, until nothing does. */
+  private writer: Promise<void> | undefined;
 
   constructor(
     readonly file: string,
@@ -46,34 +50,51 @@ export class FenceHistory {
     private readonly log: Logger,
   ) {}
 
-  /** Queues one entry; writes happen one after another. Never throws: a failed write is logged. */
+  /** Queues one entry; writes happen one after another, in order. Never throws: a failed write is logged. */
   record(entry: FenceRecord): void {
-    this.queue = this.queue
-      .then(() => this.write(entry))
-      .catch((err: unknown) => this.log.warn(`fence history ${this.file}: cannot record: ${(err as Error).message}`));
+    this.waiting.push(entry);
+    this.writer ??= this.writeWaiting();
   }
 
   /** Resolves once every queued entry is written (or failed), e.g. before the daemon exits. */
   flushed(): Promise<void> {
-    return this.queue;
+    return this.writer ?? Promise.resolve();
   }
 
-  private async write(entry: FenceRecord): Promise<void> {
+  /**
+   * Entries recorded while a write runs go into the next write together. Once the file is full every
+   * write rewrites it whole, which costs the same for one entry as for many: one write per entry fell
+   * behind a steady stream of fencing actions (the entries piled up in memory and shutdown waited for
+   * them), a write per batch keeps up with any rate.
+   */
+  private async writeWaiting(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.splice(0);
+      try {
+        await this.write(batch);
+      } catch (err) {
+        this.log.warn(`fence history ${this.file}: cannot record ${countOf(batch.length, 'entry', 'entries')}: ${(err as Error).message}`);
+      }
+    }
+    this.writer = undefined;
+  }
+
+  private async write(entries: FenceRecord[]): Promise<void> {
     if (this.count === undefined) {
       await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
       const text = await readText(this.file);
       this.count = parseHistory(text).length;
       this.cutLine = text.length > 0 && !text.endsWith('\n');
     }
-    if (this.count >= this.maxEntries) {
-      const kept = [...parseHistory(await readText(this.file)).slice(-(this.maxEntries - 1)), entry];
+    if (this.count + entries.length > this.maxEntries) {
+      const kept = [...parseHistory(await readText(this.file)), ...entries].slice(-this.maxEntries);
       await replaceFile(this.file, kept.map(toLine).join(''));
       this.count = kept.length;
       this.cutLine = false;
       return;
     }
-    await appendSynced(this.file, (this.cutLine ? '\n' : '') + toLine(entry));
-    this.count++;
+    await appendSynced(this.file, (this.cutLine ? '\n' : '') + entries.map(toLine).join(''));
+    this.count += entries.length;
     this.cutLine = false;
   }
 }

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { Family, Hash, Request, Response } from '../../src/protocol/index.js';
+import { decodeSerialRequest, Family, Hash, Request, Response } from '../../src/protocol/index.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { waitUntil } from '../support/processes.js';
 import { GuestLine, GuestPortSocket } from '../support/qemu-stand-ins.js';
@@ -244,15 +244,18 @@ class Soak {
     const guest = guests[worker % SERIAL_GUESTS] as GuestPortSocket;
     // Each worker that uses a guest's line waits its turn: a line carries one request at a time.
     return this.onSerialLine(guest, async (line) => {
-      line.send(guest.request({ request, domain: name }));
+      const bytes = guest.request({ request, domain: name });
+      line.send(bytes);
       try {
         const answer = await line.answer(30_000);
         return { kind: 'code', code: answer.code };
       } catch (err) {
         // Counted as unanswered like a TCP or multicast request that got nothing (bounded below); the
         // daemon's recent output goes to the test log to find out why.
-        const where = `${guest.path} (connections ${guest.connections.length}, open ${guest.open.length}, after ${this.issued} requests)`;
-        process.stderr.write(`serial: ${(err as Error).message} on ${where}; daemon output:\n${bed.daemon!.output().slice(-3000)}\n`);
+        // The request named as the daemon's log names it (a dropped copy is logged at info level: -d 1).
+        const what = `${op} ${JSON.stringify(name)}, seqno ${decodeSerialRequest(bytes).seqno}`;
+        const where = `${what} on ${guest.path} (connections ${guest.connections.length}, open ${guest.open.length}, after ${this.issued} requests)`;
+        process.stderr.write(`serial: ${(err as Error).message} for ${where}; daemon output:\n${bed.daemon!.output().slice(-3000)}\n`);
         return { kind: 'closed', received: 0 } as Outcome;
       }
     });

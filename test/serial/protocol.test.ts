@@ -13,7 +13,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
-import { Hash, HOST_RECORD_SIZE, MAGIC_BYTES, Request, Response, SERIAL_REQUEST_SIZE } from '../../src/protocol/index.js';
+import {
+  decodeFenceRequest,
+  decodeSerialRequest,
+  Hash,
+  HOST_RECORD_SIZE,
+  MAGIC_BYTES,
+  Request,
+  Response,
+  SERIAL_REQUEST_SIZE,
+} from '../../src/protocol/index.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
 import { type GuestAnswer } from '../support/qemu-stand-ins.js';
 import { waitUntil } from '../support/processes.js';
@@ -222,9 +231,31 @@ describe('history', () => {
     assert.ok(await peer.silentFor(500), 'another socket of the same listener shares its history');
     channel.send(first);
     assert.ok(await channel.silentFor(500), 'so does another listener (vmchannel): one history for the daemon');
+    const overTcp = signedRequest({ request: Request.STATUS, domain: 'vm-a', seqno }, key);
+    assert.deepEqual(
+      await tcpExchange(TCP_PORT, overTcp, key, Hash.SHA256),
+      { kind: 'closed', received: 0 },
+      'and over TCP from another requester',
+    );
     guest.send(port.request({ request: Request.NULL, domain: 'vm-a', seqno }));
     assert.deepEqual(await guest.answer(), code(1), 'the same seqno with another request code is a new request');
     guest.send(port.request({ request: Request.STATUS, domain: 'vm-off' }));
     assert.deepEqual(await guest.answer(), code(2), 'the line stays in step after the drops');
+  });
+
+  it("this process's guest and network clients never give two requests one seqno (the soak lost answers to that)", () => {
+    // As in the soak: several network requests to each guest one, all for the same domains. Counting
+    // on their own, the two clients' seqnos met, and the second of such a pair was dropped as a copy.
+    const port = bed.port(guestSerial);
+    const owner = new Map<number, string>();
+    const take = (seqno: number, client: string) => {
+      assert.equal(owner.get(seqno), undefined, `seqno ${seqno} of the ${client} client was the ${owner.get(seqno)} client's`);
+      owner.set(seqno, client);
+    };
+    for (let i = 0; i < 2_000; i++) {
+      take(decodeSerialRequest(port.request({ request: Request.STATUS, domain: 'vm-a' })).seqno, 'guest');
+      for (let n = 0; n < 4; n++)
+        take(decodeFenceRequest(signedRequest({ request: Request.STATUS, domain: 'vm-a' }, key)).seqno, 'network');
+    }
   });
 });

@@ -29,6 +29,7 @@ import {
   type SerialRequest,
 } from '../../src/protocol/index.js';
 import { StreamIO } from '../../src/util/stream-io.js';
+import { nextSeqno } from './seqnos.js';
 
 async function listenOn(server: Server, options: { path: string } | { port: number; host: string }): Promise<void> {
   server.listen(options);
@@ -38,9 +39,6 @@ async function listenOn(server: Server, options: { path: string } | { port: numb
 async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
-
-/** Polls until `check` holds (sockets and files give no event to wait on across processes). */
-let nextSeqno = 1000;
 
 export type GuestAnswer = { code: number } | { hosts: HostRecord[]; code: number; raw: Buffer[] };
 
@@ -76,9 +74,9 @@ export class GuestPortSocket {
     return this.connections[n - 1] as Socket;
   }
 
-  /** A request with a seqno unique in this process unless one is given (the history is per listener). */
+  /** A request with a seqno unique in this process unless one is given (the daemon's history is one for all listeners). */
   request(fields: Partial<SerialRequest> & { request: number }): Buffer {
-    return encodeSerialRequest({ flags: 0, domain: '', seqno: nextSeqno++, ...fields });
+    return encodeSerialRequest({ flags: 0, domain: '', seqno: nextSeqno(), ...fields });
   }
 
   /** Stops accepting; open connections stay (qemu keeps serving its current client). */

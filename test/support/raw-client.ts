@@ -20,8 +20,7 @@ import {
   type HashType,
 } from '../../src/protocol/index.js';
 import { StreamIO } from '../../src/util/stream-io.js';
-
-let seqno = 1;
+import { nextSeqno } from './seqnos.js';
 
 export function signedRequest(fields: Partial<FenceRequest> & { request: number }, key: AuthKey): Buffer {
   const packet = encodeFenceRequest({
@@ -32,7 +31,7 @@ export function signedRequest(fields: Partial<FenceRequest> & { request: number 
     family: Family.NONE,
     port: 0,
     random: new Uint8Array(6),
-    seqno: seqno++,
+    seqno: nextSeqno(),
     ...fields,
   });
   signRequest(packet, key);
