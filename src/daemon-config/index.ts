@@ -12,5 +12,5 @@ export type { IpFamily, KeyedListenerSettings } from '../listeners/settings.js';
 export type { TcpListenerConfig } from '../listeners/tcp/config.js';
 export type { VsockListenerConfig } from '../listeners/vsock/config.js';
 export type * from './groups.js';
-export { DEFAULT_HISTORY_FILE, loadDaemonConfig, toDaemonConfig, type DaemonConfig } from './daemon-config.js';
+export { DEFAULT_HISTORY_ENTRIES, DEFAULT_HISTORY_FILE, loadDaemonConfig, toDaemonConfig, type DaemonConfig } from './daemon-config.js';
 export * from './overrides.js';

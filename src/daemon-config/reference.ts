@@ -130,7 +130,7 @@ export const CONFIG_REFERENCE: readonly BlockReference[] = [
       bound(
         'history_entries',
         DEFAULT_HISTORY_ENTRIES,
-        'How many fencing actions history_file keeps; the oldest are dropped first. 0 keeps no record.',
+        'How many fencing actions history_file keeps; the oldest are dropped first (the file itself is rewritten once it holds twice as many). 0 keeps no record.',
       ),
     ],
   },

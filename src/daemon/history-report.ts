@@ -4,12 +4,12 @@
  * runs. Recorded text came partly from requesters (domain names), so the table escapes it like a log line.
  */
 import type { Writable } from 'node:stream';
-import { DEFAULT_HISTORY_FILE, loadDaemonConfig } from '../daemon-config/index.js';
+import { DEFAULT_HISTORY_ENTRIES, DEFAULT_HISTORY_FILE, loadDaemonConfig } from '../daemon-config/index.js';
 import { escapeForLog } from '../util/log-escape.js';
 import { readFenceHistory, type FenceRecord } from './fence-history.js';
 
 export async function printFenceHistory(configFile: string, json: boolean, out: Writable, err: Writable): Promise<number> {
-  let history = { file: DEFAULT_HISTORY_FILE, entries: 1 };
+  let history = { file: DEFAULT_HISTORY_FILE, entries: DEFAULT_HISTORY_ENTRIES };
   try {
     history = (await loadDaemonConfig(configFile)).config.history;
   } catch (e) {
@@ -23,7 +23,7 @@ export async function printFenceHistory(configFile: string, json: boolean, out: 
   const { file } = history;
   let entries: FenceRecord[];
   try {
-    entries = await readFenceHistory(file);
+    entries = await readFenceHistory(file, history.entries);
   } catch (e) {
     err.write(`cannot read the fence history ${file}: ${(e as Error).message}\n`);
     return 1;
