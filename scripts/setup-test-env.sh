@@ -52,8 +52,11 @@ mkdir -p /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/libvirt
 # without network, so the kernel package is fetched here.
 bash "$(dirname "$0")/build-guest-image.sh" >/dev/null
 
-if ! pgrep -x virtlogd >/dev/null; then virtlogd -d; fi
-if ! pgrep -x libvirtd >/dev/null; then libvirtd -d 2>/dev/null || true; fi
+# Started unless the system's own is running, by its pid file: a name match would take a test's private
+# libvirtd (test/support/private-libvirtd.ts) for the system one.
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+running /run/virtlogd.pid || virtlogd -d || true
+running /run/libvirtd.pid || libvirtd -d || true # the loop below checks it serves
 for _ in $(seq 1 50); do
   [ -S /run/libvirt/libvirt-sock ] && virsh -c test+unix:///default list >/dev/null 2>&1 && break
   sleep 0.2
