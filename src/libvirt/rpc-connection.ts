@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { connectWithin } from '../util/connect.js';
+import { EarliestDeadlineTimer } from '../util/earliest-deadline-timer.js';
 import type { Logger } from '../util/log.js';
 import { LibvirtConnectionError, LibvirtProtocolError, LibvirtTimeoutError } from './errors.js';
 import { KeepaliveMonitor, type KeepaliveOptions } from './keepalive.js';
@@ -45,8 +46,7 @@ export class RpcConnection {
    * answered: when it fires it fails the calls whose time is up and re-arms for the next. A status
    * makes two calls; none of them sets or clears a timer of its own.
    */
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  private deadlineAt = Infinity;
+  private readonly deadlineTimer = new EarliestDeadlineTimer(() => this.expireCalls());
 
   private constructor(
     private readonly socket: Socket,
@@ -86,7 +86,7 @@ export class RpcConnection {
     return new Promise<T>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs;
       this.pending.set(serial, { procedure, decode, resolve: resolve as (v: unknown) => void, reject, deadline, timeoutMs });
-      this.armDeadline(deadline);
+      this.deadlineTimer.arm(deadline);
       this.send(
         { program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, procedure, type: MessageType.Call, serial, status: MessageStatus.Ok },
         args,
@@ -110,19 +110,7 @@ export class RpcConnection {
     this.fail(reason);
   }
 
-  private armDeadline(deadline: number): void {
-    if (this.deadlineTimer && this.deadlineAt <= deadline) {
-      this.deadlineTimer.ref();
-      return;
-    }
-    clearTimeout(this.deadlineTimer);
-    this.deadlineAt = deadline;
-    this.deadlineTimer = setTimeout(() => this.expireCalls(), Math.max(0, deadline - Date.now()));
-  }
-
   private expireCalls(): void {
-    this.deadlineTimer = undefined;
-    this.deadlineAt = Infinity;
     const now = Date.now();
     let next = Infinity;
     for (const [serial, call] of this.pending) {
@@ -133,7 +121,7 @@ export class RpcConnection {
         next = Math.min(next, call.deadline);
       }
     }
-    if (next !== Infinity) this.armDeadline(next);
+    if (next !== Infinity) this.deadlineTimer.arm(next);
   }
 
   private nextSerial(): number {
@@ -206,7 +194,7 @@ export class RpcConnection {
     }
     this.pending.delete(header.serial);
     // Left armed (it re-arms or stops when it fires), but not holding the process once no call waits.
-    if (this.pending.size === 0) this.deadlineTimer?.unref();
+    if (this.pending.size === 0) this.deadlineTimer.release();
     if (header.procedure !== call.procedure) {
       call.reject(new LibvirtProtocolError(`reply for procedure ${header.procedure} to a call of procedure ${call.procedure}`));
       return;
@@ -233,8 +221,7 @@ export class RpcConnection {
     this.closedWith = reason;
     this.keepalive?.stop();
     this.socket.destroy();
-    clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = undefined;
+    this.deadlineTimer.stop();
     for (const call of this.pending.values()) call.reject(reason);
     this.pending.clear();
     this.handlers.onClose(reason);

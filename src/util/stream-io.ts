@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { EarliestDeadlineTimer } from './earliest-deadline-timer.js';
 
 export type StreamIOErrorCode = 'TIMEOUT' | 'EOF' | 'CLOSED' | 'OVERFLOW' | 'WRITE';
 
@@ -28,9 +29,8 @@ export class StreamIO {
   private ended = false;
   private failure: StreamIOError | undefined;
   private waiter: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  /** When the timer fires. */
-  private timerAt = Infinity;
+  /** One timer for every read's deadline: a read that finds its deadline still ahead waits again. */
+  private readonly timer = new EarliestDeadlineTimer(() => this.wake());
 
   constructor(
     readonly stream: Duplex,
@@ -52,8 +52,7 @@ export class StreamIO {
     stream.on('error', (err: Error) => this.fail(new StreamIOError('CLOSED', `stream error: ${err.message}`)));
     stream.on('close', () => {
       this.ended = true;
-      clearTimeout(this.timer);
-      this.timer = undefined;
+      this.timer.stop();
       this.wake();
     });
   }
@@ -66,8 +65,7 @@ export class StreamIO {
   private wake(): void {
     const w = this.waiter;
     this.waiter = undefined;
-    // Left armed but no longer holding the process: nothing waits on it until the next read.
-    this.timer?.unref();
+    this.timer.release();
     w?.();
   }
 
@@ -75,26 +73,8 @@ export class StreamIO {
   private waitUntil(deadline: number): Promise<void> {
     return new Promise((resolve) => {
       this.waiter = resolve;
-      this.arm(deadline);
+      this.timer.arm(deadline);
     });
-  }
-
-  private arm(deadline: number): void {
-    if (this.timer && this.timerAt <= deadline) {
-      // Fires no later than this read's deadline (then re-arms for it): only hold the process again.
-      this.timer.ref();
-      return;
-    }
-    clearTimeout(this.timer);
-    this.timerAt = deadline;
-    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()));
-  }
-
-  /** The read waiting now (if any) checks its own deadline, and waits again if that is still ahead. */
-  private expire(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
-    this.wake();
   }
 
   /** Resolves with exactly n bytes, or rejects on timeout, EOF or a stream error. */
