@@ -5,30 +5,9 @@
  * sockets, as in write-deadline.test.ts.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { connect, createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { StreamIO, StreamIOError } from '../../src/util/stream-io.js';
-
-async function tcpPair(): Promise<{ ours: Socket; peer: Socket; close: () => Promise<void> }> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const { port } = server.address() as { port: number };
-  const ours = connect(port, '127.0.0.1');
-  await once(ours, 'connect');
-  const [peer] = await accepted;
-  return {
-    ours,
-    peer,
-    close: async () => {
-      ours.destroy();
-      peer.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
+import { socketPair } from '../support/socket-pair.js';
 
 /** How long the read took to time out (ms); fails if it resolved or failed otherwise. */
 async function timesOut(read: Promise<Buffer>): Promise<number> {
@@ -39,7 +18,7 @@ async function timesOut(read: Promise<Buffer>): Promise<number> {
 
 describe('StreamIO read deadline', () => {
   it('ends a read at its own deadline after a read with a later deadline was answered', async () => {
-    const { ours, peer, close } = await tcpPair();
+    const { ours, peer, close } = await socketPair();
     try {
       const io = new StreamIO(ours);
       const first = io.read(4, 10_000);
@@ -53,7 +32,7 @@ describe('StreamIO read deadline', () => {
   });
 
   it('waits out a later deadline after a read with an earlier deadline was answered', async () => {
-    const { ours, peer, close } = await tcpPair();
+    const { ours, peer, close } = await socketPair();
     try {
       const io = new StreamIO(ours);
       const first = io.read(4, 100);

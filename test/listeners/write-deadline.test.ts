@@ -6,36 +6,16 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { StreamIO, StreamIOError } from '../../src/util/stream-io.js';
-
-async function socketPair(dir: string): Promise<{ ours: Socket; peer: Socket; close: () => Promise<void> }> {
-  const server = createServer();
-  const path = join(dir, 'sock');
-  server.listen(path);
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const ours = connect(path);
-  await once(ours, 'connect');
-  const [peer] = await accepted;
-  return {
-    ours,
-    peer,
-    close: async () => {
-      ours.destroy();
-      peer.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
+import { socketPair } from '../support/socket-pair.js';
 
 describe('StreamIO write deadline', () => {
   it('resolves a write the peer reads, and times out one the peer never reads, closing the connection', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fvd-write-'));
-    const { ours, peer, close } = await socketPair(dir);
+    const { ours, peer, close } = await socketPair(join(dir, 'sock'));
     try {
       const io = new StreamIO(ours);
       const received = once(peer, 'data') as Promise<[Buffer]>;
