@@ -40,6 +40,7 @@ export class FenceDaemon {
     private readonly listeners: Listener[],
     private readonly permissions: { map: StaticMap },
     private readonly pool: LibvirtConnectionPool,
+    private readonly replays: ReplayJournal | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -74,7 +75,7 @@ export class FenceDaemon {
         }),
       }),
     );
-    const daemon = new FenceDaemon(config, backend, keys, dispatcher, recorder, listeners, permissions, pool, log);
+    const daemon = new FenceDaemon(config, backend, keys, dispatcher, recorder, listeners, permissions, pool, replays, log);
     await daemon.startListeners();
     log.notice(
       `serving with backend ${config.backend.module} and ${listeners.length} listener(s): ${listeners.map((l) => l.name).join(', ')}`,
@@ -190,6 +191,7 @@ export class FenceDaemon {
     await Promise.race([closed, sleep(ANSWER_FLUSH_MS, undefined, { ref: false })]);
     await this.backend.close();
     await this.pool.closeAll();
+    this.replays?.close();
     this.log.notice(this.loopDelay.finish());
   }
 }

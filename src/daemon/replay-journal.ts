@@ -16,6 +16,8 @@ import type { Logger } from '../util/log.js';
 export class ReplayJournal extends ExpiringSet {
   private lines = 0;
   private failed = false;
+  /** After close(): the memory still answers, the file is left as it is. */
+  private closed = false;
   /** The journal opened for appending, once something is appended; closed when compact() replaces the file. */
   private fd: number | undefined;
 
@@ -77,7 +79,14 @@ export class ReplayJournal extends ExpiringSet {
     }
   }
 
+  /** Closes the file (the daemon stops); a session still finishing may use the memory, not the file. */
+  close(): void {
+    this.closed = true;
+    this.closeFile();
+  }
+
   private append(line: string): void {
+    if (this.closed) return;
     if (++this.lines > 2 * this.capacity + 1_000) return this.compact();
     try {
       this.fd ??= openSync(this.path, 'a', 0o600);

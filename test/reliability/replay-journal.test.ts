@@ -1,6 +1,6 @@
 /** The replay journal: what one process remembered, a new one restores; forgotten and expired entries stay gone. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -33,4 +33,26 @@ it('ignores damaged lines, and keeps working in memory when the file cannot be w
   const unwritable = ReplayJournal.open(join(dir, 'no-such-dir', 'x.replay'), 60_000, 100, silentLogger);
   unwritable.add('still refused');
   assert.equal(unwritable.has('still refused'), true);
+});
+
+it('keeps its file open between writes and closes it when the daemon stops, writing nothing after', () => {
+  const path = join(dir, 'open.replay');
+  const holders = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false; // the directory's own descriptor, closed by the time it is read
+      }
+    }).length;
+  const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  journal.add('one');
+  journal.add('two');
+  assert.equal(holders(), 1, 'one descriptor for every append');
+  journal.close();
+  assert.equal(holders(), 0, 'closed');
+  journal.add('after the stop');
+  assert.equal(journal.has('after the stop'), true, 'the memory still answers');
+  assert.equal(holders(), 0, 'not opened again');
+  assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 2);
 });
