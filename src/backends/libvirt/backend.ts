@@ -157,17 +157,15 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async status(domain: string, origin: RequestOrigin): Promise<number> {
-    const current = await this.takeHandedOver(domain);
-    if (current) return statusAnswer(current.state);
-    const found = await this.find(domain);
-    if (found === 'missing') {
+    const located = await this.locate(domain);
+    if (located === 'missing') {
       // Off, as C answers (agents and fencers rely on it); but a mistyped port= must not pass unnoticed.
       this.log.warn(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
       origin.explain?.('no such domain');
       return Response.OFF;
     }
-    if (!isFound(found)) return this.notFound('status', domain, found, origin);
-    return statusAnswer(await this.stateOf(found));
+    if (!isLocated(located)) return this.notFound('status', domain, located, origin);
+    return statusAnswer(located.state);
   }
 
   async off(domain: string, origin: RequestOrigin): Promise<number> {
