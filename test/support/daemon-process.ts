@@ -28,9 +28,10 @@ export class DaemonProcess {
     });
   }
 
-  /** `env` is added to the test's own environment. */
-  static start(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
-    return new DaemonProcess(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+  /** `env` is added to the test's own environment, or is the whole environment when `inherit` is false. */
+  static start(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, inherit = true): DaemonProcess {
+    const full = inherit ? { ...process.env, ...env } : env;
+    return new DaemonProcess(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: full }));
   }
 
   get pid(): number {
