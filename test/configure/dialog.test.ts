@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatConfig, readConfigFile } from '../../src/config/index.js';
 import { cDaemonMissing } from '../support/c-daemon.js';
-import { cDialog, ourDialog, typedConfig } from './dialog-support.js';
+import { cDialog, commentLines, ourDialog, SHIPPED, typedConfig } from './dialog-support.js';
 
 const URI = 'test+unix:///default';
 let dir: string;
@@ -206,6 +206,23 @@ describe('fence_virtd -c, what only our dialog does', () => {
     assert.equal(result.code, 0, result.stdout);
     assert.equal(await readFile(file, 'utf8'), before);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
+  });
+
+  it('a change to the shipped configuration keeps its comments; the file as it was is kept as .bak', async () => {
+    const file = freshFile();
+    await copyFile(SHIPPED, file);
+    // Module path, listener, address, port: as they are; interface lo; key file, backend, URI: as they are.
+    const result = await ourDialog(file, ['', '', '', '', 'lo', '', '', '', 'y']);
+    assert.equal(result.code, 0, result.stdout);
+    const listeners = (await typedConfig(file)).listeners;
+    assert.deepEqual(
+      listeners.map((l) => l.module === 'multicast' && l.interface),
+      ['lo'],
+    );
+    const shipped = await readFile(SHIPPED, 'utf8');
+    assert.ok(commentLines(shipped).length >= 3);
+    assert.deepEqual(commentLines(await readFile(file, 'utf8')), commentLines(shipped), 'the comments are kept');
+    assert.equal(await readFile(`${file}.bak`, 'utf8'), shipped);
   });
 
   it('refuses bad answers and asks again; C number prefixes are read as C reads them', async () => {

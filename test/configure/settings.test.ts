@@ -8,10 +8,10 @@ import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { getValue, readConfigFile } from '../../src/config/index.js';
 import { OUR_DAEMON, REPO, runTool } from '../support/processes.js';
-import { typedConfig } from './dialog-support.js';
+import { commentLines, SHIPPED, typedConfig } from './dialog-support.js';
 
-const SHIPPED = join(REPO, 'packaging/fence_virt.conf');
 let dir: string;
 let n = 0;
 
@@ -50,10 +50,9 @@ describe('fence_virtd --set', () => {
     );
     assert.deepEqual(config.backend.uris, ['test+unix:///default']);
     assert.equal(await readFile(`${file}.bak`, 'utf8'), await readFile(SHIPPED, 'utf8'), 'the backup is the file as it was');
-    const comments = (text: string) => text.split('\n').filter((l) => l.trimStart().startsWith('#'));
-    const shippedComments = comments(await readFile(SHIPPED, 'utf8'));
+    const shippedComments = commentLines(await readFile(SHIPPED, 'utf8'));
     assert.ok(shippedComments.length >= 3);
-    assert.deepEqual(comments(await readFile(file, 'utf8')), shippedComments, 'the comments are kept');
+    assert.deepEqual(commentLines(await readFile(file, 'utf8')), shippedComments, 'the comments are kept');
     for (const f of [file, `${file}.bak`]) assert.equal((await stat(f)).mode & 0o777, 0o600, f);
   });
 
@@ -78,6 +77,20 @@ describe('fence_virtd --set', () => {
       config.listeners.map((l) => [l.module, l.module === 'tcp' ? l.port : undefined]),
       [['tcp', 30431]],
     );
+  });
+
+  it("the README's examples are keys of the shipped configuration and set what they say", async () => {
+    const readme = await readFile(`${REPO}README.md`, 'utf8');
+    const examples = [...readme.matchAll(/`((?:fence_virtd|listeners|backends|groups)\/[^`=\s]+)=([^`\s]*)`/g)];
+    assert.ok(examples.length >= 2, 'README.md shows --set examples');
+    for (const [, path = '', value = ''] of examples) {
+      const file = await shippedCopy();
+      const result = await configure(file, '--set', `${path}=${value}`);
+      assert.equal(result.code, 0, `${path}: ${result.stdout}${result.stderr}`);
+      assert.doesNotMatch(result.stdout, /^Warning/m, path);
+      const key = path.replace(/\/([^/]+)$/, '/@$1');
+      assert.equal(getValue(await readConfigFile(file), key), value, path);
+    }
   });
 
   it('leaves the file alone when the result would not start or a setting is malformed', async () => {

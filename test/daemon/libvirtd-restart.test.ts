@@ -3,7 +3,8 @@
  * blocks every listener while libvirtd is down: docs/compatibility.md, row 'libvirtd unreachable') and
  * the next request after the restart succeeds without restarting the daemon. The monitor (device status)
  * reports the outage and a hung libvirtd with failure, where the C daemon answers success
- * (docs/compatibility.md, row 'monitor (device status)').
+ * (docs/compatibility.md, row 'monitor (device status)'). The audit line of a request that failed
+ * during the outage gives the reason (row 'audit line').
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { FenceDaemon } from '../../src/daemon/fence-daemon.js';
 import { Hash, Request } from '../../src/protocol/index.js';
-import { silentLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { configText } from '../support/daemon-config-text.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
@@ -26,6 +27,8 @@ const key = new AuthKey(Buffer.from('restart test key'));
 let dir: string;
 let libvirtd: PrivateLibvirtd;
 let daemon: FenceDaemon;
+/** At the default level (-d 0), as an administrator reads it. */
+const captured = new CapturedLog(0);
 
 const ask = (request: number, domain = 'test', timeoutMs?: number) =>
   tcpExchange(PORT, signedRequest({ request, domain }, key), key, Hash.SHA256, timeoutMs);
@@ -39,7 +42,7 @@ before(async () => {
     listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: join(dir, 'key') } },
     backendUri: libvirtd.uri('/default'),
   });
-  daemon = await FenceDaemon.start(toDaemonConfig(parseConfig(text, join(dir, 'fence_virt.conf'))), silentLogger);
+  daemon = await FenceDaemon.start(toDaemonConfig(parseConfig(text, join(dir, 'fence_virt.conf'))), captured.logger);
 });
 after(async () => {
   await daemon?.stop();
@@ -54,6 +57,10 @@ it('keeps serving across a libvirtd restart', { skip }, async () => {
   const during = await ask(Request.STATUS);
   assert.deepEqual(during, { kind: 'code', code: 1 }, 'status while libvirtd is down is a failure, not "off"');
   assert.deepEqual(await ask(Request.DEVSTATUS, ''), { kind: 'code', code: 1 }, 'the monitor reports the broken fencing path');
+  assert.deepEqual(await ask(Request.OFF), { kind: 'code', code: 1 }, 'a fence while libvirtd is down fails');
+  await captured.waitFor(/^notice: audit: .* target="test" op=off .*result=failed\(1\)/);
+  const [audit] = captured.matching(/ op=off /);
+  assert.ok(audit?.includes(` reason="libvirt ${libvirtd.uri('/default')} unreachable" `), `the audit line says why: ${audit}`);
 
   await libvirtd.launch();
   // No waiting for the client's reconnect backoff: the first request after the restart succeeds.
