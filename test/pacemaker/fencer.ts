@@ -86,7 +86,7 @@ export class Fencer {
       ...Object.entries(options.dev ?? {}).map(([name, target]) => `ln -s ${quote(target)} /run/dev/${quote(name)}`),
       'mount --move /run/dev /dev',
     );
-    // Debug level, so the log has every action's result (monitorResults), successes included.
+    // Debug level, so the log has every action's result (actionResults), successes included.
     script.push(`exec env PCMK_debug=yes ${FENCED} -s -l ${quote(join(dir, 'fenced.log'))}`);
     // unshare execs sh, which execs env, which execs the fencer: the child's PID is the fencer's.
     const process = DaemonProcess.start('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script.join('\n')]);
@@ -112,12 +112,13 @@ export class Fencer {
   }
 
   /**
-   * The exit codes of the device's `monitor` runs so far, from the fencer's log. stonith_admin -Q
-   * cannot tell: when the monitor fails it runs `list` and reports that instead, while the cluster's
-   * recurring monitor of a stonith resource runs the monitor alone.
+   * The exit codes of the device's runs of `action` so far, from the fencer's log (debug level logs
+   * successes too). stonith_admin -Q cannot tell a monitor's: when the monitor fails it runs `list`
+   * and reports that instead, while the cluster's recurring monitor of a stonith resource runs the
+   * monitor alone.
    */
-  async monitorResults(device: string): Promise<number[]> {
-    const pattern = new RegExp(`Operation 'monitor' \\[\\d+\\] using ${device} returned (-?\\d+)`, 'g');
+  async actionResults(device: string, action: string): Promise<number[]> {
+    const pattern = new RegExp(`Operation '${action}' \\[\\d+\\] (?:targeting \\S+ )?using ${device} returned (-?\\d+)`, 'g');
     return [...(await this.log()).matchAll(pattern)].map((m) => Number(m[1]));
   }
 
