@@ -364,7 +364,8 @@ export class LibvirtBackend implements FenceBackend {
     const byUuid = isUuidString(domain);
     let unavailable: string | undefined;
     for (const client of this.clients) {
-      if (!(await client.ensureConnected())) {
+      // Connected is the usual case: no promise to wait for then.
+      if (!client.isConnected && !(await client.ensureConnected())) {
         this.log.error(`libvirt ${client.uri} is unavailable, cannot look up '${domain}'`);
         unavailable ??= `libvirt ${client.uri} unreachable`;
         continue;
