@@ -61,10 +61,10 @@ export async function networkFigures(dir: BenchDir, rounds: number, floodSeconds
 async function measure(dir: BenchDir, rounds: number, floodSeconds: number): Promise<NetworkResult> {
   const figures: Figure[] = [];
   // Warm-up, the same for both daemons: ours runs its request path in V8's interpreter and baseline code
-  // until the optimizing compiler has seen it often enough; over the first ~3,000 requests it spends up to
-  // a sixth of its CPU compiling (bench/results/hot-path.md). The figure is the round trip of a daemon that
-  // has served a few thousand requests, as one does after a day of monitor calls; the first thousand are
-  // about a quarter slower.
+  // until the optimizing compiler has seen it often enough. Measured here (bench/results/hot-path.md), its
+  // first 2,000 requests took about twice the CPU of later ones, compiling included; the C daemon's do
+  // not change. The figure is the round trip of a daemon that has served a few thousand requests, as one
+  // has after a day or two of monitor calls.
   await interleaved(WARM_UP, (d) => timed(() => tcpStatus(PORTS[d].tcp, TARGET)));
   const rt = await step('round trips', () => interleaved(rounds, (d) => timed(() => tcpStatus(PORTS[d].tcp, TARGET))));
   figures.push(lowerFigure('round-trip', 'TCP status round trip, in one client process (median)', 'ms', median(rt.C), median(rt.ours)));
