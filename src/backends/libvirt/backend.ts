@@ -84,8 +84,8 @@ interface HandedOver {
   found: Found;
   /** The state asked for alongside the lookup (undefined: not asked, or not usable); see resolve(). */
   state: Promise<number | undefined> | undefined;
-  /** `actions` when the state was asked for: an action begun or ended since makes it stale. */
-  actions: number;
+  /** `changes` when the state was asked for: an action begun or ended, or a connection lost, since makes it stale. */
+  changes: number;
 }
 
 export class LibvirtBackend implements FenceBackend {
@@ -99,8 +99,14 @@ export class LibvirtBackend implements FenceBackend {
    * while the lookup that confirms it is under way, never an answer (see resolve()).
    */
   private readonly seen = new Map<string, Found>();
-  /** Off, on and reboot actions begun plus ended: a state asked for before a change is not used after it. */
-  private actions = 0;
+  /**
+   * Off, on and reboot actions begun plus ended, and connections lost: a state asked for before one of
+   * these is not used after it (a libvirtd gone since must not have its last word taken for an answer).
+   */
+  private changes = 0;
+  private readonly lost = (): void => {
+    this.changes++;
+  };
   /** A configured URI's connection, in configured order; null while it is not open (see devstatus). */
   private readonly slots: (LibvirtClient | null)[];
   /** The attempt under way to open a URI that failed at start, by its slot. */
@@ -115,6 +121,7 @@ export class LibvirtBackend implements FenceBackend {
     options: LibvirtBackendOptions,
   ) {
     this.slots = opened;
+    for (const client of opened) client?.on('disconnected', this.lost);
     this.ownsClients = options.connect === undefined;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.rebootWaitMs = options.rebootWaitMs ?? 15_000;
@@ -156,7 +163,7 @@ export class LibvirtBackend implements FenceBackend {
    */
   async resolve(domain: string): Promise<string | undefined> {
     const guess = this.seen.get(domain);
-    const actions = this.actions;
+    const changes = this.changes;
     const early = guess && this.stateOf(guess, { gone: undefined }, 'quiet').then((s) => s ?? undefined);
     const found = await this.find(domain);
     if (!isFound(found)) {
@@ -167,7 +174,7 @@ export class LibvirtBackend implements FenceBackend {
     if (this.seen.size >= MAX_HANDED_OVER) this.seen.clear();
     this.seen.set(domain, found);
     const state = guess && sameDomain(guess, found) ? early : undefined;
-    this.handedOver.set(domain, { found, state, actions });
+    this.handedOver.set(domain, { found, state, changes });
     return found.dom.uuid.toLowerCase();
   }
 
@@ -276,6 +283,7 @@ export class LibvirtBackend implements FenceBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const client of this.clients) client.off('disconnected', this.lost);
     if (this.ownsClients) await Promise.all(this.clients.map((c) => c.close()));
   }
 
@@ -286,7 +294,7 @@ export class LibvirtBackend implements FenceBackend {
     if (!attempt) {
       attempt = this.connect(uri).then(
         async (client) => {
-          if (!this.closed) this.slots[slot] = client;
+          if (!this.closed) this.slots[slot] = client.on('disconnected', this.lost);
           else if (this.ownsClients) await client.close();
           return !this.closed;
         },
@@ -334,28 +342,28 @@ export class LibvirtBackend implements FenceBackend {
   /**
    * The lookup resolve() handed over for `domain`, taken (never used twice), with a state libvirt gave
    * during this request: with `early`, the one asked for alongside the lookup, unless an off, on or
-   * reboot began or ended since (the request waited its turn behind it); else asked now. Undefined when
-   * there is none, when the domain is gone since (it may have been defined again under a new UUID), or
-   * when libvirt cannot give the state: the caller then looks it up afresh, which tells "unreachable"
-   * (failure) from "state unknown", where an old lookup cannot.
+   * reboot began or ended since (the request waited its turn behind it) or a connection was lost; else
+   * asked now. Undefined when there is none, when the domain is gone since (it may have been defined
+   * again under a new UUID), or when libvirt cannot give the state: the caller then looks it up afresh,
+   * which tells "unreachable" (failure) from "state unknown", where an old lookup cannot.
    */
   private async takeHandedOver(domain: string, early: boolean): Promise<{ found: Found; state: number } | undefined> {
     const handed = this.handedOver.get(domain);
     if (!handed) return undefined;
     this.handedOver.delete(domain);
     const { found } = handed;
-    const asked = early && handed.actions === this.actions && handed.state ? await handed.state : undefined;
+    const asked = early && handed.changes === this.changes && handed.state ? await handed.state : undefined;
     const state = asked ?? (await this.stateOf(found, { gone: null }, 'quiet'));
     return state === null ? undefined : { found, state };
   }
 
   /** Runs an off, on or reboot, counted so that a state asked for before it is not used after it. */
   private async counted(action: () => Promise<number>): Promise<number> {
-    this.actions++;
+    this.changes++;
     try {
       return await action();
     } finally {
-      this.actions++;
+      this.changes++;
     }
   }
 
