@@ -9,7 +9,7 @@
  *
  * Run: scripts/run-bench.sh is for whole files without arguments, so:
  *   unshare -n bash -c 'ip link set lo up; exec node --import tsx bench/hot-path.ts before=PATH after=dist/fence_virtd C'
- * Options: ROUNDS=n (default 1000), --flood[=seconds]. Builds are `label=path-of-a-bundle` (e.g. a copy of
+ * Options: ROUNDS=n (default 1000), WARMUP=n requests per build before measuring (default 100), --flood[=seconds]. Builds are `label=path-of-a-bundle` (e.g. a copy of
  * dist/fence_virtd from before a change; a wrapper script can add Node flags); `C` adds the C daemon.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,8 @@ interface Build {
 }
 
 const rounds = Number(process.env.ROUNDS ?? 1000);
+/** Requests each build answers before the measured rounds (the same for all builds). */
+const warmUp = Number(process.env.WARMUP ?? 100);
 const floodArg = process.argv.find((a) => a.startsWith('--flood'));
 const floodSeconds = floodArg ? Number(floodArg.split('=')[1] ?? 4) : 0;
 const specs = process.argv
@@ -182,9 +184,9 @@ const builds: Build[] = [];
 try {
   for (const [i, spec] of specs.entries()) builds.push(await start(dir, i, spec));
   const tcp = (b: Build) => tcpStatus(b.port, TARGET);
-  await measure(builds, 100, tcp, (b) => b.daemon); // warm-up
+  await measure(builds, warmUp, tcp, (b) => b.daemon);
   report('TCP status', await measure(builds, rounds, tcp, (b) => b.daemon));
-  await measure(builds, 100, serialStatus, (b) => b.serialDaemon);
+  await measure(builds, warmUp, serialStatus, (b) => b.serialDaemon);
   report('serial status', await measure(builds, rounds, serialStatus, (b) => b.serialDaemon));
   if (floodSeconds) for (const b of builds) console.log('flood', JSON.stringify(await flood(b, floodSeconds)));
 } finally {

@@ -3,6 +3,7 @@ import type { Answer, RequestExecutor } from '../core/executor.js';
 import type { RequestToExecute } from '../core/request-gate.js';
 import type { Requester } from '../core/requester.js';
 import { Request, requestName, Response } from '../protocol/constants.js';
+import { EarliestDeadlineTimer } from '../util/earliest-deadline-timer.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Logger } from '../util/log.js';
 import { countOf } from '../util/plural.js';
@@ -10,6 +11,17 @@ import type { StaticMap } from './static-map.js';
 
 export type { Requester } from '../core/requester.js';
 export type { RequestToExecute } from '../core/request-gate.js';
+
+/** What a request's run tells its audit line and answer besides the code. */
+interface Outcome {
+  reason: string | undefined;
+  uuid: string | undefined;
+}
+
+interface Deadline {
+  at: number;
+  expire: () => void;
+}
 
 const fencing = new Set<number>([Request.OFF, Request.ON, Request.REBOOT]);
 
@@ -33,6 +45,9 @@ export class Dispatcher implements RequestExecutor {
   private inFlight = 0;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
+  /** The deadlines of the requests in flight, all served by one timer armed for the earliest. */
+  private readonly deadlines = new Set<Deadline>();
+  private readonly deadlineTimer = new EarliestDeadlineTimer(() => this.expireDeadlines());
 
   constructor(
     private readonly backend: FenceBackend,
@@ -55,26 +70,24 @@ export class Dispatcher implements RequestExecutor {
     }
     const counted = fencing.has(req.request);
     if (counted) this.inFlight++;
-    let answer: Answer;
-    let reason: string | undefined;
-    let uuid: string | undefined;
-    const explain = (r: string) => (reason = r);
-    const resolved = (u: string | undefined) => (uuid = u);
+    const outcome: Outcome = { reason: undefined, uuid: undefined };
     // Counted until the action ends, even when its answer went out at the deadline: shutdown waits for it.
-    const work = this.run(req, who, explain, resolved).finally(() => {
+    const work = this.run(req, who, outcome).finally(() => {
       if (counted && --this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     });
+    let answer: Answer;
     try {
-      answer = await this.withinDeadline(work, req, explain);
+      answer = await this.withinDeadline(work, req, outcome);
     } catch (err) {
       // Backends answer failures with 1; a throw is a bug or a dead connection: never report success.
       this.log.error(`backend ${this.backend.name} failed on ${describe(req)}: ${(err as Error).message}`);
-      answer = { kind: 'code', code: Response.FAIL };
-      reason = `backend error: ${(err as Error).message}`;
+      answer = code(Response.FAIL);
+      outcome.reason = `backend error: ${(err as Error).message}`;
     }
+    const { reason, uuid } = outcome;
     this.audit(req, who, answer, reason, performance.now() - started);
-    if (answer.kind === 'hostlist') return answer;
-    return { ...answer, ...(uuid === undefined ? {} : { uuid }), ...(reason === undefined ? {} : { reason }) };
+    if (answer.kind === 'hostlist' || (uuid === undefined && reason === undefined)) return answer;
+    return { kind: 'code', code: answer.code, ...(uuid === undefined ? {} : { uuid }), ...(reason === undefined ? {} : { reason }) };
   }
 
   /** Fencing actions (off, on, reboot) being executed. */
@@ -96,30 +109,54 @@ export class Dispatcher implements RequestExecutor {
   /**
    * The request's answer, or failure once the deadline passes. The action itself cannot be called back:
    * it goes on (its VM stays locked until it ends), so the requester hears failure, never a success
-   * that is not sure to have happened.
+   * that is not sure to have happened. One timer serves the deadlines of all requests in flight.
    */
-  private async withinDeadline(work: Promise<Answer>, req: RequestToExecute, explain: (reason: string) => void): Promise<Answer> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<Answer>((resolve) => {
-      timer = setTimeout(() => {
-        this.log.error(`${describe(req)} did not finish within ${this.deadlineMs} ms; answering failure (it may still complete)`);
-        explain(`not finished within ${this.deadlineMs} ms`);
-        resolve(code(Response.FAIL));
-      }, this.deadlineMs);
+  private withinDeadline(work: Promise<Answer>, req: RequestToExecute, outcome: Outcome): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      const entry: Deadline = {
+        at: Date.now() + this.deadlineMs,
+        expire: () => {
+          this.log.error(`${describe(req)} did not finish within ${this.deadlineMs} ms; answering failure (it may still complete)`);
+          outcome.reason = `not finished within ${this.deadlineMs} ms`;
+          resolve(code(Response.FAIL));
+        },
+      };
+      this.deadlines.add(entry);
+      this.deadlineTimer.arm(entry.at);
+      const done = () => {
+        this.deadlines.delete(entry);
+        if (this.deadlines.size === 0) this.deadlineTimer.release();
+      };
+      work.then(
+        (answer) => {
+          done();
+          resolve(answer);
+        },
+        (err: unknown) => {
+          done();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
     });
-    try {
-      return await Promise.race([work, late]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
-  private async run(
-    req: RequestToExecute,
-    who: Requester,
-    explain: (reason: string) => void,
-    resolved: (uuid: string | undefined) => void,
-  ): Promise<Answer> {
+  /** The timer fired: fail the requests whose deadline passed, and arm it for the next one. */
+  private expireDeadlines(): void {
+    const now = Date.now();
+    let next = Infinity;
+    for (const entry of this.deadlines) {
+      if (entry.at <= now) {
+        this.deadlines.delete(entry);
+        entry.expire();
+      } else {
+        next = Math.min(next, entry.at);
+      }
+    }
+    if (next !== Infinity) this.deadlineTimer.arm(next);
+  }
+
+  private async run(req: RequestToExecute, who: Requester, outcome: Outcome): Promise<Answer> {
+    const explain = (r: string) => (outcome.reason = r);
     const origin = { source: who.display, seqno: req.seqno, explain };
     switch (req.request) {
       case Request.NULL:
@@ -148,7 +185,7 @@ export class Dispatcher implements RequestExecutor {
                 ? () => b.reboot(req.domain, origin)
                 : () => b.status(req.domain, origin);
         const uuid = await b.resolve(req.domain);
-        resolved(uuid);
+        outcome.uuid = uuid;
         return code(await this.perDomain.run(uuid ?? `unresolved:${req.domain.toLowerCase()}`, op));
       }
       default:

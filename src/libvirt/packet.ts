@@ -3,7 +3,7 @@
  * itself, a 24-byte header, then the XDR payload. Pure: encodes packets and splits a byte stream back
  * into packets, rejecting lengths a real daemon never sends.
  */
-import { XdrReader, XdrWriter } from './xdr.js';
+import { XdrReader } from './xdr.js';
 
 export const MessageType = { Call: 0, Reply: 1, Message: 2, Stream: 3, CallWithFds: 4, ReplyWithFds: 5 } as const;
 
@@ -37,17 +37,18 @@ export function encodePacket(header: PacketHeader, payload: Uint8Array = new Uin
   if (total - LENGTH_BYTES > MAX_MESSAGE_BYTES) {
     throw new PacketError(`message of ${total} bytes exceeds libvirt's limit of ${MAX_MESSAGE_BYTES}`);
   }
-  const head = new XdrWriter(LENGTH_BYTES + HEADER_BYTES)
-    .uint(total)
-    .uint(header.program)
-    .uint(header.version)
-    .int(header.procedure)
-    .int(header.type)
-    .uint(header.serial)
-    .int(header.status)
-    .finish();
+  // One buffer for the whole packet, every byte of it written below: a call is encoded per request.
+  const packet = Buffer.allocUnsafe(total);
+  packet.writeUInt32BE(total, 0);
+  packet.writeUInt32BE(header.program, 4);
+  packet.writeUInt32BE(header.version, 8);
+  packet.writeInt32BE(header.procedure, 12);
+  packet.writeInt32BE(header.type, 16);
+  packet.writeUInt32BE(header.serial, 20);
+  packet.writeInt32BE(header.status, 24);
   // The payload goes in as is: it is already XDR (aligned), and the length word counts its exact size.
-  return payload.length === 0 ? head : Buffer.concat([head, payload]);
+  packet.set(payload, LENGTH_BYTES + HEADER_BYTES);
+  return packet;
 }
 
 function decodeHeader(frame: Buffer): PacketHeader {

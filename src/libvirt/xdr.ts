@@ -13,15 +13,16 @@ export class XdrWriter {
   private buf: Buffer;
   private pos = 0;
 
+  /** Bytes past `pos` are never read (finish() and growth copy only what was written): no zero fill. */
   constructor(initialSize = 256) {
-    this.buf = Buffer.alloc(initialSize);
+    this.buf = Buffer.allocUnsafe(initialSize);
   }
 
   /** Makes room for n bytes and returns their offset. Call it before reading this.buf: it may replace it. */
   private reserve(n: number): number {
     const need = this.pos + n;
     if (need > this.buf.length) {
-      const next = Buffer.alloc(Math.max(need, this.buf.length * 2));
+      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
       this.buf.copy(next, 0, 0, this.pos);
       this.buf = next;
     }

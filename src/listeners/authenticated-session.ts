@@ -63,7 +63,16 @@ export async function runAuthenticatedSession(
     }
   } finally {
     admitted.finish(executed);
-    // Close once what we wrote is flushed; do not wait for the peer's FIN.
-    io.stream.end(() => io.stream.destroy());
+    closeWhenFlushed(io);
   }
+}
+
+/**
+ * Closes once what we wrote is flushed, without waiting for the peer's FIN. When the kernel already
+ * holds every byte, closing the descriptor sends them and the FIN as a shutdown would: one system call
+ * and one event-loop turn less per connection than shutting down first.
+ */
+function closeWhenFlushed(io: StreamIO): void {
+  if (io.stream.writableLength === 0) io.stream.destroy();
+  else io.stream.end(() => io.stream.destroy());
 }

@@ -141,4 +141,32 @@ describe('dispatcher', () => {
     assert.deepEqual(backend.calls, ['off vm1 start', 'off vm1 end'], 'idle came after the off ended');
     await off;
   });
+  it('answers FAIL at the deadline to each request held past it, one after another, and not to those that finish', async () => {
+    const backend = new FakeBackend([
+      { name: 'vm1', uuid: UUID, state: DomainState.RUNNING },
+      { name: 'vm2', uuid: 'a0000000-0000-4000-8000-000000000002', state: DomainState.RUNNING },
+    ]);
+    const { lines, logger } = new CapturedLog(0);
+    const deadlineMs = 150;
+    const d = new Dispatcher(backend, () => new StaticMap([]), logger, deadlineMs);
+    assert.deepEqual(await d.execute({ request: Request.STATUS, domain: 'vm1', seqno: 1 }, who), { kind: 'code', code: 0, uuid: UUID });
+    let open!: () => void;
+    backend.gate = new Promise((r) => (open = r));
+    const started = performance.now();
+    const first = d.execute({ request: Request.OFF, domain: 'vm1', seqno: 2 }, who).then((a) => ({ a, ms: performance.now() - started }));
+    await new Promise((r) => setTimeout(r, deadlineMs / 2));
+    const second = d
+      .execute({ request: Request.STATUS, domain: 'vm2', seqno: 3 }, who)
+      .then((a) => ({ a, ms: performance.now() - started }));
+    const [one, two] = await Promise.all([first, second]);
+    assert.deepEqual(one.a, { kind: 'code', code: Response.FAIL, uuid: UUID, reason: `not finished within ${deadlineMs} ms` });
+    assert.equal(two.a.code, Response.FAIL);
+    assert.ok(one.ms >= deadlineMs - 5 && one.ms < deadlineMs + 2_000, `the off was answered after ${one.ms} ms`);
+    assert.ok(two.ms >= deadlineMs * 1.5 - 5, `the status, begun half a deadline later, was answered after ${two.ms} ms`);
+    assert.equal(lines.filter((l) => l.includes('did not finish within')).length, 2);
+    assert.equal(d.actionsInProgress, 1, 'the off still runs after its answer went out');
+    open();
+    await d.idle();
+    assert.deepEqual(await d.execute({ request: Request.STATUS, domain: 'vm1', seqno: 4 }, who), { kind: 'code', code: 2, uuid: UUID });
+  });
 });

@@ -177,12 +177,10 @@ function afterDestroy(client: LibvirtClient, meanwhile: () => Promise<unknown>):
 }
 
 describe('libvirt backend: a status after resolve uses the domain resolve found', { skip }, () => {
-  it('answers the current state, and off once the domain resolve found is gone', () =>
+  it('answers the current state, and off once the domain resolve found is gone (a name not looked up before)', () =>
     withBackend([NODE], async (b) => {
       const [client] = b.clients;
       const transient = ON.find((vm) => vm.name === 'vm-transient') as Vm;
-      assert.equal(await b.resolve(transient.name), transient.uuid);
-      assert.equal(await b.status(transient.name, origin), 0);
       // Between the dispatcher's resolve and the status, the domain changes state, then disappears.
       assert.equal(await b.resolve('vm-running'), uuid(1));
       await client!.destroy(await client!.lookupByName('vm-running'));
@@ -191,7 +189,68 @@ describe('libvirt backend: a status after resolve uses the domain resolve found'
       await client!.destroy(await client!.lookupByName(transient.name)); // a transient domain is gone once destroyed
       assert.equal(await b.status(transient.name, origin), 2, 'gone since resolve: no such domain, off');
     }));
+
+  it('asks the state of a name found before together with its lookup: one round trip to libvirtd', () =>
+    withBackend([NODE], async (b) => {
+      const calls = countCalls(b.clients[0]!);
+      assert.equal(await b.resolve('vm-paused'), uuid(3));
+      assert.equal(await b.status('vm-paused', origin), 0);
+      assert.deepEqual(calls, { lookups: 1, states: 1 }, 'first time: the lookup, then the state');
+      assert.equal(await b.resolve('vm-paused'), uuid(3));
+      assert.deepEqual(calls, { lookups: 2, states: 2 }, 'the state asked beside the lookup');
+      assert.equal(await b.status('vm-paused', origin), 0);
+      assert.deepEqual(calls, { lookups: 2, states: 2 }, 'the status asked nothing more');
+      assert.equal(await b.resolve(SHUTOFF.name), SHUTOFF.uuid);
+      assert.equal(await b.status(SHUTOFF.name, origin), 2);
+      assert.equal(await b.resolve(SHUTOFF.name), SHUTOFF.uuid);
+      assert.equal(await b.status(SHUTOFF.name, origin), 2, 'the state asked beside the lookup is the answer');
+    }));
+
+  it('asks the state again when an off ran between the resolve and the status', () =>
+    withBackend([NODE], async (b) => {
+      assert.equal(await b.resolve('vm-running'), uuid(1));
+      assert.equal(await b.status('vm-running', origin), 0);
+      // The dispatcher resolves a status while an off of the same domain runs; the status then waits its turn.
+      const off = b.off('vm-running', origin);
+      assert.equal(await b.resolve('vm-running'), uuid(1));
+      assert.equal(await off, 0);
+      assert.equal(await b.status('vm-running', origin), 2, 'off since: the state asked with the lookup is not used');
+    }));
+
+  it('does not use the state asked beside the lookup when the name now finds another domain', () =>
+    withBackend([NODE], async (b) => {
+      const [client] = b.clients;
+      const transient = ON.find((vm) => vm.name === 'vm-transient') as Vm;
+      assert.equal(await b.resolve(transient.name), transient.uuid);
+      assert.equal(await b.status(transient.name, origin), 0);
+      const old = await client!.lookupByName(transient.name);
+      const xml = await client!.getXmlDesc(old);
+      await client!.destroy(old);
+      const again = xml.replace(transient.uuid, uuid(9));
+      assert.notEqual(again, xml);
+      await client!.createXml(again);
+      const calls = countCalls(client!);
+      assert.equal(await b.resolve(transient.name), uuid(9));
+      assert.equal(await b.status(transient.name, origin), 0);
+      assert.deepEqual(calls, { lookups: 1, states: 2 }, 'the guess (the old UUID) failed; the state of the new one was asked');
+    }));
 });
+
+/** Counts the lookups and state calls made on `client` from now on (the calls themselves go to libvirtd). */
+function countCalls(client: LibvirtClient): { lookups: number; states: number } {
+  const counts = { lookups: 0, states: 0 };
+  const lookupByName = client.lookupByName.bind(client);
+  const getInfo = client.getInfo.bind(client);
+  client.lookupByName = (...args) => {
+    counts.lookups++;
+    return lookupByName(...args);
+  };
+  client.getInfo = (...args) => {
+    counts.states++;
+    return getInfo(...args);
+  };
+  return counts;
+}
 
 describe('libvirt backend: reboot edge cases', { skip }, () => {
   it('answers 1 when the destroyed domain is still there after the wait (someone restarted it)', async () => {

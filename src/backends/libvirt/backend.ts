@@ -75,15 +75,38 @@ type NotFound = 'missing' | { unavailable: string };
  * Lookups resolve() made that the next request for the same domain takes instead of looking it up again
  * (the dispatcher resolves every request first: one libvirt round trip less per request). Each is taken
  * once and checked against libvirt before use; bounded, in case resolved domains are never asked for.
+ * The same bound holds the domains last found per name (see `seen`).
  */
 const MAX_HANDED_OVER = 1024;
+
+/** A lookup handed over by resolve(), with the state libvirt gave while the lookup was under way. */
+interface HandedOver {
+  found: Found;
+  /** The state asked for alongside the lookup (undefined: not asked, or not usable); see resolve(). */
+  state: Promise<number | undefined> | undefined;
+  /** `changes` when the state was asked for: an action begun or ended, or a connection lost, since makes it stale. */
+  changes: number;
+}
 
 export class LibvirtBackend implements FenceBackend {
   readonly name = 'libvirt';
   private readonly pollIntervalMs: number;
   private readonly rebootWaitMs: number;
   private readonly ownsClients: boolean;
-  private readonly handedOver = new Map<string, Found>();
+  private readonly handedOver = new Map<string, HandedOver>();
+  /**
+   * The domain each name or UUID was last found as: only a guess of which UUID to ask the state of
+   * while the lookup that confirms it is under way, never an answer (see resolve()).
+   */
+  private readonly seen = new Map<string, Found>();
+  /**
+   * Off, on and reboot actions begun plus ended, and connections lost: a state asked for before one of
+   * these is not used after it (a libvirtd gone since must not have its last word taken for an answer).
+   */
+  private changes = 0;
+  private readonly lost = (): void => {
+    this.changes++;
+  };
   /** A configured URI's connection, in configured order; null while it is not open (see devstatus). */
   private readonly slots: (LibvirtClient | null)[];
   /** The attempt under way to open a URI that failed at start, by its slot. */
@@ -98,6 +121,7 @@ export class LibvirtBackend implements FenceBackend {
     options: LibvirtBackendOptions,
   ) {
     this.slots = opened;
+    for (const client of opened) client?.on('disconnected', this.lost);
     this.ownsClients = options.connect === undefined;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.rebootWaitMs = options.rebootWaitMs ?? 15_000;
@@ -130,11 +154,27 @@ export class LibvirtBackend implements FenceBackend {
     return this.slots.filter((c): c is LibvirtClient => c !== null);
   }
 
+  /**
+   * Looks the domain up for the dispatcher and hands the lookup over to the request that follows. When
+   * the name was found before, the state of that domain is asked for in the same round trip as the
+   * lookup, and kept only if the lookup answers the same domain on the same connection: the state is
+   * libvirt's, asked now, and the earlier lookup only chose which UUID to ask it of. A status thus costs
+   * one round trip to libvirtd instead of two (lookup, then state).
+   */
   async resolve(domain: string): Promise<string | undefined> {
+    const guess = this.seen.get(domain);
+    const changes = this.changes;
+    const early = guess && this.stateOf(guess, { gone: undefined }, 'quiet').then((s) => s ?? undefined);
     const found = await this.find(domain);
-    if (!isFound(found)) return undefined;
+    if (!isFound(found)) {
+      this.seen.delete(domain);
+      return undefined;
+    }
     if (this.handedOver.size >= MAX_HANDED_OVER) this.handedOver.clear();
-    this.handedOver.set(domain, found);
+    if (this.seen.size >= MAX_HANDED_OVER) this.seen.clear();
+    this.seen.set(domain, found);
+    const state = guess && sameDomain(guess, found) ? early : undefined;
+    this.handedOver.set(domain, { found, state, changes });
     return found.dom.uuid.toLowerCase();
   }
 
@@ -157,7 +197,7 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async status(domain: string, origin: RequestOrigin): Promise<number> {
-    const located = await this.locate(domain);
+    const located = await this.locate(domain, 'early state');
     if (located === 'missing') {
       // Off, as C answers (agents and fencers rely on it); but a mistyped port= must not pass unnoticed.
       this.log.warn(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
@@ -168,7 +208,19 @@ export class LibvirtBackend implements FenceBackend {
     return statusAnswer(located.state);
   }
 
-  async off(domain: string, origin: RequestOrigin): Promise<number> {
+  off(domain: string, origin: RequestOrigin): Promise<number> {
+    return this.counted(() => this.offNow(domain, origin));
+  }
+
+  on(domain: string, origin: RequestOrigin): Promise<number> {
+    return this.counted(() => this.onNow(domain, origin));
+  }
+
+  reboot(domain: string, origin: RequestOrigin): Promise<number> {
+    return this.counted(() => this.rebootNow(domain, origin));
+  }
+
+  private async offNow(domain: string, origin: RequestOrigin): Promise<number> {
     const located = await this.locate(domain);
     if (!isLocated(located)) return this.notFound('off', domain, located, origin);
     const { found, state } = located;
@@ -179,7 +231,7 @@ export class LibvirtBackend implements FenceBackend {
     return this.act(`destroying '${found.dom.name}' (${describe(origin)})`, origin, () => found.client.destroy(found.dom));
   }
 
-  async on(domain: string, origin: RequestOrigin): Promise<number> {
+  private async onNow(domain: string, origin: RequestOrigin): Promise<number> {
     const located = await this.locate(domain);
     if (!isLocated(located)) return this.notFound('on', domain, located, origin);
     const { found, state } = located;
@@ -196,7 +248,7 @@ export class LibvirtBackend implements FenceBackend {
    * Destroy, wait until gone or shut off, start again from the saved live XML. Answers 0 once the
    * destroy is confirmed, whether or not the restart works (like C); a failed restart is logged as an error.
    */
-  async reboot(domain: string, origin: RequestOrigin): Promise<number> {
+  private async rebootNow(domain: string, origin: RequestOrigin): Promise<number> {
     const located = await this.locate(domain);
     if (!isLocated(located)) return this.notFound('reboot', domain, located, origin);
     const { found, state } = located;
@@ -231,6 +283,7 @@ export class LibvirtBackend implements FenceBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const client of this.clients) client.off('disconnected', this.lost);
     if (this.ownsClients) await Promise.all(this.clients.map((c) => c.close()));
   }
 
@@ -241,7 +294,7 @@ export class LibvirtBackend implements FenceBackend {
     if (!attempt) {
       attempt = this.connect(uri).then(
         async (client) => {
-          if (!this.closed) this.slots[slot] = client;
+          if (!this.closed) this.slots[slot] = client.on('disconnected', this.lost);
           else if (this.ownsClients) await client.close();
           return !this.closed;
         },
@@ -275,26 +328,43 @@ export class LibvirtBackend implements FenceBackend {
     }
   }
 
-  /** The domain and its state: from the lookup resolve() handed over, else looked up now. */
-  private async locate(domain: string): Promise<Located | NotFound> {
-    const current = await this.takeHandedOver(domain);
+  /**
+   * The domain and its state: from the lookup resolve() handed over, else looked up now. Only a status
+   * takes the state asked for alongside the lookup: an action acts on the state it asks for itself.
+   */
+  private async locate(domain: string, early?: 'early state'): Promise<Located | NotFound> {
+    const current = await this.takeHandedOver(domain, early !== undefined);
     if (current) return current;
     const found = await this.find(domain);
     return isFound(found) ? { found, state: await this.stateOf(found) } : found;
   }
 
   /**
-   * The lookup resolve() handed over for `domain`, taken (never used twice), with the state libvirt gives
-   * for it now. Undefined when there is none, when the domain is gone since (it may have been defined
+   * The lookup resolve() handed over for `domain`, taken (never used twice), with a state libvirt gave
+   * during this request: with `early`, the one asked for alongside the lookup, unless an off, on or
+   * reboot began or ended since (the request waited its turn behind it) or a connection was lost; else
+   * asked now. Undefined when there is none, when the domain is gone since (it may have been defined
    * again under a new UUID), or when libvirt cannot give the state: the caller then looks it up afresh,
    * which tells "unreachable" (failure) from "state unknown", where an old lookup cannot.
    */
-  private async takeHandedOver(domain: string): Promise<{ found: Found; state: number } | undefined> {
-    const found = this.handedOver.get(domain);
-    if (!found) return undefined;
+  private async takeHandedOver(domain: string, early: boolean): Promise<{ found: Found; state: number } | undefined> {
+    const handed = this.handedOver.get(domain);
+    if (!handed) return undefined;
     this.handedOver.delete(domain);
-    const state = await this.stateOf(found, { gone: null }, 'quiet');
+    const { found } = handed;
+    const asked = early && handed.changes === this.changes && handed.state ? await handed.state : undefined;
+    const state = asked ?? (await this.stateOf(found, { gone: null }, 'quiet'));
     return state === null ? undefined : { found, state };
+  }
+
+  /** Runs an off, on or reboot, counted so that a state asked for before it is not used after it. */
+  private async counted(action: () => Promise<number>): Promise<number> {
+    this.changes++;
+    try {
+      return await action();
+    } finally {
+      this.changes++;
+    }
   }
 
   /** Connections in order; the first that knows the domain wins. UUID syntax ⇒ lookup by UUID. */
@@ -302,7 +372,8 @@ export class LibvirtBackend implements FenceBackend {
     const byUuid = isUuidString(domain);
     let unavailable: string | undefined;
     for (const client of this.clients) {
-      if (!(await client.ensureConnected())) {
+      // Connected is the usual case: no promise to wait for then.
+      if (!client.isConnected && !(await client.ensureConnected())) {
         this.log.error(`libvirt ${client.uri} is unavailable, cannot look up '${domain}'`);
         unavailable ??= `libvirt ${client.uri} unreachable`;
         continue;
@@ -423,6 +494,11 @@ export class LibvirtBackend implements FenceBackend {
 /** Shut off answers off; any other state, or none known (as C), answers on. */
 function statusAnswer(state: number | null): number {
   return state === DomainState.SHUTOFF ? Response.OFF : Response.SUCCESS;
+}
+
+/** The same domain (UUID) on the same connection. */
+function sameDomain(a: Found, b: Found): boolean {
+  return a.client === b.client && a.dom.uuid.toLowerCase() === b.dom.uuid.toLowerCase();
 }
 
 function isFound(found: Found | NotFound): found is Found {
