@@ -1,6 +1,6 @@
 import type { AuthKey } from '../auth/keyed-hash.js';
 import { verifyRequest } from '../auth/request-signature.js';
-import { Family, Hash, requestName, type HashType } from '../protocol/constants.js';
+import { Family, Hash, Request, requestName, type HashType } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeFenceRequest, FenceRequestLayout, type FenceRequest } from '../protocol/fence-request.js';
 import { addressFieldEnd } from '../protocol/v2.js';
@@ -9,7 +9,7 @@ import type { Logger } from '../util/log.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { RepeatCoalescer } from '../util/repeat-coalescer.js';
 import { requesterKey, type Requester } from './requester.js';
-import type { RequestHistory } from './request-history.js';
+import type { HistoryClaim, RequestHistory } from './request-history.js';
 
 /** The listener's current key: replaced on SIGHUP without disturbing requests in flight. */
 export type KeySource = () => AuthKey;
@@ -36,6 +36,12 @@ export interface Admission<R extends RequestToExecute = RequestToExecute> {
   request: R;
   finish(executed: boolean): void;
 }
+
+/** Requests that change nothing: safe to answer twice. */
+const READ_ONLY: ReadonlySet<number> = new Set([Request.STATUS, Request.DEVSTATUS, Request.HOSTLIST]);
+
+/** The claim of a request the duplicate window does not track. */
+const UNTRACKED: HistoryClaim = { finish: () => undefined };
 
 /** Signature bytes that identify a signed request in the replay memory (see ReplayMemory's note). */
 const FINGERPRINT_SIZE = 16;
@@ -93,11 +99,22 @@ export class RequestGate {
 
   /**
    * Clears a request (verified, or from a serial guest) to run for `who`. `signed` is the request's
-   * bytes when it carried a signature, for the replay memory. Undefined: dropped (logged).
+   * bytes when it carried a signature, for the replay memory. `retransmits`: the transport's clients
+   * send copies of a request (multicast, serial); TCP and vsock clients make one exchange per connection
+   * and never do. Undefined: dropped (logged).
    */
-  admit<R extends RequestToExecute>(request: R, who: Requester, signed: Uint8Array | undefined, log: Logger): Admission<R> | undefined {
+  admit<R extends RequestToExecute>(
+    request: R,
+    who: Requester,
+    signed: Uint8Array | undefined,
+    log: Logger,
+    retransmits = true,
+  ): Admission<R> | undefined {
     if (!this.permits(request, who)) return { request, finish: () => undefined };
-    const claim = this.history.claim(request, requesterKey(who));
+    // Where no client retransmits, a read-only request repeating a recent seqno is another client's
+    // (the C fence_virt -T numbers its request by the clock's microseconds, so agents started together
+    // collide), and answering it changes nothing; fencing actions stay executed once.
+    const claim = !retransmits && READ_ONLY.has(request.request) ? UNTRACKED : this.history.claim(request, requesterKey(who));
     if (claim === 'duplicate') {
       log.info(`dropping duplicate request from ${who.display} (${describe(request)})`);
       return undefined;

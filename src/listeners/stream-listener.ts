@@ -109,7 +109,7 @@ export class StreamRequestListener<Peer> implements Listener {
       const request = gate.verify(raw, source, settings, log);
       const version = request && chooseVersion(raw, this.settings, source, log);
       const who = version && (await this.settings.identify(peer, acceptedAt));
-      const admitted = request && who && gate.admit(request, who, raw, log);
+      const admitted = request && who && gate.admit(request, who, raw, log, false);
       if (!admitted || !who || !version) {
         stream.destroy();
         return;

@@ -141,6 +141,17 @@ describe('history entries are claimed only by permitted requests, and only evict
     await daemon.waitForLog(/duplicate.*\b9000\b/i);
   });
 
+  it('TCP clients never retransmit: a status repeating a recent seqno is answered again, an off is still executed once', async () => {
+    const status = () =>
+      tcpExchange(TCP, signedRequest({ request: Request.STATUS, domain: 'guardian', seqno: 9500 }, key), key, Hash.SHA256);
+    assert.deepEqual(await status(), { kind: 'code', code: 0 });
+    assert.deepEqual(await status(), { kind: 'code', code: 0 }, "a second agent's status with the same seqno was dropped");
+    const off = () => tcpExchange(TCP, signedRequest({ request: Request.OFF, domain: 'victim', seqno: 9600 }, key), key, Hash.SHA256);
+    assert.deepEqual(await off(), { kind: 'code', code: 0 });
+    assert.equal((await off()).kind, 'closed', 'an off with the same seqno within the window was executed twice');
+    await daemon.waitForLog(/duplicate.*\b9600\b/i);
+  });
+
   it(`a requester holds at most max_history_per_requester (${MAX_HISTORY_PER_REQUESTER}) entries: its own oldest go`, async () => {
     const count = 4 * MAX_HISTORY_PER_REQUESTER;
     assert.deepEqual(await flood('bystander', Request.STATUS, 'bystander', 9200, count), Array(count).fill(0));
