@@ -4,8 +4,8 @@
  * node (a connection of the shared libvirtd; every connection keeps its own copy of the domains, so a
  * VM's state is asked of the daemon of the host that runs it). Requests come in as guests send them:
  * our fence_virt over TCP to a host's address, fence_xvm by multicast from a guest stand-in in its own
- * namespace on the cluster's network (host 1 alone listens for it), and raw serial requests on a
- * guest's socket. Steps run in order on one cluster; each leaves it as the next expects.
+ * namespace on the cluster's network (host 1 alone listens for it), and raw requests on a guest's
+ * serial port and on its virtio channel (vmchannel), both on host 1. Steps run in order on one cluster; each leaves it as the next expects.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -43,12 +43,13 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
   let dir: string;
   let keyFile: string;
   let guestPort: GuestPortSocket;
+  let guestChannel: GuestPortSocket;
   let guest: ClusterGuest;
   const daemons = new Map<number, DaemonProcess>();
 
-  /** Host 1 runs alpha, whose serial port is a socket served by this process; host 2 bravo; host 3 charlie. */
+  /** Host 1 runs alpha, whose serial port and virtio channel are sockets served by this process; host 2 bravo; host 3 charlie. */
   const domains = (sockets: string): Record<number, TestDomain[]> => ({
-    1: [{ name: 'alpha', uuid: ALPHA, serial: [join(sockets, 'alpha')] }],
+    1: [{ name: 'alpha', uuid: ALPHA, serial: [join(sockets, 'alpha')], channels: [join(sockets, 'alpha-channel')] }],
     2: [{ name: 'bravo', uuid: '6a7e0003-0000-4000-8000-0000000d0201' }],
     3: [{ name: 'charlie', uuid: CHARLIE }],
   });
@@ -85,6 +86,17 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
   const mark = (): Map<number, number> => new Map([...daemons].map(([nodeId, d]) => [nodeId, d.output().length]));
   const logSince = (marks: Map<number, number>, nodeId: number): string => daemon(nodeId).output().slice(marks.get(nodeId));
 
+  /** Starts host `nodeId`'s daemon on the configuration before() wrote. */
+  function startDaemon(nodeId: number): DaemonProcess {
+    const file = join(dir, `fence_virt-${nodeId}.conf`);
+    const [command, args] = cluster
+      .host(nodeId)
+      .wrap(process.execPath, [...OUR_DAEMON_BUNDLE.args, '-F', '-d', '1', '-f', file, '-p', join(dir, `pid-${nodeId}`)]);
+    const started = DaemonProcess.start(command, args);
+    daemons.set(nodeId, started);
+    return started;
+  }
+
   const codeIs = (nodeId: number, action: string, domain: string, code: number) => async () =>
     (await agent(nodeId, action, domain)).code === code;
 
@@ -96,6 +108,7 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     const sockets = join(dir, 'sock');
     await mkdir(sockets);
     guestPort = await GuestPortSocket.listen(join(sockets, 'alpha'));
+    guestChannel = await GuestPortSocket.listen(join(sockets, 'alpha-channel'));
     guest = await cluster.addGuest();
     for (const host of cluster.hosts) {
       const node = join(dir, `host${host.nodeId}.xml`);
@@ -104,23 +117,14 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
       const listeners: Record<string, Record<string, string>> = { tcp: { address: host.address, port: PORT, key_file: keyFile } };
       if (host.nodeId === 1) {
         listeners.serial = { uri, path: sockets };
+        listeners.vmchannel = { uri, path: sockets, module: 'serial', mode: 'vmchannel' };
         listeners.multicast = { address: MULTICAST_ADDRESS, port: PORT, interface: 'eth0', family: 'ipv4', key_file: keyFile };
       }
       const file = join(dir, `fence_virt-${host.nodeId}.conf`);
       await writeFile(file, configText({ listeners, backend: 'cpg', backendUri: uri, backendKeys: { name_mode: 'name' } }), {
         mode: 0o600,
       });
-      const [command, args] = host.wrap(process.execPath, [
-        ...OUR_DAEMON_BUNDLE.args,
-        '-F',
-        '-d',
-        '1',
-        '-f',
-        file,
-        '-p',
-        join(dir, `pid-${host.nodeId}`),
-      ]);
-      daemons.set(host.nodeId, DaemonProcess.start(command, args));
+      startDaemon(host.nodeId);
     }
     // Info lines (-d 1) name the node a request was forwarded to and the node that carried it out.
     for (const d of daemons.values()) await d.waitForOutput(/serving with backend cpg/);
@@ -134,6 +138,7 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
   after(async () => {
     await Promise.all([...daemons.values()].map((d) => d.stop()));
     await guestPort?.close();
+    await guestChannel?.close();
     await cluster?.cleanup();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -190,6 +195,21 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     await expectCode(2, 'status', 'bravo', SUCCESS);
   });
 
+  test("a guest without a network powers off host 3's VM through its virtio channel (vmchannel) on host 1", async () => {
+    const line = new GuestLine(await guestChannel.connection());
+    const before = mark();
+    line.send(guestChannel.request({ request: Request.OFF, domain: 'charlie' }));
+    assert.deepEqual(await line.answer(15_000), { code: SUCCESS });
+    assert.match(
+      logSince(before, 1),
+      new RegExp(`audit: listener=vmchannel requester=${ALPHA} \\(alpha\\) target="charlie" op=off seqno=\\d+ result=success`),
+    );
+    assert.match(logSince(before, 3), /libvirt backend: destroying 'charlie' \(from cpg node 1, seq \d+\)/);
+    await expectCode(3, 'status', 'charlie', OFF);
+    await expectCode(1, 'on', 'charlie', SUCCESS);
+    await expectCode(3, 'status', 'charlie', SUCCESS);
+  });
+
   test("a guest on the network fences host 3's VM by multicast: host 1's daemon takes it, host 3 carries it out", async () => {
     const before = mark();
     const status = await multicastAgent('status', 'charlie');
@@ -211,6 +231,24 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     assert.match(logSince(before, 1), /status 'nowhere' .*: no member of the group has a VM 'nowhere'; answering failure/);
     await expectCode(1, 'on', 'charlie', SUCCESS);
     await expectCode(3, 'status', 'charlie', SUCCESS);
+  });
+
+  test("with host 2's daemon killed, requests for its VMs fail at once, never succeed; a new daemon there serves them again", async () => {
+    const before = mark();
+    process.kill(daemon(2).pid, 'SIGKILL');
+    await waitUntil(() => !daemon(2).running, 'the daemon on host 2 gone');
+    const offMs = await expectCode(1, 'off', 'bravo', FAILURE);
+    assert.match(
+      logSince(before, 1),
+      /off 'bravo' .*: (node 2, which has the VM, left the group|no member of the group has a VM 'bravo'); answering failure/,
+    );
+    await expectCode(3, 'status', 'bravo', FAILURE);
+    assert.ok(offMs < 5_000, `off answered after ${offMs} ms`);
+    await startDaemon(2).waitForOutput(/serving with backend cpg/);
+    await waitUntil(codeIs(1, 'status', 'bravo', SUCCESS), 'host 1 knowing bravo again');
+    await expectCode(3, 'off', 'bravo', SUCCESS);
+    await expectCode(2, 'status', 'bravo', OFF);
+    await expectCode(3, 'on', 'bravo', SUCCESS);
   });
 
   test("with host 3's corosync killed, requests for its VMs fail within the agent's timeout, never succeed", async (t) => {
