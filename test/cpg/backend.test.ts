@@ -11,7 +11,7 @@ import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
 import { LibvirtClient } from '../../src/libvirt/index.js';
 import { silentLogger } from '../../src/util/log.js';
-import { DomainState } from '../../src/protocol/constants.js';
+import { DomainState, Request } from '../../src/protocol/constants.js';
 import { needsSharedLibvirtd } from '../support/requirement.js';
 import { CorosyncCluster } from '../support/corosync-cluster.js';
 import { BACKEND_PEER, CpgPeer } from '../support/cpg-peer.js';
@@ -124,6 +124,24 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     assert.equal(await on(3).call('resolve', { domain: 'ALPHA' }), '6a7e0003-0000-4000-8000-0000000c0101');
     assert.equal((await ask(3, 'status', '6A7E0003-0000-4000-8000-0000000C0101')).code, 0);
     assert.equal(await on(3).call('resolve', { domain: 'nowhere' }), undefined);
+  });
+
+  test("a guest on host 1 fences host 3's VM through the vsock listener (its socket stood in for by loopback TCP)", async () => {
+    await on(1).call('vsockListen', { cid: 5, port: 29101 });
+    const viaVsock = (request: number, domain: string) => on(1).call('vsockAsk', { cid: 5, request, domain }, 30_000);
+    assert.deepEqual(await viaVsock(Request.STATUS, 'charlie'), { kind: 'code', code: 0 });
+    const mark = on(1).mark();
+    assert.deepEqual(await viaVsock(Request.OFF, 'charlie'), { kind: 'code', code: 0 });
+    const log = on(1)
+      .eventsOf('log', mark)
+      .map((e) => e.line)
+      .join('\n');
+    assert.match(log, /off 'charlie' .*asking node 3, which has the VM/);
+    assert.match(log, /audit: listener=vsock requester=cid 5 target="charlie" op=off .*result=success/);
+    assert.equal(await on(3).call('state', { domain: 'charlie' }), DomainState.SHUTOFF, 'host 3 destroyed it');
+    assert.deepEqual(await viaVsock(Request.STATUS, 'nowhere'), { kind: 'code', code: 1 }, 'unknown: a failure, not "off"');
+    await waitUntil(async () => (await ask(1, 'status', 'charlie')).code === 2, 'host 1 seeing charlie off');
+    assert.equal((await ask(1, 'on', 'charlie')).code, 0);
   });
 
   test('a VM defined on two hosts belongs to the one where it is not shut off', async () => {
