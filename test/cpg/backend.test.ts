@@ -211,6 +211,17 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
 
   test('a VM started behind the backend is announced by its lifecycle event', async () => {
     await on(2).call('libvirt', { action: 'create', domain: 'bravo-off' });
+    // Host 1's table, not host 2's answer: with host 2 silent, host 1 lists host 2's VMs from what
+    // host 2 announced, and no request has reached host 2 since the start.
+    await waitUntil(async () => {
+      on(2).signal('SIGSTOP');
+      try {
+        const list = await on(1).call<HostList>('hostList');
+        return list.hosts.find((h) => h.name === 'bravo-off')?.state === DomainState.RUNNING;
+      } finally {
+        on(2).signal('SIGCONT');
+      }
+    }, "host 1 knowing from host 2's announcement that bravo-off runs");
     await waitUntil(async () => (await ask(1, 'status', 'bravo-off')).code === 0, 'host 1 seeing bravo-off running');
   });
 
@@ -345,6 +356,8 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
       churning = false;
       await asking;
     }
+    // The members announced their VMs to the one that joined: its table knows them without asking.
+    for (const vm of ['alpha', 'charlie']) assert.equal((await ask(2, 'status', vm)).code, 0, `host 2 knowing ${vm}`);
     const codes = (vm: string): number[] => answers.filter((a) => a.vm === vm).map((a) => a.code);
     assert.ok(answers.length >= 4, `${answers.length} requests during the change`);
     // Both VMs run: a status is 0, or 1 while the owner is not (yet) known; never "off".
