@@ -251,6 +251,25 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     await expectCode(3, 'on', 'bravo', SUCCESS);
   });
 
+  test("with host 2's daemon stopped (SIGSTOP), a request for its VM fails at the default 20 s deadline, within the agent's timeout", async (t) => {
+    const before = mark();
+    process.kill(daemon(2).pid, 'SIGSTOP');
+    let offMs: number;
+    try {
+      offMs = await expectCode(1, 'off', 'bravo', FAILURE);
+    } finally {
+      process.kill(daemon(2).pid, 'SIGCONT');
+    }
+    t.diagnostic(`off answered 1 after ${offMs} ms`);
+    assert.ok(offMs >= 19_000, `answered after ${offMs} ms, before the deadline`);
+    assert.match(logSince(before, 1), /off 'bravo' .*: node 2 did not answer within 20000 ms; answering failure/);
+    // Resumed, host 2 still carries the request out: a failure after the deadline does not mean that
+    // nothing was done, only that it was not proved in time.
+    await waitUntil(codeIs(2, 'status', 'bravo', OFF), 'host 2 acting once resumed');
+    await waitUntil(codeIs(1, 'status', 'bravo', OFF), 'host 1 seeing bravo off');
+    await expectCode(1, 'on', 'bravo', SUCCESS);
+  });
+
   test("with host 3's corosync killed, requests for its VMs fail within the agent's timeout, never succeed", async (t) => {
     const before = mark();
     await cluster.host(3).kill();
