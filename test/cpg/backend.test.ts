@@ -11,7 +11,7 @@ import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
 import { LibvirtClient } from '../../src/libvirt/index.js';
 import { silentLogger } from '../../src/util/log.js';
-import { DomainState } from '../../src/protocol/constants.js';
+import { DomainState, Request } from '../../src/protocol/constants.js';
 import { needsSharedLibvirtd } from '../support/requirement.js';
 import { CorosyncCluster } from '../support/corosync-cluster.js';
 import { BACKEND_PEER, CpgPeer } from '../support/cpg-peer.js';
@@ -126,6 +126,24 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     assert.equal(await on(3).call('resolve', { domain: 'nowhere' }), undefined);
   });
 
+  test("a guest on host 1 fences host 3's VM through the vsock listener (its socket stood in for by loopback TCP)", async () => {
+    await on(1).call('vsockListen', { cid: 5, port: 29101 });
+    const viaVsock = (request: number, domain: string) => on(1).call('vsockAsk', { cid: 5, request, domain }, 30_000);
+    assert.deepEqual(await viaVsock(Request.STATUS, 'charlie'), { kind: 'code', code: 0 });
+    const mark = on(1).mark();
+    assert.deepEqual(await viaVsock(Request.OFF, 'charlie'), { kind: 'code', code: 0 });
+    const log = on(1)
+      .eventsOf('log', mark)
+      .map((e) => e.line)
+      .join('\n');
+    assert.match(log, /off 'charlie' .*asking node 3, which has the VM/);
+    assert.match(log, /audit: listener=vsock requester=cid 5 target="charlie" op=off .*result=success/);
+    assert.equal(await on(3).call('state', { domain: 'charlie' }), DomainState.SHUTOFF, 'host 3 destroyed it');
+    assert.deepEqual(await viaVsock(Request.STATUS, 'nowhere'), { kind: 'code', code: 1 }, 'unknown: a failure, not "off"');
+    await waitUntil(async () => (await ask(1, 'status', 'charlie')).code === 2, 'host 1 seeing charlie off');
+    assert.equal((await ask(1, 'on', 'charlie')).code, 0);
+  });
+
   test('a VM defined on two hosts belongs to the one where it is not shut off', async () => {
     const off = await ask(3, 'off', 'shared');
     assert.equal(off.code, 0);
@@ -136,6 +154,27 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     await waitUntil(async () => (await ask(1, 'status', 'shared')).code === 2, 'shared off on both hosts');
     const status = await ask(1, 'status', 'shared');
     assert.doesNotMatch(status.log, /asking node/);
+  });
+
+  test('a VM shut off everywhere is acted on by exactly one host: an on from a host without a copy starts one copy', async () => {
+    const mark2 = on(2).mark();
+    const started = await ask(3, 'on', 'shared');
+    assert.equal(started.code, 0);
+    assert.match(started.log, /asking node 1, which has the VM/, 'the lowest node that has a copy');
+    // A request host 2 serves after that one: host 2 has handled the on by then, if it was to act at all.
+    assert.match((await ask(3, 'status', 'bravo')).log, /asking node 2/);
+    assert.equal(await on(1).call('state', { domain: 'shared' }), DomainState.RUNNING);
+    assert.equal(await on(2).call('state', { domain: 'shared' }), DomainState.SHUTOFF, "host 2's copy stays off");
+    assert.doesNotMatch(
+      on(2)
+        .eventsOf('log', mark2)
+        .map((e) => e.line)
+        .join('\n'),
+      /on 'shared' for node 3/,
+      'host 2 neither acts nor replies',
+    );
+    await on(1).call('libvirt', { action: 'destroy', domain: 'shared' });
+    await waitUntil(async () => (await ask(3, 'status', 'shared')).code === 2, 'shared off on both hosts again');
   });
 
   test('a VM running on two hosts at once is refused: nobody can tell which one is meant', async () => {
@@ -155,8 +194,34 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     await waitUntil(async () => (await ask(3, 'status', 'shared')).code === 0, 'host 1 copy off again, host 2 owns it');
   });
 
+  test('a VM migrated to another host (stopped on one, started on the other) is answered by its new owner', async () => {
+    await on(2).call('libvirt', { action: 'destroy', domain: 'shared' });
+    await on(1).call('libvirt', { action: 'create', domain: 'shared' });
+    await waitUntil(async () => {
+      const status = await ask(3, 'status', 'shared');
+      return status.code === 0 && /asking node 1, which has the VM/.test(status.log);
+    }, 'host 3 asking host 1 for shared');
+    const off = await ask(3, 'off', 'shared');
+    assert.equal(off.code, 0);
+    assert.match(off.log, /asking node 1, which has the VM/);
+    assert.equal(await on(1).call('state', { domain: 'shared' }), DomainState.SHUTOFF, 'the new owner turned it off');
+    assert.equal(await on(2).call('state', { domain: 'shared' }), DomainState.SHUTOFF);
+    await waitUntil(async () => (await ask(3, 'status', 'shared')).code === 2, 'host 3 seeing shared off');
+  });
+
   test('a VM started behind the backend is announced by its lifecycle event', async () => {
     await on(2).call('libvirt', { action: 'create', domain: 'bravo-off' });
+    // Host 1's table, not host 2's answer: with host 2 silent, host 1 lists host 2's VMs from what
+    // host 2 announced, and no request has reached host 2 since the start.
+    await waitUntil(async () => {
+      on(2).signal('SIGSTOP');
+      try {
+        const list = await on(1).call<HostList>('hostList');
+        return list.hosts.find((h) => h.name === 'bravo-off')?.state === DomainState.RUNNING;
+      } finally {
+        on(2).signal('SIGCONT');
+      }
+    }, "host 1 knowing from host 2's announcement that bravo-off runs");
     await waitUntil(async () => (await ask(1, 'status', 'bravo-off')).code === 0, 'host 1 seeing bravo-off running');
   });
 
@@ -165,6 +230,9 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     const off = await ask(1, 'off', 'nowhere');
     assert.equal(off.code, 1);
     assert.match(off.log, /off 'nowhere' .*: no member of the group has a VM 'nowhere'; answering failure/);
+    const status = await ask(1, 'status', 'nowhere');
+    assert.equal(status.code, 1, 'status of a VM nobody has is a failure, not "off"');
+    assert.match(status.log, /status 'nowhere' .*: no member of the group has a VM 'nowhere'; answering failure/);
     assert.ok(Date.now() - started < 1_000);
   });
 
@@ -198,8 +266,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     assert.equal(answer.code, 1);
     assert.match(answer.log, /node 2, which has the VM, left the group; answering failure/);
     assert.ok(Date.now() - started < FORWARD_TIMEOUT_MS, 'before the deadline');
-    // Its VMs are forgotten with it.
-    assert.match((await ask(1, 'status', 'bravo')).log, /no member of the group has a VM 'bravo'/);
+    // Its VMs are forgotten with it: nothing proves them off, so status is a failure too.
+    const status = await ask(1, 'status', 'bravo');
+    assert.equal(status.code, 1);
+    assert.match(status.log, /no member of the group has a VM 'bravo'/);
     const list = await on(1).call<HostList>('hostList');
     assert.deepEqual(
       list.hosts.map((h) => h.name),
@@ -245,6 +315,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
         async () => /no member of the group has a VM 'charlie'/.test((await ask(1, 'status', 'charlie')).log),
         'host 1 forgetting charlie',
       );
+      // ... and does not lie about them: charlie is neither "off" nor fenced from there.
+      assert.equal((await ask(1, 'status', 'charlie')).code, 1);
+      assert.equal((await ask(2, 'off', 'charlie')).code, 1);
+      assert.equal(await on(3).call('state', { domain: 'charlie' }), DomainState.RUNNING);
       assert.equal((await ask(1, 'status', 'bravo')).code, 0);
     } finally {
       await cluster.host(3).setLink(true);
@@ -263,20 +337,66 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     assert.equal((await ask(3, 'status', 'alpha')).code, 0, 'host 1 announced its VMs again');
   });
 
+  test('requests during a membership change (a host leaving and joining again) get true answers, never a hang', async () => {
+    const answers: Array<{ vm: string; code: number; ms: number }> = [];
+    let churning = true;
+    const asking = (async () => {
+      while (churning) {
+        for (const vm of ['bravo', 'charlie']) {
+          const started = Date.now();
+          const { code } = await ask(1, 'status', vm);
+          answers.push({ vm, code, ms: Date.now() - started });
+        }
+      }
+    })();
+    try {
+      await startBackend(2); // the old backend leaves the group, a new one joins and announces
+      await allKnown();
+    } finally {
+      churning = false;
+      await asking;
+    }
+    // The members announced their VMs to the one that joined: its table knows them without asking.
+    for (const vm of ['alpha', 'charlie']) assert.equal((await ask(2, 'status', vm)).code, 0, `host 2 knowing ${vm}`);
+    const codes = (vm: string): number[] => answers.filter((a) => a.vm === vm).map((a) => a.code);
+    assert.ok(answers.length >= 4, `${answers.length} requests during the change`);
+    // Both VMs run: a status is 0, or 1 while the owner is not (yet) known; never "off".
+    assert.deepEqual([...new Set(codes('charlie'))], [0], "host 3's VM is untouched by host 2's change");
+    assert.ok(
+      codes('bravo').every((code) => code === 0 || code === 1),
+      `bravo: ${codes('bravo').join(' ')}`,
+    );
+    for (const { vm, ms } of answers) assert.ok(ms < FORWARD_TIMEOUT_MS + 2_000, `status ${vm} took ${ms} ms`);
+  });
+
   test(
-    "the monitor answers 1 while this host's libvirt is down, 0 again once it is back",
+    "libvirtd restarted on one host: no false answer while it is down (the monitor says 1), that host's VMs served again once it is back",
     { skip: PrivateLibvirtd.unavailable() },
     async () => {
       const libvirtd = await PrivateLibvirtd.start();
       try {
         await startBackend(2, libvirtd.uri(fileURLToPath(new URL('../fixtures/cpg/host2.xml', import.meta.url))));
         await waitUntil(async () => (await ask(2, 'devstatus')).code === 0, 'host 2 in the group with its libvirt', 30_000);
+        await waitUntil(async () => (await ask(1, 'status', 'bravo')).code === 0, 'host 1 seeing bravo on host 2', 30_000);
         await libvirtd.kill();
         const down = await ask(2, 'devstatus');
         assert.equal(down.code, 1, down.log);
         assert.match(down.log, /device status: libvirt .* (is unavailable|did not answer)/);
+        // Host 2 cannot act or look: failures, from host 1 and on host 2 itself, never success or "off".
+        for (const [nodeId, op] of [
+          [1, 'off'],
+          [1, 'status'],
+          [2, 'status'],
+        ] as const) {
+          const answer = await ask(nodeId, op, 'bravo');
+          assert.equal(answer.code, 1, `${op} bravo via host ${nodeId} with host 2's libvirtd down: ${answer.log}`);
+        }
         await libvirtd.launch();
         await waitUntil(async () => (await ask(2, 'devstatus')).code === 0, 'the monitor answering 0 again', 30_000);
+        // The restarted libvirtd still runs bravo (nothing was done to it); host 2 acts on it again.
+        await waitUntil(async () => (await ask(1, 'status', 'bravo')).code === 0, 'host 1 seeing bravo running again', 30_000);
+        assert.equal((await ask(1, 'off', 'bravo')).code, 0);
+        await waitUntil(async () => (await ask(1, 'status', 'bravo')).code === 2, 'host 1 seeing bravo off', 30_000);
       } finally {
         await startBackend(2);
         await libvirtd.cleanup();

@@ -3,8 +3,9 @@
  * each host's network namespace talking to that host's corosync, each over its own libvirt test-driver
  * node (a connection of the shared libvirtd; every connection keeps its own copy of the domains, so a
  * VM's state is asked of the daemon of the host that runs it). Requests come in as guests send them:
- * our fence_virt over TCP to a host's address, and raw serial requests on a guest's socket. Steps run
- * in order on one cluster; each leaves it as the next expects.
+ * our fence_virt over TCP to a host's address, fence_xvm by multicast from a guest stand-in in its own
+ * namespace on the cluster's network (host 1 alone listens for it), and raw requests on a guest's
+ * serial port and on its virtio channel (vmchannel), both on host 1. Steps run in order on one cluster; each leaves it as the next expects.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Request } from '../../src/protocol/index.js';
-import { CorosyncCluster } from '../support/corosync-cluster.js';
+import { CorosyncCluster, type ClusterGuest } from '../support/corosync-cluster.js';
 import { configText } from '../support/daemon-config-text.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { OUR_DAEMON_BUNDLE, REPO, waitUntil, type ToolResult } from '../support/processes.js';
@@ -22,6 +23,8 @@ import { nodeXml, type TestDomain } from '../serial/node-xml.js';
 
 const PORT = '1229';
 const OUR_AGENT = `${REPO}dist/fence_virt`;
+const OUR_XVM_AGENT = `${REPO}dist/fence_xvm`;
+const MULTICAST_ADDRESS = '225.0.0.12';
 const C_AGENT = '/usr/sbin/fence_virt';
 /** The agent's -t: every answer, failures included, must come well within it. */
 const AGENT_TIMEOUT_S = 25;
@@ -40,11 +43,13 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
   let dir: string;
   let keyFile: string;
   let guestPort: GuestPortSocket;
+  let guestChannel: GuestPortSocket;
+  let guest: ClusterGuest;
   const daemons = new Map<number, DaemonProcess>();
 
-  /** Host 1 runs alpha, whose serial port is a socket served by this process; host 2 bravo; host 3 charlie. */
+  /** Host 1 runs alpha, whose serial port and virtio channel are sockets served by this process; host 2 bravo; host 3 charlie. */
   const domains = (sockets: string): Record<number, TestDomain[]> => ({
-    1: [{ name: 'alpha', uuid: ALPHA, serial: [join(sockets, 'alpha')] }],
+    1: [{ name: 'alpha', uuid: ALPHA, serial: [join(sockets, 'alpha')], channels: [join(sockets, 'alpha-channel')] }],
     2: [{ name: 'bravo', uuid: '6a7e0003-0000-4000-8000-0000000d0201' }],
     3: [{ name: 'charlie', uuid: CHARLIE }],
   });
@@ -56,6 +61,14 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     const [command, argv] = cAgent ? [C_AGENT, args] : [process.execPath, [OUR_AGENT, ...args]];
     const started = Date.now();
     const result = await host.exec(command, argv, { timeoutMs: (AGENT_TIMEOUT_S + 10) * 1000 });
+    return { ...result, ms: Date.now() - started };
+  }
+
+  /** Our fence_xvm in the guest stand-in's namespace, by multicast; the daemon that takes it connects back to the guest. */
+  async function multicastAgent(action: string, domain: string): Promise<ToolResult & { ms: number }> {
+    const args = ['-a', MULTICAST_ADDRESS, '-p', PORT, '-k', keyFile, '-t', String(AGENT_TIMEOUT_S), '-o', action, '-H', domain];
+    const started = Date.now();
+    const result = await guest.exec(process.execPath, [OUR_XVM_AGENT, ...args], { timeoutMs: (AGENT_TIMEOUT_S + 10) * 1000 });
     return { ...result, ms: Date.now() - started };
   }
 
@@ -73,6 +86,17 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
   const mark = (): Map<number, number> => new Map([...daemons].map(([nodeId, d]) => [nodeId, d.output().length]));
   const logSince = (marks: Map<number, number>, nodeId: number): string => daemon(nodeId).output().slice(marks.get(nodeId));
 
+  /** Starts host `nodeId`'s daemon on the configuration before() wrote. */
+  function startDaemon(nodeId: number): DaemonProcess {
+    const file = join(dir, `fence_virt-${nodeId}.conf`);
+    const [command, args] = cluster
+      .host(nodeId)
+      .wrap(process.execPath, [...OUR_DAEMON_BUNDLE.args, '-F', '-d', '1', '-f', file, '-p', join(dir, `pid-${nodeId}`)]);
+    const started = DaemonProcess.start(command, args);
+    daemons.set(nodeId, started);
+    return started;
+  }
+
   const codeIs = (nodeId: number, action: string, domain: string, code: number) => async () =>
     (await agent(nodeId, action, domain)).code === code;
 
@@ -84,27 +108,23 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     const sockets = join(dir, 'sock');
     await mkdir(sockets);
     guestPort = await GuestPortSocket.listen(join(sockets, 'alpha'));
+    guestChannel = await GuestPortSocket.listen(join(sockets, 'alpha-channel'));
+    guest = await cluster.addGuest();
     for (const host of cluster.hosts) {
       const node = join(dir, `host${host.nodeId}.xml`);
       await writeFile(node, nodeXml(domains(sockets)[host.nodeId] ?? []));
       const uri = `test+unix://${node}`;
       const listeners: Record<string, Record<string, string>> = { tcp: { address: host.address, port: PORT, key_file: keyFile } };
-      if (host.nodeId === 1) listeners.serial = { uri, path: sockets };
+      if (host.nodeId === 1) {
+        listeners.serial = { uri, path: sockets };
+        listeners.vmchannel = { uri, path: sockets, module: 'serial', mode: 'vmchannel' };
+        listeners.multicast = { address: MULTICAST_ADDRESS, port: PORT, interface: 'eth0', family: 'ipv4', key_file: keyFile };
+      }
       const file = join(dir, `fence_virt-${host.nodeId}.conf`);
       await writeFile(file, configText({ listeners, backend: 'cpg', backendUri: uri, backendKeys: { name_mode: 'name' } }), {
         mode: 0o600,
       });
-      const [command, args] = host.wrap(process.execPath, [
-        ...OUR_DAEMON_BUNDLE.args,
-        '-F',
-        '-d',
-        '1',
-        '-f',
-        file,
-        '-p',
-        join(dir, `pid-${host.nodeId}`),
-      ]);
-      daemons.set(host.nodeId, DaemonProcess.start(command, args));
+      startDaemon(host.nodeId);
     }
     // Info lines (-d 1) name the node a request was forwarded to and the node that carried it out.
     for (const d of daemons.values()) await d.waitForOutput(/serving with backend cpg/);
@@ -118,6 +138,7 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
   after(async () => {
     await Promise.all([...daemons.values()].map((d) => d.stop()));
     await guestPort?.close();
+    await guestChannel?.close();
     await cluster?.cleanup();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -174,6 +195,81 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
     await expectCode(2, 'status', 'bravo', SUCCESS);
   });
 
+  test("a guest without a network powers off host 3's VM through its virtio channel (vmchannel) on host 1", async () => {
+    const line = new GuestLine(await guestChannel.connection());
+    const before = mark();
+    line.send(guestChannel.request({ request: Request.OFF, domain: 'charlie' }));
+    assert.deepEqual(await line.answer(15_000), { code: SUCCESS });
+    assert.match(
+      logSince(before, 1),
+      new RegExp(`audit: listener=vmchannel requester=${ALPHA} \\(alpha\\) target="charlie" op=off seqno=\\d+ result=success`),
+    );
+    assert.match(logSince(before, 3), /libvirt backend: destroying 'charlie' \(from cpg node 1, seq \d+\)/);
+    await expectCode(3, 'status', 'charlie', OFF);
+    await expectCode(1, 'on', 'charlie', SUCCESS);
+    await expectCode(3, 'status', 'charlie', SUCCESS);
+  });
+
+  test("a guest on the network fences host 3's VM by multicast: host 1's daemon takes it, host 3 carries it out", async () => {
+    const before = mark();
+    const status = await multicastAgent('status', 'charlie');
+    assert.equal(status.code, SUCCESS, `${status.stdout}${status.stderr}\n${logsOf(1)}`);
+    const off = await multicastAgent('off', 'charlie');
+    assert.equal(off.code, SUCCESS, `${off.stdout}${off.stderr}\n${logsOf(1)}`);
+    assert.ok(off.ms < AGENT_TIMEOUT_S * 1000, `answered after ${off.ms} ms`);
+    assert.match(
+      logSince(before, 1),
+      new RegExp(
+        `audit: listener=multicast requester=${guest.address.replaceAll('.', '\\.')} target="charlie" op=off seqno=\\d+ result=success`,
+      ),
+    );
+    assert.match(logSince(before, 3), /libvirt backend: destroying 'charlie' \(from cpg node 1, seq \d+\)/);
+    await expectCode(3, 'status', 'charlie', OFF);
+    await waitUntil(async () => (await multicastAgent('status', 'charlie')).code === OFF, 'the guest seeing charlie off');
+    // A VM no member has: a failure with its reason, not "off".
+    assert.equal((await multicastAgent('status', 'nowhere')).code, FAILURE);
+    assert.match(logSince(before, 1), /status 'nowhere' .*: no member of the group has a VM 'nowhere'; answering failure/);
+    await expectCode(1, 'on', 'charlie', SUCCESS);
+    await expectCode(3, 'status', 'charlie', SUCCESS);
+  });
+
+  test("with host 2's daemon killed, requests for its VMs fail at once, never succeed; a new daemon there serves them again", async () => {
+    const before = mark();
+    process.kill(daemon(2).pid, 'SIGKILL');
+    await waitUntil(() => !daemon(2).running, 'the daemon on host 2 gone');
+    const offMs = await expectCode(1, 'off', 'bravo', FAILURE);
+    assert.match(
+      logSince(before, 1),
+      /off 'bravo' .*: (node 2, which has the VM, left the group|no member of the group has a VM 'bravo'); answering failure/,
+    );
+    await expectCode(3, 'status', 'bravo', FAILURE);
+    assert.ok(offMs < 5_000, `off answered after ${offMs} ms`);
+    await startDaemon(2).waitForOutput(/serving with backend cpg/);
+    await waitUntil(codeIs(1, 'status', 'bravo', SUCCESS), 'host 1 knowing bravo again');
+    await expectCode(3, 'off', 'bravo', SUCCESS);
+    await expectCode(2, 'status', 'bravo', OFF);
+    await expectCode(3, 'on', 'bravo', SUCCESS);
+  });
+
+  test("with host 2's daemon stopped (SIGSTOP), a request for its VM fails at the default 20 s deadline, within the agent's timeout", async (t) => {
+    const before = mark();
+    process.kill(daemon(2).pid, 'SIGSTOP');
+    let offMs: number;
+    try {
+      offMs = await expectCode(1, 'off', 'bravo', FAILURE);
+    } finally {
+      process.kill(daemon(2).pid, 'SIGCONT');
+    }
+    t.diagnostic(`off answered 1 after ${offMs} ms`);
+    assert.ok(offMs >= 19_000, `answered after ${offMs} ms, before the deadline`);
+    assert.match(logSince(before, 1), /off 'bravo' .*: node 2 did not answer within 20000 ms; answering failure/);
+    // Resumed, host 2 still carries the request out: a failure after the deadline does not mean that
+    // nothing was done, only that it was not proved in time.
+    await waitUntil(codeIs(2, 'status', 'bravo', OFF), 'host 2 acting once resumed');
+    await waitUntil(codeIs(1, 'status', 'bravo', OFF), 'host 1 seeing bravo off');
+    await expectCode(1, 'on', 'bravo', SUCCESS);
+  });
+
   test("with host 3's corosync killed, requests for its VMs fail within the agent's timeout, never succeed", async (t) => {
     const before = mark();
     await cluster.host(3).kill();
@@ -206,7 +302,10 @@ describe('the daemon with backend cpg on a corosync cluster of three hosts', { s
       await expectCode(3, 'off', 'charlie', FAILURE);
       assert.match(logSince(before, 3), /off 'charlie' .*: this partition has no quorum; answering failure/);
       await expectCode(3, 'status', 'alpha', FAILURE);
+      // The majority serves its own VMs and does not lie about host 3's: neither "off" nor fenced.
       await expectCode(1, 'status', 'bravo', SUCCESS);
+      await expectCode(1, 'status', 'charlie', FAILURE);
+      await expectCode(2, 'off', 'charlie', FAILURE);
       assert.doesNotMatch(logSince(before, 3), /destroying/);
     } finally {
       await cluster.host(3).setLink(true);

@@ -3,13 +3,16 @@
  * the loader turns a missing build or missing corosync libraries into one clear error. Missing files are
  * real here: a private mount namespace hides them (a tmpfs over a directory, /dev/null over a library).
  */
-import { needsRoot } from '../support/requirement.js';
+import { needsRoot, needsSharedLibvirtd } from '../support/requirement.js';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { REPO, runTool } from '../support/processes.js';
+import { configText } from '../support/daemon-config-text.js';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { OUR_DAEMON_BUNDLE, REPO, runTool } from '../support/processes.js';
 
 const PACKAGE_DIR = join(REPO, 'native/cpg');
 const ADDON = join(PACKAGE_DIR, 'build/Release/cpg.node');
@@ -27,6 +30,14 @@ const PROBE = [
   `console.log('imported');`,
   `try { m.loadCorosync(); console.log('loaded'); } catch (e) { console.log(e.code); console.log(e.message); }`,
 ].join(' ');
+/** Where the addon finds libcpg (a bind mount of /dev/null over it hides it). */
+async function libcpgPath(): Promise<string> {
+  const ldd = await runTool('ldd', [ADDON]);
+  const library = /libcpg\.so\.\d+ => (\S+)/.exec(ldd.stdout)?.[1];
+  assert.ok(library, `ldd names libcpg:\n${ldd.stdout}`);
+  return realpathSync(library);
+}
+
 const probe = `exec node --import tsx --input-type=module -e "${PROBE.replace(/"/g, '\\"')}"`;
 
 describe('loading the cpg addon', { skip: unavailable }, () => {
@@ -37,10 +48,7 @@ describe('loading the cpg addon', { skip: unavailable }, () => {
   });
 
   test('without the libraries, importing still works and loading says corosync is needed', async () => {
-    const ldd = await runTool('ldd', [ADDON]);
-    const library = /libcpg\.so\.\d+ => (\S+)/.exec(ldd.stdout)?.[1];
-    assert.ok(library, `ldd names libcpg:\n${ldd.stdout}`);
-    const result = await inMountNamespace(`mount --bind /dev/null '${realpathSync(library)}' && ${probe}`);
+    const result = await inMountNamespace(`mount --bind /dev/null '${await libcpgPath()}' && ${probe}`);
     const [imported, code, message] = result.stdout.split('\n');
     assert.equal(imported, 'imported', result.stderr);
     assert.equal(code, 'ERR_CPG_UNAVAILABLE');
@@ -53,6 +61,58 @@ describe('loading the cpg addon', { skip: unavailable }, () => {
     assert.equal(imported, 'imported', result.stderr);
     assert.equal(code, 'ERR_CPG_UNAVAILABLE');
     assert.match(message ?? '', /^the cpg backend needs corosync: the addon @fence-virtd\/cpg is not built .*run npm ci/);
+  });
+});
+
+describe('the daemon on a host without the corosync libraries', { skip: unavailable ?? needsSharedLibvirtd() }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cpg-nolib-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const uri = `test+unix://${fileURLToPath(new URL('../fixtures/cpg/host1.xml', import.meta.url))}`;
+
+  /** A configuration with `backend` and a TCP listener on `port`; returns its path. */
+  function config(backend: string, port: number): string {
+    const key = join(dir, 'key');
+    writeFileSync(key, 'no corosync libraries here\n', { mode: 0o600 });
+    const file = join(dir, `${backend}.conf`);
+    const listeners = { tcp: { address: '127.0.0.1', port: String(port), key_file: key } };
+    writeFileSync(file, configText({ listeners, backend, backendUri: uri }), { mode: 0o600 });
+    return file;
+  }
+
+  /** `fence_virtd args` in a mount namespace where libcpg is an empty file. */
+  async function withoutLibcpg(args: string[]): Promise<[string, string[]]> {
+    const daemon = [OUR_DAEMON_BUNDLE.command, ...OUR_DAEMON_BUNDLE.args, ...args].map((a) => `'${a}'`).join(' ');
+    // unshare and sh exec the next, so the PID is the daemon's.
+    return ['unshare', ['-m', 'sh', '-c', `mount --bind /dev/null '${await libcpgPath()}' && exec ${daemon}`]];
+  }
+
+  test('a daemon with the libvirt backend starts and serves', async () => {
+    const [command, args] = await withoutLibcpg(['-F', '-f', config('libvirt', 31911), '-p', join(dir, 'libvirt.pid')]);
+    const daemon = DaemonProcess.start(command, args);
+    try {
+      await daemon.waitForOutput(/serving with backend libvirt/);
+      const status = await runTool(process.execPath, [
+        `${REPO}dist/fence_virt`,
+        ...['-T', '127.0.0.1', '-p', '31911', '-k', join(dir, 'key'), '-o', 'status', '-H', 'alpha'],
+      ]);
+      assert.equal(status.code, 0, status.stdout + status.stderr);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test('a daemon with the cpg backend exits 1 and --check fails, both saying what to install', async () => {
+    const file = config('cpg', 31912);
+    const start = await runTool(...(await withoutLibcpg(['-F', '-f', file, '-p', join(dir, 'cpg.pid')])), { timeoutMs: 60_000 });
+    assert.equal(start.code, 1, start.stdout + start.stderr);
+    assert.match(
+      start.stderr,
+      /backend cpg failed to start: the cpg backend needs corosync: libcpg\.so\.\d+ cannot be loaded .*install corosync/,
+    );
+    const check = await runTool(...(await withoutLibcpg(['--check', '-f', file])), { timeoutMs: 60_000 });
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.match(check.stdout, /^FAIL +backend cpg \(corosync\): .*libcpg\.so\.\d+ cannot be loaded/m);
+    assert.match(check.stdout, /install corosync/);
   });
 });
 

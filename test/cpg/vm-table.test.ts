@@ -19,7 +19,7 @@ describe('VmTable', () => {
       assert.deepEqual(table.resolve('shared', all, self, 'name'), { kind: 'owner', node: 2, record: record(2, DomainState.PAUSED) });
   });
 
-  it('shut off everywhere: this host if it has a copy, else the lowest node', () => {
+  it('shut off everywhere: the asking host if it has a copy, else the lowest node', () => {
     const table = new VmTable();
     table.store(record(2, DomainState.SHUTOFF));
     table.store(record(3, DomainState.SHUTOFF));

@@ -175,12 +175,29 @@ export class CorosyncHost {
   }
 }
 
+/**
+ * A guest stand-in on the cluster's network: a namespace of its own on the switch, without corosync,
+ * whose multicast goes out on that network (to every host).
+ */
+export class ClusterGuest {
+  constructor(
+    readonly netns: string,
+    readonly address: string,
+  ) {}
+
+  /** Runs a command inside the guest to completion (bounded by timeoutMs, default 20 s). */
+  exec(command: string, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<ToolResult> {
+    return runTool('ip', ['netns', 'exec', this.netns, command, ...args], { timeoutMs: 20_000, ...options });
+  }
+}
+
 export class CorosyncCluster {
   readonly prefix = `fvc${process.pid}${randomBytes(2).toString('hex')}`;
   readonly switchNetns = `${this.prefix}-sw`;
   readonly dir = mkdtempSync(join(tmpdir(), 'corosync-cluster-'));
   readonly hosts: CorosyncHost[] = [];
   private readonly namespaces: string[] = [];
+  private guests = 0;
 
   private constructor(private readonly options: Required<CorosyncClusterOptions>) {}
 
@@ -211,6 +228,24 @@ export class CorosyncCluster {
     return host;
   }
 
+  /** Plugs a guest stand-in into the switch (addresses from .101 up); removed by cleanup(). */
+  async addGuest(): Promise<ClusterGuest> {
+    const n = ++this.guests;
+    const guest = new ClusterGuest(`${this.prefix}-g${n}`, `${SUBNET}.${100 + n}`);
+    await this.addNetns(guest.netns);
+    await this.plug(guest.netns, `gport${n}`, guest.address);
+    await mustIp('-n', guest.netns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
+    return guest;
+  }
+
+  /** One veth pair from the switch's bridge (`port`) to `eth0` of namespace `netns`, which gets `address`. */
+  private async plug(netns: string, port: string, address: string): Promise<void> {
+    await mustIp('-n', this.switchNetns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
+    await mustIp('-n', this.switchNetns, 'link', 'set', port, 'master', 'br0', 'up');
+    await mustIp('-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+    await mustIp('-n', netns, 'link', 'set', 'eth0', 'up');
+  }
+
   private async addNetns(name: string): Promise<void> {
     await mustIp('netns', 'add', name);
     this.namespaces.push(name);
@@ -225,11 +260,7 @@ export class CorosyncCluster {
       const host = new CorosyncHost(this, nodeId);
       this.hosts.push(host);
       await this.addNetns(host.netns);
-      const port = `port${nodeId}`;
-      await mustIp('-n', this.switchNetns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns);
-      await mustIp('-n', this.switchNetns, 'link', 'set', port, 'master', 'br0', 'up');
-      await mustIp('-n', host.netns, 'addr', 'add', `${host.address}/24`, 'dev', 'eth0');
-      await mustIp('-n', host.netns, 'link', 'set', 'eth0', 'up');
+      await this.plug(host.netns, `port${nodeId}`, host.address);
     }
     for (const host of this.hosts) writeFileSync(host.configPath, this.config(host));
   }

@@ -3,14 +3,26 @@
  * as the daemon would build it (a libvirt backend over one connection, the cpg backend around it),
  * driven by commands from the parent over Node's IPC channel. Log lines go to the parent as events, so
  * tests can check the reason given for each answer. The libvirt connection also serves commands that
- * change a domain behind the backend's back, as an administrator would.
+ * change a domain behind the backend's back, as an administrator would. A vsock listener can be put in
+ * front of the backend, its socket stood in for by loopback TCP (vsock connections cannot be made on
+ * these machines: see test/vsock/loopback-acceptor.ts), with requests sent to it from this process.
  */
 import { performance } from 'node:perf_hooks';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
-import { LibvirtClient } from '../../src/libvirt/index.js';
+import { createRequestCore } from '../../src/core/request-core.js';
+import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { Dispatcher } from '../../src/daemon/dispatcher.js';
+import { StaticMap } from '../../src/daemon/static-map.js';
+import { LibvirtClient, LibvirtConnectionPool } from '../../src/libvirt/index.js';
+import { defaultProtocolSettings } from '../../src/listeners/protocol-policy.js';
+import { VsockDomainDirectory } from '../../src/listeners/vsock/domains.js';
+import { VsockListener } from '../../src/listeners/vsock/listener.js';
+import { Hash } from '../../src/protocol/index.js';
 import { createLogger } from '../../src/util/log.js';
+import { LoopbackVsockAcceptor } from '../vsock/loopback-acceptor.js';
 import type { PeerCommand } from './cpg-peer-process.js';
+import { signedRequest, tcpExchange } from './raw-client.js';
 
 const send = (message: object): void => {
   process.send?.(message);
@@ -19,6 +31,8 @@ const logger = createLogger(() => 3, { write: (line) => send({ event: 'log', lin
 
 let client: LibvirtClient | undefined;
 let backend: CpgBackend | undefined;
+let vsock: { listener: VsockListener; pool: LibvirtConnectionPool; portOf: Map<number, number> } | undefined;
+const vsockKey = new AuthKey(Buffer.from('cpg vsock stand-in key\n'));
 
 function need<T>(value: T | undefined, what: string): T {
   if (!value) throw new Error(`${what} is not started`);
@@ -55,7 +69,40 @@ const operations: Record<string, (args: Record<string, unknown>) => Promise<unkn
     else if (action === 'destroy') await c.destroy(dom);
     else throw new Error(`unknown action ${String(action)}`);
   },
+  /** A vsock listener in front of the backend; guest CID `cid` connects on loopback TCP `port`. */
+  vsockListen: async ({ cid, port }) => {
+    const fenceBackend = need(backend, 'backend');
+    const libvirt = need(client, 'libvirt');
+    const dispatcher = new Dispatcher(fenceBackend, () => new StaticMap([]), logger);
+    const portOf = new Map([[Number(cid), Number(port)]]);
+    const pool = new LibvirtConnectionPool(logger);
+    const listener = new VsockListener(
+      new LoopbackVsockAcceptor(portOf),
+      {
+        name: 'vsock',
+        key: () => vsockKey,
+        minimumHash: Hash.SHA256,
+        auth: Hash.SHA256,
+        ...defaultProtocolSettings,
+        sourceOf: (peer) => `cid ${peer.cid}`,
+      },
+      new VsockDomainDirectory(() => [Promise.resolve(libvirt)], logger),
+      { dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), logger), log: logger, libvirt: pool },
+    );
+    await listener.start();
+    vsock = { listener, pool, portOf };
+  },
+  /** A guest with CID `cid` sends a request over the vsock listener; answers with the outcome. */
+  vsockAsk: ({ cid, request, domain }) => {
+    const port = need(vsock, 'vsock listener').portOf.get(Number(cid));
+    if (port === undefined) throw new Error(`no stand-in port for cid ${String(cid)}`);
+    const packet = signedRequest({ request: Number(request), domain: String(domain) }, vsockKey);
+    return tcpExchange(port, packet, vsockKey, Hash.SHA256, 30_000);
+  },
   close: async () => {
+    await vsock?.listener.stop();
+    await vsock?.pool.closeAll();
+    vsock = undefined;
     await backend?.close();
     backend = undefined;
     await client?.close();

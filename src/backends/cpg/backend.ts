@@ -215,10 +215,14 @@ export class CpgBackend implements FenceBackend {
     }
   }
 
-  /** Another host asks: act if this host owns the VM; stay silent if another member does. */
+  /**
+   * Another host asks: act if this host owns the VM; stay silent if another member does. The owner is
+   * the one the asker chose (resolved as the asker resolved it): for a VM shut off on several hosts,
+   * each holder resolving for itself would make all of them act.
+   */
   private async onRequest(from: number, request: CpgRequest): Promise<void> {
     const what = `${requestName(request.request)} '${request.vmName}' for node ${from}`;
-    const ownership = this.table.resolve(request.vmName, this.members(), this.self, this.options.nameMode);
+    const ownership = this.table.resolve(request.vmName, this.members(), from, this.options.nameMode);
     let response: number;
     if (ownership.kind === 'owner' && ownership.node === this.self) {
       if (!this.group.quorate) {

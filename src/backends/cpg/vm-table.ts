@@ -5,9 +5,10 @@
  * Every host keeps its own record of a VM: a persistent VM can be defined on several hosts, shut off
  * on all but the one that runs it, and a migration briefly shows it on two. A single "last announcement
  * wins" entry, as the C daemon keeps, would let a shut-off copy hide the running one and make "off" a
- * false success. The owner is therefore the one host where the VM is not shut off; with none, any host
- * that has it defined answers truthfully that it is off (this host first, else the lowest node id);
- * with several, nobody can say which copy the request means, and the request is refused.
+ * false success. The owner is therefore the one host where the VM is not shut off; with none, one host
+ * that has it defined acts (the asking host if it has a copy, else the lowest node id: every member
+ * computes the same host for a request, so exactly one acts, and an `on` starts one copy only); with
+ * several, nobody can say which copy the request means, and the request is refused.
  */
 import { DomainState } from '../../protocol/constants.js';
 import { isUuidString } from '../../protocol/uuid.js';
@@ -59,9 +60,10 @@ export class VmTable {
 
   /**
    * Who acts on `domain` (a UUID by its syntax, else a name compared without ASCII case), among the
-   * hosts in `members`. In uuid mode, as in the C daemon, only UUIDs name a VM.
+   * hosts in `members`, for a request that `asker` received from an agent. In uuid mode, as in the C
+   * daemon, only UUIDs name a VM.
    */
-  resolve(domain: string, members: ReadonlySet<number>, self: number, mode: NameMode): Ownership {
+  resolve(domain: string, members: ReadonlySet<number>, asker: number, mode: NameMode): Ownership {
     const byUuid = isUuidString(domain);
     if (!byUuid && mode === 'uuid') return { kind: 'unknown', reason: `name_mode is uuid and '${domain}' is not a UUID` };
     const key = byUuid ? domain.toLowerCase() : foldName(domain);
@@ -78,7 +80,7 @@ export class VmTable {
       const nodes = active.map((vm) => vm.owner).sort((a, b) => a - b);
       return { kind: 'ambiguous', reason: `'${domain}' is not shut off on several hosts (nodes ${nodes.join(', ')})` };
     }
-    const chosen = active[0] ?? holders.find((vm) => vm.owner === self) ?? holders.reduce((a, b) => (b.owner < a.owner ? b : a));
+    const chosen = active[0] ?? holders.find((vm) => vm.owner === asker) ?? holders.reduce((a, b) => (b.owner < a.owner ? b : a));
     return { kind: 'owner', node: chosen.owner, record: chosen };
   }
 }
