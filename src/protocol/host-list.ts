@@ -61,7 +61,8 @@ export function* hostListChunks(framing: HostListFraming, hosts: readonly HostIn
   for (let first = 0; first <= hosts.length; first += RECORDS_PER_CHUNK) {
     const records = Math.min(RECORDS_PER_CHUNK, hosts.length + 1 - first);
     const block = Buffer.alloc(records * HOST_RECORD_SIZE);
-    for (let i = 0; i < records && first + i < hosts.length; i++) encodeHostRecord(hosts[first + i] as HostInfo, block, i * HOST_RECORD_SIZE);
+    for (let i = 0; i < records && first + i < hosts.length; i++)
+      encodeHostRecord(hosts[first + i] as HostInfo, block, i * HOST_RECORD_SIZE);
     yield block;
   }
   yield framing === 'serial' ? encodeSerialResponse(code) : Buffer.of(code & 0xff);
