@@ -154,8 +154,14 @@ class GuestSession {
   }
 }
 
+/** Encoded code answers, made once: the socket only reads them. */
+const codeAnswers = new Map<number, Buffer[]>();
+
 function answerChunks(answer: Answer): Buffer[] {
-  return answer.kind === 'code' ? [encodeSerialResponse(answer.code)] : [...hostListChunks('serial', answer.hosts, answer.code)];
+  if (answer.kind === 'hostlist') return [...hostListChunks('serial', answer.hosts, answer.code)];
+  let chunks = codeAnswers.get(answer.code);
+  if (!chunks) codeAnswers.set(answer.code, (chunks = [encodeSerialResponse(answer.code)]));
+  return chunks;
 }
 
 /**
