@@ -46,13 +46,24 @@ export function decodeHostRecord(buf: Uint8Array, offset = 0): HostRecord {
   return { name, uuid, state, terminator: name === '' && uuid === '' };
 }
 
+/** Records per chunk of a host-list answer: 8 KB, so a slow reader still shows progress per chunk. */
+const RECORDS_PER_CHUNK = 64;
+
 /**
- * The whole host-list answer as chunks to write in order: marker, one record per host, the all-zero
- * terminator, then the backend's code. Serial framing wraps marker and code in 5-byte responses.
+ * The whole host-list answer as chunks to write in order: marker, the records of the hosts and the
+ * all-zero terminator in blocks of up to RECORDS_PER_CHUNK records, then the backend's code alone.
+ * Serial framing wraps marker and code in 5-byte responses. Blocks, not one buffer per record: two
+ * thousand domains are 32 writes, not 2,000 write requests and buffers alive at once.
  */
-export function* hostListChunks(framing: HostListFraming, hosts: Iterable<HostInfo>, code: number): Generator<Buffer> {
+export function* hostListChunks(framing: HostListFraming, hosts: readonly HostInfo[], code: number): Generator<Buffer> {
   yield framing === 'serial' ? encodeSerialResponse(Response.HOSTLIST) : Buffer.of(Response.HOSTLIST);
-  for (const host of hosts) yield encodeHostRecord(host);
-  yield Buffer.alloc(HOST_RECORD_SIZE);
+  // The terminator is the record after the last host: zero-filled, it needs no encoding.
+  for (let first = 0; first <= hosts.length; first += RECORDS_PER_CHUNK) {
+    const records = Math.min(RECORDS_PER_CHUNK, hosts.length + 1 - first);
+    const block = Buffer.alloc(records * HOST_RECORD_SIZE);
+    for (let i = 0; i < records && first + i < hosts.length; i++)
+      encodeHostRecord(hosts[first + i] as HostInfo, block, i * HOST_RECORD_SIZE);
+    yield block;
+  }
   yield framing === 'serial' ? encodeSerialResponse(code) : Buffer.of(code & 0xff);
 }

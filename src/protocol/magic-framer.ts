@@ -1,6 +1,9 @@
 import { ProtocolError } from './errors.js';
 import { MAGIC_BYTES } from './serial-messages.js';
 
+/** Shared by every framer holding nothing: thousands of idle guest sockets need no buffer each. */
+const EMPTY = Buffer.alloc(0);
+
 export type FramerEvent<T> = { type: 'frame'; value: T } | { type: 'discarded'; count: number; reason: string };
 
 /**
@@ -11,7 +14,7 @@ export type FramerEvent<T> = { type: 'frame'; value: T } | { type: 'discarded'; 
  * it. Memory stays bounded: at most one frame minus one byte is held between pushes.
  */
 export class MagicFramer<T> {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
 
   constructor(
     private readonly frameSize: number,
@@ -50,7 +53,7 @@ export class MagicFramer<T> {
     }
     flushDiscarded('bytes without a magic');
     // Copy so the caller's chunk (possibly a pooled buffer) is not retained.
-    this.pending = Buffer.from(buf);
+    this.pending = buf.length ? Buffer.from(buf) : EMPTY;
     return events;
   }
 

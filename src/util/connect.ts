@@ -2,6 +2,9 @@
 import { once } from 'node:events';
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
 
+/** Module-level, not a closure: it stays on the socket for life and would keep this call's scope. */
+const ignore = (): void => undefined;
+
 /**
  * Connects and resolves with the connected socket; rejects with the connect error, or with
  * `timeoutError()` when `timeoutMs` passes first, the socket destroyed either way. A listener that
@@ -14,7 +17,7 @@ export async function connectWithin(
   timeoutError: () => Error = () => new Error(`no connection within ${timeoutMs} ms`),
 ): Promise<Socket> {
   const socket = connect(options);
-  socket.on('error', () => undefined);
+  socket.on('error', ignore);
   const timer = setTimeout(() => socket.destroy(timeoutError()), timeoutMs);
   try {
     await once(socket, 'connect'); // rejects with the connect error or the timeout's

@@ -55,7 +55,7 @@ async function watched(t: TestContext, options: { refuseEvents?: boolean } = {})
     captured.logger,
     (socket, endpoint) => {
       socket.on('error', () => undefined);
-      served.push(endpoint);
+      served.push({ uuid: endpoint.uuid, name: endpoint.name, path: endpoint.path });
     },
   );
   t.after(async () => {

@@ -39,7 +39,9 @@ function serve(options: { groups?: GroupRule[]; maxSerialBuffer?: number } = {})
   const limits = { ...defaultLimits, maxSerialBuffer: options.maxSerialBuffer ?? defaultLimits.maxSerialBuffer };
   const core = createRequestCore((r, w) => dispatcher.permits(r, w), captured.logger, limits);
   const [guestEnd, hostEnd] = memoryStreamPair();
-  const served = serveGuestSocket(hostEnd, GUEST, { listener: 'serial', dispatcher, core, log: captured.logger });
+  // The session destroys its stream when it ends.
+  const served = once(hostEnd, 'close');
+  serveGuestSocket(hostEnd, GUEST, { listener: 'serial', dispatcher, core, log: captured.logger });
   return { backend, captured, guest: new GuestLine(guestEnd), served };
 }
 
@@ -122,8 +124,10 @@ describe('serial session (in-memory guest socket)', () => {
     const closed = once(guest.socket, 'end');
     guest.send(Buffer.alloc(2048, 0x7a));
     await closed;
+    await served; // closed while the off still runs
     open();
-    await served;
+    // The off finishes and its answer finds the socket closed.
+    await captured.waitFor(/could not deliver the answer to .*vm-a/);
     assert.equal(backend.domains[1]?.state, DomainState.SHUTOFF, 'the off that was running finished');
     assert.equal(captured.matching(/could not deliver the answer to .*vm-a/).length, 1);
     assert.equal(captured.matching(/vm-a\.sock of domain vm-a: peer sent more than 1024 unread bytes/).length, 1);

@@ -24,10 +24,13 @@ import {
 import { DomainState, Response } from '../../protocol/constants.js';
 import { isUuidString } from '../../protocol/uuid.js';
 import type { Logger } from '../../util/log.js';
+import { mapLimited } from '../../util/map-limited.js';
 import { BackendStartError, type FenceBackend, type HostInfo, type HostList, type RequestOrigin } from '../backend.js';
 
 /** How long the device-status check waits for libvirt's answer (an agent waits 30 s for the daemon's). */
 const HEALTH_CALL_TIMEOUT_MS = 5_000;
+/** Domain states asked at once while listing: enough to keep libvirt busy, few enough to stay small. */
+const LIST_INFO_CONCURRENCY = 32;
 
 export interface LibvirtBackendOptions {
   /** Pause between checks that a destroyed domain is gone during reboot (C: 1 s). */
@@ -472,15 +475,13 @@ export class LibvirtBackend implements FenceBackend {
     if (!(await client.ensureConnected())) return null;
     try {
       const domains = await client.listAllDomains();
-      const hosts = await Promise.all(
-        domains.map((dom) =>
-          client.getInfo(dom).then(
-            (info): HostInfo | null => ({ name: dom.name, uuid: dom.uuid, state: info.state }),
-            (err: unknown) => {
-              if (isNoSuchDomain(err)) return null; // undefined between the list and the info
-              throw err;
-            },
-          ),
+      const hosts = await mapLimited(domains, LIST_INFO_CONCURRENCY, (dom) =>
+        client.getInfo(dom).then(
+          (info): HostInfo | null => ({ name: dom.name, uuid: dom.uuid, state: info.state }),
+          (err: unknown) => {
+            if (isNoSuchDomain(err)) return null; // undefined between the list and the info
+            throw err;
+          },
         ),
       );
       return hosts.filter((h): h is HostInfo => h !== null);

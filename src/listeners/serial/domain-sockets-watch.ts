@@ -21,6 +21,7 @@ import {
 import { DomainState } from '../../protocol/constants.js';
 import { connectWithin } from '../../util/connect.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
+import { mapLimited } from '../../util/map-limited.js';
 import type { Logger } from '../../util/log.js';
 import { boundSocketPaths, inSocketDirectory, type SerialMode } from './domain-sockets.js';
 
@@ -42,20 +43,22 @@ export interface DomainSocketWatchSettings {
   retryMaxMs?: number;
 }
 
-/** Domains re-checked at once during a scan. */
+/** Domains re-checked at once during a scan (libvirt answers one connection's calls in turn). */
 const SCAN_CONCURRENCY = 16;
 
 /** A socket that stayed open this long was healthy: its end starts the retry delays afresh. */
 const STABLE_MS = 10_000;
 
-interface OpenSocket {
+/** An open guest socket: also the endpoint its session serves (one object per guest, not two). */
+interface OpenSocket extends GuestEndpoint {
   socket: Socket;
   openedAt: number;
 }
 
 interface WatchedDomain {
   name: string;
-  sockets: Map<string, OpenSocket>;
+  /** Usually one; an array, not a Map: thousands of domains each pay for it. */
+  sockets: OpenSocket[];
   retryTimer: NodeJS.Timeout | undefined;
   /** Consecutive failed or short-lived attempts: the next retry waits min * 2^failures. */
   failures: number;
@@ -103,16 +106,16 @@ export class DomainSocketWatch {
    */
   async stop(): Promise<void> {
     this.stopWatching();
-    for (const [uuid, domain] of this.domains) {
+    for (const domain of this.domains.values()) {
       clearTimeout(domain.retryTimer);
-      for (const path of [...domain.sockets.keys()]) this.close(uuid, domain, path, 'the listener stops');
+      for (const open of domain.sockets) this.close(domain, open, 'the listener stops');
     }
     this.domains.clear();
   }
 
   /** The sockets open now. */
   endpoints(): GuestEndpoint[] {
-    return [...this.domains].flatMap(([uuid, d]) => [...d.sockets.keys()].map((path) => ({ uuid, name: d.name, path })));
+    return [...this.domains.values()].flatMap((d) => d.sockets.map(({ uuid, name, path }) => ({ uuid, name, path })));
   }
 
   private stopWatching(): void {
@@ -140,13 +143,7 @@ export class DomainSocketWatch {
     }
     const uuids = new Map(active.map((d) => [d.uuid, d.name]));
     for (const [uuid, domain] of this.domains) if (!uuids.has(uuid)) uuids.set(uuid, domain.name);
-    // A few domains at a time: libvirt answers one connection's calls in turn anyway, and a thousand
-    // re-checks in flight at once keep their replies alive until V8 moves them to the old space.
-    const queue = [...uuids].values();
-    const worker = async () => {
-      for (const [uuid, name] of queue) await this.recheck(uuid, name);
-    };
-    await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, uuids.size) }, worker));
+    await mapLimited([...uuids], SCAN_CONCURRENCY, ([uuid, name]) => this.recheck(uuid, name));
   }
 
   /**
@@ -158,7 +155,7 @@ export class DomainSocketWatch {
       const domain = this.domains.get(uuid);
       if (restart && domain) {
         domain.failures = 0;
-        for (const path of [...domain.sockets.keys()]) this.close(uuid, domain, path, restart);
+        for (const open of domain.sockets) this.close(domain, open, restart);
       }
       await this.reconcile(uuid, name);
     });
@@ -171,15 +168,15 @@ export class DomainSocketWatch {
     let domain = this.domains.get(uuid);
     if (!domain) {
       if (wanted.length === 0) return;
-      domain = { name, sockets: new Map(), retryTimer: undefined, failures: 0 };
+      domain = { name, sockets: [], retryTimer: undefined, failures: 0 };
       this.domains.set(uuid, domain);
     }
     clearTimeout(domain.retryTimer);
     domain.retryTimer = undefined;
-    for (const path of [...domain.sockets.keys()]) {
-      if (!wanted.includes(path)) this.close(uuid, domain, path, `domain ${name} no longer has it`);
+    for (const open of domain.sockets) {
+      if (!wanted.includes(open.path)) this.close(domain, open, `domain ${name} no longer has it`);
     }
-    const missing = wanted.filter((path) => !domain.sockets.has(path));
+    const missing = wanted.filter((path) => !domain.sockets.some((open) => open.path === path));
     const opened = await Promise.all(missing.map((path) => this.open(path, domain)));
     if (this.stopped) {
       for (const socket of opened) socket?.destroy();
@@ -190,7 +187,7 @@ export class DomainSocketWatch {
       if (socket) this.attach(uuid, domain, path, socket);
     });
     if (opened.includes(undefined)) this.retryLater(uuid, domain);
-    else if (domain.sockets.size === 0) this.domains.delete(uuid);
+    else if (domain.sockets.length === 0) this.domains.delete(uuid);
   }
 
   /** Socket paths the domain has now; [] if it is not running; undefined if libvirt cannot tell. */
@@ -224,26 +221,28 @@ export class DomainSocketWatch {
   }
 
   private attach(uuid: string, domain: WatchedDomain, path: string, socket: Socket): void {
-    const entry = { socket, openedAt: Date.now() };
-    domain.sockets.set(path, entry);
+    const open: OpenSocket = { uuid, name: domain.name, path, socket, openedAt: Date.now() };
+    domain.sockets = [...domain.sockets, open];
     // The reader reports errors that matter; 'close' follows every one.
-    socket.once('close', () => {
-      if (domain.sockets.get(path) !== entry || this.stopped) return; // closed by us
-      domain.sockets.delete(path);
-      if (Date.now() - entry.openedAt >= STABLE_MS) domain.failures = 0;
-      this.log.info(`socket ${path} of domain ${domain.name} closed`);
-      this.retryLater(uuid, domain);
-    });
+    socket.on('close', () => this.closed(domain, open));
     this.log.info(`registered ${path} of domain ${domain.name} (${uuid})`);
-    this.serve(socket, { uuid, name: domain.name, path });
+    this.serve(socket, open);
   }
 
-  private close(uuid: string, domain: WatchedDomain, path: string, why: string): void {
-    const entry = domain.sockets.get(path);
-    if (!entry) return;
-    domain.sockets.delete(path);
-    entry.socket.destroy();
-    this.log.info(`dropped ${path} of domain ${domain.name} (${uuid}): ${why}`);
+  /** A socket closed: by us (already removed), or on its own (removed now, and tried again later). */
+  private closed(domain: WatchedDomain, open: OpenSocket): void {
+    if (!domain.sockets.includes(open) || this.stopped) return;
+    domain.sockets = domain.sockets.filter((o) => o !== open);
+    if (Date.now() - open.openedAt >= STABLE_MS) domain.failures = 0;
+    this.log.info(`socket ${open.path} of domain ${domain.name} closed`);
+    this.retryLater(open.uuid, domain);
+  }
+
+  private close(domain: WatchedDomain, open: OpenSocket, why: string): void {
+    if (!domain.sockets.includes(open)) return;
+    domain.sockets = domain.sockets.filter((o) => o !== open);
+    open.socket.destroy();
+    this.log.info(`dropped ${open.path} of domain ${domain.name} (${open.uuid}): ${why}`);
   }
 
   private retryLater(uuid: string, domain: WatchedDomain): void {

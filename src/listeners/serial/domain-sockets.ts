@@ -24,11 +24,19 @@ export function boundSocketPaths(domainXml: string, mode: SerialMode): string[] 
       if (dev.attributes.get('type') !== 'unix') continue;
       for (const source of childrenNamed(dev, 'source')) {
         const path = source.attributes.get('path');
-        if (path !== undefined && source.attributes.get('mode') === 'bind') paths.add(path);
+        if (path !== undefined && source.attributes.get('mode') === 'bind') paths.add(ownCopy(path));
       }
     }
   }
   return [...paths];
+}
+
+/**
+ * The path as a string of its own: V8 keeps a substring as a view of the text it came from, and the
+ * watch holds each path as long as the socket is open, which would keep every guest's whole domain XML.
+ */
+function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 function childrenNamed(parent: XmlElement, name: string): XmlElement[] {

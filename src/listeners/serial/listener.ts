@@ -32,15 +32,11 @@ export class SerialListener implements Listener {
   async start(): Promise<void> {
     const { uri, mode, directory } = this.settings;
     const client = await this.ctx.libvirt.get(uri);
-    const watch = new DomainSocketWatch(client, { mode, directory }, this.ctx.log, (socket, endpoint) => {
-      // The session logs what goes wrong on its socket and ends with it; the watch reopens the socket.
-      void serveGuestSocket(socket, endpoint, {
-        listener: this.name,
-        dispatcher: this.ctx.dispatcher,
-        core: this.ctx.core,
-        log: this.ctx.log,
-      });
-    });
+    const deps = { listener: this.name, dispatcher: this.ctx.dispatcher, core: this.ctx.core, log: this.ctx.log };
+    // The session logs what goes wrong on its socket and ends with it; the watch reopens the socket.
+    const watch = new DomainSocketWatch(client, { mode, directory }, this.ctx.log, (socket, endpoint) =>
+      serveGuestSocket(socket, endpoint, deps),
+    );
     await watch.start();
     this.watch = watch;
     this.ctx.log.notice(`serving ${mode} sockets in ${directory ?? 'any directory'} of ${uri} domains (${watch.endpoints().length} open)`);
