@@ -1,22 +1,21 @@
 /**
  * `npm run build`: one executable per src/bin entry (dist/fence_xvm, dist/fence_virt, dist/fence_virtd),
- * each a self-contained ESM bundle named without extension and marked executable. Native addon
+ * each a self-contained CommonJS bundle named without extension and marked executable, and a
+ * package.json that tells Node they are CommonJS (the repository's says "module"). Native addon
  * packages stay external: they are loaded from node_modules at run time. `tsup --out-dir DIR` builds
  * elsewhere (the build test does).
+ *
+ * CommonJS rather than ESM because Node starts it faster and smaller: no module graph to link and
+ * evaluate through the ESM loader, and its source text is not kept for the life of the process
+ * (bench/results/startup-memory.md measures it). Dynamic imports stay lazy: esbuild turns them into
+ * module initialisers run on first use, so the code and Node built-ins that only `-c`, `--check` and
+ * `--history` need are not loaded by the serving daemon.
  */
 import { chmod, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { defineConfig } from 'tsup';
 
 const BIN_DIR = 'src/bin';
-
-/**
- * Node flags of the long-running daemon, in its shebang line (the systemd unit runs the file). A young
- * generation of at most 1 MB per semi-space instead of up to 16 MB: the daemon's allocations are small
- * and short-lived, and the larger space only holds garbage in RSS after a burst (start-up scan of many
- * guests, a host list of thousands of domains). bench/results/side-by-side.md measures it.
- */
-const DAEMON_SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=1';
 
 /**
  * The bundle with every non-ASCII character written as a \u escape. esbuild escapes them in strings
@@ -38,7 +37,11 @@ export default defineConfig((cli) => {
   return {
     entry: entries,
     outDir,
-    format: ['esm'],
+    format: ['cjs'],
+    // .js whatever the repository's package type (tsup would write .cjs); renamed below anyway.
+    outExtension: () => ({ js: '.js' }),
+    // import.meta.url (the addon loaders' createRequire) as the bundle's own file URL.
+    shims: true,
     platform: 'node',
     target: 'node20',
     // One file per tool: no shared chunks to install alongside.
@@ -46,20 +49,16 @@ export default defineConfig((cli) => {
     clean: true,
     removeNodeProtocol: false,
     external: ['@fence-virtd/vsock', 'serialport'],
-    banner: {
-      // Bundled CommonJS code calls require(), which ESM lacks.
-      js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
-    },
+    banner: { js: '#!/usr/bin/env node' },
     // Installed tools are plain names, like the C ones they replace (esbuild always adds an extension).
     async onSuccess() {
       for (const name of Object.keys(entries)) {
         const tool = join(outDir, name);
         await rename(`${tool}.js`, tool);
-        let text = asciiOnly(await readFile(tool, 'utf8'));
-        if (name === 'fence_virtd') text = text.replace(/^#!.*/, DAEMON_SHEBANG);
-        await writeFile(tool, text);
+        await writeFile(tool, asciiOnly(await readFile(tool, 'utf8')));
         await chmod(tool, 0o755);
       }
+      await writeFile(join(outDir, 'package.json'), '{ "type": "commonjs" }\n');
     },
   };
 });

@@ -1,18 +1,14 @@
-import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
-import { runCheck } from '../check/index.js';
 import { ConfigError } from '../config/config-error.js';
-import { applySettings, runConfigureDialog } from '../configure/index.js';
 import { applyCommandLineOverrides, loadDaemonConfig } from '../daemon-config/index.js';
 import { createLogger, type LogSink } from '../util/log.js';
 import { stderrSink } from '../util/stderr-sink.js';
-import { syslogSink } from '../util/syslog-sink.js';
 import { COMPATIBLE_WITH, VERSION } from '../version.js';
 import { daemonUsage, parseDaemonOptions, UsageError } from './cli-options.js';
 import { FenceDaemon } from './fence-daemon.js';
-import { printFenceHistory } from './history-report.js';
 import { PidFile, replayJournalBeside } from './pid-file.js';
 import { SystemdNotifier } from './systemd-notify.js';
+import { capYoungGeneration } from './young-generation.js';
 
 /** Set in the re-spawned background child; Node cannot fork, so "daemonize" is spawn + detach. */
 const CHILD_ENV = 'FENCE_VIRTD_BACKGROUND_CHILD';
@@ -47,12 +43,18 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     process.stdout.write(`${program} ${VERSION} (compatible with ${COMPATIBLE_WITH})\n`);
     return 0;
   }
+  // The other actions are loaded when asked for: the serving daemon starts without their code and the
+  // Node built-ins only they use (readline, child_process).
   if (opts.action === 'configure') {
+    const { applySettings, runConfigureDialog } = await import('../configure/index.js');
     if (opts.settings.length) return applySettings(opts.configFile, opts.settings, process.stdout);
     return runConfigureDialog(opts.configFile, { input: process.stdin, output: process.stdout });
   }
-  if (opts.action === 'check') return runCheck(opts.configFile, process.stdout);
-  if (opts.action === 'history') return printFenceHistory(opts.configFile, opts.json, process.stdout, process.stderr);
+  if (opts.action === 'check') return (await import('../check/index.js')).runCheck(opts.configFile, process.stdout);
+  if (opts.action === 'history') {
+    const { printFenceHistory } = await import('./history-report.js');
+    return printFenceHistory(opts.configFile, opts.json, process.stdout, process.stderr);
+  }
   verbosity = opts.debug;
 
   let config;
@@ -71,6 +73,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   const isChild = process.env[CHILD_ENV] === '1';
   if (!config.foreground && !isChild) return backgroundParent(argv);
 
+  capYoungGeneration();
   notifier = SystemdNotifier.fromEnvironment(process.env, log);
   const pidFile = new PidFile(opts.pidFile, program);
   try {
@@ -88,7 +91,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     return 1;
   }
   if (isChild) {
-    sink.write = syslogSink(program).write;
+    sink.write = (await import('../util/syslog-sink.js')).syslogSink(program).write;
     process.send?.('ready');
     process.disconnect?.();
   }
@@ -134,6 +137,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
  * caller's pipe is held open by the daemon.
  */
 async function backgroundParent(argv: readonly string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...argv], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
