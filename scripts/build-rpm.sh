@@ -48,6 +48,8 @@ done
 install_bundle fence_xvm "$agents"
 install_bundle fence_virt "$agents"
 install_bundle fence_virtd "$daemon"
+# The daemon's fence_virtd is a loader; the bundle it runs and the bundle's V8 code cache lie beside it.
+install -m 0644 dist/fence_virtd.main.js dist/fence_virtd.main.js.cache "$daemon/"
 # Both need the vsock addon (the agents also for virtio-serial ports): each package has its own copy.
 install_addon vsock "$agents"
 install_addon vsock "$daemon"

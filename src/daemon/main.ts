@@ -8,10 +8,8 @@ import { daemonUsage, parseDaemonOptions, UsageError } from './cli-options.js';
 import { FenceDaemon } from './fence-daemon.js';
 import { PidFile, replayJournalBeside } from './pid-file.js';
 import { SystemdNotifier } from './systemd-notify.js';
+import { CHILD_ENV } from './background-child.js';
 import { capYoungGeneration } from './young-generation.js';
-
-/** Set in the re-spawned background child; Node cannot fork, so "daemonize" is spawn + detach. */
-const CHILD_ENV = 'FENCE_VIRTD_BACKGROUND_CHILD';
 
 /** fence_virtd's main: resolves with the exit status (and keeps serving until a stop signal). */
 export async function runDaemon(argv: readonly string[], argv0: string): Promise<number> {
@@ -71,8 +69,9 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   verbosity = config.debug;
 
   const isChild = process.env[CHILD_ENV] === '1';
-  if (!config.foreground && !isChild) return backgroundParent(argv);
+  if (!config.foreground && !isChild) return (await import('./background-parent.js')).backgroundParent(argv);
 
+  // Before the listeners start: a serial listener's scan of many guests would grow it at once.
   capYoungGeneration();
   notifier = SystemdNotifier.fromEnvironment(process.env, log);
   const pidFile = new PidFile(opts.pidFile, program);
@@ -128,29 +127,5 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     process.on('unhandledRejection', (reason) => {
       log.error(`internal error (please report): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
     });
-  });
-}
-
-/**
- * Starts the detached child and exits once it serves (0) or failed to start (its status). The child's
- * start-up messages reach our stderr through a pipe; after that it logs to syslog, so no terminal or
- * caller's pipe is held open by the daemon.
- */
-async function backgroundParent(argv: readonly string[]): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...argv], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: { ...process.env, [CHILD_ENV]: '1' },
-  });
-  child.stderr?.pipe(process.stderr, { end: false });
-  return new Promise((resolve) => {
-    child.once('message', () => {
-      child.stderr?.unpipe().destroy();
-      child.unref();
-      child.channel?.unref();
-      resolve(0);
-    });
-    child.once('exit', (code) => resolve(code ?? 1));
   });
 }
