@@ -24,7 +24,7 @@ rm -rf "$out"
 mkdir -p "$agents" "$daemon" "$stage/man"
 
 # A bundle as an installed program: its shebang names the node a package manager installs
-# (/usr/bin/node), not whichever `env` finds first; the daemon's node flags stay on the line.
+# (/usr/bin/node), not whichever `env` finds first; node flags, if a bundle has any, stay on the line.
 install_bundle() {
   sed -E '1s|^#!/usr/bin/env (-S )?node( \|$)|#!/usr/bin/node\2|' "dist/$1" >"$2/$1"
   chmod 0755 "$2/$1"
@@ -40,13 +40,16 @@ install_addon() {
 }
 
 # Each tree is one bundle directory with the packages it loads at run time: an installed program
-# resolves them from node_modules beside its real path (the /usr/sbin names are links).
+# resolves them from node_modules beside its real path (the /usr/sbin names are links). The bundles are
+# CommonJS (tsup.config.ts), which the tree's package.json says, as dist/package.json does.
 for tree in "$agents" "$daemon"; do
-  printf '{ "name": "fence-virtd-runtime", "private": true, "type": "module" }\n' >"$tree/package.json"
+  printf '{ "name": "fence-virtd-runtime", "private": true, "type": "commonjs" }\n' >"$tree/package.json"
 done
 install_bundle fence_xvm "$agents"
 install_bundle fence_virt "$agents"
 install_bundle fence_virtd "$daemon"
+# The daemon's fence_virtd is a loader; the bundle it runs and the bundle's V8 code cache lie beside it.
+install -m 0644 dist/fence_virtd.main.js dist/fence_virtd.main.js.cache "$daemon/"
 # Both need the vsock addon (the agents also for virtio-serial ports): each package has its own copy.
 install_addon vsock "$agents"
 install_addon vsock "$daemon"

@@ -2,4 +2,5 @@
 import { agentProcessMain } from '../agent/process-main.js';
 import { FENCE_VIRT } from '../agent/program.js';
 
-await agentProcessMain(FENCE_VIRT);
+// No top-level await: the bundle is CommonJS (tsup.config.ts); agentProcessMain exits itself.
+void agentProcessMain(FENCE_VIRT);

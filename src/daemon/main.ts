@@ -1,21 +1,15 @@
-import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
-import { runCheck } from '../check/index.js';
 import { ConfigError } from '../config/config-error.js';
-import { applySettings, runConfigureDialog } from '../configure/index.js';
 import { applyCommandLineOverrides, loadDaemonConfig } from '../daemon-config/index.js';
 import { createLogger, type LogSink } from '../util/log.js';
 import { stderrSink } from '../util/stderr-sink.js';
-import { syslogSink } from '../util/syslog-sink.js';
 import { COMPATIBLE_WITH, VERSION } from '../version.js';
 import { daemonUsage, parseDaemonOptions, UsageError } from './cli-options.js';
 import { FenceDaemon } from './fence-daemon.js';
-import { printFenceHistory } from './history-report.js';
 import { PidFile, replayJournalBeside } from './pid-file.js';
 import { SystemdNotifier } from './systemd-notify.js';
-
-/** Set in the re-spawned background child; Node cannot fork, so "daemonize" is spawn + detach. */
-const CHILD_ENV = 'FENCE_VIRTD_BACKGROUND_CHILD';
+import { CHILD_ENV } from './background-child.js';
+import { capYoungGeneration } from './young-generation.js';
 
 /** fence_virtd's main: resolves with the exit status (and keeps serving until a stop signal). */
 export async function runDaemon(argv: readonly string[], argv0: string): Promise<number> {
@@ -47,12 +41,18 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     process.stdout.write(`${program} ${VERSION} (compatible with ${COMPATIBLE_WITH})\n`);
     return 0;
   }
+  // The other actions are loaded when asked for: the serving daemon starts without their code and the
+  // Node built-ins only they use (readline, child_process).
   if (opts.action === 'configure') {
+    const { applySettings, runConfigureDialog } = await import('../configure/index.js');
     if (opts.settings.length) return applySettings(opts.configFile, opts.settings, process.stdout);
     return runConfigureDialog(opts.configFile, { input: process.stdin, output: process.stdout });
   }
-  if (opts.action === 'check') return runCheck(opts.configFile, process.stdout);
-  if (opts.action === 'history') return printFenceHistory(opts.configFile, opts.json, process.stdout, process.stderr);
+  if (opts.action === 'check') return (await import('../check/index.js')).runCheck(opts.configFile, process.stdout);
+  if (opts.action === 'history') {
+    const { printFenceHistory } = await import('./history-report.js');
+    return printFenceHistory(opts.configFile, opts.json, process.stdout, process.stderr);
+  }
   verbosity = opts.debug;
 
   let config;
@@ -69,8 +69,10 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   verbosity = config.debug;
 
   const isChild = process.env[CHILD_ENV] === '1';
-  if (!config.foreground && !isChild) return backgroundParent(argv);
+  if (!config.foreground && !isChild) return (await import('./background-parent.js')).backgroundParent(argv);
 
+  // Before the listeners start: a serial listener's scan of many guests would grow it at once.
+  capYoungGeneration();
   notifier = SystemdNotifier.fromEnvironment(process.env, log);
   const pidFile = new PidFile(opts.pidFile, program);
   try {
@@ -88,7 +90,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     return 1;
   }
   if (isChild) {
-    sink.write = syslogSink(program).write;
+    sink.write = (await import('../util/syslog-sink.js')).syslogSink(program).write;
     process.send?.('ready');
     process.disconnect?.();
   }
@@ -125,28 +127,5 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
     process.on('unhandledRejection', (reason) => {
       log.error(`internal error (please report): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
     });
-  });
-}
-
-/**
- * Starts the detached child and exits once it serves (0) or failed to start (its status). The child's
- * start-up messages reach our stderr through a pipe; after that it logs to syslog, so no terminal or
- * caller's pipe is held open by the daemon.
- */
-async function backgroundParent(argv: readonly string[]): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...argv], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: { ...process.env, [CHILD_ENV]: '1' },
-  });
-  child.stderr?.pipe(process.stderr, { end: false });
-  return new Promise((resolve) => {
-    child.once('message', () => {
-      child.stderr?.unpipe().destroy();
-      child.unref();
-      child.channel?.unref();
-      resolve(0);
-    });
-    child.once('exit', (code) => resolve(code ?? 1));
   });
 }

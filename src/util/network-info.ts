@@ -3,8 +3,15 @@
  * shows the interfaces of whichever network namespace mounted it, and Node lists only interfaces that
  * are up and running), routes from /proc/net, which always shows the caller's own namespace.
  */
-import { execFileSync } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+/**
+ * node:child_process when first needed: only `--check` and `-c` list interfaces, and the serving
+ * daemon, which loads this module with the multicast listener's, starts without it (a few ms).
+ */
+const childProcess = () => createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
 
 const RTF_UP = 0x1;
 const RTF_REJECT = 0x200;
@@ -25,7 +32,7 @@ interface IpAddrEntry {
 /** Every interface of this network namespace; throws when iproute2's `ip` cannot be run. */
 export function listInterfaces(): InterfaceInfo[] {
   const entries = JSON.parse(
-    execFileSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    childProcess().execFileSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
   ) as IpAddrEntry[];
   return entries.map((e) => ({
     name: e.ifname,

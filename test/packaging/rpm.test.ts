@@ -199,7 +199,10 @@ describe('npm run rpm', { skip, timeout: 300_000 }, () => {
       '/usr/share/man/man5/fence_virt.conf.5.gz',
       '/usr/share/man/man8/fence_virtd.8.gz',
     ]);
-    assert.ok(files.includes(`${DAEMON}/fence_virtd`));
+    // The program is a loader of the bundle beside it and of the bundle's V8 code cache.
+    for (const file of ['fence_virtd', 'fence_virtd.main.js', 'fence_virtd.main.js.cache']) {
+      assert.ok(files.includes(`${DAEMON}/${file}`), file);
+    }
     // The daemon loads nothing but the addons; the cpg addon is fence-virtd-cpg's.
     assert.deepEqual(
       files.filter((f) => f.endsWith('.node')),

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+'use strict';
+/* global require, __dirname */
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS program loads modules with require */
+// fence_virtd as installed: runs the daemon's bundle (fence_virtd.main.js beside this file) compiled with
+// the V8 code cache the build made of it (fence_virtd.main.js.cache), so a start neither parses the
+// whole bundle nor compiles again the functions every start runs. V8 checks the cache against this Node
+// and the source, and compiles from source as usual where it does not fit (another Node version).
+const { readFileSync } = require('node:fs');
+const { createRequire, wrap } = require('node:module');
+const { join } = require('node:path');
+const { Script } = require('node:vm');
+
+const file = join(__dirname, 'fence_virtd.main.js');
+let cachedData;
+try {
+  cachedData = readFileSync(`${file}.cache`);
+} catch {
+  // No cache: compiled from source.
+}
+const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+const bundle = { exports: {} };
+script.runInThisContext().call(bundle.exports, bundle.exports, createRequire(file), bundle, file, __dirname);
