@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { CHALLENGE_SIZE } from '../protocol/constants.js';
+import { randomBuffer } from './random-pool.js';
 
 /**
  * The challenges this daemon has sent and not yet seen answered, across every connection of every
@@ -13,7 +13,7 @@ export class ChallengeRegistry {
 
   /** A fresh challenge, outstanding until `release` (call it in a finally). */
   issue(): { challenge: Buffer; release: () => void } {
-    const challenge = randomBytes(CHALLENGE_SIZE);
+    const challenge = randomBuffer(CHALLENGE_SIZE);
     const id = challenge.toString('latin1');
     this.outstanding.add(id);
     return { challenge, release: () => void this.outstanding.delete(id) };

@@ -1,8 +1,9 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { CHALLENGE_SIZE, hashNames, type HashType } from '../protocol/constants.js';
 import { StreamIOError, type StreamIO } from '../util/stream-io.js';
 import type { ChallengeRegistry } from './challenge-registry.js';
 import { AuthKey, DIGEST_FIELD_SIZE, isKeyed } from './keyed-hash.js';
+import { randomBuffer } from './random-pool.js';
 
 export class AuthError extends Error {
   constructor(message: string) {
@@ -19,7 +20,7 @@ export class AuthError extends Error {
  */
 export async function challengeAsClient(io: StreamIO, key: AuthKey, hashType: HashType, timeoutMs: number): Promise<void> {
   if (!isKeyed(hashType)) return;
-  const challenge = randomBytes(CHALLENGE_SIZE);
+  const challenge = randomBuffer(CHALLENGE_SIZE);
   await io.write(challenge, timeoutMs, 'our challenge');
   await expectAnswer(io, key, hashType, challenge, timeoutMs, "the daemon's answer to our challenge");
   await answerDaemonChallenge(io, key, hashType, timeoutMs);

@@ -1,26 +1,13 @@
-import { randomFillSync, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { hashNames, isHashType, type HashType } from '../protocol/constants.js';
 import { FENCE_REQUEST_SIZE, FenceRequestLayout, RANDOM_SIZE } from '../protocol/fence-request.js';
 import { AuthKey, isKeyed } from './keyed-hash.js';
+import { fillRandom } from './random-pool.js';
 
 const HASH_AT = FenceRequestLayout.hash;
 // Verification hashes a copy with the field zeroed; one reused scratch buffer keeps it allocation-free
 // (safe: digestInto is synchronous).
 const scratch = Buffer.alloc(FENCE_REQUEST_SIZE);
-// Random bytes come from a refilled pool: one CSPRNG call per 680 signatures instead of one each.
-const randomPool = Buffer.alloc(RANDOM_SIZE * 680);
-let randomUsed = randomPool.length;
-
-function fillRandom(target: Buffer): void {
-  if (randomUsed === randomPool.length) {
-    randomFillSync(randomPool);
-    randomUsed = 0;
-  }
-  randomPool.copy(target, 0, randomUsed, randomUsed + RANDOM_SIZE);
-  // Wipe what was used so no random value is ever handed out twice.
-  randomPool.fill(0, randomUsed, randomUsed + RANDOM_SIZE);
-  randomUsed += RANDOM_SIZE;
-}
 
 /**
  * Signs an encoded 176-byte request in place (docs/protocol.md#request-signature): fresh random bytes,

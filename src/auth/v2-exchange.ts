@@ -3,13 +3,14 @@
  * derived from the shared key, a role label before every input, and a transcript that binds the
  * request, both challenges and the peer identity. Layouts come from src/protocol/v2.ts.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { V2_AGENT_CHALLENGE_SIZE, V2_DAEMON_HELLO_SIZE, V2_DAEMON_NONCE_SIZE, V2_TAG_SIZE, V2Label, v2Transcript } from '../protocol/v2.js';
 import type { StreamIO } from '../util/stream-io.js';
 import type { HashType } from '../protocol/constants.js';
 import { answerDaemonChallenge, AuthError, isV1Answer } from './challenge-response.js';
 import { HmacSha256 } from './hmac-sha256.js';
 import { isKeyed, type AuthKey } from './keyed-hash.js';
+import { randomBuffer } from './random-pool.js';
 
 const derived = new WeakMap<AuthKey, HmacSha256>();
 const labels = new Map<string, Buffer>(Object.values(V2Label).map((label) => [label, Buffer.from(label, 'latin1')]));
@@ -70,7 +71,7 @@ export async function v2DaemonHandshake(
   timeoutMs: number,
 ): Promise<V2Session> {
   const challenge = await io.read(V2_AGENT_CHALLENGE_SIZE, timeoutMs, "the agent's challenge");
-  const nonce = randomBytes(V2_DAEMON_NONCE_SIZE);
+  const nonce = randomBuffer(V2_DAEMON_NONCE_SIZE);
   const session = newV2Session(key, request, challenge, nonce, identity);
   await io.write(Buffer.concat([nonce, session.tag(V2Label.daemonProof)]), timeoutMs, 'our nonce and proof');
   const proof = await io.read(V2_TAG_SIZE, timeoutMs, "the agent's proof");
@@ -106,7 +107,7 @@ export async function v2OfferAsClient(
   requireV2: boolean,
   timeoutMs: number,
 ): Promise<V2Session | 1> {
-  const challenge = randomBytes(V2_AGENT_CHALLENGE_SIZE);
+  const challenge = randomBuffer(V2_AGENT_CHALLENGE_SIZE);
   await io.write(challenge, timeoutMs, 'our challenge');
   const reply = await io.read(V2_DAEMON_HELLO_SIZE, timeoutMs, "the daemon's reply to our challenge");
   const nonce = reply.subarray(0, V2_DAEMON_NONCE_SIZE);
