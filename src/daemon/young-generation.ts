@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
+import { enableHeapSettle } from '../util/heap-settle.js';
 
 /**
  * The Node built-ins that load only once the listeners start: net's listen() loads dns, and cluster,
@@ -23,4 +24,6 @@ export function capYoungGeneration(): void {
   const load = createRequire(import.meta.url);
   for (const id of LOADED_BY_LISTEN) load(id);
   setFlagsFromString('--semi-space-growth-factor=1');
+  // The same moment serves the flag that lets the daemon give its heap back after bursts.
+  enableHeapSettle();
 }

@@ -24,6 +24,7 @@ import {
 import { DomainState, Response } from '../../protocol/constants.js';
 import { isUuidString } from '../../protocol/uuid.js';
 import type { Logger } from '../../util/log.js';
+import { settleHeapAfter } from '../../util/heap-settle.js';
 import { mapLimited } from '../../util/map-limited.js';
 import { BackendStartError, type FenceBackend, type HostInfo, type HostList, type RequestOrigin } from '../backend.js';
 
@@ -279,6 +280,7 @@ export class LibvirtBackend implements FenceBackend {
   async hostList(origin: RequestOrigin): Promise<HostList> {
     const lists = await Promise.all(this.clients.map((client) => this.listHosts(client)));
     const hosts = sortByNameIgnoringCase(lists.flatMap((list) => list ?? []));
+    settleHeapAfter(hosts.length);
     const complete = lists.every((list) => list !== null);
     if (!complete) this.log.error(`host list for ${describe(origin)} is incomplete: a libvirt connection is unavailable`);
     return { hosts, code: complete ? Response.SUCCESS : Response.FAIL };

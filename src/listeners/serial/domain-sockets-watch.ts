@@ -21,6 +21,7 @@ import {
 import { DomainState } from '../../protocol/constants.js';
 import { connectWithin } from '../../util/connect.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
+import { settleHeapAfter } from '../../util/heap-settle.js';
 import { mapLimited } from '../../util/map-limited.js';
 import type { Logger } from '../../util/log.js';
 import { boundSocketPaths, inSocketDirectory, type SerialMode } from './domain-sockets.js';
@@ -144,6 +145,7 @@ export class DomainSocketWatch {
     const uuids = new Map(active.map((d) => [d.uuid, d.name]));
     for (const [uuid, domain] of this.domains) if (!uuids.has(uuid)) uuids.set(uuid, domain.name);
     await mapLimited([...uuids], SCAN_CONCURRENCY, ([uuid, name]) => this.recheck(uuid, name));
+    settleHeapAfter(uuids.size);
   }
 
   /**

@@ -15,6 +15,7 @@ import type { Requester } from '../../core/requester.js';
 import { hostListChunks } from '../../protocol/host-list.js';
 import { MagicFramer } from '../../protocol/magic-framer.js';
 import { decodeSerialRequest, encodeSerialResponse, SERIAL_REQUEST_SIZE, type SerialRequest } from '../../protocol/serial-messages.js';
+import { settleHeapAfter } from '../../util/heap-settle.js';
 import type { Logger } from '../../util/log.js';
 import type { GuestEndpoint } from './domain-sockets-watch.js';
 
@@ -150,6 +151,7 @@ class GuestSession {
     } finally {
       // Remembered once executed, even if undelivered: a repeat must not fence twice.
       admitted.finish(executed);
+      settleHeapAfter(1);
     }
   }
 }
