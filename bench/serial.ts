@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Request } from '../src/protocol/index.js';
 import type { DaemonProcess } from '../test/support/daemon-process.js';
 import { GuestLine, GuestPortSocket } from '../test/support/qemu-stand-ins.js';
-import { BenchDir, DAEMONS, domains, rssMb, startDaemon, type Daemon } from './sides.js';
+import { BenchDir, DAEMONS, domains, settledRssMb, startDaemon, type Daemon } from './sides.js';
 import { interleaved, median, type Figure, type Point } from './stats.js';
 import { lowerFigure } from './network.js';
 
@@ -54,7 +54,7 @@ export async function serialFigures(dir: BenchDir, guests: readonly number[], ro
         }
         await everyGuestAnswered(outcome.side);
         result.latency.push({ daemon: d, x: n, y: median(spread[d]) });
-        result.memory.push({ daemon: d, x: n, y: rssMb(outcome.side.daemon.pid) });
+        result.memory.push({ daemon: d, x: n, y: await settledRssMb(outcome.side.daemon.pid) });
         result.scan.push({ daemon: d, x: n, y: outcome.side.scanMs });
       }
       const ok = (d: Daemon) => 'side' in sides[d]!;
@@ -78,7 +78,7 @@ export async function serialFigures(dir: BenchDir, guests: readonly number[], ro
         }
         result.figures.push(f);
         const mem = (d: Daemon) => result.memory.find((p) => p.daemon === d && p.x === n)?.y ?? null;
-        const rss = lowerFigure(`serial-rss-${n}`, `RSS with ${n} serial guests`, 'MB', mem('C'), mem('ours'));
+        const rss = lowerFigure(`serial-rss-${n}`, `RSS with ${n} serial guests (1 s after the last answer)`, 'MB', mem('C'), mem('ours'));
         rss.goal = n === 1000 ? '≤ 60 MB' : '≤ 80 MB';
         rss.met = (mem('ours') ?? Infinity) <= (n === 1000 ? 60 : 80);
         result.figures.push(rss);

@@ -82,6 +82,15 @@ export async function tcpStatus(port: number, domain: string, want = 0): Promise
   if (o.kind !== 'code' || o.code !== want) throw new Error(`status of ${domain} on port ${port}: ${JSON.stringify(o)}, not code ${want}`);
 }
 
+/**
+ * RSS once a burst of work is over: read 1 s after the last answer, the same for both daemons, so
+ * the figure is what the process keeps rather than what it holds while the last requests finish.
+ */
+export async function settledRssMb(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1_000));
+  return rssMb(pid);
+}
+
 export function rssMb(pid: number): number {
   const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) / 1024;

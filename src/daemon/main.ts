@@ -9,7 +9,7 @@ import { FenceDaemon } from './fence-daemon.js';
 import { PidFile, replayJournalBeside } from './pid-file.js';
 import { SystemdNotifier } from './systemd-notify.js';
 import { CHILD_ENV } from './background-child.js';
-import { capYoungGeneration } from './young-generation.js';
+import { setRuntimeV8Flags } from './v8-runtime-flags.js';
 
 /** fence_virtd's main: resolves with the exit status (and keeps serving until a stop signal). */
 export async function runDaemon(argv: readonly string[], argv0: string): Promise<number> {
@@ -72,7 +72,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   if (!config.foreground && !isChild) return (await import('./background-parent.js')).backgroundParent(argv);
 
   // Before the listeners start: a serial listener's scan of many guests would grow it at once.
-  capYoungGeneration();
+  setRuntimeV8Flags();
   notifier = SystemdNotifier.fromEnvironment(process.env, log);
   const pidFile = new PidFile(opts.pidFile, program);
   try {

@@ -17,7 +17,7 @@ let since = 0;
  * before its first full collection, is far above a small daemon's live heap: forty host lists of
  * 1,000 domains left 18 MB of old space for 5 MB live, and V8 gave none of it back. `gc` is installed
  * only in contexts made after `--expose-gc`; the flag is set with the daemon's other run-time flags
- * (src/daemon/young-generation.ts), after the built-ins it loads, and the context is made at the first
+ * (src/daemon/v8-runtime-flags.ts), after the built-ins it loads, and the context is made at the first
  * collection (an idle daemon does without its 0.2 MB).
  */
 export function enableHeapSettle(): void {
