@@ -142,17 +142,14 @@ export class Dispatcher implements RequestExecutor {
 
   /** The timer fired: fail the requests whose deadline passed, and arm it for the next one. */
   private expireDeadlines(): void {
-    const now = Date.now();
-    let next = Infinity;
-    for (const entry of this.deadlines) {
-      if (entry.at <= now) {
+    this.deadlineTimer.expirePassed(
+      this.deadlines,
+      (entry) => entry.at,
+      (entry) => {
         this.deadlines.delete(entry);
         entry.expire();
-      } else {
-        next = Math.min(next, entry.at);
-      }
-    }
-    if (next !== Infinity) this.deadlineTimer.arm(next);
+      },
+    );
   }
 
   private async run(req: RequestToExecute, who: Requester, outcome: Outcome): Promise<Answer> {

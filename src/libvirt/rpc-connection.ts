@@ -111,17 +111,14 @@ export class RpcConnection {
   }
 
   private expireCalls(): void {
-    const now = Date.now();
-    let next = Infinity;
-    for (const [serial, call] of this.pending) {
-      if (call.deadline <= now) {
+    this.deadlineTimer.expirePassed(
+      this.pending,
+      ([, call]) => call.deadline,
+      ([serial, call]) => {
         this.pending.delete(serial);
         call.reject(new LibvirtTimeoutError(call.procedure, call.timeoutMs, this.uri));
-      } else {
-        next = Math.min(next, call.deadline);
-      }
-    }
-    if (next !== Infinity) this.deadlineTimer.arm(next);
+      },
+    );
   }
 
   private nextSerial(): number {

@@ -28,6 +28,22 @@ export class EarliestDeadlineTimer {
     );
   }
 
+  /**
+   * For the owner's `onFire`: calls `expire` for each entry whose deadline has passed (it removes the
+   * entry from `entries`; deleting the current entry while iterating a Map or Set is safe) and arms the
+   * timer again for the earliest deadline left.
+   */
+  expirePassed<T>(entries: Iterable<T>, deadlineOf: (entry: T) => number, expire: (entry: T) => void): void {
+    const now = Date.now();
+    let next = Infinity;
+    for (const entry of entries) {
+      const at = deadlineOf(entry);
+      if (at <= now) expire(entry);
+      else next = Math.min(next, at);
+    }
+    if (next !== Infinity) this.arm(next);
+  }
+
   /** Left armed, but no longer holding the process: nothing waits on it until the next arm(). */
   release(): void {
     this.timer?.unref();
