@@ -9,21 +9,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
-import { createRequestCore } from '../../src/core/request-core.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
 import { LibvirtConnectionPool } from '../../src/libvirt/index.js';
-import { VsockDomainDirectory } from '../../src/listeners/vsock/domains.js';
 import { VsockListener } from '../../src/listeners/vsock/listener.js';
-import { Hash } from '../../src/protocol/index.js';
 import { CapturedLog } from '../support/captured-log.js';
 import { signedRequest } from '../support/raw-client.js';
-import { LoopbackVsockAcceptor } from '../vsock/loopback-acceptor.js';
+import { loopbackVsockListener } from '../vsock/loopback-acceptor.js';
 import { nextProbeSeqno } from './daemon-bed.js';
 import { HOST_GROUP_TARGETS, KEY, VSOCK_GUESTS, writeNode } from './fixture.js';
 import { LogFollower } from './log-scan.js';
 import { sendPieces, type Endpoint, type StreamOutcome } from './stream-client.js';
-import { defaultProtocolSettings } from '../../src/listeners/protocol-policy.js';
 
 /** The probes come from a fixture guest's CID; fuzz traffic from the other guest's and from CIDs nobody holds. */
 const [PROBE_CID, GUEST_CID] = VSOCK_GUESTS.map((g) => g.cid) as [number, number];
@@ -64,19 +60,14 @@ export class VsockBed {
     const permissions = new StaticMap([{ name: 'host', ips: [PROBE_CID, ...FUZZ_CIDS].map(String), uuids: [...HOST_GROUP_TARGETS] }]);
     const dispatcher = new Dispatcher(backend, () => permissions, log);
     const cids = new Map([PROBE_CID, ...FUZZ_CIDS].map((cid, i) => [cid, this.probe.port + i]));
-    this.listener = new VsockListener(
-      new LoopbackVsockAcceptor(cids),
-      {
-        name: 'vsock',
-        key: () => KEY,
-        minimumHash: Hash.SHA256,
-        auth: Hash.SHA256,
-        ...defaultProtocolSettings,
-        sourceOf: (peer) => `cid ${peer.cid}`,
-      },
-      new VsockDomainDirectory(() => [this.pool.get(uri)], log),
-      { dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), log), log, libvirt: this.pool },
-    );
+    this.listener = loopbackVsockListener({
+      guests: cids,
+      key: KEY,
+      libvirt: () => [this.pool.get(uri)],
+      dispatcher,
+      pool: this.pool,
+      log,
+    });
     await this.listener.start();
   }
 

@@ -10,17 +10,14 @@
 import { performance } from 'node:perf_hooks';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
-import { createRequestCore } from '../../src/core/request-core.js';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
 import { LibvirtClient, LibvirtConnectionPool } from '../../src/libvirt/index.js';
-import { defaultProtocolSettings } from '../../src/listeners/protocol-policy.js';
-import { VsockDomainDirectory } from '../../src/listeners/vsock/domains.js';
 import { VsockListener } from '../../src/listeners/vsock/listener.js';
 import { Hash } from '../../src/protocol/index.js';
 import { createLogger } from '../../src/util/log.js';
-import { LoopbackVsockAcceptor } from '../vsock/loopback-acceptor.js';
+import { loopbackVsockListener } from '../vsock/loopback-acceptor.js';
 import type { PeerCommand } from './cpg-peer-process.js';
 import { signedRequest, tcpExchange } from './raw-client.js';
 
@@ -76,19 +73,14 @@ const operations: Record<string, (args: Record<string, unknown>) => Promise<unkn
     const dispatcher = new Dispatcher(fenceBackend, () => new StaticMap([]), logger);
     const portOf = new Map([[Number(cid), Number(port)]]);
     const pool = new LibvirtConnectionPool(logger);
-    const listener = new VsockListener(
-      new LoopbackVsockAcceptor(portOf),
-      {
-        name: 'vsock',
-        key: () => vsockKey,
-        minimumHash: Hash.SHA256,
-        auth: Hash.SHA256,
-        ...defaultProtocolSettings,
-        sourceOf: (peer) => `cid ${peer.cid}`,
-      },
-      new VsockDomainDirectory(() => [Promise.resolve(libvirt)], logger),
-      { dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), logger), log: logger, libvirt: pool },
-    );
+    const listener = loopbackVsockListener({
+      guests: portOf,
+      key: vsockKey,
+      libvirt: () => [Promise.resolve(libvirt)],
+      dispatcher,
+      pool,
+      log: logger,
+    });
     await listener.start();
     vsock = { listener, pool, portOf };
   },

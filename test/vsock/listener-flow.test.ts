@@ -13,16 +13,13 @@ import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap, type GroupRule } from '../../src/daemon/static-map.js';
-import { createRequestCore } from '../../src/core/request-core.js';
 import { LibvirtConnectionPool, type LibvirtClient } from '../../src/libvirt/index.js';
-import { VsockDomainDirectory } from '../../src/listeners/vsock/domains.js';
 import { VsockListener } from '../../src/listeners/vsock/listener.js';
 import { Hash, Request, type HashType } from '../../src/protocol/index.js';
 import { CapturedLog } from '../support/captured-log.js';
 import { signedRequest, tcpExchange } from '../support/raw-client.js';
 import { CountingLibvirt, handOverCid } from './counting-libvirt.js';
-import { LoopbackVsockAcceptor } from './loopback-acceptor.js';
-import { defaultProtocolSettings } from '../../src/listeners/protocol-policy.js';
+import { loopbackVsockListener } from './loopback-acceptor.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
 const URI = `test+unix://${NODE}`;
@@ -65,19 +62,7 @@ before(async () => {
   const dispatcher = new Dispatcher(backend, () => permissions, log);
   client = await pool.get(URI);
   calls = new CountingLibvirt(client);
-  listener = new VsockListener(
-    new LoopbackVsockAcceptor(PORT_OF_CID),
-    {
-      name: 'vsock',
-      key: () => key,
-      minimumHash: Hash.SHA256,
-      auth: Hash.SHA256,
-      ...defaultProtocolSettings,
-      sourceOf: (peer) => `cid ${peer.cid}`,
-    },
-    new VsockDomainDirectory(() => [Promise.resolve(calls)], log),
-    { dispatcher, core: createRequestCore((req, who) => dispatcher.permits(req, who), log), log, libvirt: pool },
-  );
+  listener = loopbackVsockListener({ guests: PORT_OF_CID, key, libvirt: () => [Promise.resolve(calls)], dispatcher, pool, log });
   await listener.start();
 });
 after(async () => {
