@@ -5,7 +5,7 @@ import { createRequestCore } from '../core/request-core.js';
 import { applyCommandLineOverrides, loadDaemonConfig, type DaemonConfig } from '../daemon-config/index.js';
 import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
-import { createListener, keyFilesOf, type ListenerConfig } from '../listeners/registry.js';
+import { keyFilesOf, loadListener, type ListenerConfig } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
 import { INIT_RETRY_MS } from './cli-options.js';
 import { Dispatcher } from './dispatcher.js';
@@ -48,6 +48,8 @@ export class FenceDaemon {
   static async start(config: DaemonConfig, log: Logger, options: { replayJournal?: string } = {}): Promise<FenceDaemon> {
     const keys = new KeyRing(log);
     await keys.load(keyFilesOf(config.listeners));
+    // Only the code of the listeners configured here is loaded.
+    const makers = await Promise.all(config.listeners.map((l) => loadListener(l)));
     const pool = new LibvirtConnectionPool(log);
     const backend = await retrying(config.waitForInit, log, `backend ${config.backend.module}`, () =>
       createBackend(config.backend, log, pool),
@@ -61,8 +63,8 @@ export class FenceDaemon {
     const journal = options.replayJournal;
     const replays = journal === undefined ? undefined : ReplayJournal.open(journal, replayWindowMs, maxReplayEntries, log);
     const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits, replays);
-    const listeners = config.listeners.map((l) =>
-      createListener(l, {
+    const listeners = config.listeners.map((l, i) =>
+      makers[i]!({
         // By listener, not by path: a reload may point this listener at another key file.
         keys: { source: () => keys.source(l.name) },
         backendUris: config.backend.uris,

@@ -46,6 +46,13 @@ export interface ListenerModule<C extends ListenerSettingsBase> {
   /** The `-c` questions about its block. */
   ask(p: LinePrompter, block: BlockEdit): Promise<void>;
   /** Its `--check` lines; `libvirt` is the view of its own libvirt connection, when that answered. */
-  check(config: C, report: CheckReport, libvirt: LibvirtView | undefined): Promise<void> | void;
-  create(config: C, deps: ListenerDeps): Listener;
+  check(config: C, report: CheckReport, libvirt: LibvirtView | undefined): Promise<void>;
+  /**
+   * Loads the code that runs this listener and answers its maker. Kept apart from reading the
+   * configuration so that a daemon loads, at start, only the listeners it is configured with.
+   */
+  load(): Promise<ListenerMaker<C>>;
 }
+
+/** Makes a configured listener (not started yet). */
+export type ListenerMaker<C extends ListenerSettingsBase> = (config: C, deps: ListenerDeps) => Listener;

@@ -19,7 +19,8 @@ export const LISTENER_MODULES: readonly ListenerModuleName[] = LISTENERS.map((m)
 
 /** The module called `name` (exactly), if there is one. */
 export function findListenerModule(name: string): ListenerModule<ListenerConfig> | undefined {
-  return LISTENERS.find((m) => m.name === name);
+  // Each module reads and makes its own configuration type; the name ties one to the other.
+  return LISTENERS.find((m) => m.name === name) as ListenerModule<ListenerConfig> | undefined;
 }
 
 /** The module that read `config`, to check, run or describe it. */
@@ -27,8 +28,10 @@ export function listenerModule(config: ListenerConfig): ListenerModule<ListenerC
   return findListenerModule(config.module) as ListenerModule<ListenerConfig>;
 }
 
-export function createListener(config: ListenerConfig, deps: ListenerDeps): Listener {
-  return listenerModule(config).create(config, deps);
+/** Loads the code of the listener `config` configures; the answer makes it. */
+export async function loadListener(config: ListenerConfig): Promise<(deps: ListenerDeps) => Listener> {
+  const make = await listenerModule(config).load();
+  return (deps) => make(config, deps);
 }
 
 /**

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import type { VsockListenerConfig } from '../../src/listeners/vsock/config.js';
 import { KeyRing } from '../../src/daemon/key-ring.js';
-import { createListener } from '../../src/listeners/registry.js';
+import { loadListener } from '../../src/listeners/registry.js';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { createRequestCore } from '../../src/core/request-core.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
@@ -70,7 +70,7 @@ describe('vsock acceptor (real AF_VSOCK socket, bind and listen only)', () => {
       port: 25101,
       ...defaultProtocolSettings,
     };
-    const listener = createListener(config, {
+    const listener = (await loadListener(config))({
       keys: new KeyRing(log),
       context: (name) => ({
         dispatcher,

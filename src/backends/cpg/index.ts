@@ -1,18 +1,16 @@
 /** The cpg backend module: fencing across the hosts of a corosync cluster, each acting on its own VMs. */
 import type { BackendModule } from '../module.js';
-import { CpgBackend } from './backend.js';
-import { checkCpg } from './check.js';
 import { cpgReference, readCpgBackend, type CpgBackendConfig } from './config.js';
-import { loadCorosync } from './corosync.js';
-import { askCpg } from './questions.js';
 
+// Only reading and describing the block is loaded with the registry; the rest is loaded when used.
 export const cpg: BackendModule<CpgBackendConfig> = {
   name: 'cpg',
   available: true,
   read: readCpgBackend,
   reference: cpgReference,
-  ask: askCpg,
+  ask: async (p, block) => (await import('./questions.js')).askCpg(p, block),
   create: async (config, log, { openLocal }) => {
+    const [{ loadCorosync }, { CpgBackend }] = await Promise.all([import('./corosync.js'), import('./backend.js')]);
     // Without corosync the start-up error says what to install, before any libvirt connection is made.
     loadCorosync();
     const local = await openLocal(config.uris);
@@ -25,5 +23,5 @@ export const cpg: BackendModule<CpgBackendConfig> = {
       throw err;
     }
   },
-  check: checkCpg,
+  check: async (config, report) => (await import('./check.js')).checkCpg(config, report),
 };

@@ -2,13 +2,13 @@
 import type { BackendModule } from '../module.js';
 import { LibvirtBackend } from './backend.js';
 import { libvirtReference, readLibvirtBackend, type LibvirtBackendConfig } from './config.js';
-import { askLibvirt } from './questions.js';
 
 export const libvirt: BackendModule<LibvirtBackendConfig> = {
   name: 'libvirt',
   available: true,
   read: readLibvirtBackend,
   reference: libvirtReference,
-  ask: askLibvirt,
+  // Loaded when `-c` asks, not with the registry.
+  ask: async (p, block) => (await import('./questions.js')).askLibvirt(p, block),
   create: (config, log, { pool }) => LibvirtBackend.open(config.uris, log, { connect: (uri) => pool.get(uri) }),
 };
