@@ -5,8 +5,8 @@
  * deadline, and garbage is reported in rate-limited lines, never once per byte.
  *
  * A thousand guests mostly sit idle, so an idle guest costs its socket and one small object: the
- * session is driven by the socket's events, with no pending promise, no timer and no buffer of its own
- * until a request or garbage comes in (bench/results/scale-memory.md).
+ * session is driven by the socket's reads and events, with no pending promise, no timer and no buffer
+ * of its own until a request or garbage comes in (bench/results/scale-memory.md).
  */
 import type { Duplex } from 'node:stream';
 import type { Answer, RequestExecutor } from '../../core/executor.js';
