@@ -16,8 +16,8 @@ const PORTS: Record<Daemon, { tcp: number; multicast: number }> = {
 };
 const TARGET = 'vm-0001';
 export const CONCURRENCY = [1, 10, 50, 200, 500] as const;
-/** TCP status requests each daemon answers before any figure is measured. */
-const WARM_UP = 3000;
+/** Status requests each daemon answers before a latency figure is measured (the serial figures too). */
+export const WARM_UP = 3000;
 
 export interface NetworkResult {
   figures: Figure[];

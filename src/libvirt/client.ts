@@ -86,11 +86,30 @@ const args = (build: (w: XdrWriter) => void): Buffer => {
   build(w);
   return w.finish();
 };
+/**
+ * Each domain's XDR as a call argument, made at its first call and kept while the domain object lives:
+ * a status asks for the state of the object its name was found as before (the libvirt backend's
+ * resolve()), so one object is written again and again. Copied out of the writer's buffer, a slice of
+ * a shared pool slab that it would otherwise keep.
+ */
+const encodedDomains = new WeakMap<Domain, Buffer>();
+function encodedDomain(dom: Domain): Buffer {
+  let encoded = encodedDomains.get(dom);
+  if (!encoded) {
+    const built = args((w) => writeDomain(w, dom));
+    encoded = Buffer.allocUnsafeSlow(built.length);
+    built.copy(encoded);
+    encodedDomains.set(dom, encoded);
+  }
+  return encoded;
+}
 const domainArgs = (dom: Domain, ...flags: number[]): Buffer =>
-  args((w) => {
-    writeDomain(w, dom);
-    for (const f of flags) w.uint(f);
-  });
+  flags.length === 0
+    ? encodedDomain(dom)
+    : args((w) => {
+        w.fixedOpaque(encodedDomain(dom)); // already XDR, a multiple of 4 bytes: no padding added
+        for (const f of flags) w.uint(f);
+      });
 
 export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
   readonly uri: string;

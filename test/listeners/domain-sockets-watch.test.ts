@@ -56,6 +56,7 @@ async function watched(t: TestContext, options: { refuseEvents?: boolean } = {})
     (socket, endpoint) => {
       socket.on('error', () => undefined);
       served.push({ uuid: endpoint.uuid, name: endpoint.name, path: endpoint.path });
+      return () => undefined; // what the guests send is not looked at here
     },
   );
   t.after(async () => {

@@ -41,7 +41,7 @@ function serve(options: { groups?: GroupRule[]; maxSerialBuffer?: number } = {})
   const [guestEnd, hostEnd] = memoryStreamPair();
   // The session destroys its stream when it ends.
   const served = once(hostEnd, 'close');
-  serveGuestSocket(hostEnd, GUEST, { listener: 'serial', dispatcher, core, log: captured.logger });
+  hostEnd.on('data', serveGuestSocket(hostEnd, GUEST, { listener: 'serial', dispatcher, core, log: captured.logger }));
   return { backend, captured, guest: new GuestLine(guestEnd), served };
 }
 

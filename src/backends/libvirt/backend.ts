@@ -176,8 +176,10 @@ export class LibvirtBackend implements FenceBackend {
     }
     if (this.handedOver.size >= MAX_HANDED_OVER) this.handedOver.clear();
     if (this.seen.size >= MAX_HANDED_OVER) this.seen.clear();
-    this.seen.set(domain, found);
-    const state = guess && sameDomain(guess, found) ? early : undefined;
+    const same = guess !== undefined && sameDomain(guess, found);
+    // The object found before stays while it is the same domain: its call arguments are encoded once.
+    this.seen.set(domain, same ? guess : found);
+    const state = same ? early : undefined;
     this.handedOver.set(domain, { found, state, changes });
     return found.dom.uuid.toLowerCase();
   }

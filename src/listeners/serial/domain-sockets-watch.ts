@@ -20,6 +20,7 @@ import {
 } from '../../libvirt/index.js';
 import { DomainState } from '../../protocol/constants.js';
 import { connectWithin } from '../../util/connect.js';
+import { DirectReads } from '../../util/direct-reads.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { settleHeapAfter } from '../../util/heap-settle.js';
 import { mapLimited } from '../../util/map-limited.js';
@@ -56,6 +57,12 @@ interface OpenSocket extends GuestEndpoint {
   openedAt: number;
 }
 
+/** A guest socket just connected, and its reads (kept until it is served). */
+interface Connection {
+  socket: Socket;
+  reads: DirectReads;
+}
+
 interface WatchedDomain {
   name: string;
   /** Usually one; an array, not a Map: thousands of domains each pay for it. */
@@ -80,8 +87,11 @@ export class DomainSocketWatch {
     private readonly client: LibvirtClient,
     private readonly settings: DomainSocketWatchSettings,
     private readonly log: Logger,
-    /** Called with each newly opened socket; the watch destroys it when the domain no longer has it. */
-    private readonly serve: (socket: Socket, endpoint: GuestEndpoint) => void,
+    /**
+     * Called with each newly opened socket, answers where the socket's reads go (they come without
+     * 'data' events); the watch destroys the socket when the domain no longer has it.
+     */
+    private readonly serve: (socket: Socket, endpoint: GuestEndpoint) => (bytes: Buffer) => void,
   ) {
     this.connectTimeoutMs = settings.connectTimeoutMs ?? 3_000;
     this.retryMinMs = settings.retryMinMs ?? 500;
@@ -181,12 +191,12 @@ export class DomainSocketWatch {
     const missing = wanted.filter((path) => !domain.sockets.some((open) => open.path === path));
     const opened = await Promise.all(missing.map((path) => this.open(path, domain)));
     if (this.stopped) {
-      for (const socket of opened) socket?.destroy();
+      for (const connection of opened) connection?.socket.destroy();
       return;
     }
     missing.forEach((path, i) => {
-      const socket = opened[i];
-      if (socket) this.attach(uuid, domain, path, socket);
+      const connection = opened[i];
+      if (connection) this.attach(uuid, domain, path, connection);
     });
     if (opened.includes(undefined)) this.retryLater(uuid, domain);
     else if (domain.sockets.length === 0) this.domains.delete(uuid);
@@ -210,9 +220,10 @@ export class DomainSocketWatch {
     }
   }
 
-  private async open(path: string, domain: WatchedDomain): Promise<Socket | undefined> {
+  private async open(path: string, domain: WatchedDomain): Promise<Connection | undefined> {
+    const reads = new DirectReads();
     try {
-      return await connectWithin({ path }, this.connectTimeoutMs);
+      return { socket: await connectWithin({ path, onread: reads.onread }, this.connectTimeoutMs), reads };
     } catch (err) {
       // The first failure is worth a warning; repeats of it only at debug level.
       const line = `cannot connect to ${path} of domain ${domain.name}: ${(err as Error).message}`;
@@ -222,13 +233,13 @@ export class DomainSocketWatch {
     }
   }
 
-  private attach(uuid: string, domain: WatchedDomain, path: string, socket: Socket): void {
+  private attach(uuid: string, domain: WatchedDomain, path: string, { socket, reads }: Connection): void {
     const open: OpenSocket = { uuid, name: domain.name, path, socket, openedAt: Date.now() };
     domain.sockets = [...domain.sockets, open];
     // The reader reports errors that matter; 'close' follows every one.
     socket.on('close', () => this.closed(domain, open));
     this.log.info(`registered ${path} of domain ${domain.name} (${uuid})`);
-    this.serve(socket, open);
+    reads.readTo(this.serve(socket, open));
   }
 
   /** A socket closed: by us (already removed), or on its own (removed now, and tried again later). */

@@ -5,8 +5,8 @@
  * deadline, and garbage is reported in rate-limited lines, never once per byte.
  *
  * A thousand guests mostly sit idle, so an idle guest costs its socket and one small object: the
- * session is driven by the socket's events, with no pending promise, no timer and no buffer of its own
- * until a request or garbage comes in (bench/results/scale-memory.md).
+ * session is driven by the socket's reads and events, with no pending promise, no timer and no buffer
+ * of its own until a request or garbage comes in (bench/results/scale-memory.md).
  */
 import type { Duplex } from 'node:stream';
 import type { Answer, RequestExecutor } from '../../core/executor.js';
@@ -34,14 +34,15 @@ const DISCARD_REPORT_MS = 10_000;
 
 /**
  * Serves the stream until it closes, then destroys it. An idle guest may stay silent forever: only a
- * closed socket ends the session.
+ * closed socket ends the session. Answers the function that takes what is read from the stream (a
+ * guest socket's reads come straight to it, without 'data' events: src/util/direct-reads.ts).
  */
-export function serveGuestSocket(stream: Duplex, endpoint: GuestEndpoint, deps: SerialSessionDeps): void {
+export function serveGuestSocket(stream: Duplex, endpoint: GuestEndpoint, deps: SerialSessionDeps): (chunk: Buffer) => void {
   const session = new GuestSession(stream, endpoint, deps);
-  stream.on('data', (chunk: Buffer) => session.received(chunk));
   stream.on('end', () => session.ended());
   stream.on('error', (err: Error) => session.failed(`stream error: ${err.message}`));
   stream.on('close', () => session.ended());
+  return (chunk) => session.received(chunk);
 }
 
 const decodeRequest = (frame: Buffer) => decodeSerialRequest(frame, { acceptUnknownRequest: true });
