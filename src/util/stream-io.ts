@@ -108,29 +108,27 @@ export class StreamIO {
    * (docs/compatibility.md, row 'final answer write').
    */
   write(data: Uint8Array, timeoutMs: number, what = 'data'): Promise<void> {
-    const stream = this.stream;
-    if (stream.destroyed || stream.writableEnded) {
-      return Promise.reject(new StreamIOError('CLOSED', `cannot write ${what}: connection closed`));
-    }
-    let settle: ((err: Error | null | undefined) => void) | undefined;
-    stream.write(data, (err) => settle?.(err));
-    // Nothing left queued and the stream still open: a socket wrote the bytes to the kernel at once, and
-    // the callback that follows on the next tick can only report success. Neither it nor a deadline is
-    // waited for then; a write that failed (the stream destroyed) or has to wait settles by the callback.
-    if (stream.writableLength === 0 && !stream.destroyed) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer =
-        stream.writableLength === 0
-          ? undefined
-          : setTimeout(() => {
-              reject(new StreamIOError('TIMEOUT', `timed out writing ${what}`));
-              stream.destroy();
-            }, timeoutMs);
-      settle = (err) => {
-        clearTimeout(timer);
+      if (this.stream.destroyed || this.stream.writableEnded) {
+        reject(new StreamIOError('CLOSED', `cannot write ${what}: connection closed`));
+        return;
+      }
+      const deadline: { timer?: NodeJS.Timeout } = {};
+      // Settled by the callback even when the socket took the bytes at once (it follows on the next
+      // tick): a caller that closes the stream next must do so after it, or the stream makes an error
+      // object (with its stack) for the write it finds cut short.
+      this.stream.write(data, (err) => {
+        clearTimeout(deadline.timer);
         if (err) reject(new StreamIOError('WRITE', `writing ${what} failed: ${err.message}`));
         else resolve();
-      };
+      });
+      // Nothing left queued: the stream took the bytes at once (a socket wrote them to the kernel) and
+      // the callback follows on the next tick. Only a write that has to wait needs a deadline.
+      if (this.stream.writableLength === 0) return;
+      deadline.timer = setTimeout(() => {
+        reject(new StreamIOError('TIMEOUT', `timed out writing ${what}`));
+        this.stream.destroy();
+      }, timeoutMs);
     });
   }
 }
