@@ -13,7 +13,8 @@ const SLACK = 1024;
  * the array is rebuilt in amortised constant time.
  */
 export class StaleSkippingQueue<T> {
-  private items: T[] = [];
+  /** Consumed slots before `head` are cleared, so what they held can be collected before a rebuild. */
+  private items: (T | undefined)[] = [];
   private head = 0;
 
   constructor(
@@ -33,14 +34,14 @@ export class StaleSkippingQueue<T> {
     while (this.head < this.items.length) {
       const item = this.items[this.head] as T;
       if (this.isCurrent(item)) return item;
-      this.head++;
+      this.items[this.head++] = undefined;
     }
     return undefined;
   }
 
   /** The items the owner still holds, oldest first. */
   current(): T[] {
-    return this.items.slice(this.head).filter(this.isCurrent);
+    return (this.items.slice(this.head) as T[]).filter(this.isCurrent);
   }
 
   /**
