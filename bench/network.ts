@@ -3,6 +3,7 @@
  * this process, the whole `fence_xvm -o status` (multicast, agent process included), `fence_virt -T`
  * status from 1 to 500 agents at once, and a TCP status under a flood of junk connections.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { Request } from '../src/protocol/index.js';
 import type { DaemonProcess } from '../test/support/daemon-process.js';
 import { runTool } from '../test/support/processes.js';
@@ -32,6 +33,7 @@ const virtStatus = (keyFile: string, port: number) =>
 export async function networkFigures(dir: BenchDir, rounds: number, floodSeconds: number): Promise<NetworkResult> {
   const uri = dir.node('network', domains(3));
   const started: DaemonProcess[] = [];
+  const tcpPids: Partial<Record<Daemon, number>> = {};
   try {
     for (const d of DAEMONS) {
       const { tcp, multicast } = PORTS[d];
@@ -49,16 +51,17 @@ export async function networkFigures(dir: BenchDir, rounds: number, floodSeconds
           : [startDaemon(d, dir, 'ours-network', listeners, uri)];
       started.push(...processes);
       const [first] = processes as [DaemonProcess];
+      tcpPids[d] = first.pid;
       await readyOrFail(first, `${d} TCP status`, async () => (await tcpAsk(tcp, Request.STATUS, TARGET, 1_000)).kind === 'code');
       await readyOrFail(first, `${d} multicast status`, async () => (await xvmStatus(dir.keyFile, multicast)).code === 0);
     }
-    return await measure(dir, rounds, floodSeconds);
+    return await measure(dir, rounds, floodSeconds, tcpPids as Record<Daemon, number>);
   } finally {
     await Promise.all(started.map((p) => p.stop()));
   }
 }
 
-async function measure(dir: BenchDir, rounds: number, floodSeconds: number): Promise<NetworkResult> {
+async function measure(dir: BenchDir, rounds: number, floodSeconds: number, tcpPids: Record<Daemon, number>): Promise<NetworkResult> {
   const figures: Figure[] = [];
   // Warm-up, the same for both daemons: ours runs its request path in V8's interpreter and baseline code
   // until the optimizing compiler has seen it often enough. Measured here (bench/results/hot-path.md), its
@@ -66,8 +69,13 @@ async function measure(dir: BenchDir, rounds: number, floodSeconds: number): Pro
   // not change. The figure is the round trip of a daemon that has served a few thousand requests, as one
   // has after a day or two of monitor calls.
   await interleaved(WARM_UP, (d) => timed(() => tcpStatus(PORTS[d].tcp, TARGET)));
+  const cpuBefore = { C: cpuNs(tcpPids.C), ours: cpuNs(tcpPids.ours) };
   const rt = await step('round trips', () => interleaved(rounds, (d) => timed(() => tcpStatus(PORTS[d].tcp, TARGET))));
-  figures.push(lowerFigure('round-trip', 'TCP status round trip, in one client process (median)', 'ms', median(rt.C), median(rt.ours)));
+  const cpuPerRequest = (d: Daemon) => ((cpuNs(tcpPids[d]) - cpuBefore[d]) / rounds / 1000).toFixed(0);
+  const roundTrip = lowerFigure('round-trip', 'TCP status round trip, in one client process (median)', 'ms', median(rt.C), median(rt.ours));
+  // Each daemon serves only its own requests here, so its CPU over the loop is its CPU per status.
+  roundTrip.note = `daemon CPU per status over these round trips (all its threads): C ${cpuPerRequest('C')} µs, ours ${cpuPerRequest('ours')} µs`;
+  figures.push(roundTrip);
   figures.push(
     lowerFigure(
       'round-trip-p90',
@@ -163,4 +171,17 @@ async function floodProbe(port: number, seconds: number): Promise<{ p99: number 
     await new Promise((r) => setTimeout(r, 20));
   });
   return { p99: latencies.length ? percentile(latencies, 99) : null, answered, asked: latencies.length };
+}
+
+/** CPU time a process has used so far, all its threads, in ns (the scheduler's own count, not clock ticks). */
+function cpuNs(pid: number): number {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended meanwhile: its share is not counted.
+    }
+  }
+  return total;
 }

@@ -57,10 +57,15 @@ export async function answerAsDaemon(
   const ours = challenges.issue();
   try {
     // Answer and challenge leave in one write: the same bytes on the wire, one system call less.
-    await io.write(Buffer.concat([key.digest(hashType, theirs), ours.challenge]), timeoutMs, 'our answer and challenge');
-    await expectAnswer(io, key, hashType, ours.challenge, timeoutMs, "the client's answer to our challenge").catch((err: unknown) => {
+    const out = Buffer.allocUnsafe(DIGEST_FIELD_SIZE + CHALLENGE_SIZE);
+    key.digestInto(hashType, [theirs], out);
+    out.set(ours.challenge, DIGEST_FIELD_SIZE);
+    await io.write(out, timeoutMs, 'our answer and challenge');
+    try {
+      await expectAnswer(io, key, hashType, ours.challenge, timeoutMs, "the client's answer to our challenge");
+    } catch (err) {
       throw err instanceof StreamIOError && (err.code === 'EOF' || err.code === 'CLOSED') ? rejectedOurAnswer(hashType) : err;
-    });
+    }
   } finally {
     ours.release();
   }

@@ -1,3 +1,5 @@
+import { StaleSkippingQueue } from '../util/stale-skipping-queue.js';
+
 /**
  * The duplicate window: a client sends each request several times (one copy per local address, and
  * retransmissions, all with one seqno), and the copies must be executed once. Requests run
@@ -30,12 +32,29 @@ export interface HistoryOptions {
   now?: () => number;
 }
 
+/** An executed request remembered for the window. */
+interface Remembered {
+  readonly key: string;
+  readonly until: number;
+  readonly requester: string;
+}
+
+/** Per requester: its remembered entries (how many, oldest first) and how many claims it has in flight. */
+interface Owner {
+  remembered: number;
+  inFlight: number;
+  order: StaleSkippingQueue<Remembered>;
+}
+
 export class RequestHistory {
+  private readonly remembered = new Map<string, Remembered>();
   /** Insertion order is expiry order (one window for all), so pruning looks only at the front. */
-  private readonly remembered = new Map<string, { until: number; requester: string }>();
+  private readonly order = new StaleSkippingQueue<Remembered>(
+    (entry) => this.isRemembered(entry),
+    () => this.remembered.size,
+  );
   private readonly inFlight = new Map<string, string>();
-  /** Per requester: its remembered keys, oldest first, and how many claims it has in flight. */
-  private readonly owners = new Map<string, { keys: Set<string>; inFlight: number }>();
+  private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
 
   constructor(private readonly options: HistoryOptions) {
@@ -51,10 +70,10 @@ export class RequestHistory {
     const key = RequestHistory.keyOf(request);
     if (this.inFlight.has(key) || this.remembered.has(key)) return 'duplicate';
     const owner = this.ownerOf(requester);
-    if (owner.keys.size + owner.inFlight >= this.options.maxPerRequester) {
-      const oldest = owner.keys.values().next();
-      if (oldest.done) return 'requester-full';
-      this.forget(oldest.value);
+    if (owner.remembered + owner.inFlight >= this.options.maxPerRequester) {
+      const oldest = owner.order.oldest();
+      if (!oldest) return 'requester-full';
+      this.forget(oldest.key);
     }
     if (this.remembered.size + this.inFlight.size >= this.options.maxEntries) return 'full';
     this.inFlight.set(key, requester);
@@ -67,8 +86,11 @@ export class RequestHistory {
         this.inFlight.delete(key);
         owner.inFlight--;
         if (executed) {
-          this.remembered.set(key, { until: this.now() + this.options.windowMs, requester });
-          owner.keys.add(key);
+          const entry = { key, until: this.now() + this.options.windowMs, requester };
+          this.remembered.set(key, entry);
+          this.order.push(entry);
+          owner.remembered++;
+          owner.order.push(entry);
         }
         this.dropOwnerIfEmpty(requester, owner);
       },
@@ -81,10 +103,22 @@ export class RequestHistory {
     return this.remembered.size;
   }
 
-  private ownerOf(requester: string) {
+  private isRemembered(entry: Remembered): boolean {
+    return this.remembered.get(entry.key) === entry;
+  }
+
+  private ownerOf(requester: string): Owner {
     let owner = this.owners.get(requester);
     if (!owner) {
-      owner = { keys: new Set(), inFlight: 0 };
+      const created: Owner = {
+        remembered: 0,
+        inFlight: 0,
+        order: new StaleSkippingQueue<Remembered>(
+          (entry) => this.isRemembered(entry),
+          () => created.remembered,
+        ),
+      };
+      owner = created;
       this.owners.set(requester, owner);
     }
     return owner;
@@ -92,10 +126,7 @@ export class RequestHistory {
 
   private prune(): void {
     const now = this.now();
-    for (const [key, entry] of this.remembered) {
-      if (entry.until > now) break;
-      this.forget(key);
-    }
+    for (let entry = this.order.oldest(); entry && entry.until <= now; entry = this.order.oldest()) this.forget(entry.key);
   }
 
   private forget(key: string): void {
@@ -104,11 +135,11 @@ export class RequestHistory {
     this.remembered.delete(key);
     const owner = this.owners.get(entry.requester);
     if (!owner) return;
-    owner.keys.delete(key);
+    owner.remembered--;
     this.dropOwnerIfEmpty(entry.requester, owner);
   }
 
-  private dropOwnerIfEmpty(requester: string, owner: { keys: Set<string>; inFlight: number }): void {
-    if (owner.keys.size === 0 && owner.inFlight === 0 && this.owners.get(requester) === owner) this.owners.delete(requester);
+  private dropOwnerIfEmpty(requester: string, owner: Owner): void {
+    if (owner.remembered === 0 && owner.inFlight === 0 && this.owners.get(requester) === owner) this.owners.delete(requester);
   }
 }

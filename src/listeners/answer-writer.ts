@@ -10,12 +10,17 @@ import { StreamIOError, type StreamIO } from '../util/stream-io.js';
  * client that stops reading cannot hold the request forever
  * (docs/compatibility.md, row 'final answer write').
  */
-export async function writeAnswer(io: StreamIO, answer: Answer, framing: HostListFraming, timeoutMs: number): Promise<void> {
-  if (answer.kind === 'code') {
-    const bytes = framing === 'serial' ? encodeSerialResponse(answer.code) : Buffer.of(answer.code);
-    await io.write(bytes, timeoutMs, 'the response');
-    return;
-  }
+export function writeAnswer(io: StreamIO, answer: Answer, framing: HostListFraming, timeoutMs: number): Promise<void> {
+  if (answer.kind === 'hostlist') return writeHostList(io, answer, framing, timeoutMs);
+  return io.write(framing === 'serial' ? encodeSerialResponse(answer.code) : Buffer.of(answer.code), timeoutMs, 'the response');
+}
+
+async function writeHostList(
+  io: StreamIO,
+  answer: Extract<Answer, { kind: 'hostlist' }>,
+  framing: HostListFraming,
+  timeoutMs: number,
+): Promise<void> {
   const chunks = [...hostListChunks(framing, answer.hosts, answer.code)];
   const code = chunks.pop() as Buffer;
   for (const chunk of chunks) await io.write(chunk, timeoutMs, 'the host list');

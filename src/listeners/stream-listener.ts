@@ -72,10 +72,10 @@ export class StreamRequestListener<Peer> implements Listener {
   }
 
   private accept(stream: Duplex, peer: Peer): void {
-    stream.on('error', () => undefined); // StreamIO reports errors where they matter.
     const source = this.settings.sourceOf(peer);
     const release = this.ctx.core.connections.tryAcquire(source);
     if (typeof release === 'string') {
+      stream.on('error', ignore);
       const bound = release === 'total' ? 'max_connections' : 'max_connections_per_source';
       this.ctx.core.shed.report(
         `connections-${release}`,
@@ -84,14 +84,14 @@ export class StreamRequestListener<Peer> implements Listener {
       stream.destroy();
       return;
     }
-    // serve() catches and logs every failure of its connection; the release runs either way.
-    void this.serve(stream, peer, performance.now()).finally(release);
+    // serve() catches and logs every failure of its connection, and releases it in the end.
+    void this.serve(stream, peer, source, performance.now(), release);
   }
 
-  private async serve(stream: Duplex, peer: Peer, acceptedAt: number): Promise<void> {
+  private async serve(stream: Duplex, peer: Peer, source: string, acceptedAt: number, release: () => void): Promise<void> {
+    // Before anything can fail: the StreamIO listens for the stream's errors from here on.
     const io = new StreamIO(stream);
     const log = this.ctx.log;
-    const source = this.settings.sourceOf(peer);
     try {
       let raw: Buffer;
       try {
@@ -108,7 +108,9 @@ export class StreamRequestListener<Peer> implements Listener {
       const settings = { key: () => key, minimumHash: this.settings.minimumHash, auth: this.settings.auth, stream: true };
       const request = gate.verify(raw, source, settings, log);
       const version = request && chooseVersion(raw, this.settings, source, log);
-      const who = version && (await this.settings.identify(peer, acceptedAt));
+      const identified = version && this.settings.identify(peer, acceptedAt);
+      // Awaited only when it is a promise (vsock asks libvirt; TCP knows at once): one turn less.
+      const who = identified instanceof Promise ? await identified : identified;
       const admitted = request && who && gate.admit(request, who, raw, log, false);
       if (!admitted || !who || !version) {
         stream.destroy();
@@ -125,6 +127,11 @@ export class StreamRequestListener<Peer> implements Listener {
     } catch (err) {
       log.error(`connection handling failed: ${(err as Error).message}`);
       stream.destroy();
+    } finally {
+      release();
     }
   }
 }
+
+/** Module-level, not a closure: errors of a connection closed at once need a listener, and no scope. */
+const ignore = (): void => undefined;

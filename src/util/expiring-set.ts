@@ -1,10 +1,24 @@
+import { StaleSkippingQueue } from './stale-skipping-queue.js';
+
+/** A member as added: renewing or deleting it leaves this slot behind in the queue, no longer current. */
+interface Slot {
+  readonly member: string;
+  readonly until: number;
+}
+
 /**
  * A set whose members expire after one fixed time, bounded in size (the oldest go first when full).
  * Members are added in expiry order because the lifetime is the same for all, so expired members are
- * always at the front and cleaning up never scans the rest.
+ * always at the front and cleaning up never scans the rest. The order is kept in a StaleSkippingQueue,
+ * not by the Map's insertion order: a full set drops its oldest member at every add.
  */
 export class ExpiringSet {
-  private readonly until = new Map<string, number>();
+  /** Each member's current slot. */
+  private readonly slots = new Map<string, Slot>();
+  private readonly order = new StaleSkippingQueue<Slot>(
+    (slot) => this.slots.get(slot.member) === slot,
+    () => this.slots.size,
+  );
 
   constructor(
     private readonly lifetimeMs: number,
@@ -14,39 +28,34 @@ export class ExpiringSet {
 
   has(member: string): boolean {
     this.prune();
-    return this.until.has(member);
+    return this.slots.has(member);
   }
 
   /** Adds (or renews) `member`; `until` (ms since the epoch) only for members restored in their order. */
   add(member: string, until = this.now() + this.lifetimeMs): void {
-    this.until.delete(member);
-    this.until.set(member, until);
-    for (const oldest of this.until.keys()) {
-      if (this.until.size <= this.maxSize) break;
-      this.until.delete(oldest);
-    }
+    const slot = { member, until };
+    this.slots.set(member, slot);
+    this.order.push(slot);
+    while (this.slots.size > this.maxSize) this.slots.delete((this.order.oldest() as Slot).member);
   }
 
   delete(member: string): void {
-    this.until.delete(member);
+    this.slots.delete(member);
   }
 
   /** The members that have not expired, with their expiry, oldest first. */
   entries(): [member: string, until: number][] {
     this.prune();
-    return [...this.until];
+    return this.order.current().map((slot) => [slot.member, slot.until]);
   }
 
   get size(): number {
     this.prune();
-    return this.until.size;
+    return this.slots.size;
   }
 
   private prune(): void {
     const now = this.now();
-    for (const [member, until] of this.until) {
-      if (until > now) break;
-      this.until.delete(member);
-    }
+    for (let slot = this.order.oldest(); slot && slot.until <= now; slot = this.order.oldest()) this.slots.delete(slot.member);
   }
 }

@@ -69,36 +69,38 @@ export class StreamIO {
     w?.();
   }
 
-  /** Resolves when something happened on the stream, or at `deadline` at the latest. */
-  private waitUntil(deadline: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-      this.timer.arm(deadline);
+  /** Resolves with exactly n bytes, or rejects on timeout, EOF or a stream error. */
+  read(n: number, timeoutMs: number, what?: string): Promise<Buffer> {
+    // Bytes that came early (a client's challenge behind its request) need no wait, nor a deadline.
+    if (this.buffered >= n) return Promise.resolve(this.take(n));
+    const deadline = Date.now() + timeoutMs;
+    // A plain callback, checked at every wake, rather than an async loop: one promise per read instead
+    // of one per wake, and no suspended frame kept (both weigh on a request's garbage).
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (this.buffered >= n) return resolve(this.take(n));
+        const label = what ?? `${n} bytes`;
+        if (this.failure) return reject(this.failure);
+        if (this.ended) return reject(new StreamIOError('EOF', `connection closed after ${this.buffered} of ${label}`));
+        if (deadline - Date.now() <= 0) {
+          return reject(new StreamIOError('TIMEOUT', `timed out waiting for ${label} (${this.buffered} received)`));
+        }
+        this.waiter = check;
+        this.timer.arm(deadline);
+      };
+      check();
     });
   }
 
-  /** Resolves with exactly n bytes, or rejects on timeout, EOF or a stream error. */
-  async read(n: number, timeoutMs: number, what = `${n} bytes`): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.buffered < n) {
-      if (this.failure) throw this.failure;
-      if (this.ended) {
-        throw new StreamIOError('EOF', `connection closed after ${this.buffered} of ${what}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new StreamIOError('TIMEOUT', `timed out waiting for ${what} (${this.buffered} received)`);
-      await this.waitUntil(deadline);
-    }
-    return this.take(n);
-  }
-
+  /**
+   * The first n buffered bytes, as a view of what the stream delivered (a socket hands over a fresh
+   * buffer per read, so nothing else writes there): no copy, and no allocation when one chunk holds them.
+   */
   private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    const out = Buffer.from(all.subarray(0, n));
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
-    return out;
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
+    this.buffered -= n;
+    this.chunks = this.buffered ? [all.subarray(n)] : [];
+    return all.subarray(0, n);
   }
 
   /**
@@ -112,6 +114,9 @@ export class StreamIO {
         return;
       }
       const deadline: { timer?: NodeJS.Timeout } = {};
+      // Settled by the callback even when the socket took the bytes at once (it follows on the next
+      // tick): a caller that closes the stream next must do so after it, or the stream makes an error
+      // object (with its stack) for the write it finds cut short.
       this.stream.write(data, (err) => {
         clearTimeout(deadline.timer);
         if (err) reject(new StreamIOError('WRITE', `writing ${what} failed: ${err.message}`));

@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import type { KeySource } from '../../core/request-gate.js';
 import type { Requester } from '../../core/requester.js';
 import type { HashType } from '../../protocol/constants.js';
-import { FENCE_REQUEST_SIZE } from '../../protocol/fence-request.js';
+import { FENCE_REQUEST_SIZE, type FenceRequest } from '../../protocol/fence-request.js';
 import { connectWithin } from '../../util/connect.js';
 import { ExpiringSet } from '../../util/expiring-set.js';
 import { describeOwners, otherHolders } from '../../util/port-owner.js';
@@ -127,9 +127,9 @@ export class MulticastListener implements Listener {
     }
     // One key for the whole request: a SIGHUP that swaps keys meanwhile must not change it halfway.
     const key = this.settings.key();
-    const settings = { ...this.settings, key: () => key };
+    const settings = { key: () => key, minimumHash: this.settings.minimumHash, auth: this.settings.auth, stream: false };
     // By address only: each attempt of a client sends from a new port, and its refusals belong together.
-    const req = core.gate.verify(msg, `sender ${senderAddress}`, { ...settings, stream: false }, log);
+    const req = core.gate.verify(msg, `sender ${senderAddress}`, settings, log);
     if (!req) return;
     const version = chooseVersion(msg, this.settings, `sender ${sender}`, log);
     if (!version) return;
@@ -138,8 +138,8 @@ export class MulticastListener implements Listener {
       log.warn(`dropping request from ${sender}: no connect-back address (family 0)`);
       return;
     }
-    const failedKey = `${target}\0${req.port}\0${req.seqno}\0${req.request}\0${req.domain.toLowerCase()}`;
-    if (this.failedConnectBacks.has(failedKey)) {
+    // The key is built only when some connect-back failed lately: most datagrams need none.
+    if (this.failedConnectBacks.size > 0 && this.failedConnectBacks.has(connectBackKey(target, req))) {
       log.info(`dropping request from ${sender}: connecting back to ${target} port ${req.port} failed moments ago`);
       return;
     }
@@ -159,10 +159,11 @@ export class MulticastListener implements Listener {
     try {
       let socket;
       try {
-        socket = await connectWithin({ host: target, port: req.port, noDelay: true, keepAlive: true }, Timeouts.connectBack);
+        // No keepalive: the connection lives seconds, far less than the kernel's first probe (2 h).
+        socket = await connectWithin({ host: target, port: req.port, noDelay: true }, Timeouts.connectBack);
       } catch (err) {
         log.warn(`failed to call back ${target} port ${req.port}: ${(err as Error).message}`);
-        this.failedConnectBacks.add(failedKey);
+        this.failedConnectBacks.add(connectBackKey(target, req));
         admitted.finish(false);
         return;
       }
@@ -178,4 +179,9 @@ export class MulticastListener implements Listener {
       release();
     }
   }
+}
+
+/** One request's connect-back: the address and port called, and the request (its copies share these). */
+function connectBackKey(target: string, req: FenceRequest): string {
+  return `${target}\0${req.port}\0${req.seqno}\0${req.request}\0${req.domain.toLowerCase()}`;
 }
