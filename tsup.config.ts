@@ -74,10 +74,6 @@ export default defineConfig((cli) => {
     target: 'node20',
     // One file per tool: no shared chunks to install alongside.
     splitting: false,
-    // Without comments and layout: V8 keeps a script's whole source for as long as the process runs,
-    // and a start reads and hashes all of it. Names stay, so stack traces still say where.
-    minifyWhitespace: true,
-    minifySyntax: true,
     clean: true,
     removeNodeProtocol: false,
     external: ['@fence-virtd/vsock', 'serialport'],
