@@ -15,11 +15,11 @@ export interface AgentKey {
   auth: HashType;
 }
 
-export async function loadAgentKey(args: AgentArgs, out: AgentOutput, log: Logger): Promise<AgentKey> {
+export function loadAgentKey(args: AgentArgs, out: AgentOutput, log: Logger): AgentKey {
   const none: AgentKey = { key: new AuthKey(Buffer.alloc(0)), hash: Hash.NONE, auth: Hash.NONE };
   if (args.hash === Hash.NONE && args.auth === Hash.NONE) return none;
   try {
-    const { key, warnings } = await loadKeyFile(args.keyFile, { allowEmpty: true });
+    const { key, warnings } = loadKeyFile(args.keyFile, { allowEmpty: true });
     for (const w of warnings) log.debug(w);
     return { key, hash: args.hash, auth: args.auth };
   } catch (err) {

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { MAX_KEY_LENGTH } from '../protocol/constants.js';
 import { AuthKey } from './keyed-hash.js';
 
@@ -22,18 +22,20 @@ export interface LoadedKey {
  * Reads a key file raw, as both C tools do: binary, no trimming, the first 4096 bytes. Unlike the C
  * daemon (which silently runs without authentication when the key cannot be read:
  * docs/compatibility.md, row 'unreadable key file'), a missing, unreadable, empty file or a directory
- * is an error; the agent allows an empty key (C compatible).
+ * is an error; the agent allows an empty key (C compatible). Read synchronously, like the
+ * configuration (src/config/parse.ts): small files, read at start and on reload, and the serving daemon
+ * then loads neither fs/promises nor starts the thread pool (bench/results/startup-memory.md).
  */
-export async function loadKeyFile(path: string, options: { allowEmpty?: boolean } = {}): Promise<LoadedKey> {
+export function loadKeyFile(path: string, options: { allowEmpty?: boolean } = {}): LoadedKey {
   const warnings: string[] = [];
-  let handle;
+  let fd;
   try {
-    handle = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (err) {
     throw new KeyFileError(path, `cannot open key file ${path}: ${(err as Error).message}`);
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) throw new KeyFileError(path, `key file ${path} is not a regular file`);
     if ((st.mode & 0o077) !== 0) {
       warnings.push(`key file ${path} has mode ${(st.mode & 0o777).toString(8)}; it should be 600 (chmod 600 ${path})`);
@@ -41,7 +43,7 @@ export async function loadKeyFile(path: string, options: { allowEmpty?: boolean 
     const buf = Buffer.alloc(MAX_KEY_LENGTH);
     let length = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buf, length, MAX_KEY_LENGTH - length, null);
+      const bytesRead = readSync(fd, buf, length, MAX_KEY_LENGTH - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
       if (length === MAX_KEY_LENGTH) break;
@@ -55,6 +57,6 @@ export async function loadKeyFile(path: string, options: { allowEmpty?: boolean 
     if (err instanceof KeyFileError) throw err;
     throw new KeyFileError(path, `cannot read key file ${path}: ${(err as Error).message}`);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

@@ -10,7 +10,7 @@ export async function checkConfigFile(file: string, report: CheckReport): Promis
   let config: DaemonConfig;
   const { logger: collect, warnings } = collectWarnings();
   try {
-    config = toDaemonConfig(await readConfigFile(file), collect);
+    config = toDaemonConfig(readConfigFile(file), collect);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const missing = (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';

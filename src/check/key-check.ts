@@ -6,7 +6,7 @@ import type { CheckReport } from '../module-kit/check-report.js';
  * Each key file the listeners use, read exactly as the daemon reads it: missing, unreadable, empty
  * or not a regular file fails; loose permissions are a warning (the daemon starts, with a warning).
  */
-export async function checkKeyFiles(listeners: readonly ListenerConfig[], report: CheckReport): Promise<void> {
+export function checkKeyFiles(listeners: readonly ListenerConfig[], report: CheckReport): void {
   const users = new Map<string, string[]>();
   for (const l of listeners) {
     const keyFile = listenerModule(l).keyFile?.(l);
@@ -16,7 +16,7 @@ export async function checkKeyFiles(listeners: readonly ListenerConfig[], report
     const subject = `key file ${path} (listener ${names.join(', ')})`;
     const create = `dd if=/dev/urandom of=${path} bs=4096 count=1 && chmod 600 ${path}, then copy it to every guest`;
     try {
-      const { key, warnings } = await loadKeyFile(path);
+      const { key, warnings } = loadKeyFile(path);
       report.ok(subject, `readable, ${key.bytes.length} bytes`);
       for (const w of warnings) {
         const loose = /has mode/.test(w);

@@ -16,7 +16,7 @@ export async function runCheck(file: string, output: Writable): Promise<number> 
   const report = new CheckReport((line) => output.write(`${line}\n`));
   const config = await checkConfigFile(file, report);
   if (!config) return 1;
-  await checkKeyFiles(config.listeners, report);
+  checkKeyFiles(config.listeners, report);
   if (!AVAILABLE_BACKENDS.includes(config.backend.module)) {
     report.fail(`backend ${config.backend.module}`, 'not available in this build', `use backend = "${AVAILABLE_BACKENDS.join('" or "')}"`);
   }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from './config-error.js';
 import { Lexer, type Token } from './lexer.js';
 import type { ConfigBlock, ConfigDocument, ConfigItem } from './tree.js';
@@ -106,11 +106,14 @@ export function parseConfig(text: string, file = '<config>'): ConfigDocument {
   }
 }
 
-/** Reads and parses a configuration file; an unreadable file is a ConfigError too. */
-export async function readConfigFile(path: string): Promise<ConfigDocument> {
+/**
+ * Reads and parses a configuration file; an unreadable file is a ConfigError too. Read synchronously:
+ * one small file, at start and on reload (src/auth/key-file.ts says why).
+ */
+export function readConfigFile(path: string): ConfigDocument {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(path, `cannot read the file: ${(err as Error).message}`, undefined, { cause: err });
   }

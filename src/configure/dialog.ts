@@ -40,7 +40,7 @@ const moduleNamed = (name: string | undefined): ListenerModule<ListenerConfig> |
 /** The file's tree, or a new empty one when the user agrees to start from scratch; undefined to stop. */
 async function loadOrStartOver(p: LinePrompter, file: string): Promise<ConfigDocument | undefined> {
   try {
-    return await readConfigFile(file);
+    return readConfigFile(file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const missing = (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';

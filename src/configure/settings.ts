@@ -26,7 +26,7 @@ function parseSetting(setting: string): { path: string; value: string } | undefi
 
 async function loadOrNew(file: string, say: (line: string) => void): Promise<ConfigDocument> {
   try {
-    return await readConfigFile(file);
+    return readConfigFile(file);
   } catch (err) {
     if (!(err instanceof ConfigError) || (err.cause as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') throw err;
     say(`${file} does not exist yet; starting a new one.`);

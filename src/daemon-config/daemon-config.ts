@@ -95,10 +95,7 @@ function readLimits(daemon: BlockReader): SecurityLimits {
 }
 
 /** Reads, parses and interprets a configuration file; `document` is kept for edits and rewriting. */
-export async function loadDaemonConfig(
-  path: string,
-  log: Logger = silentLogger,
-): Promise<{ document: ConfigDocument; config: DaemonConfig }> {
-  const document = await readConfigFile(path);
+export function loadDaemonConfig(path: string, log: Logger = silentLogger): { document: ConfigDocument; config: DaemonConfig } {
+  const document = readConfigFile(path);
   return { document, config: toDaemonConfig(document, log) };
 }

@@ -47,7 +47,7 @@ export class FenceDaemon {
   /** `replayJournal`: the file that keeps the replay memory across restarts (none: memory only). */
   static async start(config: DaemonConfig, log: Logger, options: { replayJournal?: string } = {}): Promise<FenceDaemon> {
     const keys = new KeyRing(log);
-    await keys.load(keyFilesOf(config.listeners));
+    keys.load(keyFilesOf(config.listeners));
     // Only the code of the listeners configured here is loaded.
     const makers = await Promise.all(config.listeners.map((l) => loadListener(l)));
     const pool = new LibvirtConnectionPool(log);
@@ -144,7 +144,7 @@ export class FenceDaemon {
     try {
       // The running values of -d, -F and -w may come from the command line; the file alone would differ.
       const { debug, foreground, waitForInit } = this.config;
-      next = applyCommandLineOverrides((await loadDaemonConfig(this.config.file, log)).config, { debug, foreground, waitForInit });
+      next = applyCommandLineOverrides(loadDaemonConfig(this.config.file, log).config, { debug, foreground, waitForInit });
     } catch (err) {
       log.error(`reload failed, keeping the running keys and groups: ${(err as Error).message}`);
       return;
@@ -154,7 +154,7 @@ export class FenceDaemon {
     const wanted = keyFilesOf(next.listeners);
     const files = new Map([...running].map(([name, path]) => [name, wanted.get(name) ?? path]));
     try {
-      await this.keys.load(files);
+      this.keys.load(files);
     } catch (err) {
       log.error(`reload failed, keeping the running keys and groups: ${(err as Error).message}`);
       return;

@@ -11,7 +11,7 @@ import { readFenceHistory, type FenceRecord } from './fence-history.js';
 export async function printFenceHistory(configFile: string, json: boolean, out: Writable, err: Writable): Promise<number> {
   let history = { file: DEFAULT_HISTORY_FILE, entries: DEFAULT_HISTORY_ENTRIES };
   try {
-    history = (await loadDaemonConfig(configFile)).config.history;
+    history = loadDaemonConfig(configFile).config.history;
   } catch (e) {
     // The record is still worth reading while the configuration is broken.
     err.write(`warning: cannot read ${configFile} (${(e as Error).message}); reading ${history.file}\n`);

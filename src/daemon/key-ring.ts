@@ -19,10 +19,10 @@ export class KeyRing {
    * Reads every file and only then swaps them all in: a missing, unreadable or empty key rejects and
    * leaves every running key as it was (fatal at start-up; on SIGHUP the running keys stay).
    */
-  async load(files: KeyFiles): Promise<void> {
+  load(files: KeyFiles): void {
     const byPath = new Map<string, AuthKey>();
     for (const path of new Set(files.values())) {
-      const { key, warnings } = await loadKeyFile(path);
+      const { key, warnings } = loadKeyFile(path);
       for (const w of warnings) this.log.warn(w);
       byPath.set(path, key);
     }

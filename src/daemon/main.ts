@@ -57,7 +57,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
 
   let config;
   try {
-    config = applyCommandLineOverrides((await loadDaemonConfig(opts.configFile, log)).config, {
+    config = applyCommandLineOverrides(loadDaemonConfig(opts.configFile, log).config, {
       debug: opts.debug,
       foreground: opts.foreground,
       waitForInit: opts.waitForInit,

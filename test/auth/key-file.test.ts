@@ -15,7 +15,7 @@ describe('key files', () => {
   it('reads raw bytes without trimming', async () => {
     const path = join(dir, 'k');
     await writeFile(path, Buffer.from('secret\n\0\r\n'), { mode: 0o600 });
-    const { key, warnings } = await loadKeyFile(path);
+    const { key, warnings } = loadKeyFile(path);
     assert.deepEqual(key.bytes, Buffer.from('secret\n\0\r\n'));
     assert.deepEqual(warnings, []);
   });
@@ -23,7 +23,7 @@ describe('key files', () => {
   it('uses the first 4096 bytes and says so', async () => {
     const path = join(dir, 'big');
     await writeFile(path, Buffer.alloc(5000, 7), { mode: 0o600 });
-    const { key, warnings } = await loadKeyFile(path);
+    const { key, warnings } = loadKeyFile(path);
     assert.equal(key.bytes.length, 4096);
     assert.match(warnings.join(), /only the first 4096/);
   });
@@ -32,16 +32,19 @@ describe('key files', () => {
     const path = join(dir, 'loose');
     await writeFile(path, 'x');
     await chmod(path, 0o644);
-    const { warnings } = await loadKeyFile(path);
+    const { warnings } = loadKeyFile(path);
     assert.match(warnings.join(), /mode 644.*chmod 600/);
   });
 
   it('refuses missing, empty and directory key files (no silent fallback to no auth)', async () => {
-    await assert.rejects(loadKeyFile(join(dir, 'missing')), (e: unknown) => e instanceof KeyFileError && /cannot open/.test(e.message));
+    assert.throws(
+      () => loadKeyFile(join(dir, 'missing')),
+      (e: unknown) => e instanceof KeyFileError && /cannot open/.test(e.message),
+    );
     const empty = join(dir, 'empty');
     await writeFile(empty, '', { mode: 0o600 });
-    await assert.rejects(loadKeyFile(empty), /is empty/);
-    assert.equal((await loadKeyFile(empty, { allowEmpty: true })).key.empty, true);
-    await assert.rejects(loadKeyFile(dir), /not a regular file/);
+    assert.throws(() => loadKeyFile(empty), /is empty/);
+    assert.equal(loadKeyFile(empty, { allowEmpty: true }).key.empty, true);
+    assert.throws(() => loadKeyFile(dir), /not a regular file/);
   });
 });

@@ -43,7 +43,7 @@ test('the real C fence_virtd runs from a file written by our writer (TCP listene
   await writeConfigFile(file, document);
   assert.equal((await stat(file)).mode & 0o777, 0o600);
   assert.deepEqual(
-    toDaemonConfig(await readConfigFile(file)).listeners.map((l) => l.module === 'tcp' && [l.address, l.port, l.keyFile]),
+    toDaemonConfig(readConfigFile(file)).listeners.map((l) => l.module === 'tcp' && [l.address, l.port, l.keyFile]),
     [['127.0.0.1', PORT, keyFile]],
   );
 

@@ -151,10 +151,13 @@ test('writeConfigFile replaces the file atomically with mode 0600 and leaves no 
   await writeConfigFile(path, document);
   assert.equal(await readFile(path, 'utf8'), formatConfig(document));
   assert.equal((await stat(path)).mode & 0o777, 0o600);
-  assert.deepEqual(shapeOf(await readConfigFile(path)), shapeOf(document));
+  assert.deepEqual(shapeOf(readConfigFile(path)), shapeOf(document));
   assert.deepEqual(await readdir(dir), ['fence_virt.conf']);
 
   const unwritable = join(dir, 'missing-dir', 'fence_virt.conf');
   await assert.rejects(writeConfigFile(unwritable, document), (err: unknown) => err instanceof ConfigError && err.file === unwritable);
-  await assert.rejects(readConfigFile(unwritable), (err: unknown) => err instanceof ConfigError && /cannot read the file/.test(err.reason));
+  assert.throws(
+    () => readConfigFile(unwritable),
+    (err: unknown) => err instanceof ConfigError && /cannot read the file/.test(err.reason),
+  );
 });

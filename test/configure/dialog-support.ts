@@ -22,6 +22,6 @@ export function cDialog(file: string, answers: readonly string[]): Promise<ToolR
 
 /** What our daemon makes of a file, without what only names the file or the C plugin directory. */
 export async function typedConfig(file: string): Promise<Omit<DaemonConfig, 'file' | 'modulePath'>> {
-  const { file: _file, modulePath: _modulePath, ...rest } = toDaemonConfig(await readConfigFile(file));
+  const { file: _file, modulePath: _modulePath, ...rest } = toDaemonConfig(readConfigFile(file));
   return rest;
 }

@@ -201,7 +201,7 @@ describe('fence_virtd -c, what only our dialog does', () => {
       '',
     ].join('\n');
     await writeFile(file, original, { mode: 0o644 });
-    const before = formatConfig(await readConfigFile(file));
+    const before = formatConfig(readConfigFile(file));
     const result = await ourDialog(file, ['', '', '', '', '', '', '', 'y']);
     assert.equal(result.code, 0, result.stdout);
     assert.equal(await readFile(file, 'utf8'), before);

@@ -89,7 +89,7 @@ describe('fence_virtd --set', () => {
       assert.equal(result.code, 0, `${path}: ${result.stdout}${result.stderr}`);
       assert.doesNotMatch(result.stdout, /^Warning/m, path);
       const key = path.replace(/\/([^/]+)$/, '/@$1');
-      assert.equal(getValue(await readConfigFile(file), key), value, path);
+      assert.equal(getValue(readConfigFile(file), key), value, path);
     }
   });
 

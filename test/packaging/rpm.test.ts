@@ -388,7 +388,7 @@ describe('npm run rpm', { skip, timeout: 300_000 }, () => {
   });
 
   it('installed: the default /etc/fence_virt.conf is one the daemon reads', async () => {
-    const config = toDaemonConfig(await readConfigFile(join(root, 'etc/fence_virt.conf')));
+    const config = toDaemonConfig(readConfigFile(join(root, 'etc/fence_virt.conf')));
     assert.deepEqual(
       config.listeners.map((l) => l.module === 'multicast' && [l.address, l.port, l.interface, l.keyFile]),
       [['225.0.0.12', 1229, 'virbr0', '/etc/cluster/fence_xvm.key']],

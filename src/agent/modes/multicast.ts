@@ -16,7 +16,7 @@ import { stepMs, type RunContext } from '../run-context.js';
 
 export async function runMulticast(ctx: RunContext): Promise<number> {
   const { args, out, log, deadline } = ctx;
-  const agentKey = await loadAgentKey(args, out, log);
+  const agentKey = loadAgentKey(args, out, log);
   if (cannotMeetPolicy(args, agentKey, log)) return 1;
   const target: MulticastTarget = {
     family: args.family === Family.INET6 ? Family.INET6 : Family.INET,

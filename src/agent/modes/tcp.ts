@@ -24,7 +24,7 @@ function cConnectErrorText(err: NodeJS.ErrnoException): string {
 
 export async function runTcp(ctx: RunContext): Promise<number> {
   const { args, out, log, deadline } = ctx;
-  const agentKey = await loadAgentKey(args, out, log);
+  const agentKey = loadAgentKey(args, out, log);
   if (cannotMeetPolicy(args, agentKey, log)) return 1;
   const request = signedRequest(args, agentKey, newSeqno(), NO_CALLBACK);
   const host = args.ipaddr as string;

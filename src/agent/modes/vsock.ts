@@ -11,7 +11,7 @@ import { stepMs, type RunContext } from '../run-context.js';
 
 export async function runVsock(ctx: RunContext): Promise<number> {
   const { args, out, log, deadline } = ctx;
-  const agentKey = await loadAgentKey(args, out, log);
+  const agentKey = loadAgentKey(args, out, log);
   if (cannotMeetPolicy(args, agentKey, log)) return 1;
   const request = signedRequest(args, agentKey, newSeqno(), NO_CALLBACK);
   let stream;
