@@ -12,7 +12,7 @@
  * Options: ROUNDS=n (default 1000), WARMUP=n requests per build before measuring (default 100), --flood[=seconds]. Builds are `label=path-of-a-bundle` (e.g. a copy of
  * dist/fence_virtd from before a change; a wrapper script can add Node flags); `C` adds the C daemon.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -24,7 +24,7 @@ import { DaemonProcess } from '../test/support/daemon-process.js';
 import { C_DAEMON } from '../test/support/processes.js';
 import { GuestLine, GuestPortSocket } from '../test/support/qemu-stand-ins.js';
 import { probeDuringFlood } from './junk-sender.js';
-import { BenchDir, domains, KEY, tcpStatus } from './sides.js';
+import { BenchDir, cpuMs, domains, KEY, tcpStatus } from './sides.js';
 import { median, percentile } from './stats.js';
 
 const TARGET = 'vm-0001';
@@ -53,19 +53,6 @@ function parseBuild(arg: string): { label: string; command: string; args: string
   const [label, path] = arg.split('=');
   if (!label || !path) throw new Error(`expected label=path or C, got ${arg}`);
   return { label, command: path, args: [] };
-}
-
-/** CPU seconds the process has run so far, all its threads (schedstat: nanoseconds, not clock ticks). */
-function cpuSeconds(pid: number): number {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return ns / 1e9;
 }
 
 async function start(dir: BenchDir, i: number, spec: { label: string; command: string; args: string[] }): Promise<Build> {
@@ -111,7 +98,7 @@ async function serialStatus(b: Build): Promise<void> {
 /** n rounds, the builds in a rotating order; per build the latencies and the daemon's CPU per request. */
 async function measure(builds: Build[], n: number, ask: (b: Build) => Promise<void>, serving: (b: Build) => DaemonProcess) {
   const samples = new Map(builds.map((b) => [b, [] as number[]]));
-  const cpu0 = new Map(builds.map((b) => [b, cpuSeconds(serving(b).pid)]));
+  const cpu0 = new Map(builds.map((b) => [b, cpuMs(serving(b).pid)]));
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < builds.length; k++) {
       const b = builds[(i + k) % builds.length]!;
@@ -124,14 +111,14 @@ async function measure(builds: Build[], n: number, ask: (b: Build) => Promise<vo
     label: b.label,
     median: median(samples.get(b)!),
     p90: percentile(samples.get(b)!, 90),
-    cpuMsPerRequest: ((cpuSeconds(serving(b).pid) - cpu0.get(b)!) * 1000) / n,
+    cpuMsPerRequest: (cpuMs(serving(b).pid) - cpu0.get(b)!) / n,
   }));
 }
 
 /** Probes one build while a child process floods it (bench/junk-sender.ts); unanswered probes count as 5 s. */
 async function flood(b: Build, seconds: number) {
   const overflows0 = listenOverflows();
-  const cpu0 = cpuSeconds(b.daemon.pid);
+  const cpu0 = cpuMs(b.daemon.pid);
   const latencies: number[] = [];
   const connects: number[] = [];
   let answered = 0;
@@ -156,7 +143,7 @@ async function flood(b: Build, seconds: number) {
     over900ms: latencies.filter((l) => l > 900).length,
     connectP99: percentile(connects, 99),
     listenOverflows: listenOverflows() - overflows0,
-    daemonCpuSeconds: cpuSeconds(b.daemon.pid) - cpu0,
+    daemonCpuSeconds: (cpuMs(b.daemon.pid) - cpu0) / 1000,
     counts,
   };
 }

@@ -3,12 +3,11 @@
  * this process, the whole `fence_xvm -o status` (multicast, agent process included), `fence_virt -T`
  * status from 1 to 500 agents at once, and a TCP status under a flood of junk connections.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { Request } from '../src/protocol/index.js';
 import type { DaemonProcess } from '../test/support/daemon-process.js';
 import { runTool } from '../test/support/processes.js';
 import { probeDuringFlood } from './junk-sender.js';
-import { BenchDir, DAEMONS, domains, readyOrFail, startDaemon, tcpAsk, tcpStatus, type Daemon } from './sides.js';
+import { BenchDir, cpuMs, DAEMONS, domains, readyOrFail, startDaemon, tcpAsk, tcpStatus, type Daemon } from './sides.js';
 import { interleaved, median, percentile, step, timed, type Figure, type Point } from './stats.js';
 
 const PORTS: Record<Daemon, { tcp: number; multicast: number }> = {
@@ -69,9 +68,9 @@ async function measure(dir: BenchDir, rounds: number, floodSeconds: number, tcpP
   // not change. The figure is the round trip of a daemon that has served a few thousand requests, as one
   // has after a day or two of monitor calls.
   await interleaved(WARM_UP, (d) => timed(() => tcpStatus(PORTS[d].tcp, TARGET)));
-  const cpuBefore = { C: cpuNs(tcpPids.C), ours: cpuNs(tcpPids.ours) };
+  const cpuBefore = { C: cpuMs(tcpPids.C), ours: cpuMs(tcpPids.ours) };
   const rt = await step('round trips', () => interleaved(rounds, (d) => timed(() => tcpStatus(PORTS[d].tcp, TARGET))));
-  const cpuPerRequest = (d: Daemon) => ((cpuNs(tcpPids[d]) - cpuBefore[d]) / rounds / 1000).toFixed(0);
+  const cpuPerRequest = (d: Daemon) => (((cpuMs(tcpPids[d]) - cpuBefore[d]) * 1000) / rounds).toFixed(0);
   const roundTrip = lowerFigure('round-trip', 'TCP status round trip, in one client process (median)', 'ms', median(rt.C), median(rt.ours));
   // Each daemon serves only its own requests here, so its CPU over the loop is its CPU per status.
   roundTrip.note = `daemon CPU per status over these round trips (all its threads): C ${cpuPerRequest('C')} µs, ours ${cpuPerRequest('ours')} µs`;
@@ -171,17 +170,4 @@ async function floodProbe(port: number, seconds: number): Promise<{ p99: number 
     await new Promise((r) => setTimeout(r, 20));
   });
   return { p99: latencies.length ? percentile(latencies, 99) : null, answered, asked: latencies.length };
-}
-
-/** CPU time a process has used so far, all its threads, in ns (the scheduler's own count, not clock ticks). */
-function cpuNs(pid: number): number {
-  let total = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended meanwhile: its share is not counted.
-    }
-  }
-  return total;
 }

@@ -3,7 +3,7 @@
  * the same configuration text on the same kind of libvirt test-driver node (through libvirtd), and what
  * every figure needs from them: a TCP status in process, their memory, their stop.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthKey } from '../src/auth/keyed-hash.js';
 import { Hash, Request } from '../src/protocol/index.js';
@@ -94,6 +94,22 @@ export async function settledRssMb(pid: number): Promise<number> {
 export function rssMb(pid: number): number {
   const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) / 1024;
+}
+
+/**
+ * CPU milliseconds the process has run so far, all its threads: the scheduler's own count in ns
+ * (`/proc/PID/task/TID/schedstat`), not clock ticks, and what a shared machine's load inflates least.
+ */
+export function cpuMs(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended meanwhile: its share is not counted.
+    }
+  }
+  return ns / 1e6;
 }
 
 /** Polls until `ready` answers true (errors count as not yet), failing with the daemon's output. */

@@ -12,7 +12,7 @@
  * serial; default all), BENCH_ROUNDS the rounds per figure (default 5), BENCH_GUESTS the serial sizes
  * (default 1000,2000).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +20,7 @@ import { Request } from '../src/protocol/index.js';
 import { configText } from '../test/support/daemon-config-text.js';
 import { DaemonProcess } from '../test/support/daemon-process.js';
 import { GuestLine, GuestPortSocket } from '../test/support/qemu-stand-ins.js';
-import { BenchDir, domains, rssMb, tcpAsk, tcpListener } from './sides.js';
+import { BenchDir, cpuMs, domains, rssMb, tcpAsk, tcpListener } from './sides.js';
 import { median } from './stats.js';
 
 interface Build {
@@ -61,15 +61,6 @@ async function interleaved<T>(each: (b: Build) => Promise<T>): Promise<Map<strin
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * CPU time the process has used (ms), all its threads: what start-up costs, which a busy machine's
- * waits for a core do not change as they change the wall time (`/proc/PID/task/TID/schedstat`, in ns).
- */
-function cpuMs(pid: number): number {
-  const tasks = readdirSync(`/proc/${pid}/task`);
-  return tasks.reduce((sum, tid) => sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6, 0);
-}
 
 /** Spawn to the first right TCP status (asked every 2 ms) and the CPU used until then, then RSS one second later. */
 async function startAndIdle(build: Build, uri: string): Promise<{ first: number; cpu: number; rss: number }> {
