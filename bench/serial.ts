@@ -1,9 +1,9 @@
 /**
  * The serial listener with 10, 1,000 and 2,000 guests: every guest's socket is a unix socket of this
  * process standing in for qemu, which also speaks as the guests. Per size and daemon: the start-up scan
- * (spawn until every guest socket is connected), status latency on one socket (the first requests after
- * start, and after the warm-up of the TCP figures) and on guests taken in turn, one status from every
- * guest (all must be answered), RSS. Both daemons run at once for a size; the C daemon is expected to
+ * (spawn until every guest, all asked at once, has had an answer), status latency on one socket (the
+ * first requests after start, and at 10 guests also after the warm-up of the TCP figures) and on guests
+ * taken in turn, one status from every guest (all must be answered), RSS. Both daemons run at once for a size; the C daemon is expected to
  * abort at 2,000 guests (it watches its sockets with select()).
  */
 import { mkdirSync } from 'node:fs';
@@ -44,15 +44,18 @@ export async function serialFigures(dir: BenchDir, guests: readonly number[], ro
       const running = DAEMONS.filter((d) => 'side' in sides[d]!);
       const side = (d: Daemon) => (sides[d] as { side: Side }).side;
       const one0 = (d: Daemon) => (running.includes(d) ? status(side(d), 0) : Promise.resolve(NaN));
-      // A daemon's first requests, then the warm-up of the TCP figures (bench/network.ts): ours runs
-      // its request path in V8's interpreter and baseline code until the optimizing compiler has seen it
-      // often enough (here 1.3 to 1.5 times C's median over the first 200, each taking 5 to 6 times the
-      // CPU of later ones, compiling included); the C daemon's do not change.
-      // Only where the one-socket figures are reported (10 guests): at 1,000 and 2,000, 3,000 more
-      // requests would sit in the duplicate window when the RSS is read.
+      // A daemon's first requests; then, where the one-socket figures are reported (10 guests), the
+      // warm-up of the TCP figures (bench/network.ts) and the same requests again. Ours runs its request
+      // path in V8's interpreter and baseline code until the optimizing compiler has seen it often
+      // enough (here 1.3 to 1.5 times C's median over the first 200, each taking 5 to 6 times the CPU of
+      // later ones, compiling included); the C daemon's do not change. At 1,000 and 2,000 guests the
+      // warm-up's requests would sit in the duplicate window when the RSS is read.
       const cold = await interleaved(rounds, one0);
-      if (n === 10) await interleaved(WARM_UP, one0);
-      const one = n === 10 ? await interleaved(rounds, one0) : cold;
+      const warmed = async () => {
+        await interleaved(WARM_UP, one0);
+        return interleaved(rounds, one0);
+      };
+      const one = n === 10 ? await warmed() : undefined;
       const spread = await interleaved(rounds, (d) =>
         running.includes(d) ? status(side(d), Math.floor(Math.random() * n)) : Promise.resolve(NaN),
       );
@@ -69,7 +72,7 @@ export async function serialFigures(dir: BenchDir, guests: readonly number[], ro
       }
       const ok = (d: Daemon) => 'side' in sides[d]!;
       if (n === 10) {
-        const warm = lowerFigure('serial-one', 'serial status, one socket, 10 guests (median)', 'ms', median(one.C), median(one.ours));
+        const warm = lowerFigure('serial-one', 'serial status, one socket, 10 guests (median)', 'ms', median(one!.C), median(one!.ours));
         warm.note = `after ${WARM_UP} statuses on that socket, as the TCP round trips`;
         const first = lowerFigure(
           'serial-one-cold',
