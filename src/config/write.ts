@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fsPromises } from '../util/fs-promises.js';
 import { ConfigError } from './config-error.js';
 import { nameProblem, valueProblem } from './syntax.js';
 import type { ConfigContainer, ConfigDocument, ConfigItem } from './tree.js';
@@ -60,7 +61,7 @@ export async function writeConfigFile(path: string, document: ConfigDocument): P
 export async function backUpConfigFile(path: string): Promise<string | undefined> {
   let text: Buffer;
   try {
-    text = await (await import('node:fs/promises')).readFile(path);
+    text = await fsPromises().readFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(path, `cannot read the file to back it up: ${(err as Error).message}`, undefined, { cause: err });
@@ -72,8 +73,7 @@ export async function backUpConfigFile(path: string): Promise<string | undefined
 
 async function writeAtomically(path: string, text: string | Buffer): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}`;
-  // Loaded here, not with the module: the serving daemon reads configurations but never writes one.
-  const { open, rename, unlink } = await import('node:fs/promises');
+  const { open, rename, unlink } = fsPromises();
   try {
     const handle = await open(temporary, 'wx', 0o600);
     try {

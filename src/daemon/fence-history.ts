@@ -11,6 +11,7 @@
  * created here.
  */
 import { dirname } from 'node:path';
+import { fsPromises } from '../util/fs-promises.js';
 import type { Logger } from '../util/log.js';
 import { countOf } from '../util/plural.js';
 
@@ -78,7 +79,7 @@ export class FenceHistory {
 
   private async write(entries: FenceRecord[]): Promise<void> {
     if (this.count === undefined) {
-      await (await fsp()).mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+      await fsPromises().mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
       const text = await readText(this.file);
       this.count = parseHistory(text).length;
       this.cutLine = text.length > 0 && !text.endsWith('\n');
@@ -120,19 +121,13 @@ function parseHistory(text: string): FenceRecord[] {
   return entries;
 }
 
-/**
- * fs/promises, loaded with the first entry written or read: a daemon that fences nothing never loads it
- * (0.4 MB of RSS, bench/results/startup-memory.md).
- */
-const fsp = () => import('node:fs/promises');
-
 function toLine(entry: FenceRecord): string {
   return `${JSON.stringify(entry)}\n`;
 }
 
 async function readText(file: string): Promise<string> {
   try {
-    return await (await fsp()).readFile(file, 'utf8');
+    return await fsPromises().readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw err;
@@ -140,7 +135,7 @@ async function readText(file: string): Promise<string> {
 }
 
 async function appendSynced(file: string, text: string): Promise<void> {
-  const handle = await (await fsp()).open(file, 'a', 0o600);
+  const handle = await fsPromises().open(file, 'a', 0o600);
   try {
     await handle.write(text);
     await handle.datasync();
@@ -151,7 +146,7 @@ async function appendSynced(file: string, text: string): Promise<void> {
 
 async function replaceFile(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
-  const { open, rename } = await fsp();
+  const { open, rename } = fsPromises();
   const handle = await open(temporary, 'w', 0o600);
   try {
     await handle.write(text);

@@ -3,7 +3,8 @@
  * unit does): the descriptor limit a service manager gives it does not cap how many guest sockets and
  * connections it can hold, its shebang line gives Node no V8 flag (one would make Node compile its
  * built-in modules afresh at every start instead of using the code cache it ships for them), and the
- * code cache the build made of the bundle fits this Node.
+ * code cache the build made of the bundle fits this Node. The files it writes are written by the bundle as
+ * the loader runs it (a fencing action's history entry, `-c --set`), not only by the sources.
  *
  * Node itself raises RLIMIT_NOFILE's soft limit to the hard limit when it starts (its platform set-up
  * does, for every Node process), so the daemon needs no setrlimit of its own; this test holds that in
@@ -16,19 +17,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Script } from 'node:vm';
+import { fileURLToPath } from 'node:url';
 import { configText } from '../support/daemon-config-text.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { REPO } from '../support/processes.js';
+import { REPO, runTool, waitUntil } from '../support/processes.js';
 import { needsTools } from '../support/requirement.js';
 
 const PORT = 24511;
+const FENCE_PORT = 24512;
+const INSTALLED = `${REPO}dist/fence_virtd`;
+const NODE = fileURLToPath(new URL('../fixtures/daemon/node.xml', import.meta.url));
 let dir: string;
 let conf: string;
+let keyFile: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fvd-installed-'));
   conf = join(dir, 'fence_virt.conf');
-  const keyFile = join(dir, 'key');
+  keyFile = join(dir, 'key');
   await writeFile(keyFile, 'a key', { mode: 0o600 });
   await writeFile(
     conf,
@@ -41,15 +47,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, () => {
   it('raises the descriptor soft limit to the hard limit and runs node without V8 flags', async () => {
     // systemd's default for services: soft 1024; the hard limit is what the daemon may use.
-    const daemon = DaemonProcess.start('/usr/bin/prlimit', [
-      '--nofile=1024:4096',
-      `${REPO}dist/fence_virtd`,
-      '-F',
-      '-f',
-      conf,
-      '-p',
-      join(dir, 'pid'),
-    ]);
+    const daemon = DaemonProcess.start('/usr/bin/prlimit', ['--nofile=1024:4096', INSTALLED, '-F', '-f', conf, '-p', join(dir, 'pid')]);
     try {
       await daemon.waitForOutput(/listening on 127\.0\.0\.1:24511/);
       // prlimit execs the daemon's interpreter, so the PID is the daemon's.
@@ -57,7 +55,7 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
       const [, soft, hard] = /^Max open files\s+(\d+)\s+(\d+)/m.exec(limits) ?? [];
       assert.deepEqual([soft, hard], ['4096', '4096'], limits);
       const argv = (await readFile(`/proc/${daemon.pid}/cmdline`, 'utf8')).split('\0');
-      assert.equal(argv[1], `${REPO}dist/fence_virtd`, argv.join(' '));
+      assert.equal(argv[1], INSTALLED, argv.join(' '));
     } finally {
       await daemon.stop();
     }
@@ -67,5 +65,59 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
     const main = `${REPO}dist/fence_virtd.main.js`;
     const script = new Script(Module.wrap(await readFile(main, 'utf8')), { filename: main, cachedData: await readFile(`${main}.cache`) });
     assert.equal(script.cachedDataRejected, false);
+  });
+
+  it('leaves no import() of a module outside the bundle, which fails in a script compiled by its loader', async () => {
+    // esbuild turns import() of the bundle's own modules into initialisers; one of anything else stays.
+    assert.doesNotMatch(await readFile(`${REPO}dist/fence_virtd.main.js`, 'utf8'), /\bimport\(\s*["'`]/);
+  });
+
+  it('records a fencing action in its history file', { skip: needsTools('/usr/sbin/fence_virt') }, async () => {
+    const historyFile = join(dir, 'state', 'history.jsonl');
+    const fencing = join(dir, 'fencing.conf');
+    await writeFile(
+      fencing,
+      configText({
+        listeners: { tcp: { address: '127.0.0.1', port: String(FENCE_PORT), key_file: keyFile } },
+        backendUri: `test+unix://${NODE}`,
+        extraDaemonKeys: { history_file: historyFile },
+      }),
+      { mode: 0o600 },
+    );
+    const daemon = DaemonProcess.start(INSTALLED, ['-F', '-f', fencing, '-p', join(dir, 'fencing.pid')]);
+    try {
+      await daemon.waitForOutput(/listening on 127\.0\.0\.1:24512/);
+      const off = await runTool('/usr/sbin/fence_virt', [
+        '-T',
+        '127.0.0.1',
+        '-p',
+        String(FENCE_PORT),
+        '-k',
+        keyFile,
+        '-t',
+        '5',
+        '-o',
+        'off',
+        '-H',
+        'vm-a',
+      ]);
+      assert.equal(off.code, 0, off.stdout + off.stderr + daemon.output());
+      const entries = async () => (await readFile(historyFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+      await waitUntil(async () => (await entries()).length === 1, `the history entry in ${historyFile}\n${daemon.output()}`);
+      const [entry] = (await entries()).map((line) => JSON.parse(line) as { op: string; target: string; result: string });
+      assert.deepEqual([entry?.op, entry?.target, entry?.result], ['off', 'vm-a', 'success']);
+      assert.doesNotMatch(daemon.output(), /cannot record/);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('writes a configuration with -c --set', async () => {
+    const file = join(dir, 'set.conf');
+    await writeFile(file, await readFile(conf), { mode: 0o600 });
+    const result = await runTool(INSTALLED, ['-c', '-f', file, '--set', `listeners/tcp/port=${FENCE_PORT + 1}`]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(await readFile(file, 'utf8'), new RegExp(`port = "${FENCE_PORT + 1}"`));
+    assert.equal(await readFile(`${file}.bak`, 'utf8'), await readFile(conf, 'utf8'));
   });
 });
