@@ -20,30 +20,14 @@ const BIN_DIR = 'src/bin';
 
 /**
  * The daemon is three files: fence_virtd, a small loader (packaging/daemon-loader.cjs), runs
- * fence_virtd.main.js, the bundle, compiled with fence_virtd.main.js.cache, a V8 code cache made here. A start then deserializes the code of the bundle's top level and of the functions every start
- * runs instead of parsing 340 KB and compiling them (bench/results/startup-memory.md measures it).
+ * fence_virtd.main.js, the bundle, compiled with fence_virtd.main.js.cache, a V8 code cache that
+ * packaging/make-code-cache.ts makes from a training run of the bundle. A start then deserializes the
+ * code of a start and of a request's path instead of parsing 340 KB and compiling them
+ * (bench/results/startup-memory.md measures it).
  */
 const DAEMON = 'fence_virtd';
 const DAEMON_LOADER = 'packaging/daemon-loader.cjs';
-
-/**
- * Makes the code cache of a bundle as the loader compiles it: the same wrapper and source, run as
- * `fence_virtd --version` (the functions a start runs before it reads its configuration), the cache
- * taken at exit, when those functions are compiled. Run by this Node without flags: V8 accepts a cache
- * only under the flags it was made with, and the installed daemon runs without any.
- */
-const MAKE_CODE_CACHE = `
-const { readFileSync, writeFileSync } = require('node:fs');
-const { createRequire, wrap } = require('node:module');
-const { dirname, resolve } = require('node:path');
-const { Script } = require('node:vm');
-const file = resolve(process.argv[1]);
-process.argv = [process.argv[0], file, '--version'];
-const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file });
-process.on('exit', () => writeFileSync(file + '.cache', script.createCachedData()));
-const bundle = { exports: {} };
-script.runInThisContext().call(bundle.exports, bundle.exports, createRequire(file), bundle, file, dirname(file));
-`;
+const MAKE_CODE_CACHE = 'packaging/make-code-cache.ts';
 
 /**
  * The bundle with every non-ASCII character written as a \u escape. esbuild escapes them in strings
@@ -90,12 +74,17 @@ export default defineConfig((cli) => {
           const main = `${tool}.main.js`;
           await writeFile(main, text.replace(/^#!.*\n/, ''));
           await copyFile(DAEMON_LOADER, tool);
-          execFileSync(process.execPath, ['-e', MAKE_CODE_CACHE, main], { stdio: 'ignore', env: { PATH: process.env.PATH } });
         } else {
           await writeFile(tool, text);
         }
         await chmod(tool, 0o755);
       }
+      // Trained with the agent bundle as its client, once every tool is written; by this Node without
+      // flags, as the installed daemon runs (V8 accepts a cache only under the flags it was made with).
+      execFileSync(process.execPath, ['--import', 'tsx', MAKE_CODE_CACHE, join(outDir, `${DAEMON}.main.js`), join(outDir, 'fence_virt')], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { PATH: process.env.PATH },
+      });
     },
   };
 });

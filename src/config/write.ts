@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { fsPromises } from '../util/fs-promises.js';
+import { fsPromises } from '../util/lazy-builtins.js';
 import { ConfigError } from './config-error.js';
 import { nameProblem, valueProblem } from './syntax.js';
 import type { ConfigContainer, ConfigDocument, ConfigItem } from './tree.js';

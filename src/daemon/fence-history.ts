@@ -11,7 +11,7 @@
  * created here.
  */
 import { dirname } from 'node:path';
-import { fsPromises } from '../util/fs-promises.js';
+import { fsPromises } from '../util/lazy-builtins.js';
 import type { Logger } from '../util/log.js';
 import { countOf } from '../util/plural.js';
 

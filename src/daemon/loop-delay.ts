@@ -1,4 +1,5 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { RecordableHistogram } from 'node:perf_hooks';
+import { perfHooks } from '../util/lazy-builtins.js';
 
 /**
  * How often the loop is sampled. Each sample is how late the timer ran, which is how long a request
@@ -16,7 +17,8 @@ const INTERVAL_MS = 100;
  * fixed one (three digits up to 2^53 ns) holds 360 KB of counters, a tenth of an idle daemon's heap.
  */
 export class LoopDelay {
-  private readonly histogram: RecordableHistogram = createHistogram({ lowest: 1, highest: 3.6e12, figures: 2 });
+  /** Made at the first sample, so that perf_hooks is not loaded before the daemon first answers. */
+  private histogram: RecordableHistogram | undefined;
   private readonly started = performance.now();
   private due = this.started + INTERVAL_MS;
   private readonly timer = setInterval(() => this.sample(), INTERVAL_MS).unref();
@@ -24,6 +26,7 @@ export class LoopDelay {
   private sample(): void {
     const now = performance.now();
     // In nanoseconds, at least 1 (the histogram's lowest value): a timer on time was 0 ms late.
+    this.histogram ??= perfHooks().createHistogram({ lowest: 1, highest: 3.6e12, figures: 2 });
     this.histogram.record(Math.max(1, Math.round((now - this.due) * 1e6)));
     this.due = now + INTERVAL_MS;
   }
@@ -34,6 +37,7 @@ export class LoopDelay {
     const ms = (ns: number) => (ns / 1e6).toFixed(1);
     const h = this.histogram;
     const seconds = ((performance.now() - this.started) / 1000).toFixed(0);
+    if (!h) return `event-loop delay over ${seconds} s: not sampled`;
     return `event-loop delay over ${seconds} s: p50 ${ms(h.percentile(50))} ms, p99 ${ms(h.percentile(99))} ms, max ${ms(h.max)} ms`;
   }
 }

@@ -27,7 +27,10 @@ export interface UriEnvironment {
 const defaultEnvironment = (): UriEnvironment => ({
   exists: existsSync,
   runtimeDir: process.env.XDG_RUNTIME_DIR,
-  home: homedir(),
+  // Asked only for a session URI: without $HOME (a system service's case) it looks the user up.
+  get home() {
+    return homedir();
+  },
 });
 
 const SYSTEM_SOCKET_DIR = '/run/libvirt';

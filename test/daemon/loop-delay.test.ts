@@ -15,3 +15,7 @@ it('reports a free loop as on time and a blocked one by how long it was held', a
   assert.ok(p50! < 20, `a free loop is sampled close to on time: ${line}`);
   assert.ok(max! >= 300 && max! < 1_000, `the 400 ms hold shows in the maximum: ${line}`);
 });
+
+it('says so when the daemon stopped before its first sample', () => {
+  assert.match(new LoopDelay().finish(), /^event-loop delay over 0 s: not sampled$/);
+});
