@@ -5,8 +5,11 @@
  */
 // C0 and C1 controls, DEL, and format characters (bidi overrides, zero-width), plus the Unicode line breaks.
 const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+/** Anything but printable ASCII: most lines have none, and this needs no Unicode tables to compile. */
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
 
 export function escapeForLog(text: string): string {
+  if (!NOT_PRINTABLE_ASCII.test(text)) return text;
   UNSAFE.lastIndex = 0;
   if (!UNSAFE.test(text)) return text;
   return text.replace(UNSAFE, (ch) => {
