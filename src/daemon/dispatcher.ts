@@ -71,10 +71,14 @@ export class Dispatcher implements RequestExecutor {
     const counted = fencing.has(req.request);
     if (counted) this.inFlight++;
     const outcome: Outcome = { reason: undefined, uuid: undefined };
+    const running = this.run(req, who, outcome);
     // Counted until the action ends, even when its answer went out at the deadline: shutdown waits for it.
-    const work = this.run(req, who, outcome).finally(() => {
-      if (counted && --this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    });
+    // Only actions are: a status needs no extra promise and turn for it.
+    const work = counted
+      ? running.finally(() => {
+          if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+        })
+      : running;
     let answer: Answer;
     try {
       answer = await this.withinDeadline(work, req, outcome);

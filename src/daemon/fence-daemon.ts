@@ -63,6 +63,7 @@ export class FenceDaemon {
     const journal = options.replayJournal;
     const replays = journal === undefined ? undefined : ReplayJournal.open(journal, replayWindowMs, maxReplayEntries, log);
     const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits, replays);
+    const executor = replays ? replays.beforeExecuting(recorder) : recorder;
     const listeners = config.listeners.map((l, i) =>
       makers[i]!({
         // By listener, not by path: a reload may point this listener at another key file.
@@ -70,7 +71,7 @@ export class FenceDaemon {
         backendUris: config.backend.uris,
         // `tcp: ...` for a block named after its module, `tcp:guests: ...` for a named one.
         context: (name) => ({
-          dispatcher: recorder,
+          dispatcher: executor,
           core,
           libvirt: pool,
           log: log.child(name === l.module ? name : `${l.module}:${name}`),

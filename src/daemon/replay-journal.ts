@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import type { RequestExecutor } from '../core/executor.js';
 import { ExpiringSet } from '../util/expiring-set.js';
 import type { Logger } from '../util/log.js';
 
@@ -12,6 +13,11 @@ import type { Logger } from '../util/log.js';
  * Lines: `+UNTIL HEX` remembers a fingerprint until UNTIL (ms since the epoch), `-HEX` forgets it.
  * The file stays open for appending between compactions: one write() per change instead of an
  * open, write and close (every signed request passes here).
+ *
+ * A change is written at the end of the event-loop turn that made it (a request is admitted before its
+ * challenge-response, so on TCP the write falls after our challenge went out, while the client works on
+ * its answer, instead of before it: a write() to a file system with a journal costs tens of µs), and in
+ * any case before any request runs: `beforeExecuting` writes what is still pending.
  */
 export class ReplayJournal extends ExpiringSet {
   private lines = 0;
@@ -20,6 +26,9 @@ export class ReplayJournal extends ExpiringSet {
   private closed = false;
   /** The journal opened for appending, once something is appended; closed when compact() replaces the file. */
   private fd: number | undefined;
+  /** Lines not yet written: written by the end of this event-loop turn, or by flush() before that. */
+  private pending = '';
+  private readonly flushLater = (): void => this.flush();
 
   private constructor(
     private readonly path: string,
@@ -73,6 +82,8 @@ export class ReplayJournal extends ExpiringSet {
       writeFileSync(`${this.path}.new`, text, { mode: 0o600 });
       renameSync(`${this.path}.new`, this.path);
       this.lines = this.size;
+      // The memory written holds what the pending lines said.
+      this.pending = '';
       this.closeFile();
     } catch (err) {
       this.warnOnce(err as Error);
@@ -81,19 +92,39 @@ export class ReplayJournal extends ExpiringSet {
 
   /** Closes the file (the daemon stops); a session still finishing may use the memory, not the file. */
   close(): void {
+    this.flush();
     this.closed = true;
     this.closeFile();
+  }
+
+  /** Writes the pending lines now: before a request runs, its fingerprint must be in the file. */
+  flush(): void {
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    try {
+      this.fd ??= openSync(this.path, 'a', 0o600);
+      writeSync(this.fd, text);
+    } catch (err) {
+      this.warnOnce(err as Error);
+    }
+  }
+
+  /** `inner`, with the pending lines written before every request it executes (at most once across a crash). */
+  beforeExecuting(inner: RequestExecutor): RequestExecutor {
+    return {
+      execute: (req, who) => {
+        this.flush();
+        return inner.execute(req, who);
+      },
+    };
   }
 
   private append(line: string): void {
     if (this.closed) return;
     if (++this.lines > 2 * this.capacity + 1_000) return this.compact();
-    try {
-      this.fd ??= openSync(this.path, 'a', 0o600);
-      writeSync(this.fd, `${line}\n`);
-    } catch (err) {
-      this.warnOnce(err as Error);
-    }
+    if (this.pending === '') setImmediate(this.flushLater);
+    this.pending += `${line}\n`;
   }
 
   private closeFile(): void {

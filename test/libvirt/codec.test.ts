@@ -65,6 +65,8 @@ describe('UUIDs', () => {
     assert.equal(bytes[0], 0x6a);
     assert.equal(bytes[15], 0x0f);
     assert.equal(uuidFromBytes(bytes), text);
+    const everyDigit = Uint8Array.from({ length: 16 }, (_, i) => i * 0x11);
+    assert.equal(uuidFromBytes(everyDigit), '00112233-4455-6677-8899-aabbccddeeff');
   });
 
   it('accepts only the 36-character canonical form', () => {

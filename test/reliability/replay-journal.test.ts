@@ -4,6 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import { setImmediate as turnEnd } from 'node:timers/promises';
+import type { RequestExecutor } from '../../src/core/executor.js';
 import { ReplayJournal } from '../../src/daemon/replay-journal.js';
 import { silentLogger } from '../../src/util/log.js';
 
@@ -16,6 +18,7 @@ it('restores what was remembered and not forgotten, and drops what expired', () 
   first.add('\u0000\u00ffkept');
   first.add('forgotten');
   first.delete('forgotten');
+  first.flush();
   writeFileSync(path, `${readFileSync(path, 'utf8')}+${Date.now() - 1} 65787069726564\n`); // 'expired', past its time
   const second = ReplayJournal.open(path, 60_000, 100, silentLogger);
   assert.equal(second.has('\u0000\u00ffkept'), true);
@@ -47,7 +50,9 @@ it('keeps its file open between writes and closes it when the daemon stops, writ
     }).length;
   const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
   journal.add('one');
+  journal.flush();
   journal.add('two');
+  journal.flush();
   assert.equal(holders(), 1, 'one descriptor for every append');
   journal.close();
   assert.equal(holders(), 0, 'closed');
@@ -55,4 +60,27 @@ it('keeps its file open between writes and closes it when the daemon stops, writ
   assert.equal(journal.has('after the stop'), true, 'the memory still answers');
   assert.equal(holders(), 0, 'not opened again');
   assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 2);
+});
+
+it('writes a change by the end of the event-loop turn, and before any request runs', async () => {
+  const path = join(dir, 'pending.replay');
+  const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  const lines = () => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  journal.add('later');
+  assert.deepEqual(lines(), [], 'not yet: the TCP challenge goes out first');
+  await turnEnd();
+  assert.equal(lines().length, 1, 'written at the end of the turn');
+  let seenByRequest: string[] = [];
+  const inner: RequestExecutor = {
+    execute: () => {
+      seenByRequest = lines();
+      return Promise.resolve({ kind: 'code', code: 0 });
+    },
+  };
+  journal.add('admitted');
+  const who = { listener: 'tcp', display: '127.0.0.1', addresses: ['127.0.0.1'], domains: [] };
+  await journal.beforeExecuting(inner).execute({ request: 0, domain: '', seqno: 1 }, who);
+  assert.equal(seenByRequest.length, 2);
+  assert.match(seenByRequest[1] ?? '', / 61646d6974746564$/, "the admitted request's fingerprint was in the file when it ran");
+  journal.close();
 });
