@@ -1,10 +1,11 @@
 import { answerAsDaemon } from '../auth/challenge-response.js';
 import { v2DaemonHandshake, type V2Session } from '../auth/v2-exchange.js';
-import type { RequestExecutor } from '../core/executor.js';
+import type { Answer, RequestExecutor } from '../core/executor.js';
 import type { RequestCore } from '../core/request-core.js';
 import type { Admission, KeySource } from '../core/request-gate.js';
 import type { Requester } from '../core/requester.js';
-import type { HashType } from '../protocol/constants.js';
+import { Hash, Request, type HashType } from '../protocol/constants.js';
+import { FenceRequestLayout } from '../protocol/fence-request.js';
 import type { ProtocolVersion } from '../protocol/v2.js';
 import type { Logger } from '../util/log.js';
 import type { StreamIO } from '../util/stream-io.js';
@@ -24,10 +25,28 @@ export interface WireRequest {
 }
 
 /**
+ * A signed status changes nothing, and its signature already proved the key: its answer may be asked
+ * of the backend while the connection is made and the challenge-response runs, so that libvirt's round
+ * trip overlaps them instead of following them. It is sent, like any answer, only once the peer has
+ * proven itself. Anything else (an action, a host list, an unsigned request) runs after the exchange.
+ * Undefined: not asked early.
+ */
+export function askEarly(admitted: Admission, who: Requester, wire: WireRequest, dispatcher: RequestExecutor): Promise<Answer> | undefined {
+  const req = admitted.request;
+  if (req.request !== Request.STATUS || wire.raw[FenceRequestLayout.hashType] === Hash.NONE) return undefined;
+  // From a microtask: after the connect the caller has just begun, which waits in Node's tick queue, so
+  // the peer hears from us before libvirt does.
+  const answer = Promise.resolve().then(() => dispatcher.execute(req, { ...who, protocol: wire.version }));
+  // Awaited only if the exchange succeeds; a failure meanwhile is not an unhandled rejection.
+  answer.catch(() => undefined);
+  return answer;
+}
+
+/**
  * The part of the multicast, TCP and vsock flows after a stream exists and the request was admitted:
- * prove ourselves and check the peer (the daemon answers first), execute, answer. The request is
- * remembered once executed, even if the answer cannot be delivered, so a retransmission never fences
- * twice.
+ * prove ourselves and check the peer (the daemon answers first), execute (or take the answer `early`
+ * asked, see askEarly), answer. The request is remembered once executed and the peer proven, even if
+ * the answer cannot be delivered, so a retransmission never fences twice.
  */
 export async function runAuthenticatedSession(
   io: StreamIO,
@@ -36,6 +55,7 @@ export async function runAuthenticatedSession(
   settings: SessionSettings,
   wire: WireRequest,
   deps: { dispatcher: RequestExecutor; core: RequestCore; log: Logger },
+  early?: Promise<Answer>,
 ): Promise<void> {
   const { dispatcher, core, log } = deps;
   let executed = false;
@@ -53,7 +73,7 @@ export async function runAuthenticatedSession(
       log.warn(`challenge-response with ${who.display} failed: ${(err as Error).message}`);
       return;
     }
-    const answer = await dispatcher.execute(admitted.request, { ...who, protocol: wire.version });
+    const answer = await (early ?? dispatcher.execute(admitted.request, { ...who, protocol: wire.version }));
     executed = true;
     try {
       if (session) await writeSealedAnswer(io, answer, session, Timeouts.authStep);

@@ -9,7 +9,7 @@ import { connectWithin } from '../../util/connect.js';
 import { ExpiringSet } from '../../util/expiring-set.js';
 import { describeOwners, otherHolders } from '../../util/port-owner.js';
 import { StreamIO } from '../../util/stream-io.js';
-import { runAuthenticatedSession } from '../authenticated-session.js';
+import { askEarly, runAuthenticatedSession } from '../authenticated-session.js';
 import { Timeouts, type Listener, type ListenerContext } from '../listener.js';
 import { chooseVersion, type ProtocolSettings } from '../protocol-policy.js';
 
@@ -156,11 +156,14 @@ export class MulticastListener implements Listener {
       admitted.finish(false);
       return;
     }
+    const wire = { version, raw: msg };
     try {
       let socket;
+      // No keepalive: the connection lives seconds, far less than the kernel's first probe (2 h).
+      const connecting = connectWithin({ host: target, port: req.port, noDelay: true }, Timeouts.connectBack);
+      const early = askEarly(admitted, who, wire, this.ctx.dispatcher);
       try {
-        // No keepalive: the connection lives seconds, far less than the kernel's first probe (2 h).
-        socket = await connectWithin({ host: target, port: req.port, noDelay: true }, Timeouts.connectBack);
+        socket = await connecting;
       } catch (err) {
         log.warn(`failed to call back ${target} port ${req.port}: ${(err as Error).message}`);
         this.failedConnectBacks.add(connectBackKey(target, req));
@@ -172,8 +175,9 @@ export class MulticastListener implements Listener {
         admitted,
         who,
         settings,
-        { version, raw: msg },
+        wire,
         { dispatcher: this.ctx.dispatcher, core, log },
+        early,
       );
     } finally {
       release();
