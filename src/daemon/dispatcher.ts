@@ -2,7 +2,7 @@ import type { FenceBackend } from '../backends/backend.js';
 import type { Answer, RequestExecutor } from '../core/executor.js';
 import type { RequestToExecute } from '../core/request-gate.js';
 import type { Requester } from '../core/requester.js';
-import { Request, requestName, Response } from '../protocol/constants.js';
+import { FENCING_ACTIONS, Request, requestName, Response } from '../protocol/constants.js';
 import { EarliestDeadlineTimer } from '../util/earliest-deadline-timer.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Logger } from '../util/log.js';
@@ -22,8 +22,6 @@ interface Deadline {
   at: number;
   expire: () => void;
 }
-
-const fencing = new Set<number>([Request.OFF, Request.ON, Request.REBOOT]);
 
 /**
  * The agents give up after 30 s by default (-t); an answer must come before that, also when libvirtd
@@ -68,7 +66,7 @@ export class Dispatcher implements RequestExecutor {
       this.log.warn(`not executing ${describe(req)} from ${who.display}: the daemon is stopping`);
       return code(Response.FAIL);
     }
-    const counted = fencing.has(req.request);
+    const counted = FENCING_ACTIONS.has(req.request);
     if (counted) this.inFlight++;
     const outcome: Outcome = { reason: undefined, uuid: undefined };
     const running = this.run(req, who, outcome);
@@ -196,7 +194,7 @@ export class Dispatcher implements RequestExecutor {
   }
 
   private audit(req: RequestToExecute, who: Requester, answer: Answer, reason: string | undefined, ms: number): void {
-    const level = fencing.has(req.request) ? 'notice' : 'info';
+    const level = FENCING_ACTIONS.has(req.request) ? 'notice' : 'info';
     // A status is audited at info, off by default: the line is not built for nothing on every request.
     if (!this.log.enabled(level)) return;
     const result = answer.kind === 'hostlist' ? countOf(answer.hosts.length, 'domain') : resultName(req.request, answer.code);

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import type { RequestExecutor } from '../core/executor.js';
+import { FENCING_ACTIONS } from '../protocol/constants.js';
 import { ExpiringSet } from '../util/expiring-set.js';
 import type { Logger } from '../util/log.js';
 
@@ -17,7 +18,7 @@ import type { Logger } from '../util/log.js';
  * A change is written at the end of the event-loop turn that made it (a request is admitted before its
  * challenge-response, so on TCP the write falls after our challenge went out, while the client works on
  * its answer, instead of before it: a write() to a file system with a journal costs tens of µs), and in
- * any case before any request runs: `beforeExecuting` writes what is still pending.
+ * any case before a fencing action runs: `beforeExecuting` writes what is still pending.
  */
 export class ReplayJournal extends ExpiringSet {
   private lines = 0;
@@ -110,11 +111,14 @@ export class ReplayJournal extends ExpiringSet {
     }
   }
 
-  /** `inner`, with the pending lines written before every request it executes (at most once across a crash). */
+  /**
+   * `inner`, with the pending lines written before every fencing action it executes: an action runs at
+   * most once across a crash. A status or a host list changes nothing, so its line may follow.
+   */
   beforeExecuting(inner: RequestExecutor): RequestExecutor {
     return {
       execute: (req, who) => {
-        this.flush();
+        if (FENCING_ACTIONS.has(req.request)) this.flush();
         return inner.execute(req, who);
       },
     };

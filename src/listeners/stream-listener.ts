@@ -4,7 +4,7 @@ import type { Requester } from '../core/requester.js';
 import type { HashType } from '../protocol/constants.js';
 import { FENCE_REQUEST_SIZE } from '../protocol/fence-request.js';
 import { StreamIO } from '../util/stream-io.js';
-import { runAuthenticatedSession } from './authenticated-session.js';
+import { askEarly, runAuthenticatedSession } from './authenticated-session.js';
 import { Timeouts, type Listener, type ListenerContext } from './listener.js';
 import { chooseVersion, type ProtocolSettings } from './protocol-policy.js';
 
@@ -116,13 +116,16 @@ export class StreamRequestListener<Peer> implements Listener {
         stream.destroy();
         return;
       }
+      const wire = { version, raw };
+      const early = askEarly(admitted, who, wire, this.ctx.dispatcher);
       await runAuthenticatedSession(
         io,
         admitted,
         who,
         settings,
-        { version, raw },
+        wire,
         { dispatcher: this.ctx.dispatcher, core: this.ctx.core, log },
+        early,
       );
     } catch (err) {
       log.error(`connection handling failed: ${(err as Error).message}`);

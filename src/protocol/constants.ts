@@ -16,6 +16,9 @@ export const Request = {
 } as const;
 export type RequestCode = (typeof Request)[keyof typeof Request];
 
+/** The requests that change a domain's power state: the fencing actions. */
+export const FENCING_ACTIONS: ReadonlySet<number> = new Set([Request.OFF, Request.REBOOT, Request.ON]);
+
 export const Response = {
   SUCCESS: 0,
   FAIL: 1,

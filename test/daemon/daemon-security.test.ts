@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
@@ -39,8 +39,22 @@ async function startDaemon(text: string): Promise<FenceDaemon> {
 
 const sendDatagram = (datagram: Buffer) => sendToGroup(datagram, MCAST_PORT);
 
-/** Sends a signed request to the group and accepts the daemon's connect-back: the socket, and what arrives on it. */
-async function calledBack(request: number, domain: string, seqno: number): Promise<[Socket, Buffer[]]> {
+/**
+ * A signed request's connection, and what the daemon sends on it: over TCP, connected to the daemon;
+ * over multicast, sent to the group and the daemon's connect-back accepted.
+ */
+async function session(via: 'multicast' | 'tcp', request: number, domain: string, seqno: number): Promise<[Socket, Buffer[]]> {
+  const collect = (socket: Socket): [Socket, Buffer[]] => {
+    const sent: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => sent.push(chunk)).on('error', () => undefined);
+    return [socket, sent];
+  };
+  if (via === 'tcp') {
+    const socket = connect(TCP_PORT, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(signedRequest({ request, domain, seqno }, key));
+    return collect(socket);
+  }
   const server = createServer();
   server.listen(CALLBACK_PORT, '127.0.0.1');
   await once(server, 'listening');
@@ -48,9 +62,7 @@ async function calledBack(request: number, domain: string, seqno: number): Promi
     const accepted = once(server, 'connection') as Promise<[Socket]>;
     await sendDatagram(signedRequest({ request, domain, seqno, family: Family.INET, address: '127.0.0.1', port: CALLBACK_PORT }, key));
     const [socket] = await accepted;
-    const sent: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => sent.push(chunk)).on('error', () => undefined);
-    return [socket, sent];
+    return collect(socket);
   } finally {
     server.close();
   }
@@ -139,31 +151,35 @@ describe('bad requests are refused and nothing is fenced', () => {
     assert.equal(attempts, 1, 'the replay caused no second connect-back');
   });
 
-  it('asks for a signed multicast status while the client has yet to prove the key, and answers only once it has', async () => {
-    const seqno = 71001;
-    const [socket, sent] = await calledBack(Request.STATUS, 'vm-a', seqno);
-    // Not a byte sent on the connection yet, and libvirt was already asked (src/listeners/authenticated-session.ts).
-    await captured.waitFor(
-      new RegExp(`audit: listener=multicast requester=127\\.0\\.0\\.1 target="vm-a" op=status seqno=${seqno} result=on`),
-    );
-    assert.equal(sent.length, 0);
-    // Our challenge, then a wrong answer to the daemon's: it closes the connection without the answer byte.
-    socket.end(Buffer.concat([randomBytes(64), Buffer.alloc(64)]));
-    await once(socket, 'close');
-    assert.equal(Buffer.concat(sent).length, 128, 'its answer and challenge, and no answer byte after them');
-    await captured.waitFor(/challenge-response with 127\.0\.0\.1 failed/);
-  });
+  for (const [via, seqnos] of [
+    ['multicast', 71000],
+    ['tcp', 72000],
+  ] as const) {
+    it(`asks for a signed ${via} status while the client has yet to prove the key, and answers only once it has`, async () => {
+      const seqno = seqnos + 1;
+      const [socket, sent] = await session(via, Request.STATUS, 'vm-a', seqno);
+      // libvirt was asked before the client proved the key (src/listeners/authenticated-session.ts).
+      await captured.waitFor(
+        new RegExp(`audit: listener=${via} requester=127\\.0\\.0\\.1 target="vm-a" op=status seqno=${seqno} result=on`),
+      );
+      // Our challenge, then a wrong answer to the daemon's: it closes the connection without the answer byte.
+      socket.end(Buffer.concat([randomBytes(64), Buffer.alloc(64)]));
+      await once(socket, 'close');
+      assert.equal(Buffer.concat(sent).length, 128, 'its answer and challenge, and no answer byte after them');
+      await captured.waitFor(/challenge-response with 127\.0\.0\.1 failed/);
+    });
 
-  it('runs no multicast off before the client has proven the key', async () => {
-    const seqno = 71002;
-    const [socket, sent] = await calledBack(Request.OFF, 'vm-a', seqno);
-    socket.end(Buffer.concat([randomBytes(64), Buffer.alloc(64)]));
-    await once(socket, 'close');
-    assert.equal(Buffer.concat(sent).length, 128);
-    await captured.waitFor(/challenge-response with 127\.0\.0\.1 failed/);
-    assert.deepEqual(captured.matching(new RegExp(`op=off seqno=${seqno}`)), []);
-    assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 }, 'vm-a is still on');
-  });
+    it(`runs no ${via} off before the client has proven the key`, async () => {
+      const seqno = seqnos + 2;
+      const [socket, sent] = await session(via, Request.OFF, 'vm-a', seqno);
+      socket.end(Buffer.concat([randomBytes(64), Buffer.alloc(64)]));
+      await once(socket, 'close');
+      assert.equal(Buffer.concat(sent).length, 128);
+      await captured.waitFor(/challenge-response with 127\.0\.0\.1 failed/);
+      assert.deepEqual(captured.matching(new RegExp(`op=off seqno=${seqno}`)), []);
+      assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 }, 'vm-a is still on');
+    });
+  }
 
   it('ignores a TCP replay of an executed off within 10 s', async () => {
     const off = signedRequest({ request: Request.OFF, domain: 'vm-b' }, key);

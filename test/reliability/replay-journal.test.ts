@@ -7,6 +7,7 @@ import { after, it } from 'node:test';
 import { setImmediate as turnEnd } from 'node:timers/promises';
 import type { RequestExecutor } from '../../src/core/executor.js';
 import { ReplayJournal } from '../../src/daemon/replay-journal.js';
+import { Request } from '../../src/protocol/constants.js';
 import { silentLogger } from '../../src/util/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fvd-journal-'));
@@ -62,7 +63,7 @@ it('keeps its file open between writes and closes it when the daemon stops, writ
   assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 2);
 });
 
-it('writes a change by the end of the event-loop turn, and before any request runs', async () => {
+it('writes a change by the end of the event-loop turn, and before any fencing action runs', async () => {
   const path = join(dir, 'pending.replay');
   const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
   const lines = () => readFileSync(path, 'utf8').split('\n').filter(Boolean);
@@ -79,8 +80,10 @@ it('writes a change by the end of the event-loop turn, and before any request ru
   };
   journal.add('admitted');
   const who = { listener: 'tcp', display: '127.0.0.1', addresses: ['127.0.0.1'], domains: [] };
-  await journal.beforeExecuting(inner).execute({ request: 0, domain: '', seqno: 1 }, who);
+  await journal.beforeExecuting(inner).execute({ request: Request.STATUS, domain: 'vm', seqno: 1 }, who);
+  assert.equal(seenByRequest.length, 1, 'a status changes nothing: its line may follow it');
+  await journal.beforeExecuting(inner).execute({ request: Request.OFF, domain: 'vm', seqno: 2 }, who);
   assert.equal(seenByRequest.length, 2);
-  assert.match(seenByRequest[1] ?? '', / 61646d6974746564$/, "the admitted request's fingerprint was in the file when it ran");
+  assert.match(seenByRequest[1] ?? '', / 61646d6974746564$/, "the admitted request's fingerprint was in the file when the action ran");
   journal.close();
 });
