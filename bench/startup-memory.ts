@@ -102,7 +102,11 @@ async function afterHostLists(build: Build, uri: string): Promise<number> {
   }
 }
 
-/** Start-up scan (spawn until the last guest's socket answers) and RSS after every guest was answered once. */
+/**
+ * The serial part of the side-by-side run (bench/serial.ts), for our daemon alone: the start-up scan
+ * (spawn until every guest, all asked at once, has had an answer), 200 statuses on one socket and 200
+ * on guests picked at random, every guest once more (100 at a time), then RSS one second later.
+ */
 async function serialGuests(build: Build, n: number): Promise<{ scan: number; rss: number }> {
   const socketDir = join(dir.path, `serial-${run}`);
   mkdirSync(socketDir);
@@ -125,8 +129,10 @@ async function serialGuests(build: Build, n: number): Promise<{ scan: number; rs
   };
   try {
     await daemon.waitUntil(() => ports.every((p) => p.connections.length > 0), `all ${n} guests connected`, 120_000);
-    await status(n - 1, 20_000);
+    await Promise.all(ports.map((_, i) => status(i, 20_000)));
     const scan = performance.now() - t0;
+    for (let i = 0; i < 200; i++) await status(0);
+    for (let i = 0; i < 200; i++) await status(Math.floor(Math.random() * n));
     for (let i = 0; i < n; i += 100) await Promise.all(ports.slice(i, i + 100).map((_, j) => status(i + j)));
     await sleep(1_000);
     return { scan, rss: rssMb(daemon.pid) };

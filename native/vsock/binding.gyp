@@ -7,6 +7,7 @@
         "src/datagram.c",
         "src/errors.c",
         "src/handle.c",
+        "src/memory.c",
         "src/vsock.c",
         "src/device.c"
       ],

@@ -38,3 +38,5 @@ export function openDevice(path: string, onEvent: OnEvent): Handle;
  * leading NUL byte names an abstract socket). Returns the bytes sent, or -1 when the receiver's queue is full.
  */
 export function sendUnixDatagram(address: Buffer, payload: Buffer): number;
+/** malloc_trim(0): pages of freed malloc chunks back to the kernel, in every arena; true if any went. */
+export function trimMalloc(): boolean;

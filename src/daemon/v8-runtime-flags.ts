@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
+import { trimMalloc } from '../native/malloc-trim.js';
 import { enableHeapSettle } from '../util/heap-settle.js';
 
 /**
@@ -29,6 +30,6 @@ export function setRuntimeV8Flags(): void {
   // Hot functions are optimised after fewer calls: 15-20 % less CPU per request over a daemon's first
   // ~1,600 requests, the same once warm (bench/results/hot-path.md, fourth round).
   setFlagsFromString('--interrupt-budget=16384');
-  // The flag that lets the daemon give its heap back after bursts.
-  enableHeapSettle();
+  // The flag that lets the daemon give its heap back after bursts, and its malloc memory with it.
+  enableHeapSettle(trimMalloc);
 }

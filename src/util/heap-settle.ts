@@ -7,6 +7,7 @@ const BURST = 256;
 const QUIET_MS = 200;
 
 let enabled = false;
+let afterCollect: () => void = () => undefined;
 let collect: (() => void) | undefined;
 let timer: NodeJS.Timeout | undefined;
 let since = 0;
@@ -18,11 +19,13 @@ let since = 0;
  * 1,000 domains left 18 MB of old space for 5 MB live, and V8 gave none of it back. `gc` is installed
  * only in contexts made after `--expose-gc`; the flag is set with the daemon's other run-time flags
  * (src/daemon/v8-runtime-flags.ts), after the built-ins it loads, and the context is made at the first
- * collection (an idle daemon does without its 0.2 MB).
+ * collection (an idle daemon does without its 0.2 MB). `then` runs after each collection: the daemon
+ * gives back the malloc memory that the burst and the collection freed.
  */
-export function enableHeapSettle(): void {
+export function enableHeapSettle(then?: () => void): void {
   setFlagsFromString('--expose-gc');
   enabled = true;
+  if (then) afterCollect = then;
 }
 
 /**
@@ -49,4 +52,5 @@ function settle(): void {
   } finally {
     setFlagsFromString('--no-compact-on-every-full-gc');
   }
+  afterCollect();
 }

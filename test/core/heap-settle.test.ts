@@ -11,13 +11,17 @@ import { runTool } from '../support/processes.js';
 
 const MODULE = fileURLToPath(new URL('../../src/util/heap-settle.ts', import.meta.url));
 
-/** Old space in bytes before and 600 ms after `settleHeapAfter(items)`, right after 300,000 objects died there. */
-async function oldSpaceAround(items: number): Promise<{ before: number; after: number }> {
+/**
+ * Old space in bytes before and 600 ms after `settleHeapAfter(items)`, right after 300,000 objects died
+ * there, and how often what follows a collection ran.
+ */
+async function oldSpaceAround(items: number): Promise<{ before: number; after: number; followed: number }> {
   const script = `
     import { getHeapSpaceStatistics } from 'node:v8';
     import { enableHeapSettle, settleHeapAfter } from ${JSON.stringify(MODULE)};
     const old = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size;
-    enableHeapSettle();
+    let followed = 0;
+    enableHeapSettle(() => followed++);
     let keep = [];
     for (let i = 0; i < 300000; i++) keep.push({ i, s: 'x' + i });
     await new Promise((r) => setTimeout(r, 50));
@@ -25,21 +29,23 @@ async function oldSpaceAround(items: number): Promise<{ before: number; after: n
     const before = old();
     settleHeapAfter(${items});
     await new Promise((r) => setTimeout(r, 600));
-    console.log(JSON.stringify({ before, after: old() }));`;
+    console.log(JSON.stringify({ before, after: old(), followed }));`;
   const r = await runTool(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
   assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as { before: number; after: number };
+  return JSON.parse(r.stdout) as { before: number; after: number; followed: number };
 }
 
 describe('settleHeapAfter', () => {
-  it('gives back the old space after a burst', async () => {
-    const { before, after } = await oldSpaceAround(1000);
+  it('gives back the old space after a burst, then runs what follows a collection', async () => {
+    const { before, after, followed } = await oldSpaceAround(1000);
     assert.ok(before > 12e6, `the garbage grew the old space: ${before}`);
     assert.ok(after < before / 2, `old space ${before} -> ${after}`);
+    assert.equal(followed, 1);
   });
 
   it('leaves the heap alone after a few items', async () => {
-    const { before, after } = await oldSpaceAround(10);
+    const { before, after, followed } = await oldSpaceAround(10);
     assert.equal(after, before);
+    assert.equal(followed, 0);
   });
 });

@@ -5,6 +5,7 @@
 #include "device.h"
 #include "errors.h"
 #include "handle.h"
+#include "memory.h"
 #include "vsock.h"
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -14,6 +15,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"localCid", NULL, vsock_local_cid, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openDevice", NULL, device_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendUnixDatagram", NULL, datagram_send_unix, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"trimMalloc", NULL, memory_trim, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (handle_init(env) != napi_ok ||
       napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) {
