@@ -16,7 +16,6 @@ const RUNNING = 1;
 /** The reply's payload for a call, or undefined for a call this stand-in does not answer. */
 function answer(call: Packet): Buffer | undefined {
   const args = new XdrReader(call.payload);
-  const domain = (w: XdrWriter, name: string) => w.string(name).fixedOpaque(DOMAIN_UUID).int(1);
   switch (call.header.procedure) {
     case Proc.AuthList:
       return new XdrWriter().uint(1).int(0).finish();
@@ -26,7 +25,7 @@ function answer(call: Packet): Buffer | undefined {
     case Proc.ConnectSupportsFeature:
       return new XdrWriter().int(args.int() === FEATURE_PROGRAM_KEEPALIVE ? 1 : 0).finish();
     case Proc.DomainLookupByName:
-      return domain(new XdrWriter(), args.string(256)).finish();
+      return new XdrWriter().string(args.string(256)).fixedOpaque(DOMAIN_UUID).int(1).finish();
     case Proc.DomainGetInfo:
       return new XdrWriter().uint(RUNNING).uhyper(1024n).uhyper(1024n).uint(1).uhyper(0n).finish();
     default:

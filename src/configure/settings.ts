@@ -24,7 +24,7 @@ function parseSetting(setting: string): { path: string; value: string } | undefi
   return match ? { path: `${match[1]}@${match[2]}`, value: match[3] as string } : undefined;
 }
 
-async function loadOrNew(file: string, say: (line: string) => void): Promise<ConfigDocument> {
+function loadOrNew(file: string, say: (line: string) => void): ConfigDocument {
   try {
     return readConfigFile(file);
   } catch (err) {
@@ -38,7 +38,7 @@ async function loadOrNew(file: string, say: (line: string) => void): Promise<Con
 export async function applySettings(file: string, settings: readonly string[], output: Writable): Promise<number> {
   const say = (line: string): void => void output.write(`${line}\n`);
   try {
-    const document = await loadOrNew(file, say);
+    const document = loadOrNew(file, say);
     for (const setting of settings) {
       const parsed = parseSetting(setting);
       if (!parsed) throw new ConfigError(file, `--set ${setting}: expected BLOCK/.../KEY=VALUE, e.g. listeners/multicast/interface=virbr0`);

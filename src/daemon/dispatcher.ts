@@ -29,7 +29,7 @@ interface Deadline {
  */
 export const REQUEST_DEADLINE_MS = 25_000;
 /** Requests that name one domain and need the requester's permission for it. */
-const targeted = new Set<number>([Request.OFF, Request.ON, Request.REBOOT, Request.STATUS]);
+const targeted = new Set<number>([...FENCING_ACTIONS, Request.STATUS]);
 
 /**
  * Executes an authenticated request against the backend, for every listener alike. Requests for one VM

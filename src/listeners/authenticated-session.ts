@@ -34,8 +34,8 @@ export interface WireRequest {
 export function askEarly(admitted: Admission, who: Requester, wire: WireRequest, dispatcher: RequestExecutor): Promise<Answer> | undefined {
   const req = admitted.request;
   if (req.request !== Request.STATUS || wire.raw[FenceRequestLayout.hashType] === Hash.NONE) return undefined;
-  // From a microtask: after the connect the caller has just begun, which waits in Node's tick queue, so
-  // the peer hears from us before libvirt does.
+  // From a microtask: after what the caller starts next (the connect-back, or the session's challenge
+  // write), so the peer hears from us before libvirt does.
   const answer = Promise.resolve().then(() => dispatcher.execute(req, { ...who, protocol: wire.version }));
   // Awaited only if the exchange succeeds; a failure meanwhile is not an unhandled rejection.
   answer.catch(() => undefined);
