@@ -46,13 +46,29 @@ export class Dispatcher implements RequestExecutor {
   /** The deadlines of the requests in flight, all served by one timer armed for the earliest. */
   private readonly deadlines = new Set<Deadline>();
   private readonly deadlineTimer = new EarliestDeadlineTimer(() => this.expireDeadlines());
+  /** The backend once started; until then requests wait for `starting`, within their deadline. */
+  private backend: FenceBackend | undefined;
+  private readonly starting: Promise<FenceBackend>;
 
+  /**
+   * `backend` may still be starting (the daemon binds its listeners meanwhile): a request that comes in
+   * first waits for it, and is answered failure if it fails to start.
+   */
   constructor(
-    private readonly backend: FenceBackend,
+    backend: FenceBackend | Promise<FenceBackend>,
     private readonly permissions: () => StaticMap,
     private readonly log: Logger,
     private readonly deadlineMs = REQUEST_DEADLINE_MS,
-  ) {}
+  ) {
+    if (backend instanceof Promise) {
+      this.starting = backend;
+      // A failed start is the daemon's to report; requests waiting on it see the rejection themselves.
+      backend.then((b) => (this.backend = b)).catch(() => undefined);
+    } else {
+      this.backend = backend;
+      this.starting = Promise.resolve(backend);
+    }
+  }
 
   /** Whether the permission map lets `who` make this request (requests without a target always pass). */
   permits(req: RequestToExecute, who: Requester): boolean {
@@ -82,7 +98,7 @@ export class Dispatcher implements RequestExecutor {
       answer = await this.withinDeadline(work, req, outcome);
     } catch (err) {
       // Backends answer failures with 1; a throw is a bug or a dead connection: never report success.
-      this.log.error(`backend ${this.backend.name} failed on ${describe(req)}: ${(err as Error).message}`);
+      this.log.error(`backend ${this.backend?.name ?? '(not started)'} failed on ${describe(req)}: ${(err as Error).message}`);
       answer = code(Response.FAIL);
       outcome.reason = `backend error: ${(err as Error).message}`;
     }
@@ -157,13 +173,14 @@ export class Dispatcher implements RequestExecutor {
   private async run(req: RequestToExecute, who: Requester, outcome: Outcome): Promise<Answer> {
     const explain = (r: string) => (outcome.reason = r);
     const origin = { source: who.display, seqno: req.seqno, explain };
+    const b = this.backend ?? (await this.starting);
     switch (req.request) {
       case Request.NULL:
-        return code(await this.backend.null(req.domain));
+        return code(await b.null(req.domain));
       case Request.DEVSTATUS:
-        return code(await this.backend.devstatus());
+        return code(await b.devstatus());
       case Request.HOSTLIST: {
-        const list = await this.backend.hostList(origin);
+        const list = await b.hostList(origin);
         return { kind: 'hostlist', hosts: list.hosts.filter(this.permissions().visibleTo(who)), code: list.code };
       }
       case Request.OFF:
@@ -174,7 +191,6 @@ export class Dispatcher implements RequestExecutor {
           explain('no group gives this requester the domain');
           return code(Response.PERM);
         }
-        const b = this.backend;
         const op =
           req.request === Request.OFF
             ? () => b.off(req.domain, origin)

@@ -33,7 +33,7 @@ export class FenceDaemon {
 
   private constructor(
     private config: DaemonConfig,
-    private readonly backend: FenceBackend,
+    private readonly backend: Promise<FenceBackend>,
     private readonly keys: KeyRing,
     private readonly dispatcher: Dispatcher,
     private readonly recorder: RecordingExecutor,
@@ -48,12 +48,13 @@ export class FenceDaemon {
   static async start(config: DaemonConfig, log: Logger, options: { replayJournal?: string } = {}): Promise<FenceDaemon> {
     const keys = new KeyRing(log);
     keys.load(keyFilesOf(config.listeners));
+    const pool = new LibvirtConnectionPool(log);
+    // Begun first and awaited last: the backend's connection and handshake overlap loading and binding
+    // the listeners. A request that comes in before it is ready waits for it (Dispatcher).
+    const backend = retrying(config.waitForInit, log, `backend ${config.backend.module}`, () => createBackend(config.backend, log, pool));
+    backend.catch(() => undefined);
     // Only the code of the listeners configured here is loaded.
     const makers = await Promise.all(config.listeners.map((l) => loadListener(l)));
-    const pool = new LibvirtConnectionPool(log);
-    const backend = await retrying(config.waitForInit, log, `backend ${config.backend.module}`, () =>
-      createBackend(config.backend, log, pool),
-    );
     const permissions = { map: new StaticMap(config.groups) };
     const dispatcher = new Dispatcher(backend, () => permissions.map, log);
     const history = config.history.entries > 0 ? new FenceHistory(config.history.file, config.history.entries, log) : undefined;
@@ -80,6 +81,12 @@ export class FenceDaemon {
     );
     const daemon = new FenceDaemon(config, backend, keys, dispatcher, recorder, listeners, permissions, pool, replays, log);
     await daemon.startListeners();
+    try {
+      await backend;
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
     log.notice(
       `serving with backend ${config.backend.module} and ${listeners.length} listener(s): ${listeners.map((l) => l.name).join(', ')}`,
     );
@@ -192,7 +199,11 @@ export class FenceDaemon {
     await this.recorder.flushed();
     // Sessions that got their answers write them now; a peer that stalls its exchange is not waited for.
     await Promise.race([closed, sleep(ANSWER_FLUSH_MS, undefined, { ref: false })]);
-    await this.backend.close();
+    // A backend that failed to start holds nothing.
+    await this.backend.then(
+      (b) => b.close(),
+      () => undefined,
+    );
     await this.pool.closeAll();
     this.replays?.close();
     this.log.notice(this.loopDelay.finish());

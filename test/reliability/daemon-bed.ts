@@ -5,6 +5,7 @@
  * tell a refused request from a failure answer and count answers.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
@@ -89,4 +90,13 @@ export class DaemonBed {
     await this.daemon?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether a TCP connection to address:port is accepted. */
+export function accepts(port: number, address = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, address);
+    s.once('connect', () => resolve(true)).once('error', () => resolve(false));
+    s.once('connect', () => s.destroy());
+  });
 }

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { it } from 'node:test';
 import { Request, Response } from '../../src/protocol/index.js';
@@ -13,7 +12,7 @@ import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { runTool } from '../support/processes.js';
 import { needsSharedLibvirtd, skipUnless } from '../support/requirement.js';
 import { CaseTally } from './case-record.js';
-import { DaemonBed } from './daemon-bed.js';
+import { accepts, DaemonBed } from './daemon-bed.js';
 
 /** Exits within this long, or it was retrying (the retry interval is 5 s). */
 const PROMPT_EXIT_MS = 4_000;
@@ -78,15 +77,6 @@ it('retries a libvirtd that is not up yet, then serves', { skip: PrivateLibvirtd
 /** Whether this process runs in a network namespace like the one scripts/run-tests.sh makes: loopback only. */
 function inPrivateNetworkNamespace(): boolean {
   return Object.keys(networkInterfaces()).every((name) => name === 'lo');
-}
-
-/** Whether a TCP connection to address:port is accepted. */
-function accepts(port: number, address: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, address);
-    s.once('connect', () => resolve(true)).once('error', () => resolve(false));
-    s.once('connect', () => s.destroy());
-  });
 }
 
 it(

@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export class DaemonProcess {
   private text = '';
   private ended: string | undefined;
+  /** The exit status once it exited (null when a signal ended it). */
+  exitCode: number | null | undefined;
   private readonly exited: Promise<void>;
 
   private constructor(private readonly child: ChildProcess) {
@@ -19,6 +21,7 @@ export class DaemonProcess {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.ended = `exited (${code ?? signal})`;
+        this.exitCode = code;
         resolve();
       });
       child.once('error', (err) => {
