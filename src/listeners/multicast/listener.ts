@@ -1,11 +1,12 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { KeySource } from '../../core/request-gate.js';
 import type { Requester } from '../../core/requester.js';
 import type { HashType } from '../../protocol/constants.js';
 import { FENCE_REQUEST_SIZE, type FenceRequest } from '../../protocol/fence-request.js';
-import { connectWithin } from '../../util/connect.js';
+import { connectSocketWithin } from '../../util/connect.js';
 import { ExpiringSet } from '../../util/expiring-set.js';
 import { describeOwners, otherHolders } from '../../util/port-owner.js';
 import { StreamIO } from '../../util/stream-io.js';
@@ -43,6 +44,11 @@ export class MulticastListener implements Listener {
   readonly name: string;
   private socket: UdpSocket | undefined;
   private readonly failedConnectBacks = new ExpiringSet(FAILED_CONNECT_BACK_WINDOW_MS, MAX_FAILED_CONNECT_BACKS);
+  /**
+   * The next connect-back's socket, made (unconnected, no descriptor) once the previous session ended:
+   * building a socket object is a good part of a connect's cost, better paid while no client waits.
+   */
+  private spare: Socket | undefined = newConnectBackSocket();
 
   constructor(
     private readonly settings: MulticastSettings,
@@ -116,6 +122,7 @@ export class MulticastListener implements Listener {
   async stop(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
+    this.spare = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
@@ -159,8 +166,9 @@ export class MulticastListener implements Listener {
     const wire = { version, raw: msg };
     try {
       let socket;
-      // No keepalive: the connection lives seconds, far less than the kernel's first probe (2 h).
-      const connecting = connectWithin({ host: target, port: req.port, noDelay: true }, Timeouts.connectBack);
+      const spare = this.spare ?? newConnectBackSocket();
+      this.spare = undefined;
+      const connecting = connectSocketWithin(spare, { host: target, port: req.port }, Timeouts.connectBack);
       const early = askEarly(admitted, who, wire, this.ctx.dispatcher);
       try {
         socket = await connecting;
@@ -181,8 +189,18 @@ export class MulticastListener implements Listener {
       );
     } finally {
       release();
+      // The answer is out (or the session failed): the next connect-back's socket is made now.
+      if (this.socket) this.spare ??= newConnectBackSocket();
     }
   }
+}
+
+/**
+ * No Nagle delay on the answers (set at connect, as for the noDelay option of net.connect). No keepalive:
+ * the connection lives seconds, far less than the kernel's first probe (2 h).
+ */
+function newConnectBackSocket(): Socket {
+  return new Socket().setNoDelay(true);
 }
 
 /** One request's connect-back: the address and port called, and the request (its copies share these). */
