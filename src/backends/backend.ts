@@ -38,9 +38,11 @@ export interface FenceBackend {
    * The canonical (lowercase) UUID of the VM that `domain` (a name or a UUID) designates, or undefined
    * when the backend cannot find it now. The dispatcher serialises requests by it, so two requests that
    * name one VM differently never run at the same time. Never throws: a lookup that fails answers
-   * undefined (the request then runs under a lock keyed by the domain string).
+   * undefined (the request then runs under a lock keyed by the domain string). `origin` is the request's,
+   * the same object its off, on, reboot or status then gets: a backend may hand its lookup over to that
+   * call (and to no other request's).
    */
-  resolve(domain: string): Promise<string | undefined>;
+  resolve(domain: string, origin?: RequestOrigin): Promise<string | undefined>;
   /**
    * The `null` request (code 0), which needs no permission. What it means is the backend's to say: the
    * libvirt backend does nothing and answers 1, as the C one does.

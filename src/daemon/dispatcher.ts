@@ -199,7 +199,7 @@ export class Dispatcher implements RequestExecutor {
               : req.request === Request.REBOOT
                 ? () => b.reboot(req.domain, origin)
                 : () => b.status(req.domain, origin);
-        const uuid = await b.resolve(req.domain);
+        const uuid = await b.resolve(req.domain, origin);
         outcome.uuid = uuid;
         return code(await this.perDomain.run(uuid ?? `unresolved:${req.domain.toLowerCase()}`, op));
       }

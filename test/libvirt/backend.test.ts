@@ -182,10 +182,10 @@ describe('libvirt backend: a status after resolve uses the domain resolve found'
       const [client] = b.clients;
       const transient = ON.find((vm) => vm.name === 'vm-transient') as Vm;
       // Between the dispatcher's resolve and the status, the domain changes state, then disappears.
-      assert.equal(await b.resolve('vm-running'), uuid(1));
+      assert.equal(await b.resolve('vm-running', origin), uuid(1));
       await client!.destroy(await client!.lookupByName('vm-running'));
       assert.equal(await b.status('vm-running', origin), 2, 'shut off since resolve');
-      assert.equal(await b.resolve(transient.name), transient.uuid);
+      assert.equal(await b.resolve(transient.name, origin), transient.uuid);
       await client!.destroy(await client!.lookupByName(transient.name)); // a transient domain is gone once destroyed
       assert.equal(await b.status(transient.name, origin), 2, 'gone since resolve: no such domain, off');
     }));
@@ -193,26 +193,26 @@ describe('libvirt backend: a status after resolve uses the domain resolve found'
   it('asks the state of a name found before together with its lookup: one round trip to libvirtd', () =>
     withBackend([NODE], async (b) => {
       const calls = countCalls(b.clients[0]!);
-      assert.equal(await b.resolve('vm-paused'), uuid(3));
+      assert.equal(await b.resolve('vm-paused', origin), uuid(3));
       assert.equal(await b.status('vm-paused', origin), 0);
       assert.deepEqual(calls, { lookups: 1, states: 1 }, 'first time: the lookup, then the state');
-      assert.equal(await b.resolve('vm-paused'), uuid(3));
+      assert.equal(await b.resolve('vm-paused', origin), uuid(3));
       assert.deepEqual(calls, { lookups: 2, states: 2 }, 'the state asked beside the lookup');
       assert.equal(await b.status('vm-paused', origin), 0);
       assert.deepEqual(calls, { lookups: 2, states: 2 }, 'the status asked nothing more');
-      assert.equal(await b.resolve(SHUTOFF.name), SHUTOFF.uuid);
+      assert.equal(await b.resolve(SHUTOFF.name, origin), SHUTOFF.uuid);
       assert.equal(await b.status(SHUTOFF.name, origin), 2);
-      assert.equal(await b.resolve(SHUTOFF.name), SHUTOFF.uuid);
+      assert.equal(await b.resolve(SHUTOFF.name, origin), SHUTOFF.uuid);
       assert.equal(await b.status(SHUTOFF.name, origin), 2, 'the state asked beside the lookup is the answer');
     }));
 
   it('asks the state again when an off ran between the resolve and the status', () =>
     withBackend([NODE], async (b) => {
-      assert.equal(await b.resolve('vm-running'), uuid(1));
+      assert.equal(await b.resolve('vm-running', origin), uuid(1));
       assert.equal(await b.status('vm-running', origin), 0);
       // The dispatcher resolves a status while an off of the same domain runs; the status then waits its turn.
       const off = b.off('vm-running', origin);
-      assert.equal(await b.resolve('vm-running'), uuid(1));
+      assert.equal(await b.resolve('vm-running', origin), uuid(1));
       assert.equal(await off, 0);
       assert.equal(await b.status('vm-running', origin), 2, 'off since: the state asked with the lookup is not used');
     }));
@@ -221,7 +221,7 @@ describe('libvirt backend: a status after resolve uses the domain resolve found'
     withBackend([NODE], async (b) => {
       const [client] = b.clients;
       const transient = ON.find((vm) => vm.name === 'vm-transient') as Vm;
-      assert.equal(await b.resolve(transient.name), transient.uuid);
+      assert.equal(await b.resolve(transient.name, origin), transient.uuid);
       assert.equal(await b.status(transient.name, origin), 0);
       const old = await client!.lookupByName(transient.name);
       const xml = await client!.getXmlDesc(old);
@@ -230,9 +230,43 @@ describe('libvirt backend: a status after resolve uses the domain resolve found'
       assert.notEqual(again, xml);
       await client!.createXml(again);
       const calls = countCalls(client!);
-      assert.equal(await b.resolve(transient.name), uuid(9));
+      assert.equal(await b.resolve(transient.name, origin), uuid(9));
       assert.equal(await b.status(transient.name, origin), 0);
       assert.deepEqual(calls, { lookups: 1, states: 2 }, 'the guess (the old UUID) failed; the state of the new one was asked');
+    }));
+
+  it('hands each request its own lookup: statuses of one domain resolved together take one round trip each', () =>
+    withBackend([NODE], async (b) => {
+      assert.equal(await b.resolve('vm-paused', origin), uuid(3));
+      assert.equal(await b.status('vm-paused', origin), 0);
+      const calls = countCalls(b.clients[0]!);
+      // All nodes asking the status of one victim at once: the dispatcher resolves them all, then each
+      // status runs in turn (serialised per domain).
+      const origins = [1, 2, 3, 4].map((seqno) => ({ ...origin, seqno }));
+      assert.deepEqual(
+        await Promise.all(origins.map((o) => b.resolve('vm-paused', o))),
+        origins.map(() => uuid(3)),
+      );
+      assert.deepEqual(calls, { lookups: 4, states: 4 }, 'each lookup with the state beside it');
+      for (const o of origins) assert.equal(await b.status('vm-paused', o), 0);
+      assert.deepEqual(calls, { lookups: 4, states: 4 }, 'no status asked anything more');
+    }));
+
+  it("never hands a request another request's lookup", () =>
+    withBackend([NODE], async (b) => {
+      const [client] = b.clients;
+      const [first, second] = [1, 2].map((seqno) => ({ ...origin, seqno }));
+      assert.equal(await b.resolve('vm-running', first), uuid(1));
+      assert.equal(await b.status('vm-running', first!), 0);
+      assert.equal(await b.resolve('vm-running', first), uuid(1));
+      await client!.destroy(await client!.lookupByName('vm-running'));
+      const calls = countCalls(client!);
+      // The second request resolved nothing (as if its lookup failed): it looks the domain up itself.
+      assert.equal(await b.status('vm-running', second!), 2, 'shut off: asked now, not taken from the first request');
+      assert.deepEqual(calls, { lookups: 1, states: 1 });
+      // A lookup resolve() made for another domain is not this call's either.
+      assert.equal(await b.status('vm-paused', first!), 0);
+      assert.deepEqual(calls, { lookups: 2, states: 2 });
     }));
 });
 

@@ -145,20 +145,24 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
     });
     try {
       // Handed-over lookups are checked against libvirt: a destroy since the lookup shows as off.
-      assert.equal(await backend.resolve('vm-running'), '6a7e0001-0000-4000-8000-00000000aa01');
+      assert.equal(await backend.resolve('vm-running', origin), '6a7e0001-0000-4000-8000-00000000aa01');
       assert.equal(await backend.off('vm-running', origin), 0);
-      assert.equal(await backend.resolve('vm-running'), '6a7e0001-0000-4000-8000-00000000aa01');
+      assert.equal(await backend.resolve('vm-running', origin), '6a7e0001-0000-4000-8000-00000000aa01');
       assert.equal(await backend.status('vm-running', origin), 2);
       assert.equal(await backend.on('vm-running', origin), 0);
 
       // Lookups left over (resolved, then libvirtd died before the request ran) must not stand in for libvirt.
-      for (const name of ['vm-running', 'vm-paused', 'vm-shutoff']) await backend.resolve(name);
+      // Each request's own: the dispatcher hands resolve() and the call that follows the same origin.
+      const [running, paused, shutoff] = [1, 2, 3].map((seqno) => ({ ...origin, seqno }));
+      await backend.resolve('vm-running', running);
+      await backend.resolve('vm-paused', paused);
+      await backend.resolve('vm-shutoff', shutoff);
       const disconnected = nextEvent(backend.clients[0]!, 'disconnected');
       await daemon.kill('SIGKILL');
       await disconnected;
-      assert.equal(await backend.status('vm-running', origin), 1, 'status of a running VM with libvirtd down');
-      assert.equal(await backend.off('vm-paused', origin), 1, 'off with libvirtd down');
-      assert.equal(await backend.reboot('vm-shutoff', origin), 1, 'reboot of a shut-off VM with libvirtd down');
+      assert.equal(await backend.status('vm-running', running!), 1, 'status of a running VM with libvirtd down');
+      assert.equal(await backend.off('vm-paused', paused!), 1, 'off with libvirtd down');
+      assert.equal(await backend.reboot('vm-shutoff', shutoff!), 1, 'reboot of a shut-off VM with libvirtd down');
     } finally {
       await backend.close();
       await daemon.launch();

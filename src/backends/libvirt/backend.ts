@@ -75,16 +75,13 @@ interface Located {
 /** Why a domain was not found: nowhere, or some connection could not be asked (and why not, for the audit line). */
 type NotFound = 'missing' | { unavailable: string };
 
-/**
- * Lookups resolve() made that the next request for the same domain takes instead of looking it up again
- * (the dispatcher resolves every request first: one libvirt round trip less per request). Each is taken
- * once and checked against libvirt before use; bounded, in case resolved domains are never asked for.
- * The same bound holds the domains last found per name (see `seen`).
- */
-const MAX_HANDED_OVER = 1024;
+/** Bound of the domains last found per name (see `seen`), in case names are never asked for again. */
+const MAX_SEEN = 1024;
 
 /** A lookup handed over by resolve(), with the state libvirt gave while the lookup was under way. */
 interface HandedOver {
+  /** The domain string resolve() was asked: the request's later call must name the same. */
+  domain: string;
   found: Found;
   /** The state asked for alongside the lookup (undefined: not asked, or not usable); see resolve(). */
   state: Promise<number | undefined> | undefined;
@@ -97,7 +94,15 @@ export class LibvirtBackend implements FenceBackend {
   private readonly pollIntervalMs: number;
   private readonly rebootWaitMs: number;
   private readonly ownsClients: boolean;
-  private readonly handedOver = new Map<string, HandedOver>();
+  /**
+   * The lookup resolve() made for a request, taken by that request's own off, on, reboot or status
+   * instead of looking the domain up again (the dispatcher resolves every request first: one libvirt
+   * round trip less per request). Keyed by the request (its origin), not by the domain: requests for
+   * one domain that arrive together (all nodes asking the status of one victim) each take their own,
+   * where one slot per domain left all but one to look it up again. Each is taken once and checked
+   * against libvirt before use; an entry never taken goes with its request.
+   */
+  private readonly handedOver = new WeakMap<RequestOrigin, HandedOver>();
   /**
    * The domain each name or UUID was last found as: only a guess of which UUID to ask the state of
    * while the lookup that confirms it is under way, never an answer (see resolve()).
@@ -159,13 +164,14 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   /**
-   * Looks the domain up for the dispatcher and hands the lookup over to the request that follows. When
-   * the name was found before, the state of that domain is asked for in the same round trip as the
-   * lookup, and kept only if the lookup answers the same domain on the same connection: the state is
-   * libvirt's, asked now, and the earlier lookup only chose which UUID to ask it of. A status thus costs
-   * one round trip to libvirtd instead of two (lookup, then state).
+   * Looks the domain up for the dispatcher and hands the lookup over to the same request's (`origin`'s)
+   * off, on, reboot or status, which the dispatcher calls next. When the name was found before, the
+   * state of that domain is asked for in the same round trip as the lookup, and kept only if the lookup
+   * answers the same domain on the same connection: the state is libvirt's, asked now, and the earlier
+   * lookup only chose which UUID to ask it of. A status thus costs one round trip to libvirtd instead of
+   * two (lookup, then state), also when many requests for one domain arrive together.
    */
-  async resolve(domain: string): Promise<string | undefined> {
+  async resolve(domain: string, origin?: RequestOrigin): Promise<string | undefined> {
     const guess = this.seen.get(domain);
     const changes = this.changes;
     const early = guess && this.stateOf(guess, { gone: undefined }, 'quiet').then((s) => s ?? undefined);
@@ -174,13 +180,12 @@ export class LibvirtBackend implements FenceBackend {
       this.seen.delete(domain);
       return undefined;
     }
-    if (this.handedOver.size >= MAX_HANDED_OVER) this.handedOver.clear();
-    if (this.seen.size >= MAX_HANDED_OVER) this.seen.clear();
+    if (this.seen.size >= MAX_SEEN) this.seen.clear();
     const same = guess !== undefined && sameDomain(guess, found);
     // The object found before stays while it is the same domain: its call arguments are encoded once.
     this.seen.set(domain, same ? guess : found);
     const state = same ? early : undefined;
-    this.handedOver.set(domain, { found, state, changes });
+    if (origin) this.handedOver.set(origin, { domain, found, state, changes });
     return found.dom.uuid.toLowerCase();
   }
 
@@ -203,7 +208,7 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   async status(domain: string, origin: RequestOrigin): Promise<number> {
-    const located = await this.locate(domain, 'early state');
+    const located = await this.locate(domain, origin, 'early state');
     if (located === 'missing') {
       // Off, as C answers (agents and fencers rely on it); but a mistyped port= must not pass unnoticed.
       this.log.warn(`status of '${domain}' (${describe(origin)}): no such domain, answering off`);
@@ -227,7 +232,7 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   private async offNow(domain: string, origin: RequestOrigin): Promise<number> {
-    const located = await this.locate(domain);
+    const located = await this.locate(domain, origin);
     if (!isLocated(located)) return this.notFound('off', domain, located, origin);
     const { found, state } = located;
     if (state === DomainState.SHUTOFF) {
@@ -238,7 +243,7 @@ export class LibvirtBackend implements FenceBackend {
   }
 
   private async onNow(domain: string, origin: RequestOrigin): Promise<number> {
-    const located = await this.locate(domain);
+    const located = await this.locate(domain, origin);
     if (!isLocated(located)) return this.notFound('on', domain, located, origin);
     const { found, state } = located;
     if (state !== null && state !== DomainState.SHUTOFF) {
@@ -255,7 +260,7 @@ export class LibvirtBackend implements FenceBackend {
    * destroy is confirmed, whether or not the restart works (like C); a failed restart is logged as an error.
    */
   private async rebootNow(domain: string, origin: RequestOrigin): Promise<number> {
-    const located = await this.locate(domain);
+    const located = await this.locate(domain, origin);
     if (!isLocated(located)) return this.notFound('reboot', domain, located, origin);
     const { found, state } = located;
     const { client, dom } = found;
@@ -339,8 +344,8 @@ export class LibvirtBackend implements FenceBackend {
    * The domain and its state: from the lookup resolve() handed over, else looked up now. Only a status
    * takes the state asked for alongside the lookup: an action acts on the state it asks for itself.
    */
-  private async locate(domain: string, early?: 'early state'): Promise<Located | NotFound> {
-    const current = await this.takeHandedOver(domain, early !== undefined);
+  private async locate(domain: string, origin: RequestOrigin, early?: 'early state'): Promise<Located | NotFound> {
+    const current = await this.takeHandedOver(domain, origin, early !== undefined);
     if (current) return current;
     const found = await this.find(domain);
     return isFound(found) ? { found, state: await this.stateOf(found) } : found;
@@ -354,10 +359,14 @@ export class LibvirtBackend implements FenceBackend {
    * again under a new UUID), or when libvirt cannot give the state: the caller then looks it up afresh,
    * which tells "unreachable" (failure) from "state unknown", where an old lookup cannot.
    */
-  private async takeHandedOver(domain: string, early: boolean): Promise<{ found: Found; state: number } | undefined> {
-    const handed = this.handedOver.get(domain);
-    if (!handed) return undefined;
-    this.handedOver.delete(domain);
+  private async takeHandedOver(
+    domain: string,
+    origin: RequestOrigin,
+    early: boolean,
+  ): Promise<{ found: Found; state: number } | undefined> {
+    const handed = this.handedOver.get(origin);
+    this.handedOver.delete(origin);
+    if (handed?.domain !== domain) return undefined;
     const { found } = handed;
     const asked = early && handed.changes === this.changes && handed.state ? await handed.state : undefined;
     const state = asked ?? (await this.stateOf(found, { gone: null }, 'quiet'));
