@@ -42,7 +42,7 @@ export interface FenceBackend {
    * the same object its off, on, reboot or status then gets: a backend may hand its lookup over to that
    * call (and to no other request's).
    */
-  resolve(domain: string, origin?: RequestOrigin): Promise<string | undefined>;
+  resolve(domain: string, origin: RequestOrigin): Promise<string | undefined>;
   /**
    * The `null` request (code 0), which needs no permission. What it means is the backend's to say: the
    * libvirt backend does nothing and answers 1, as the C one does.

@@ -60,14 +60,9 @@ export class Dispatcher implements RequestExecutor {
     private readonly log: Logger,
     private readonly deadlineMs = REQUEST_DEADLINE_MS,
   ) {
-    if (backend instanceof Promise) {
-      this.starting = backend;
-      // A failed start is the daemon's to report; requests waiting on it see the rejection themselves.
-      backend.then((b) => (this.backend = b)).catch(() => undefined);
-    } else {
-      this.backend = backend;
-      this.starting = Promise.resolve(backend);
-    }
+    this.starting = Promise.resolve(backend);
+    // A failed start is the daemon's to report; requests waiting on it see the rejection themselves.
+    this.starting.then((b) => (this.backend = b)).catch(() => undefined);
   }
 
   /** Whether the permission map lets `who` make this request (requests without a target always pass). */

@@ -255,17 +255,18 @@ describe('libvirt backend: a status after resolve uses the domain resolve found'
   it("never hands a request another request's lookup", () =>
     withBackend([NODE], async (b) => {
       const [client] = b.clients;
-      const [first, second] = [1, 2].map((seqno) => ({ ...origin, seqno }));
+      const first = { ...origin, seqno: 1 };
+      const second = { ...origin, seqno: 2 };
       assert.equal(await b.resolve('vm-running', first), uuid(1));
-      assert.equal(await b.status('vm-running', first!), 0);
+      assert.equal(await b.status('vm-running', first), 0);
       assert.equal(await b.resolve('vm-running', first), uuid(1));
       await client!.destroy(await client!.lookupByName('vm-running'));
       const calls = countCalls(client!);
       // The second request resolved nothing (as if its lookup failed): it looks the domain up itself.
-      assert.equal(await b.status('vm-running', second!), 2, 'shut off: asked now, not taken from the first request');
+      assert.equal(await b.status('vm-running', second), 2, 'shut off: asked now, not taken from the first request');
       assert.deepEqual(calls, { lookups: 1, states: 1 });
       // A lookup resolve() made for another domain is not this call's either.
-      assert.equal(await b.status('vm-paused', first!), 0);
+      assert.equal(await b.status('vm-paused', first), 0);
       assert.deepEqual(calls, { lookups: 2, states: 2 });
     }));
 });

@@ -153,16 +153,18 @@ describe('libvirt client and backend across libvirtd faults', { skip: PrivateLib
 
       // Lookups left over (resolved, then libvirtd died before the request ran) must not stand in for libvirt.
       // Each request's own: the dispatcher hands resolve() and the call that follows the same origin.
-      const [running, paused, shutoff] = [1, 2, 3].map((seqno) => ({ ...origin, seqno }));
+      const running = { ...origin, seqno: 1 };
+      const paused = { ...origin, seqno: 2 };
+      const shutoff = { ...origin, seqno: 3 };
       await backend.resolve('vm-running', running);
       await backend.resolve('vm-paused', paused);
       await backend.resolve('vm-shutoff', shutoff);
       const disconnected = nextEvent(backend.clients[0]!, 'disconnected');
       await daemon.kill('SIGKILL');
       await disconnected;
-      assert.equal(await backend.status('vm-running', running!), 1, 'status of a running VM with libvirtd down');
-      assert.equal(await backend.off('vm-paused', paused!), 1, 'off with libvirtd down');
-      assert.equal(await backend.reboot('vm-shutoff', shutoff!), 1, 'reboot of a shut-off VM with libvirtd down');
+      assert.equal(await backend.status('vm-running', running), 1, 'status of a running VM with libvirtd down');
+      assert.equal(await backend.off('vm-paused', paused), 1, 'off with libvirtd down');
+      assert.equal(await backend.reboot('vm-shutoff', shutoff), 1, 'reboot of a shut-off VM with libvirtd down');
     } finally {
       await backend.close();
       await daemon.launch();

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Request, Response } from '../../src/protocol/index.js';
+import { Hash, Request, Response } from '../../src/protocol/index.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
+import { signedRequest, tcpExchange } from '../support/raw-client.js';
 import { accepts, DaemonBed } from './daemon-bed.js';
 
 /** Starts the daemon against a stopped libvirtd and waits until its TCP listener accepts. */
@@ -27,11 +27,11 @@ it(
     const bed = new DaemonBed({ port: 24761, backendUri: libvirtd.uri('/default') });
     try {
       await listeningBeforeBackend(bed, libvirtd);
-      const asked = bed.ask(Request.STATUS, 'test', 15_000);
-      // Lets the request reach the daemon and wait there before libvirtd resumes.
-      await sleep(300);
-      libvirtd.signal('SIGCONT');
-      assert.deepEqual(await asked, { kind: 'code', code: Response.SUCCESS }, bed.daemon?.output());
+      // libvirtd resumes only once the daemon has admitted the request (the challenge-response is done),
+      // so the request is waiting for the backend when it does.
+      const packet = signedRequest({ request: Request.STATUS, domain: 'test' }, bed.key);
+      const got = await tcpExchange(bed.options.port, packet, bed.key, Hash.SHA256, 15_000, () => libvirtd.signal('SIGCONT'));
+      assert.deepEqual(got, { kind: 'code', code: Response.SUCCESS }, bed.daemon?.output());
       await bed.daemon?.waitForOutput(/serving with backend libvirt/);
       assert.deepEqual(await bed.ask(Request.STATUS, 'no-such-domain'), { kind: 'code', code: Response.OFF });
     } finally {

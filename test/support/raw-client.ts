@@ -54,23 +54,42 @@ async function readAnswer(io: StreamIO, timeoutMs: number): Promise<Outcome> {
 }
 
 /** Sends a request over TCP and runs the client side; a dropped request shows as 'closed'. */
-export async function tcpExchange(port: number, packet: Buffer, key: AuthKey, auth: HashType, timeoutMs = 5000): Promise<Outcome> {
+export async function tcpExchange(
+  port: number,
+  packet: Buffer,
+  key: AuthKey,
+  auth: HashType,
+  timeoutMs = 5000,
+  proven?: () => void,
+): Promise<Outcome> {
   const socket = connect(port, '127.0.0.1');
   try {
     await once(socket, 'connect');
   } catch {
     return { kind: 'closed', received: 0 };
   }
-  return exchangeOn(socket, packet, key, auth, timeoutMs);
+  return exchangeOn(socket, packet, key, auth, timeoutMs, proven);
 }
 
-/** The client side on a connected stream (a socket, or an in-memory stream in the unit tier). */
-export async function exchangeOn(socket: Duplex, packet: Buffer | null, key: AuthKey, auth: HashType, timeoutMs: number): Promise<Outcome> {
+/**
+ * The client side on a connected stream (a socket, or an in-memory stream in the unit tier). `proven`
+ * runs once the challenge-response both ways succeeded, before the answer is read: by then the daemon
+ * has admitted the request.
+ */
+export async function exchangeOn(
+  socket: Duplex,
+  packet: Buffer | null,
+  key: AuthKey,
+  auth: HashType,
+  timeoutMs: number,
+  proven?: () => void,
+): Promise<Outcome> {
   // A daemon writes a host list as fast as it can: room for thousands of records read one by one.
   const io = new StreamIO(socket, 4 << 20);
   try {
     if (packet) await io.write(packet, timeoutMs);
     await challengeAsClient(io, key, auth, timeoutMs);
+    proven?.();
     return await readAnswer(io, timeoutMs);
   } catch {
     return { kind: 'closed', received: 0 };

@@ -171,7 +171,7 @@ export class LibvirtBackend implements FenceBackend {
    * lookup only chose which UUID to ask it of. A status thus costs one round trip to libvirtd instead of
    * two (lookup, then state), also when many requests for one domain arrive together.
    */
-  async resolve(domain: string, origin?: RequestOrigin): Promise<string | undefined> {
+  async resolve(domain: string, origin: RequestOrigin): Promise<string | undefined> {
     const guess = this.seen.get(domain);
     const changes = this.changes;
     const early = guess && this.stateOf(guess, { gone: undefined }, 'quiet').then((s) => s ?? undefined);
@@ -185,7 +185,7 @@ export class LibvirtBackend implements FenceBackend {
     // The object found before stays while it is the same domain: its call arguments are encoded once.
     this.seen.set(domain, same ? guess : found);
     const state = same ? early : undefined;
-    if (origin) this.handedOver.set(origin, { domain, found, state, changes });
+    this.handedOver.set(origin, { domain, found, state, changes });
     return found.dom.uuid.toLowerCase();
   }
 
