@@ -9,15 +9,12 @@ import { AuthKey } from '../src/auth/keyed-hash.js';
 import { Hash, Request } from '../src/protocol/index.js';
 import { configText } from '../test/support/daemon-config-text.js';
 import { DaemonProcess } from '../test/support/daemon-process.js';
-import { C_DAEMON, REPO } from '../test/support/processes.js';
+import { C_DAEMON, OUR_DAEMON_BUNDLE } from '../test/support/processes.js';
 import { signedRequest, tcpExchange, type Outcome } from '../test/support/raw-client.js';
 import { nodeXml, type TestDomain } from '../test/serial/node-xml.js';
 
 export type Daemon = 'C' | 'ours';
 export const DAEMONS: readonly Daemon[] = ['C', 'ours'];
-
-/** Ours as installed: the bundle run through its own shebang line, so the Node flags there apply. */
-const OURS = { command: `${REPO}dist/fence_virtd`, args: [] as string[] };
 
 export const KEY_BYTES = Buffer.from('benchmark key 0123456789abcdef');
 export const KEY = new AuthKey(KEY_BYTES);
@@ -55,11 +52,18 @@ export function startDaemon(
   listeners: Record<string, Record<string, string>>,
   uri: string,
   args: readonly string[] = [],
+  /**
+   * stdbuf execs the C daemon (same PID) with line-buffered output, so its lines arrive when printed.
+   * Without, it runs as installed: a start then does not pay stdbuf's own exec and preloaded library.
+   */
+  lineBuffered = true,
 ) {
   const conf = join(dir.path, `${name}.conf`);
   writeFileSync(conf, configText({ listeners, backendUri: uri }), { mode: 0o600 });
-  // stdbuf execs the C daemon (same PID) with line-buffered output, so its lines arrive when printed.
-  const bin = which === 'C' ? { command: 'stdbuf', args: ['-oL', '-eL', C_DAEMON.command] } : OURS;
+  const c = lineBuffered ? { command: 'stdbuf', args: ['-oL', '-eL', C_DAEMON.command] } : { command: C_DAEMON.command, args: [] };
+  // Ours as the RPM installs it: node runs the loader, as the package's `#!/usr/bin/node` line does (the
+  // development build's `#!/usr/bin/env node` adds an exec of env, about 2 ms of a start here).
+  const bin = which === 'C' ? c : OUR_DAEMON_BUNDLE;
   // Both run with the environment systemd gives a service (PATH only), not this shell's: a variable such as
   // NODE_EXTRA_CA_CERTS, set on these machines, makes every Node process parse a CA bundle at start
   // (about 90 ms and 2 MB here), which the installed daemon never does.

@@ -21,7 +21,8 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
   /** Seconds from spawn to the first right answer; with `memory`, RSS 1 s and 10 s later too. */
   const startOnce = async (d: Daemon, memory: boolean): Promise<number> => {
     const t0 = performance.now();
-    const daemon = startDaemon(d, dir, `${d}-startup`, tcpListener(dir, PORT), uri);
+    // Both as installed (the start figure needs no output line).
+    const daemon = startDaemon(d, dir, `${d}-startup`, tcpListener(dir, PORT), uri, [], false);
     try {
       for (;;) {
         const o = await tcpAsk(PORT, Request.STATUS, 'vm-0001', 1_000);

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { applyCommandLineOverrides, loadDaemonConfig } from '../daemon-config/index.js';
+import { startBuiltinsOf } from '../listeners/registry.js';
 import { createLogger, type LogSink } from '../util/log.js';
 import { stderrSink } from '../util/stderr-sink.js';
 import { COMPATIBLE_WITH, VERSION } from '../version.js';
@@ -72,7 +73,7 @@ export async function runDaemon(argv: readonly string[], argv0: string): Promise
   if (!config.foreground && !isChild) return (await import('./background-parent.js')).backgroundParent(argv);
 
   // Before the listeners start: a serial listener's scan of many guests would grow it at once.
-  setRuntimeV8Flags();
+  setRuntimeV8Flags(startBuiltinsOf(config.listeners));
   notifier = SystemdNotifier.fromEnvironment(process.env, log);
   const pidFile = new PidFile(opts.pidFile, program);
   try {

@@ -43,8 +43,13 @@ export class ReplayJournal extends ExpiringSet {
   /** The journal at `path`, with what it held restored (a missing or damaged file is an empty memory). */
   static open(path: string, lifetimeMs: number, maxSize: number, log: Logger): ReplayJournal {
     const journal = new ReplayJournal(path, lifetimeMs, maxSize, log);
-    journal.restore();
-    journal.compact();
+    // Rewritten only when it holds lines that no longer count (forgotten, expired, damaged) or ends in
+    // the part of a line a killed process left, which the next line appended would join. Otherwise
+    // opened for appending: a restart with a clean journal writes nothing (on a disk, replacing the
+    // file by a rename makes the file system write it out at once), and a journal that cannot be
+    // written is still reported at start.
+    if (journal.restore()) journal.compact();
+    else journal.openFile();
     return journal;
   }
 
@@ -58,21 +63,25 @@ export class ReplayJournal extends ExpiringSet {
     this.append(`-${Buffer.from(member, 'latin1').toString('hex')}`);
   }
 
-  private restore(): void {
+  /** Restores what the file holds; answers whether the file should be rewritten. */
+  private restore(): boolean {
     let text: string;
     try {
       text = readFileSync(this.path, 'latin1');
     } catch {
-      return; // first start, or the file was removed: nothing to restore
+      return false; // first start, or the file was removed: nothing to restore
     }
     const now = Date.now();
-    for (const line of text.split('\n')) {
+    const lines = text.split('\n').filter((line) => line !== '');
+    for (const line of lines) {
       const added = /^\+(\d+) ([0-9a-f]+)$/.exec(line);
       const removed = /^-([0-9a-f]+)$/.exec(line);
       if (added && Number(added[1]) > now) super.add(Buffer.from(added[2] as string, 'hex').toString('latin1'), Number(added[1]));
       else if (removed) super.delete(Buffer.from(removed[1] as string, 'hex').toString('latin1'));
     }
+    this.lines = lines.length;
     this.log.info(`restored ${this.size} replay fingerprint(s) from ${this.path}`);
+    return lines.length > this.size || (text !== '' && !text.endsWith('\n'));
   }
 
   private compact(): void {
@@ -106,6 +115,14 @@ export class ReplayJournal extends ExpiringSet {
     try {
       this.fd ??= openSync(this.path, 'a', 0o600);
       writeSync(this.fd, text);
+    } catch (err) {
+      this.warnOnce(err as Error);
+    }
+  }
+
+  private openFile(): void {
+    try {
+      this.fd = openSync(this.path, 'a', 0o600);
     } catch (err) {
       this.warnOnce(err as Error);
     }

@@ -1,16 +1,11 @@
-import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { trimMalloc } from '../native/malloc-trim.js';
 import { enableHeapSettle } from '../util/heap-settle.js';
+import { loadBuiltin } from '../util/lazy-builtins.js';
 
 /**
- * The Node built-ins that load only once the listeners start: net's listen() loads dns, and cluster,
- * which loads child_process.
- */
-const LOADED_BY_LISTEN = ['node:dns', 'node:cluster'];
-
-/**
- * The serving daemon's V8 flags, set at run time.
+ * The serving daemon's V8 flags, set at run time, once `builtins` are loaded: the Node built-ins its
+ * listeners load only when they start (ListenerModule.startBuiltins).
  *
  * The young generation stays at its initial size (two 1 MB semi-spaces). A
  * burst (the start-up scan of many guests, a host list of thousands of domains) would otherwise grow
@@ -23,9 +18,8 @@ const LOADED_BY_LISTEN = ['node:dns', 'node:cluster'];
  * loaded first. The growth factor is read at each growth of the young generation, so a change at run
  * time applies (the maximum size is fixed when the heap is set up).
  */
-export function setRuntimeV8Flags(): void {
-  const load = createRequire(import.meta.url);
-  for (const id of LOADED_BY_LISTEN) load(id);
+export function setRuntimeV8Flags(builtins: Iterable<string>): void {
+  for (const id of builtins) loadBuiltin(id);
   setFlagsFromString('--semi-space-growth-factor=1');
   // Hot functions are optimised after fewer calls: 15-20 % less CPU per request over a daemon's first
   // ~1,600 requests, the same once warm (bench/results/hot-path.md, fourth round).

@@ -48,6 +48,12 @@ export interface ListenerModule<C extends ListenerSettingsBase> {
   /** Its `--check` lines; `libvirt` is the view of its own libvirt connection, when that answered. */
   check(config: C, report: CheckReport, libvirt: LibvirtView | undefined): Promise<void>;
   /**
+   * The Node built-ins its listener loads when it starts that the rest of the daemon does not (none if
+   * absent). The daemon loads them before it sets its run-time V8 flags (src/daemon/v8-runtime-flags.ts):
+   * a built-in loaded after that is compiled from source instead of from Node's code cache.
+   */
+  readonly startBuiltins?: readonly string[];
+  /**
    * Loads the code that runs this listener and answers its maker. Kept apart from reading the
    * configuration so that a daemon loads, at start, only the listeners it is configured with.
    */

@@ -34,6 +34,11 @@ export async function loadListener(config: ListenerConfig): Promise<(deps: Liste
   return (deps) => make(config, deps);
 }
 
+/** The Node built-ins the configured listeners load when they start (ListenerModule.startBuiltins). */
+export function startBuiltinsOf(listeners: readonly ListenerConfig[]): Set<string> {
+  return new Set(listeners.flatMap((l) => listenerModule(l).startBuiltins ?? []));
+}
+
 /**
  * The key file of each configured listener that needs one, by listener name; the serial listener uses
  * none (the C daemon still demanded one).

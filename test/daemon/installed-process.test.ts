@@ -67,6 +67,29 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
     assert.equal(script.cachedDataRejected, false);
   });
 
+  it('loads the Node built-ins its listeners start with from the code cache Node ships for them', async () => {
+    // The daemon sets V8 flags once started (src/daemon/v8-runtime-flags.ts); Node then compiles a built-in
+    // loaded later from source. NODE_DEBUG_NATIVE=CODE_CACHE has Node say, for each built-in it compiles,
+    // whether its code cache was accepted. perf_hooks is loaded later on purpose: at the first sample of
+    // the event-loop delay, after the start.
+    const both = join(dir, 'tcp-and-multicast.conf');
+    const listeners = {
+      tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile },
+      multicast: { address: '225.0.0.12', port: String(FENCE_PORT), interface: 'lo', key_file: keyFile },
+    };
+    await writeFile(both, configText({ listeners, backendUri: 'test+unix:///default' }), { mode: 0o600 });
+    const daemon = DaemonProcess.start(INSTALLED, ['-F', '-f', both, '-p', join(dir, 'cache.pid')], { NODE_DEBUG_NATIVE: 'CODE_CACHE' });
+    try {
+      await daemon.waitForOutput(/serving with backend libvirt and 2 listener/);
+      const compiled = [...daemon.output().matchAll(/^Code cache of (\S+) .* is (accepted|rejected)$/gm)];
+      assert.ok(compiled.some(([, id]) => id === 'dgram'), 'the multicast listener loaded dgram');
+      const rejected = compiled.filter(([, id, verdict]) => verdict === 'rejected' && !/^(perf_hooks|internal\/perf\/|internal\/histogram)/.test(id!));
+      assert.deepEqual(rejected.map(([, id]) => id), []);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it('leaves no import() of a module outside the bundle, which fails in a script compiled by its loader', async () => {
     // esbuild turns import() of the bundle's own modules into initialisers; one of anything else stays.
     assert.doesNotMatch(await readFile(`${REPO}dist/fence_virtd.main.js`, 'utf8'), /\bimport\(\s*["'`]/);

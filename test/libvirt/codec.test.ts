@@ -178,6 +178,13 @@ describe('URI resolution', () => {
       openUri: 'test:///default',
     });
     assert.equal(resolveUri('qemu:///system?mode=legacy&foo=bar', env()).openUri, 'qemu:///system?foo=bar');
+    // Parameters split on & and ;, decoded (+ is a space); the kept ones passed on as written.
+    assert.deepEqual(resolveUri('Test+UNIX:///default?no_tty=1;socket=/tmp/a%20b+c&x=%41', env()), {
+      uri: 'Test+UNIX:///default?no_tty=1;socket=/tmp/a%20b+c&x=%41',
+      socketPath: '/tmp/a b c',
+      openUri: 'test:///default?x=%41',
+    });
+    assert.equal(resolveUri('qemu:///system?name=qemu%3A%2F%2F%2Fsession&mode', env()).openUri, 'qemu:///session');
   });
 
   it('refuses URIs that need a network transport or a remote host, naming the URI', () => {
@@ -187,6 +194,7 @@ describe('URI resolution', () => {
       'qemu+tls://host/system',
       'qemu://host/system',
       'qemu+ssh:///system',
+      'qemu://user@host:22/system',
     ]) {
       assert.throws(
         () => resolveUri(uri, env()),

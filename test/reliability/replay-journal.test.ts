@@ -1,6 +1,6 @@
 /** The replay journal: what one process remembered, a new one restores; forgotten and expired entries stay gone. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -26,6 +26,30 @@ it('restores what was remembered and not forgotten, and drops what expired', () 
   assert.equal(second.has('forgotten'), false);
   assert.equal(second.has('expired'), false);
   assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 1, 'compacted at open');
+});
+
+it('opens a clean journal as it is, and rewrites one that ends in part of a line', () => {
+  const path = join(dir, 'clean.replay');
+  const until = Date.now() + 60_000;
+  writeFileSync(path, `+${until} 6f6e65\n+${until} 74776f\n`);
+  const inode = statSync(path).ino;
+  const clean = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  assert.equal(clean.size, 2);
+  assert.equal(statSync(path).ino, inode, 'not replaced');
+  clean.add('three');
+  clean.close();
+  assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 3, 'appended to');
+
+  // A process killed in the middle of a write left `+UNTIL 6f` without its end of line.
+  writeFileSync(path, `+${until} 6f6e65\n+${until} 6f`);
+  const torn = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  torn.add('four');
+  torn.close();
+  const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  assert.equal(lines.length, 3, 'the torn line rewritten as its own line, the new one after it');
+  const reopened = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  assert.equal(reopened.has('one'), true);
+  assert.equal(reopened.has('four'), true);
 });
 
 it('ignores damaged lines, and keeps working in memory when the file cannot be written', () => {

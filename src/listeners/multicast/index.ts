@@ -9,6 +9,9 @@ export const multicast: ListenerModule<MulticastListenerConfig> = {
   endpoint: (l) => `${l.module} ${l.address} port ${l.port}`,
   keyFile: (l) => l.keyFile,
   reference: multicastReference,
+  // Its own (dgram, and os for the interfaces' addresses) and what a UDP socket's bind() loads: dns to
+  // look the address up, cluster to ask whether this process is a cluster worker.
+  startBuiltins: ['node:dgram', 'node:os', 'node:dns', 'node:cluster'],
   ask: async (p, block) => (await import('./questions.js')).askMulticast(p, block),
   check: async (l, report) => (await import('./check.js')).checkMulticastListener(l, report),
   load: async () => {

@@ -8,6 +8,23 @@ export interface TcpPeer {
   port: number;
 }
 
+/** The step net.Server#listen() ends in; Node keeps it under this name for code that wraps it. */
+interface ListenStep {
+  _listen2(address: string, port: number, addressType: 4 | 6, backlog: number): void;
+}
+
+/**
+ * server.listen() on a numeric address, without what listen() loads on the way there: the cluster
+ * module (and with it child_process and dgram), to ask whether this process is a cluster worker, and
+ * dns, to look the host up even when it is an address. About 4 ms of CPU at every start here, before
+ * the first answer. The daemon is never a cluster worker, and its configuration accepts only addresses
+ * (listeners/settings.ts), so a colon tells the family (net.isIPv6 would compile its large regular
+ * expression, 5-7 ms, at the first call). Like listen(), it emits 'listening' or 'error' on the next tick.
+ */
+function listenOn(server: Server, address: string, port: number): void {
+  (server as unknown as ListenStep)._listen2(address, port, address.includes(':') ? 6 : 4, ACCEPT_BACKLOG);
+}
+
 /** Accepts TCP connections on address:port; the peer's numeric address is the requester identity. */
 export class TcpAcceptor implements StreamAcceptor<TcpPeer> {
   private server: Server | undefined;
@@ -25,7 +42,7 @@ export class TcpAcceptor implements StreamAcceptor<TcpPeer> {
     const server = createServer({ noDelay: true }, (socket: Socket) => {
       onConnection(socket, { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort ?? 0 });
     });
-    server.listen({ host: this.address, port: this.port, backlog: ACCEPT_BACKLOG, exclusive: true });
+    listenOn(server, this.address, this.port);
     try {
       await once(server, 'listening'); // rejects with the server's 'error'
     } catch (err) {
