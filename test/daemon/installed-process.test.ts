@@ -82,9 +82,17 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
     try {
       await daemon.waitForOutput(/serving with backend libvirt and 2 listener/);
       const compiled = [...daemon.output().matchAll(/^Code cache of (\S+) .* is (accepted|rejected)$/gm)];
-      assert.ok(compiled.some(([, id]) => id === 'dgram'), 'the multicast listener loaded dgram');
-      const rejected = compiled.filter(([, id, verdict]) => verdict === 'rejected' && !/^(perf_hooks|internal\/perf\/|internal\/histogram)/.test(id!));
-      assert.deepEqual(rejected.map(([, id]) => id), []);
+      assert.ok(
+        compiled.some(([, id]) => id === 'dgram'),
+        'the multicast listener loaded dgram',
+      );
+      const rejected = compiled.filter(
+        ([, id, verdict]) => verdict === 'rejected' && !/^(perf_hooks|internal\/perf\/|internal\/histogram)/.test(id!),
+      );
+      assert.deepEqual(
+        rejected.map(([, id]) => id),
+        [],
+      );
     } finally {
       await daemon.stop();
     }
