@@ -113,8 +113,9 @@ publishReport('side-by-side', [
     ? `The machine was quiet (1-minute load ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after).`
     : `**The machine was NOT quiet** (1-minute load ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${cpus().length} cores: other work ran at the same time), so absolute times are inflated; both daemons were measured in the same moments (samples interleaved), so the ratios are the figures to read.`,
   '',
-  'Both daemons run the libvirt test driver through libvirtd, inside a private network namespace. Ours runs as installed',
-  '(dist/fence_virtd through its shebang line). Every sample comes from a right answer: a wrong one stops the run.',
+  'Both daemons run the libvirt test driver through libvirtd, inside a private network namespace. Ours runs as the RPM',
+  'installs it (node runs dist/fence_virtd, as its `#!/usr/bin/node` line does); for the start figure the C daemon runs',
+  'without the stdbuf the other figures start it through. Every sample comes from a right answer: a wrong one stops the run.',
   '',
   '| figure | C | ours | ours/C | goal for ours | met |',
   '|---|---|---|---|---|---|',
