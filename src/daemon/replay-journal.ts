@@ -8,8 +8,8 @@ import type { Logger } from '../util/log.js';
  * The replay memory kept in a file as well, so it survives the daemon being killed and started again
  * (systemd's Restart=on-failure): an agent that retransmits a request the killed daemon had begun must
  * not get it executed a second time. Each change is appended (synchronously, before the request runs:
- * the process may die at any moment after); the file is rewritten compactly at start and whenever the
- * appended lines outgrow the live entries.
+ * the process may die at any moment after); the file is rewritten compactly at start when it holds
+ * lines that no longer count or a torn end, and whenever the appended lines outgrow the live entries.
  *
  * Lines: `+UNTIL HEX` remembers a fingerprint until UNTIL (ms since the epoch), `-HEX` forgets it.
  * The file stays open for appending between compactions: one write() per change instead of an
