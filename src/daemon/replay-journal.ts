@@ -8,8 +8,8 @@ import type { Logger } from '../util/log.js';
  * The replay memory kept in a file as well, so it survives the daemon being killed and started again
  * (systemd's Restart=on-failure): an agent that retransmits a request the killed daemon had begun must
  * not get it executed a second time. Each change is appended (synchronously, before the request runs:
- * the process may die at any moment after); the file is rewritten compactly at start and whenever the
- * appended lines outgrow the live entries.
+ * the process may die at any moment after); the file is rewritten compactly at start when it holds
+ * lines that no longer count or a torn end, and whenever the appended lines outgrow the live entries.
  *
  * Lines: `+UNTIL HEX` remembers a fingerprint until UNTIL (ms since the epoch), `-HEX` forgets it.
  * The file stays open for appending between compactions: one write() per change instead of an
@@ -48,8 +48,13 @@ export class ReplayJournal extends ExpiringSet {
     // opened for appending: a restart with a clean journal writes nothing (on a disk, replacing the
     // file by a rename makes the file system write it out at once), and a journal that cannot be
     // written is still reported at start.
-    if (journal.restore()) journal.compact();
-    else journal.openFile();
+    const found = journal.restore();
+    if (found === 'clean') journal.openFile();
+    else if (!journal.compact() && found === 'torn') {
+      // Not rewritten: the next line appended must not join the part of a line left at its end.
+      journal.pending = '\n';
+      journal.flush();
+    }
     return journal;
   }
 
@@ -63,13 +68,16 @@ export class ReplayJournal extends ExpiringSet {
     this.append(`-${Buffer.from(member, 'latin1').toString('hex')}`);
   }
 
-  /** Restores what the file holds; answers whether the file should be rewritten. */
-  private restore(): boolean {
+  /**
+   * Restores what the file holds; answers whether the file holds only live lines ('clean'), or also lines
+   * that no longer count ('dead'), or ends in the part of a line ('torn'): the last two are rewritten.
+   */
+  private restore(): 'clean' | 'dead' | 'torn' {
     let text: string;
     try {
       text = readFileSync(this.path, 'latin1');
     } catch {
-      return false; // first start, or the file was removed: nothing to restore
+      return 'clean'; // first start, or the file was removed: nothing to restore
     }
     const now = Date.now();
     const lines = text.split('\n').filter((line) => line !== '');
@@ -81,10 +89,12 @@ export class ReplayJournal extends ExpiringSet {
     }
     this.lines = lines.length;
     this.log.info(`restored ${this.size} replay fingerprint(s) from ${this.path}`);
-    return lines.length > this.size || (text !== '' && !text.endsWith('\n'));
+    if (text !== '' && !text.endsWith('\n')) return 'torn';
+    return lines.length > this.size ? 'dead' : 'clean';
   }
 
-  private compact(): void {
+  /** Replaces the file by the live entries; answers whether it could. */
+  private compact(): boolean {
     const text = this.entries()
       .map(([m, until]) => `+${until} ${Buffer.from(m, 'latin1').toString('hex')}\n`)
       .join('');
@@ -95,8 +105,10 @@ export class ReplayJournal extends ExpiringSet {
       // The memory written holds what the pending lines said.
       this.pending = '';
       this.closeFile();
+      return true;
     } catch (err) {
       this.warnOnce(err as Error);
+      return false;
     }
   }
 
@@ -143,7 +155,12 @@ export class ReplayJournal extends ExpiringSet {
 
   private append(line: string): void {
     if (this.closed) return;
-    if (++this.lines > 2 * this.capacity + 1_000) return this.compact();
+    if (++this.lines > 2 * this.capacity + 1_000) {
+      if (this.compact()) return;
+      // Not replaced (a directory not writable, a full disk): the line is still appended, and the next
+      // attempt comes as many lines later.
+      this.lines = this.size;
+    }
     if (this.pending === '') setImmediate(this.flushLater);
     this.pending += `${line}\n`;
   }

@@ -36,8 +36,29 @@ const defaultEnvironment = (): UriEnvironment => ({
 });
 
 const SYSTEM_SOCKET_DIR = '/run/libvirt';
-/** Parameters the remote driver consumes itself; the daemon never sees them. */
-const CLIENT_PARAMS = new Set(['socket', 'mode', 'name', 'no_verify', 'no_tty', 'proxy']);
+/**
+ * Parameters the remote driver consumes itself (matched whatever their case); the daemon never sees them.
+ * authfile is read by the client's authentication; the others configure the connection.
+ */
+const CLIENT_PARAMS = new Set([
+  'name',
+  'command',
+  'socket',
+  'auth',
+  'sshauth',
+  'netcat',
+  'keyfile',
+  'pkipath',
+  'known_hosts',
+  'known_hosts_verify',
+  'tls_priority',
+  'mode',
+  'proxy',
+  'no_sanity',
+  'no_verify',
+  'no_tty',
+  'authfile',
+]);
 
 /**
  * A URI's scheme, authority, path and query, split as RFC 3986 (appendix B) splits them, with a scheme
@@ -58,31 +79,50 @@ export function resolveUri(uri: string, env: UriEnvironment = defaultEnvironment
   const host = authority.slice(authority.lastIndexOf('@') + 1);
   if (host !== '') throw new UnsupportedUriError(uri, `remote host '${host}' is not supported, only local unix sockets`);
 
-  // Parameters as libvirt splits them (on & or ;); the ones the daemon gets are passed on as written.
-  const params = query.split(/[&;]/).filter((p) => p !== '');
-  const value = (name: string) => {
-    const param = params.find((p) => paramName(p) === name);
-    return param === undefined ? undefined : decodeParam(param.slice(param.indexOf('=') + 1 || param.length));
-  };
-  const kept = params.filter((p) => !CLIENT_PARAMS.has(paramName(p)));
+  const params = queryParams(query);
+  // As the remote driver: the last of a name counts; the ones the daemon gets are passed on as written.
+  const value = (name: string) => params.filter((p) => p.name === name).at(-1)?.value;
+  const kept = params.filter((p) => !CLIENT_PARAMS.has(p.name)).map((p) => p.text);
   const openUri = value('name') ?? `${driver}://${path}${kept.length > 0 ? `?${kept.join('&')}` : ''}`;
   const socketPath = value('socket') ?? defaultSocket(driver, path === '/session', env);
   return { uri, socketPath, openUri };
 }
 
-function paramName(param: string): string {
-  const eq = param.indexOf('=');
-  return decodeParam(eq < 0 ? param : param.slice(0, eq));
+interface QueryParam {
+  /** Decoded, in lower case (the remote driver compares names ignoring case). */
+  name: string;
+  value: string;
+  /** As written in the URI. */
+  text: string;
 }
 
-/** A query parameter's name or value: `+` is a space, %XX a byte (left as written where malformed). */
-function decodeParam(text: string): string {
-  const spaced = text.replaceAll('+', ' ');
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced;
+/**
+ * A query's parameters as libvirt reads them (virURIParseParams): a parameter ends at the next `&`, or at
+ * the next `;` only when no `&` follows; one without `=` has an empty value; one that starts with `=` is
+ * dropped.
+ */
+function queryParams(query: string): QueryParam[] {
+  const params: QueryParam[] = [];
+  for (let rest = query; rest !== '';) {
+    let end = rest.indexOf('&');
+    if (end < 0) end = rest.indexOf(';');
+    if (end < 0) end = rest.length;
+    const text = rest.slice(0, end);
+    rest = rest.slice(end + 1);
+    const eq = text.indexOf('=');
+    if (text === '' || eq === 0) continue;
+    const name = unescapeParam(eq < 0 ? text : text.slice(0, eq)).toLowerCase();
+    params.push({ name, value: eq < 0 ? '' : unescapeParam(text.slice(eq + 1)), text });
   }
+  return params;
+}
+
+/**
+ * A parameter's name or value, unescaped as libxml2 does for libvirt: each %XX is that byte (read as
+ * UTF-8), a `%` without two hex digits stays as written, and `+` is a plus sign, not a space.
+ */
+function unescapeParam(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replaceAll('%', ''), 'hex').toString('utf8'));
 }
 
 /** The modular per-driver daemon's socket where that daemon runs, else the monolithic libvirtd's. */

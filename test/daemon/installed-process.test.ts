@@ -25,6 +25,7 @@ import { needsTools } from '../support/requirement.js';
 
 const PORT = 24511;
 const FENCE_PORT = 24512;
+const VSOCK_PORT = 24513;
 const INSTALLED = `${REPO}dist/fence_virtd`;
 const NODE = fileURLToPath(new URL('../fixtures/daemon/node.xml', import.meta.url));
 let dir: string;
@@ -71,16 +72,19 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
     // The daemon sets V8 flags once started (src/daemon/v8-runtime-flags.ts); Node then compiles a built-in
     // loaded later from source. NODE_DEBUG_NATIVE=CODE_CACHE has Node say, for each built-in it compiles,
     // whether its code cache was accepted. perf_hooks is loaded later on purpose: at the first sample of
-    // the event-loop delay, after the start.
-    const both = join(dir, 'tcp-and-multicast.conf');
+    // the event-loop delay, after the start. Every listener module is started (vsock only binds and
+    // listens: nothing here connects to it).
+    const all = join(dir, 'every-listener.conf');
     const listeners = {
       tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile },
       multicast: { address: '225.0.0.12', port: String(FENCE_PORT), interface: 'lo', key_file: keyFile },
+      serial: { uri: 'test+unix:///default', path: dir, mode: 'serial' },
+      vsock: { port: String(VSOCK_PORT), key_file: keyFile },
     };
-    await writeFile(both, configText({ listeners, backendUri: 'test+unix:///default' }), { mode: 0o600 });
-    const daemon = DaemonProcess.start(INSTALLED, ['-F', '-f', both, '-p', join(dir, 'cache.pid')], { NODE_DEBUG_NATIVE: 'CODE_CACHE' });
+    await writeFile(all, configText({ listeners, backendUri: 'test+unix:///default' }), { mode: 0o600 });
+    const daemon = DaemonProcess.start(INSTALLED, ['-F', '-f', all, '-p', join(dir, 'cache.pid')], { NODE_DEBUG_NATIVE: 'CODE_CACHE' });
     try {
-      await daemon.waitForOutput(/serving with backend libvirt and 2 listener/);
+      await daemon.waitForOutput(/serving with backend libvirt and 4 listener/);
       const compiled = [...daemon.output().matchAll(/^Code cache of (\S+) .* is (accepted|rejected)$/gm)];
       assert.ok(
         compiled.some(([, id]) => id === 'dgram'),

@@ -178,13 +178,31 @@ describe('URI resolution', () => {
       openUri: 'test:///default',
     });
     assert.equal(resolveUri('qemu:///system?mode=legacy&foo=bar', env()).openUri, 'qemu:///system?foo=bar');
-    // Parameters split on & and ;, decoded (+ is a space); the kept ones passed on as written.
-    assert.deepEqual(resolveUri('Test+UNIX:///default?no_tty=1;socket=/tmp/a%20b+c&x=%41', env()), {
-      uri: 'Test+UNIX:///default?no_tty=1;socket=/tmp/a%20b+c&x=%41',
-      socketPath: '/tmp/a b c',
+    // Parameters read as libvirt reads them: split on & (on ; where no & follows), %XX decoded and + left a
+    // plus sign, names in any case, the last of a name counting; the kept ones passed on as written.
+    assert.deepEqual(resolveUri('Test+UNIX:///default?no_tty=1&SOCKET=/tmp/a%20b+c&x=%41&socket=/tmp/d%C3%A9%zz', env()), {
+      uri: 'Test+UNIX:///default?no_tty=1&SOCKET=/tmp/a%20b+c&x=%41&socket=/tmp/d%C3%A9%zz',
+      socketPath: '/tmp/dé%zz',
       openUri: 'test:///default?x=%41',
     });
+    assert.equal(resolveUri('test:///default?socket=/tmp/a+b', env()).socketPath, '/tmp/a+b');
+    assert.equal(resolveUri('test:///default?no_tty=1;socket=/tmp/s', env()).socketPath, '/tmp/s');
+    // libvirt cuts at ; only when no & follows: here no_tty's value runs to the &, and socket is not a parameter.
+    assert.deepEqual(resolveUri('test:///default?no_tty=1;socket=/tmp/s&x=1', env()), {
+      uri: 'test:///default?no_tty=1;socket=/tmp/s&x=1',
+      socketPath: '/run/libvirt/libvirt-sock',
+      openUri: 'test:///default?x=1',
+    });
+    // A parameter that starts with = is dropped; a fragment is not part of the query.
+    assert.equal(resolveUri('test:///default?=x&&y=2#socket=/tmp/f', env()).openUri, 'test:///default?y=2');
+    assert.equal(resolveUri('test:///default?=x&&y=2#socket=/tmp/f', env()).socketPath, '/run/libvirt/libvirt-sock');
     assert.equal(resolveUri('qemu:///system?name=qemu%3A%2F%2F%2Fsession&mode', env()).openUri, 'qemu:///session');
+    // A user without a host is a local connection, as in libvirt; the path is passed on as written.
+    assert.deepEqual(resolveUri('QEMU://root@/session%20x', env()), {
+      uri: 'QEMU://root@/session%20x',
+      socketPath: '/run/libvirt/libvirt-sock',
+      openUri: 'qemu:///session%20x',
+    });
   });
 
   it('refuses URIs that need a network transport or a remote host, naming the URI', () => {
@@ -195,6 +213,8 @@ describe('URI resolution', () => {
       'qemu://host/system',
       'qemu+ssh:///system',
       'qemu://user@host:22/system',
+      'qemu://[::1]/system',
+      'qemu://:16509/system',
     ]) {
       assert.throws(
         () => resolveUri(uri, env()),

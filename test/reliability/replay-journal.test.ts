@@ -1,6 +1,6 @@
 /** The replay journal: what one process remembered, a new one restores; forgotten and expired entries stay gone. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -9,6 +9,7 @@ import type { RequestExecutor } from '../../src/core/executor.js';
 import { ReplayJournal } from '../../src/daemon/replay-journal.js';
 import { Request } from '../../src/protocol/constants.js';
 import { silentLogger } from '../../src/util/log.js';
+import { CapturedLog } from '../support/captured-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fvd-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +51,43 @@ it('opens a clean journal as it is, and rewrites one that ends in part of a line
   const reopened = ReplayJournal.open(path, 60_000, 100, silentLogger);
   assert.equal(reopened.has('one'), true);
   assert.equal(reopened.has('four'), true);
+});
+
+// The rewrite's temporary file name taken by a directory: the file can be appended to, not replaced.
+function unreplaceable(name: string): string {
+  const path = join(dir, name);
+  mkdirSync(`${path}.new`);
+  return path;
+}
+
+it('warns at start when a torn journal cannot be rewritten, and appends after the torn part, not onto it', () => {
+  const path = unreplaceable('torn-stuck.replay');
+  const until = Date.now() + 60_000;
+  writeFileSync(path, `+${until} 6f6e65\n+${until} 6f`);
+  const log = new CapturedLog(0);
+  const journal = ReplayJournal.open(path, 60_000, 100, log.logger);
+  assert.equal(log.matching(/cannot write the replay journal/).length, 1, 'reported at start');
+  journal.add('four');
+  journal.close();
+  rmSync(`${path}.new`, { recursive: true });
+  const reopened = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  assert.equal(reopened.has('one'), true);
+  assert.equal(reopened.has('four'), true, 'the line appended after the torn one is whole');
+  reopened.close();
+});
+
+it('keeps appending when the file cannot be replaced as it outgrows its live entries', () => {
+  const path = unreplaceable('grown-stuck.replay');
+  const log = new CapturedLog(0);
+  // One entry kept: the file is replaced once it holds 2 * 1 + 1,000 lines.
+  const journal = ReplayJournal.open(path, 60_000, 1, log.logger);
+  for (let i = 0; i < 1_100; i++) journal.add(`request ${i}`);
+  journal.close();
+  assert.equal(log.matching(/cannot write the replay journal/).length, 1, 'reported when the rewrite failed');
+  rmSync(`${path}.new`, { recursive: true });
+  const reopened = ReplayJournal.open(path, 60_000, 1, silentLogger);
+  assert.equal(reopened.has('request 1099'), true, 'the changes after the failed rewrite are in the file');
+  reopened.close();
 });
 
 it('ignores damaged lines, and keeps working in memory when the file cannot be written', () => {
