@@ -60,7 +60,7 @@ export function startDaemon(
 ) {
   const conf = join(dir.path, `${name}.conf`);
   writeFileSync(conf, configText({ listeners, backendUri: uri }), { mode: 0o600 });
-  const c = lineBuffered ? { command: 'stdbuf', args: ['-oL', '-eL', C_DAEMON.command] } : { command: C_DAEMON.command, args: [] };
+  const c = lineBuffered ? { command: 'stdbuf', args: ['-oL', '-eL', C_DAEMON.command] } : C_DAEMON;
   // Ours as the RPM installs it: node runs the loader, as the package's `#!/usr/bin/node` line does (the
   // development build's `#!/usr/bin/env node` adds an exec of env, about 2 ms of a start here).
   const bin = which === 'C' ? c : OUR_DAEMON_BUNDLE;
