@@ -1,10 +1,10 @@
 import { HISTORY_WINDOW_MS } from '../protocol/constants.js';
-import { ExpiringSet } from '../util/expiring-set.js';
 import type { Logger } from '../util/log.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { ChallengeRegistry } from '../auth/challenge-registry.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { defaultLimits, type SecurityLimits } from './limits.js';
+import { ReplayMemory } from './replay-memory.js';
 import type { Requester } from './requester.js';
 import { RequestGate, type RequestToExecute } from './request-gate.js';
 import { RequestHistory } from './request-history.js';
@@ -34,7 +34,7 @@ export function createRequestCore(
   log: Logger,
   limits: Readonly<SecurityLimits> = defaultLimits,
   /** The replay memory; the daemon passes one that a journal file keeps across restarts. */
-  replays: ExpiringSet = new ExpiringSet(limits.replayWindowMs, limits.maxReplayEntries),
+  replays: ReplayMemory = new ReplayMemory(limits.replayWindowMs, limits.maxReplayEntries),
 ): RequestCore {
   const shed = new RateLimitedLog((line) => log.warn(line));
   const history = new RequestHistory({

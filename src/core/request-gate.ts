@@ -4,10 +4,10 @@ import { Family, Hash, Request, requestName, type HashType } from '../protocol/c
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeFenceRequest, FenceRequestLayout, type FenceRequest } from '../protocol/fence-request.js';
 import { addressFieldEnd } from '../protocol/v2.js';
-import type { ExpiringSet } from '../util/expiring-set.js';
 import type { Logger } from '../util/log.js';
 import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { RepeatCoalescer } from '../util/repeat-coalescer.js';
+import type { ReplayMemory } from './replay-memory.js';
 import { requesterKey, type Requester } from './requester.js';
 import type { HistoryClaim, RequestHistory } from './request-history.js';
 
@@ -60,7 +60,7 @@ export class RequestGate {
   constructor(
     private readonly history: RequestHistory,
     /** Exact bytes of executed signed requests, refused for a day (replays after the duplicate window). */
-    private readonly replays: ExpiringSet,
+    private readonly replays: ReplayMemory,
     private readonly permits: (request: RequestToExecute, who: Requester) => boolean,
     private readonly shed: RateLimitedLog,
   ) {
@@ -131,13 +131,17 @@ export class RequestGate {
       return undefined;
     }
     // Remembered before it runs, so a retransmission that reaches a daemon restarted after a crash
-    // mid-action (the memory may be a journal that survives it) is refused: executed at most once.
-    if (fingerprint !== undefined) this.replays.add(fingerprint);
+    // mid-action (the memory may be a journal that survives it) is refused: executed at most once. A
+    // request that changes nothing is refused again only while this process lives: answering its replay
+    // after a restart changes nothing either, and the monitors' statuses, by far the most requests, then
+    // cost no journal write and do not make the journal read at every start grow.
+    const lasting = !READ_ONLY.has(request.request);
+    if (fingerprint !== undefined) this.replays.remember(fingerprint, lasting);
     return {
       request,
       finish: (executed) => {
         claim.finish(executed);
-        if (!executed && fingerprint !== undefined) this.replays.delete(fingerprint);
+        if (!executed && fingerprint !== undefined) this.replays.forget(fingerprint, lasting);
       },
     };
   }

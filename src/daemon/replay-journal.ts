@@ -1,15 +1,16 @@
 import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import type { RequestExecutor } from '../core/executor.js';
+import { ReplayMemory } from '../core/replay-memory.js';
 import { FENCING_ACTIONS } from '../protocol/constants.js';
-import { ExpiringSet } from '../util/expiring-set.js';
 import type { Logger } from '../util/log.js';
 
 /**
- * The replay memory kept in a file as well, so it survives the daemon being killed and started again
- * (systemd's Restart=on-failure): an agent that retransmits a request the killed daemon had begun must
- * not get it executed a second time. Each change is appended (synchronously, before the request runs:
- * the process may die at any moment after); the file is rewritten compactly at start when it holds
- * lines that no longer count or a torn end, and whenever the appended lines outgrow the live entries.
+ * The replay memory, its lasting entries kept in a file as well, so they survive the daemon being killed
+ * and started again (systemd's Restart=on-failure): an agent that retransmits a request the killed
+ * daemon had begun must not get it executed a second time. Each change is appended (synchronously,
+ * before the request runs: the process may die at any moment after); the file is rewritten compactly at
+ * start when it holds lines that no longer count or a torn end, and whenever the appended lines outgrow
+ * the live entries. Entries that are not lasting (requests that change nothing) stay in memory only.
  *
  * Lines: `+UNTIL HEX` remembers a fingerprint until UNTIL (ms since the epoch), `-HEX` forgets it.
  * The file stays open for appending between compactions: one write() per change instead of an
@@ -20,7 +21,7 @@ import type { Logger } from '../util/log.js';
  * its answer, instead of before it: a write() to a file system with a journal costs tens of µs), and in
  * any case before a fencing action runs: `beforeExecuting` writes what is still pending.
  */
-export class ReplayJournal extends ExpiringSet {
+export class ReplayJournal extends ReplayMemory {
   private lines = 0;
   private failed = false;
   /** After close(): the memory still answers, the file is left as it is. */
@@ -30,6 +31,8 @@ export class ReplayJournal extends ExpiringSet {
   /** Lines not yet written: written by the end of this event-loop turn, or by flush() before that. */
   private pending = '';
   private readonly flushLater = (): void => this.flush();
+  /** The members the file holds: the lasting ones (expired ones too, until the next rewrite). */
+  private inFile = new Set<string>();
 
   private constructor(
     private readonly path: string,
@@ -58,14 +61,19 @@ export class ReplayJournal extends ExpiringSet {
     return journal;
   }
 
-  override add(member: string, until = Date.now() + this.keepMs): void {
-    super.add(member, until);
-    this.append(`+${until} ${Buffer.from(member, 'latin1').toString('hex')}`);
+  override remember(fingerprint: string, lasting: boolean): void {
+    if (!lasting) return super.remember(fingerprint, lasting);
+    const until = Date.now() + this.keepMs;
+    this.add(fingerprint, until);
+    this.inFile.add(fingerprint);
+    this.append(`+${until} ${Buffer.from(fingerprint, 'latin1').toString('hex')}`);
   }
 
-  override delete(member: string): void {
-    super.delete(member);
-    this.append(`-${Buffer.from(member, 'latin1').toString('hex')}`);
+  override forget(fingerprint: string, lasting: boolean): void {
+    super.forget(fingerprint, lasting);
+    if (!lasting) return;
+    this.inFile.delete(fingerprint);
+    this.append(`-${Buffer.from(fingerprint, 'latin1').toString('hex')}`);
   }
 
   /**
@@ -84,8 +92,11 @@ export class ReplayJournal extends ExpiringSet {
     for (const line of lines) {
       const added = /^\+(\d+) ([0-9a-f]+)$/.exec(line);
       const removed = /^-([0-9a-f]+)$/.exec(line);
-      if (added && Number(added[1]) > now) super.add(Buffer.from(added[2] as string, 'hex').toString('latin1'), Number(added[1]));
-      else if (removed) super.delete(Buffer.from(removed[1] as string, 'hex').toString('latin1'));
+      if (added && Number(added[1]) > now) {
+        const member = Buffer.from(added[2] as string, 'hex').toString('latin1');
+        this.add(member, Number(added[1]));
+        this.inFile.add(member);
+      } else if (removed) this.delete(Buffer.from(removed[1] as string, 'hex').toString('latin1'));
     }
     this.lines = lines.length;
     this.log.info(`restored ${this.size} replay fingerprint(s) from ${this.path}`);
@@ -93,15 +104,15 @@ export class ReplayJournal extends ExpiringSet {
     return lines.length > this.size ? 'dead' : 'clean';
   }
 
-  /** Replaces the file by the live entries; answers whether it could. */
+  /** Replaces the file by the live lasting entries; answers whether it could. */
   private compact(): boolean {
-    const text = this.entries()
-      .map(([m, until]) => `+${until} ${Buffer.from(m, 'latin1').toString('hex')}\n`)
-      .join('');
+    const live = this.entries().filter(([m]) => this.inFile.has(m));
+    const text = live.map(([m, until]) => `+${until} ${Buffer.from(m, 'latin1').toString('hex')}\n`).join('');
     try {
       writeFileSync(`${this.path}.new`, text, { mode: 0o600 });
       renameSync(`${this.path}.new`, this.path);
-      this.lines = this.size;
+      this.inFile = new Set(live.map(([m]) => m));
+      this.lines = live.length;
       // The memory written holds what the pending lines said.
       this.pending = '';
       this.closeFile();
@@ -159,7 +170,7 @@ export class ReplayJournal extends ExpiringSet {
       if (this.compact()) return;
       // Not replaced (a directory not writable, a full disk): the line is still appended, and the next
       // attempt comes as many lines later.
-      this.lines = this.size;
+      this.lines = this.inFile.size;
     }
     if (this.pending === '') setImmediate(this.flushLater);
     this.pending += `${line}\n`;

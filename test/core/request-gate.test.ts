@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { ReplayMemory } from '../../src/core/replay-memory.js';
 import { RequestGate, type RequestToExecute } from '../../src/core/request-gate.js';
 import { RequestHistory } from '../../src/core/request-history.js';
 import type { Requester } from '../../src/core/requester.js';
 import { Family, Hash, Request } from '../../src/protocol/index.js';
-import { ExpiringSet } from '../../src/util/expiring-set.js';
 import { RateLimitedLog } from '../../src/util/rate-limited-log.js';
 import { CapturedLog } from '../support/captured-log.js';
 import { signedRequest } from '../support/raw-client.js';
@@ -18,7 +18,7 @@ function gate(now: { t: number }, permits = (_r: RequestToExecute, _w: Requester
   const history = new RequestHistory({ windowMs: 10_000, maxPerRequester: 10, maxEntries: 100, now: () => now.t });
   const g = new RequestGate(
     history,
-    new ExpiringSet(86_400_000, 100, () => now.t),
+    new ReplayMemory(86_400_000, 100, () => now.t),
     permits,
     new RateLimitedLog((l) => captured.logger.warn(l)),
   );

@@ -6,7 +6,7 @@
  * the execution, and the refusal of the retransmission.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { LibvirtClient } from '../../src/libvirt/client.js';
@@ -91,6 +91,9 @@ it('restarts over its stale pid file, reconnects the serial guest, and never exe
   assert.ok(tally.answer(await serialStatus(1)), 'serial status before the kill');
 
   // 1. A reboot served in full, then the daemon killed: the retransmission reaches the new daemon.
+  //    A status is remembered in memory only: it changes nothing, so the new daemon answers it again.
+  const status = datagramFor(Request.STATUS);
+  assert.ok(tally.answer(((await overMulticast(status)) as { code?: number }).code === Response.SUCCESS), 'the status is answered');
   const reboot = datagramFor(Request.REBOOT);
   const idBefore = await domainId();
   assert.ok(tally.answer((await overMulticast(reboot)).kind === 'code'), 'the reboot is answered');
@@ -100,6 +103,11 @@ it('restarts over its stale pid file, reconnects the serial guest, and never exe
   await killAndRestart(tally);
   assert.ok(tally.answer(await serialStatus(2)), 'the serial socket was connected again');
   assert.ok(tally.answer((await overMulticast(reboot, 1_500)).kind === 'closed'), 'the retransmission is not served');
+  const statusAgain = (await overMulticast(status)) as { code?: number };
+  assert.ok(
+    tally.answer(statusAgain.code === Response.SUCCESS),
+    `the status replayed after the restart is answered: ${JSON.stringify(statusAgain)}`,
+  );
   await bed.daemon!.waitForOutput(/dropping request from .*reboot "test".*replay of a request already executed/);
   assert.equal(await domainId(), idAfter, 'no second reboot');
 
@@ -122,7 +130,12 @@ it('restarts over its stale pid file, reconnects the serial guest, and never exe
   // A new request (new bytes) is served as usual.
   assert.ok(tally.answer(((await overMulticast(datagramFor(Request.ON))) as { code?: number }).code === Response.SUCCESS));
   assert.equal(await stateOfTest(), DomainState.RUNNING);
-  assert.ok(existsSync(bed.pidFile.replace(/\.pid$/, '.replay')), 'the replay journal lies beside the pid file');
+  const journal = readFileSync(bed.pidFile.replace(/\.pid$/, '.replay'), 'latin1');
+  assert.equal(
+    journal.split('\n').filter((line) => line.startsWith('+')).length,
+    3,
+    `the reboot, the off and the on, no status:\n${journal}`,
+  );
   const record = tally.record();
   assert.equal(record.wrong, 0);
   assert.equal(record.falseSuccesses, 0);

@@ -17,9 +17,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 it('restores what was remembered and not forgotten, and drops what expired', () => {
   const path = join(dir, 'fence_virtd.replay');
   const first = ReplayJournal.open(path, 60_000, 100, silentLogger);
-  first.add('\u0000\u00ffkept');
-  first.add('forgotten');
-  first.delete('forgotten');
+  first.remember('\u0000\u00ffkept', true);
+  first.remember('forgotten', true);
+  first.forget('forgotten', true);
   first.flush();
   writeFileSync(path, `${readFileSync(path, 'utf8')}+${Date.now() - 1} 65787069726564\n`); // 'expired', past its time
   const second = ReplayJournal.open(path, 60_000, 100, silentLogger);
@@ -27,6 +27,40 @@ it('restores what was remembered and not forgotten, and drops what expired', () 
   assert.equal(second.has('forgotten'), false);
   assert.equal(second.has('expired'), false);
   assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 1, 'compacted at open');
+});
+
+it('keeps requests that change nothing in memory only, also through a rewrite of the file', () => {
+  const path = join(dir, 'read-only.replay');
+  const lines = () => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  // Capacity 10: the memory holds the 10 newest entries, and the file is rewritten after about 1,020 lines.
+  const first = ReplayJournal.open(path, 60_000, 10, silentLogger);
+  first.remember('a status', false);
+  first.remember('an off', true);
+  first.remember('a status that failed', false);
+  first.forget('a status that failed', false);
+  first.flush();
+  assert.equal(first.has('a status'), true, 'refused while this process lives');
+  assert.equal(first.has('a status that failed'), false);
+  assert.equal(lines().length, 1, 'only the off is written, and nothing for what was not');
+  for (let i = 0; i < 1_018; i++) first.remember(`off ${i}`, true);
+  first.remember('a status in memory at the rewrite', false);
+  for (let i = 1_018; i < 1_023; i++) first.remember(`off ${i}`, true);
+  assert.equal(first.has('a status in memory at the rewrite'), true);
+  first.remember('a status after the rewrite', false);
+  first.close();
+  const written = lines().map((line) => Buffer.from(line.slice(line.indexOf(' ') + 1), 'hex').toString('latin1'));
+  assert.ok(written.length < 20, `rewritten with the offs then in memory (${written.length} lines)`);
+  assert.deepEqual(
+    written.filter((m) => !m.startsWith('off ')),
+    [],
+    'a status in memory at the rewrite is not written',
+  );
+  const second = ReplayJournal.open(path, 60_000, 10, silentLogger);
+  assert.equal(second.has('off 1022'), true, 'the newest off is restored');
+  for (const status of ['a status', 'a status in memory at the rewrite', 'a status after the rewrite']) {
+    assert.equal(second.has(status), false, `${status}: not restored`);
+  }
+  second.close();
 });
 
 it('opens a clean journal as it is, and rewrites one that ends in part of a line', () => {
@@ -37,14 +71,14 @@ it('opens a clean journal as it is, and rewrites one that ends in part of a line
   const clean = ReplayJournal.open(path, 60_000, 100, silentLogger);
   assert.equal(clean.size, 2);
   assert.equal(statSync(path).ino, inode, 'not replaced');
-  clean.add('three');
+  clean.remember('three', true);
   clean.close();
   assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 3, 'appended to');
 
   // A process killed in the middle of a write left `+UNTIL 6f` without its end of line.
   writeFileSync(path, `+${until} 6f6e65\n+${until} 6f`);
   const torn = ReplayJournal.open(path, 60_000, 100, silentLogger);
-  torn.add('four');
+  torn.remember('four', true);
   torn.close();
   const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
   assert.equal(lines.length, 3, 'the torn line rewritten as its own line, the new one after it');
@@ -67,7 +101,7 @@ it('warns at start when a torn journal cannot be rewritten, and appends after th
   const log = new CapturedLog(0);
   const journal = ReplayJournal.open(path, 60_000, 100, log.logger);
   assert.equal(log.matching(/cannot write the replay journal/).length, 1, 'reported at start');
-  journal.add('four');
+  journal.remember('four', true);
   journal.close();
   rmSync(`${path}.new`, { recursive: true });
   const reopened = ReplayJournal.open(path, 60_000, 100, silentLogger);
@@ -81,7 +115,7 @@ it('keeps appending when the file cannot be replaced as it outgrows its live ent
   const log = new CapturedLog(0);
   // One entry kept: the file is replaced once it holds 2 * 1 + 1,000 lines.
   const journal = ReplayJournal.open(path, 60_000, 1, log.logger);
-  for (let i = 0; i < 1_100; i++) journal.add(`request ${i}`);
+  for (let i = 0; i < 1_100; i++) journal.remember(`request ${i}`, true);
   journal.close();
   assert.equal(log.matching(/cannot write the replay journal/).length, 1, 'reported when the rewrite failed');
   rmSync(`${path}.new`, { recursive: true });
@@ -97,7 +131,7 @@ it('ignores damaged lines, and keeps working in memory when the file cannot be w
   assert.equal(journal.has('ok'), true);
   assert.equal(journal.size, 1);
   const unwritable = ReplayJournal.open(join(dir, 'no-such-dir', 'x.replay'), 60_000, 100, silentLogger);
-  unwritable.add('still refused');
+  unwritable.remember('still refused', true);
   assert.equal(unwritable.has('still refused'), true);
 });
 
@@ -112,14 +146,14 @@ it('keeps its file open between writes and closes it when the daemon stops, writ
       }
     }).length;
   const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
-  journal.add('one');
+  journal.remember('one', true);
   journal.flush();
-  journal.add('two');
+  journal.remember('two', true);
   journal.flush();
   assert.equal(holders(), 1, 'one descriptor for every append');
   journal.close();
   assert.equal(holders(), 0, 'closed');
-  journal.add('after the stop');
+  journal.remember('after the stop', true);
   assert.equal(journal.has('after the stop'), true, 'the memory still answers');
   assert.equal(holders(), 0, 'not opened again');
   assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 2);
@@ -129,7 +163,7 @@ it('writes a change by the end of the event-loop turn, and before any fencing ac
   const path = join(dir, 'pending.replay');
   const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
   const lines = () => readFileSync(path, 'utf8').split('\n').filter(Boolean);
-  journal.add('later');
+  journal.remember('later', true);
   assert.deepEqual(lines(), [], 'not yet: the TCP challenge goes out first');
   await turnEnd();
   assert.equal(lines().length, 1, 'written at the end of the turn');
@@ -140,7 +174,7 @@ it('writes a change by the end of the event-loop turn, and before any fencing ac
       return Promise.resolve({ kind: 'code', code: 0 });
     },
   };
-  journal.add('admitted');
+  journal.remember('admitted', true);
   const who = { listener: 'tcp', display: '127.0.0.1', addresses: ['127.0.0.1'], domains: [] };
   await journal.beforeExecuting(inner).execute({ request: Request.STATUS, domain: 'vm', seqno: 1 }, who);
   assert.equal(seenByRequest.length, 1, 'a status changes nothing: its line may follow it');
