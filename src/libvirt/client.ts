@@ -23,10 +23,12 @@ import {
 import {
   readDomain,
   readDomainInfo,
+  readDomainStats,
   readLifecycleMessage,
   writeDomain,
   type Domain,
   type DomainInfo,
+  type DomainStats,
   type LifecycleEvent,
 } from './remote-types.js';
 import { RpcConnection, type Decoder } from './rpc-connection.js';
@@ -205,6 +207,20 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
         r.uint(); // the count, again
         return domains;
       },
+      o,
+    );
+  }
+
+  /**
+   * Every domain, active and inactive, with the statistics groups `stats` (virDomainStatsTypes) in one
+   * call: virConnectGetAllDomainStats. Drivers that lack it answer ErrorCode.NoSupport.
+   */
+  getAllDomainStats(stats: number, o?: CallOptions): Promise<DomainStats[]> {
+    return this.call(
+      Proc.ConnectGetAllDomainStats,
+      // No domains named (all of them), the groups, no flags (active and inactive).
+      args((w) => w.uint(0).uint(stats).uint(0)),
+      (r) => r.array(REMOTE_DOMAIN_LIST_MAX, readDomainStats),
       o,
     );
   }

@@ -8,7 +8,7 @@ export {
   LibvirtTimeoutError,
   UnsupportedUriError,
 } from './errors.js';
-export { ErrorCode, LifecycleEventType, ListDomainsFlag } from './protocol.js';
-export type { Domain, DomainInfo, LifecycleEvent } from './remote-types.js';
+export { DOMAIN_STATS_STATE, ErrorCode, LifecycleEventType, ListDomainsFlag } from './protocol.js';
+export type { Domain, DomainInfo, DomainStats, LifecycleEvent } from './remote-types.js';
 export { resolveUri, type ResolvedUri } from './uri.js';
 export { defaultLibvirtUri, LibvirtConnectionPool } from './connection-pool.js';

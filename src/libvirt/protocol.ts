@@ -34,6 +34,7 @@ export const Proc = {
   ConnectDomainEventCallbackRegisterAny: 316,
   ConnectDomainEventCallbackDeregisterAny: 317,
   DomainEventCallbackLifecycle: 318,
+  ConnectGetAllDomainStats: 344,
 } as const;
 
 /** remote_auth_type. */
@@ -44,6 +45,12 @@ export const FEATURE_PROGRAM_KEEPALIVE = 10;
 
 /** virConnectListAllDomainsFlags (they combine; 0 lists every domain). */
 export const ListDomainsFlag = { Active: 1, Inactive: 2, Persistent: 4, Transient: 8 } as const;
+
+/** virDomainStatsTypes: the state group (state.state, state.reason) of virConnectGetAllDomainStats. */
+export const DOMAIN_STATS_STATE = 1;
+
+/** virTypedParameterType: the type of a typed parameter's value. */
+export const TypedParamType = { Int: 1, Uint: 2, Llong: 3, Ullong: 4, Double: 5, Boolean: 6, String: 7 } as const;
 
 /** virDomainEventID. */
 export const DOMAIN_EVENT_ID_LIFECYCLE = 0;
@@ -64,7 +71,9 @@ export const LifecycleEventType = {
 /** The virErrorNumber values callers branch on. */
 export const ErrorCode = {
   InternalError: 1,
+  NoSupport: 3,
   NoConnect: 38,
+  Rpc: 39,
   InvalidDomain: 41,
   NoDomain: 42,
   OperationInvalid: 55,
@@ -74,3 +83,4 @@ export const ErrorCode = {
 export const REMOTE_STRING_MAX = 4194304;
 export const REMOTE_DOMAIN_LIST_MAX = 16384;
 export const REMOTE_AUTH_TYPE_LIST_MAX = 20;
+export const REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX = 4096;

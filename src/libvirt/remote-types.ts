@@ -2,9 +2,9 @@
  * XDR layouts of the remote_protocol.x structures this client exchanges, as typed values. Pure.
  */
 import { LibvirtError } from './errors.js';
-import { REMOTE_STRING_MAX } from './protocol.js';
+import { REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX, REMOTE_STRING_MAX, TypedParamType } from './protocol.js';
 import { uuidFromBytes, uuidToBytes } from './uuid.js';
-import type { XdrReader, XdrWriter } from './xdr.js';
+import { XdrError, type XdrReader, type XdrWriter } from './xdr.js';
 
 /** remote_nonnull_domain: how libvirt names a domain on the wire. */
 export interface Domain {
@@ -36,6 +36,45 @@ export interface DomainInfo {
 export function readDomainInfo(r: XdrReader): DomainInfo {
   // XDR widens unsigned char and unsigned short to 4 bytes.
   return { state: r.uint(), maxMemKiB: r.uhyper(), memoryKiB: r.uhyper(), nrVirtCpu: r.uint(), cpuTimeNs: r.uhyper() };
+}
+
+/** remote_typed_param: a named value of one of the types of TypedParamType. */
+export interface TypedParam {
+  field: string;
+  value: number | bigint | boolean | string;
+}
+
+export function readTypedParam(r: XdrReader): TypedParam {
+  const field = r.string(REMOTE_STRING_MAX);
+  const type = r.int();
+  switch (type) {
+    case TypedParamType.Int:
+      return { field, value: r.int() };
+    case TypedParamType.Uint:
+      return { field, value: r.uint() };
+    case TypedParamType.Llong:
+      return { field, value: r.hyper() };
+    case TypedParamType.Ullong:
+      return { field, value: r.uhyper() };
+    case TypedParamType.Double:
+      return { field, value: r.double() };
+    case TypedParamType.Boolean:
+      return { field, value: r.int() !== 0 };
+    case TypedParamType.String:
+      return { field, value: r.string(REMOTE_STRING_MAX) };
+    default:
+      throw new XdrError(`typed parameter '${field}' has unknown type ${type}`);
+  }
+}
+
+/** remote_domain_stats_record: one domain's statistics from virConnectGetAllDomainStats. */
+export interface DomainStats {
+  dom: Domain;
+  params: TypedParam[];
+}
+
+export function readDomainStats(r: XdrReader): DomainStats {
+  return { dom: readDomain(r), params: r.array(REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX, readTypedParam) };
 }
 
 /** remote_error, the payload of a reply with status ERROR. */

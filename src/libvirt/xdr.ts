@@ -129,6 +129,10 @@ export class XdrReader {
     return this.buf.readBigUInt64BE(this.take(8, 'unsigned hyper'));
   }
 
+  double(): number {
+    return this.buf.readDoubleBE(this.take(8, 'double'));
+  }
+
   bool(): boolean {
     const v = this.int();
     if (v !== 0 && v !== 1) throw new XdrError(`invalid XDR boolean ${v}`);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { UnsupportedUriError } from '../../src/libvirt/errors.js';
 import { encodePacket, MAX_MESSAGE_BYTES, MessageType, PacketDecoder, PacketError } from '../../src/libvirt/packet.js';
 import { REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
-import { readDomain, readRemoteError, writeDomain } from '../../src/libvirt/remote-types.js';
+import { readDomain, readDomainStats, readRemoteError, writeDomain } from '../../src/libvirt/remote-types.js';
 import { resolveUri, type UriEnvironment } from '../../src/libvirt/uri.js';
 import { uuidFromBytes, uuidToBytes } from '../../src/libvirt/uuid.js';
 import { XdrError, XdrReader, XdrWriter } from '../../src/libvirt/xdr.js';
@@ -103,6 +103,42 @@ describe('remote structures', () => {
     assert.equal(err.code, 42);
     assert.equal(err.domain, 10);
     assert.equal(err.message, "Domain not found: no domain with matching name 'x'");
+  });
+
+  it('decodes a remote_domain_stats_record with a typed parameter of every type, and refuses an unknown type', () => {
+    const dom = { name: 'vm-a', uuid: '6a7e0001-0000-4000-8000-00000000aa01', id: 3 };
+    const double = Buffer.alloc(8);
+    double.writeDoubleBE(0.25);
+    const w = new XdrWriter();
+    writeDomain(w, dom);
+    w.uint(7);
+    w.string('state.state').int(1).int(1);
+    w.string('a.uint').int(2).uint(0xfffffffe);
+    w.string('a.llong').int(3).hyper(-5n);
+    w.string('a.ullong')
+      .int(4)
+      .uhyper(2n ** 64n - 1n);
+    w.string('a.double').int(5).fixedOpaque(double);
+    w.string('a.boolean').int(6).int(1);
+    w.string('a.string').int(7).string('text');
+    const r = new XdrReader(w.finish());
+    assert.deepEqual(readDomainStats(r), {
+      dom,
+      params: [
+        { field: 'state.state', value: 1 },
+        { field: 'a.uint', value: 0xfffffffe },
+        { field: 'a.llong', value: -5n },
+        { field: 'a.ullong', value: 2n ** 64n - 1n },
+        { field: 'a.double', value: 0.25 },
+        { field: 'a.boolean', value: true },
+        { field: 'a.string', value: 'text' },
+      ],
+    });
+    r.end();
+    const unknown = new XdrWriter();
+    writeDomain(unknown, dom);
+    unknown.uint(1).string('x').int(8).int(0);
+    assert.throws(() => readDomainStats(new XdrReader(unknown.finish())), XdrError);
   });
 });
 

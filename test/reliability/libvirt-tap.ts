@@ -4,7 +4,7 @@
  * SIGSTOP libvirtd) before the call's bytes are passed on. Timing a SIGKILL against a call that the
  * test driver answers in microseconds is otherwise luck; with the relay, the fault is real (libvirtd
  * is stopped and killed by its PID with the call in its socket) and certain to hit that call.
- * Everything else is passed through unchanged, both ways.
+ * Everything else is passed through unchanged, both ways, unless `renumber` asks otherwise.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -13,6 +13,8 @@ import { encodePacket, MessageType, PacketDecoder } from '../../src/libvirt/pack
 
 export class LibvirtTap {
   private readonly hooks = new Map<number, () => void | Promise<void>>();
+  /** Procedures passed on under another number (see renumber). */
+  private readonly renumbered = new Map<number, number>();
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
   /** Calls seen, by procedure number. */
@@ -38,6 +40,15 @@ export class LibvirtTap {
     this.hooks.set(procedure, hook);
   }
 
+  /**
+   * Calls of `procedure` on connections made from now on reach libvirtd as procedure `as`, and its reply
+   * comes back under `procedure` again: with a number libvirtd does not know, the caller meets a
+   * libvirtd (or a driver) without that call, and the error it gets is libvirtd's own.
+   */
+  renumber(procedure: number, as: number): void {
+    this.renumbered.set(procedure, as);
+  }
+
   /** A test+unix URI on this relay for a test-driver path. */
   uri(path: string): string {
     return `test+unix://${path}?socket=${this.path}`;
@@ -58,7 +69,19 @@ export class LibvirtTap {
         server.destroy();
       });
     }
-    server.pipe(client);
+    // Serial of each renumbered call in flight → its own procedure number.
+    const renamed = new Map<number, number>();
+    if (this.renumbered.size === 0) server.pipe(client);
+    else {
+      const replies = new PacketDecoder();
+      server.on('data', (chunk: Buffer) => {
+        for (const { header, payload } of replies.push(chunk)) {
+          const own = header.type === MessageType.Reply ? renamed.get(header.serial) : undefined;
+          if (own !== undefined) renamed.delete(header.serial);
+          client.write(encodePacket(own === undefined ? header : { ...header, procedure: own }, payload));
+        }
+      });
+    }
     const decoder = new PacketDecoder();
     // One packet at a time, in order, so a hook that stalls holds back everything after its call.
     let queue = Promise.resolve();
@@ -71,7 +94,9 @@ export class LibvirtTap {
             this.hooks.delete(header.procedure);
             await hook?.();
           }
-          if (!server.destroyed) server.write(encodePacket(header, payload));
+          const as = header.type === MessageType.Call ? this.renumbered.get(header.procedure) : undefined;
+          if (as !== undefined) renamed.set(header.serial, header.procedure);
+          if (!server.destroyed) server.write(encodePacket(as === undefined ? header : { ...header, procedure: as }, payload));
         });
       }
     });
