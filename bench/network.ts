@@ -7,7 +7,7 @@ import { Request } from '../src/protocol/index.js';
 import type { DaemonProcess } from '../test/support/daemon-process.js';
 import { runTool } from '../test/support/processes.js';
 import { probeDuringFlood } from './junk-sender.js';
-import { BenchDir, cpuMs, DAEMONS, domains, readyOrFail, startDaemon, tcpAsk, tcpStatus, type Daemon } from './sides.js';
+import { BenchDir, cpuMs, DAEMONS, domains, machineCpuMs, readyOrFail, startDaemon, tcpAsk, tcpStatus, type Daemon } from './sides.js';
 import { interleaved, median, percentile, step, timed, type Figure, type Point } from './stats.js';
 
 const PORTS: Record<Daemon, { tcp: number; multicast: number }> = {
@@ -18,6 +18,15 @@ const TARGET = 'vm-0001';
 export const CONCURRENCY = [1, 10, 50, 200, 500] as const;
 /** Status requests each daemon answers before a latency figure is measured (the serial figures too). */
 export const WARM_UP = 3000;
+/**
+ * Runs of 50 agents at once per daemon. Their wall time is mostly the agents' own starts (measured on
+ * the figure's machine: 25 to 30 ms of CPU, all processes together, per agent; the daemon's share is
+ * about 1 ms), and runs of the same daemon differ by 10 % and more, so three runs did not settle
+ * which daemon was faster.
+ */
+const CONCURRENT_50_REPEATS = 9;
+/** `fence_xvm` runs per daemon for the whole-client figure: the agent's start varies by a few tenths of a ms. */
+const WHOLE_CLIENT_SAMPLES = 60;
 
 export interface NetworkResult {
   figures: Figure[];
@@ -86,7 +95,7 @@ async function measure(dir: BenchDir, rounds: number, floodSeconds: number, tcpP
   );
 
   const whole = await step('fence_xvm', () =>
-    interleaved(30, (d) =>
+    interleaved(WHOLE_CLIENT_SAMPLES, (d) =>
       timed(async () => {
         const r = await xvmStatus(dir.keyFile, PORTS[d].multicast);
         if (r.code !== 0) throw new Error(`${d}: fence_xvm status exited ${r.code}: ${r.stderr}`);
@@ -99,11 +108,13 @@ async function measure(dir: BenchDir, rounds: number, floodSeconds: number, tcpP
 
   const concurrency: Point[] = [];
   for (const clients of CONCURRENCY) {
-    const repeats = clients === 50 ? 3 : 1;
-    const runs: Record<Daemon, { wall: number; answered: number }[]> = { C: [], ours: [] };
+    const repeats = clients === 50 ? CONCURRENT_50_REPEATS : 1;
+    const runs: Record<Daemon, { wall: number; answered: number; machineMs: number; daemonMs: number }[]> = { C: [], ours: [] };
     for (let r = 0; r < repeats; r++) {
       for (const d of r % 2 === 0 ? DAEMONS : [...DAEMONS].reverse()) {
         let answered = 0;
+        const machine0 = machineCpuMs();
+        const daemon0 = cpuMs(tcpPids[d]);
         const wall = await step(`${clients} agents at once, ${d}`, () =>
           timed(() =>
             Promise.all(
@@ -113,7 +124,7 @@ async function measure(dir: BenchDir, rounds: number, floodSeconds: number, tcpP
             ),
           ),
         );
-        runs[d].push({ wall, answered });
+        runs[d].push({ wall, answered, machineMs: machineCpuMs() - machine0, daemonMs: cpuMs(tcpPids[d]) - daemon0 });
       }
     }
     for (const d of DAEMONS) {
@@ -130,9 +141,15 @@ async function measure(dir: BenchDir, rounds: number, floodSeconds: number, tcpP
         median(runs.ours.map((x) => x.wall)),
       );
       const answered = (d: Daemon) => runs[d].map((x) => x.answered).join(', ');
+      // Per agent, over all runs: what the whole machine spent (agent starts, this process, libvirtd, the
+      // daemon), and the daemon's own share of it.
+      const perAgent = (d: Daemon, k: 'machineMs' | 'daemonMs') => (runs[d].reduce((n, x) => n + x[k], 0) / (repeats * clients)).toFixed(2);
       f.goal = 'all answered every run; ≤ C';
       f.met = f.met && all('ours');
-      f.note = `answered per run: C ${answered('C')}; ours ${answered('ours')} (of ${clients})`;
+      f.note =
+        `answered per run: C ${answered('C')}; ours ${answered('ours')} (of ${clients}); CPU per agent, whole machine: ` +
+        `C ${perAgent('C', 'machineMs')} ms, ours ${perAgent('ours', 'machineMs')} ms, of which the daemon: ` +
+        `C ${perAgent('C', 'daemonMs')} ms, ours ${perAgent('ours', 'daemonMs')} ms`;
       figures.push(f);
     }
   }

@@ -116,6 +116,22 @@ export function cpuMs(pid: number): number {
   return ns / 1e6;
 }
 
+/**
+ * CPU milliseconds all processors have run so far (user, nice, system, interrupts; not idle or waiting),
+ * from /proc/stat's clock ticks: the whole machine's work during a figure, every process included.
+ */
+export function machineCpuMs(): number {
+  const [user, nice, system, , , irq, softirq] = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string)
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number) as number[];
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * (1000 / CLOCK_TICKS_PER_S);
+}
+
+/** USER_HZ: the unit of /proc/stat's counts, 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_S = 100;
+
 /** Polls until `ready` answers true (errors count as not yet), failing with the daemon's output. */
 export async function readyOrFail(daemon: DaemonProcess, what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   await daemon.waitUntil(() => ready().catch(() => false), what, timeoutMs);
