@@ -8,7 +8,8 @@ export {
   LibvirtTimeoutError,
   UnsupportedUriError,
 } from './errors.js';
-export { DOMAIN_STATS_STATE, ErrorCode, LifecycleEventType, ListDomainsFlag } from './protocol.js';
-export type { Domain, DomainInfo, DomainStats, LifecycleEvent } from './remote-types.js';
+export { ErrorCode, LifecycleEventType, ListDomainsFlag } from './protocol.js';
+export type { Domain, DomainInfo, LifecycleEvent } from './remote-types.js';
 export { resolveUri, type ResolvedUri } from './uri.js';
 export { defaultLibvirtUri, LibvirtConnectionPool } from './connection-pool.js';
+export { listDomainStates, type DomainWithState } from './domain-states.js';

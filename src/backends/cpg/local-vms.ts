@@ -4,7 +4,7 @@
  * may have been missed meanwhile); an event re-reads the one domain it names.
  */
 import { EventEmitter } from 'node:events';
-import { ErrorCode, LibvirtError, type LibvirtClient, type LifecycleEvent } from '../../libvirt/index.js';
+import { ErrorCode, LibvirtError, listDomainStates, type LibvirtClient, type LifecycleEvent } from '../../libvirt/index.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import type { Logger } from '../../util/log.js';
 
@@ -66,9 +66,9 @@ export class LocalVms extends EventEmitter<LocalVmsEvents> {
     let complete = true;
     for (const client of this.clients) {
       try {
-        for (const dom of await client.listAllDomains()) {
-          const vm = await this.read(client, dom.uuid, dom.name);
-          if (vm) listed.set(vm.uuid, vm);
+        for (const { dom, state } of await listDomainStates(client, this.log)) {
+          const uuid = dom.uuid.toLowerCase();
+          listed.set(uuid, { name: dom.name, uuid, state });
         }
       } catch (err) {
         complete = false;

@@ -14,11 +14,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  DOMAIN_STATS_STATE,
-  ErrorCode,
   isNoSuchDomain,
   LibvirtClient,
   LibvirtError,
+  listDomainStates,
   UnsupportedUriError,
   type Domain,
   type LibvirtClientOptions,
@@ -27,15 +26,10 @@ import { DomainState, Response } from '../../protocol/constants.js';
 import { isUuidString } from '../../protocol/uuid.js';
 import type { Logger } from '../../util/log.js';
 import { settleHeapAfter } from '../../util/heap-settle.js';
-import { mapLimited } from '../../util/map-limited.js';
 import { BackendStartError, type FenceBackend, type HostInfo, type HostList, type RequestOrigin } from '../backend.js';
 
 /** How long the device-status check waits for libvirt's answer (an agent waits 30 s for the daemon's). */
 const HEALTH_CALL_TIMEOUT_MS = 5_000;
-/** Domain states asked at once while listing: enough to keep libvirt busy, few enough to stay small. */
-const LIST_INFO_CONCURRENCY = 32;
-/** The domain-statistics field that holds virDomainState. */
-const STATE_FIELD = 'state.state';
 
 export interface LibvirtBackendOptions {
   /** Pause between checks that a destroyed domain is gone during reboot (C: 1 s). */
@@ -124,8 +118,6 @@ export class LibvirtBackend implements FenceBackend {
   private readonly slots: (LibvirtClient | null)[];
   /** The attempt under way to open a URI that failed at start, by its slot. */
   private readonly opening = new Map<number, Promise<boolean>>();
-  /** Connections whose driver has no domain statistics: their host lists ask each domain's state. */
-  private readonly withoutStats = new WeakSet<LibvirtClient>();
   private closed = false;
 
   private constructor(
@@ -493,53 +485,11 @@ export class LibvirtBackend implements FenceBackend {
   private async listHosts(client: LibvirtClient): Promise<HostInfo[] | null> {
     if (!(await client.ensureConnected())) return null;
     try {
-      return (await this.hostsFromStats(client)) ?? (await this.hostsOf(client, await client.listAllDomains()));
+      return (await listDomainStates(client, this.log)).map(({ dom, state }) => ({ name: dom.name, uuid: dom.uuid, state }));
     } catch (err) {
       this.log.error(`listing domains on ${client.uri} failed: ${(err as Error).message}`);
       return null;
     }
-  }
-
-  /**
-   * Every domain and its state in one call (virConnectGetAllDomainStats, state group): a host list of
-   * 1,000 domains is one round trip to libvirtd instead of 1,001. The state is the one virDomainGetInfo
-   * gives (C asks that). Null where the call failed with a libvirt error: the caller lists the domains
-   * one by one, and no longer tries this on a connection where the call does not exist.
-   */
-  private async hostsFromStats(client: LibvirtClient): Promise<HostInfo[] | null> {
-    if (this.withoutStats.has(client)) return null;
-    let records;
-    try {
-      records = await client.getAllDomainStats(DOMAIN_STATS_STATE);
-    } catch (err) {
-      if (!(err instanceof LibvirtError)) throw err;
-      // The driver lacks it (NoSupport), or libvirtd does (an unknown procedure is an RPC error).
-      if (err.code === ErrorCode.NoSupport || err.code === ErrorCode.Rpc) this.withoutStats.add(client);
-      this.log.info(`listing the domains of ${client.uri} one by one: domain statistics failed: ${err.message}`);
-      return null;
-    }
-    const hosts: HostInfo[] = [];
-    const withoutState: Domain[] = [];
-    for (const { dom, params } of records) {
-      const state = params.find((p) => p.field === STATE_FIELD)?.value;
-      if (typeof state === 'number') hosts.push({ name: dom.name, uuid: dom.uuid, state });
-      else withoutState.push(dom);
-    }
-    return withoutState.length === 0 ? hosts : [...hosts, ...(await this.hostsOf(client, withoutState))];
-  }
-
-  /** The domains with their states, asked one by one (a few at a time); those undefined meanwhile left out. */
-  private async hostsOf(client: LibvirtClient, domains: readonly Domain[]): Promise<HostInfo[]> {
-    const hosts = await mapLimited(domains, LIST_INFO_CONCURRENCY, (dom) =>
-      client.getInfo(dom).then(
-        (info): HostInfo | null => ({ name: dom.name, uuid: dom.uuid, state: info.state }),
-        (err: unknown) => {
-          if (isNoSuchDomain(err)) return null; // undefined between the list and the info
-          throw err;
-        },
-      ),
-    );
-    return hosts.filter((h): h is HostInfo => h !== null);
   }
 }
 
