@@ -31,7 +31,11 @@ export class ReplayJournal extends ReplayMemory {
   /** Lines not yet written: written by the end of this event-loop turn, or by flush() before that. */
   private pending = '';
   private readonly flushLater = (): void => this.flush();
-  /** The members the file holds: the lasting ones (expired ones too, until the next rewrite). */
+  /**
+   * The lasting members, which a rewrite keeps; those expired or pushed out of the memory meanwhile stay
+   * until the next rewrite attempt, which drops them even when it fails: this set is no larger than the
+   * memory plus the lines a rewrite waits for.
+   */
   private inFile = new Set<string>();
 
   private constructor(
@@ -107,11 +111,11 @@ export class ReplayJournal extends ReplayMemory {
   /** Replaces the file by the live lasting entries; answers whether it could. */
   private compact(): boolean {
     const live = this.entries().filter(([m]) => this.inFile.has(m));
+    this.inFile = new Set(live.map(([m]) => m));
     const text = live.map(([m, until]) => `+${until} ${Buffer.from(m, 'latin1').toString('hex')}\n`).join('');
     try {
       writeFileSync(`${this.path}.new`, text, { mode: 0o600 });
       renameSync(`${this.path}.new`, this.path);
-      this.inFile = new Set(live.map(([m]) => m));
       this.lines = live.length;
       // The memory written holds what the pending lines said.
       this.pending = '';
@@ -169,7 +173,8 @@ export class ReplayJournal extends ReplayMemory {
     if (++this.lines > 2 * this.capacity + 1_000) {
       if (this.compact()) return;
       // Not replaced (a directory not writable, a full disk): the line is still appended, and the next
-      // attempt comes as many lines later.
+      // attempt comes as many lines after the live lasting entries (not after all the file holds: that
+      // would retry, rewriting the whole memory, at every line).
       this.lines = this.inFile.size;
     }
     if (this.pending === '') setImmediate(this.flushLater);

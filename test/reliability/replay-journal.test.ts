@@ -5,11 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { setImmediate as turnEnd } from 'node:timers/promises';
+import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { signRequest } from '../../src/auth/request-signature.js';
 import type { RequestExecutor } from '../../src/core/executor.js';
+import { RequestGate } from '../../src/core/request-gate.js';
+import { RequestHistory } from '../../src/core/request-history.js';
 import { ReplayJournal } from '../../src/daemon/replay-journal.js';
-import { Request } from '../../src/protocol/constants.js';
+import { Hash, Request } from '../../src/protocol/constants.js';
+import { FenceRequestLayout } from '../../src/protocol/fence-request.js';
 import { silentLogger } from '../../src/util/log.js';
+import { RateLimitedLog } from '../../src/util/rate-limited-log.js';
 import { CapturedLog } from '../support/captured-log.js';
+import { signedRequest } from '../support/raw-client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fvd-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,6 +131,24 @@ it('keeps appending when the file cannot be replaced as it outgrows its live ent
   reopened.close();
 });
 
+it('after a failed rewrite, tries again only once the file has outgrown the live entries again', () => {
+  const path = unreplaceable('retry.replay');
+  const lines = () => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
+  // One entry kept: the rewrite is due at the 1,003rd line, and fails.
+  const journal = ReplayJournal.open(path, 60_000, 1, silentLogger);
+  for (let i = 0; i < 1_100; i++) journal.remember(`request ${i}`, true);
+  journal.flush();
+  rmSync(`${path}.new`, { recursive: true });
+  // The lines forgotten or pushed out of the memory no longer count against the next attempt: it comes
+  // as many lines later, not at every line from now on (each a rewrite of the whole memory).
+  journal.remember('one more', true);
+  journal.flush();
+  assert.equal(lines(), 1_101, 'appended, not rewritten');
+  for (let i = 0; i < 1_000; i++) journal.remember(`later ${i}`, true);
+  journal.close();
+  assert.ok(lines() < 100, `rewritten once due again (${lines()} lines)`);
+});
+
 it('ignores damaged lines, and keeps working in memory when the file cannot be written', () => {
   const path = join(dir, 'damaged.replay');
   writeFileSync(path, `garbage\n+${Date.now() + 60_000} 6f6b\n+12x zz\n`);
@@ -182,4 +207,40 @@ it('writes a change by the end of the event-loop turn, and before any fencing ac
   assert.equal(seenByRequest.length, 2);
   assert.match(seenByRequest[1] ?? '', / 61646d6974746564$/, "the admitted request's fingerprint was in the file when the action ran");
   journal.close();
+});
+
+it('through the gate: keeps across a restart every request that may change something, unknown codes too, and no read-only one', () => {
+  const path = join(dir, 'gate.replay');
+  const key = new AuthKey(Buffer.from('journal gate key'));
+  const settings = { key: () => key, minimumHash: Hash.SHA256, stream: true } as const;
+  const who = { listener: 'tcp', display: '127.0.0.1', addresses: ['127.0.0.1'], domains: [] };
+  const gateOver = (memory: ReplayJournal) =>
+    new RequestGate(
+      new RequestHistory({ windowMs: 10_000, maxPerRequester: 100, maxEntries: 100 }),
+      memory,
+      () => true,
+      new RateLimitedLog(() => undefined),
+    );
+  const codes = [Request.OFF, Request.REBOOT, Request.ON, Request.STATUS, Request.DEVSTATUS, Request.HOSTLIST, Request.METADATA, 42];
+  // The encoder knows only the defined codes: an unknown one is written into a signed off and signed again.
+  const sent = codes.map((request) => {
+    const raw = signedRequest({ request: request === 42 ? Request.OFF : request, domain: 'vm' }, key);
+    raw[FenceRequestLayout.request] = request;
+    signRequest(raw, key);
+    return raw;
+  });
+  const failed = signedRequest({ request: Request.OFF, domain: 'vm' }, key);
+  const first = ReplayJournal.open(path, 60_000, 100, silentLogger);
+  const gate = gateOver(first);
+  for (const raw of sent) gate.admit(gate.verify(raw, 'x', settings, silentLogger)!, who, raw, silentLogger)!.finish(true);
+  // The challenge-response failed: the retransmission must still be served after the restart.
+  gate.admit(gate.verify(failed, 'x', settings, silentLogger)!, who, failed, silentLogger)!.finish(false);
+  first.close();
+  const second = gateOver(ReplayJournal.open(path, 60_000, 100, silentLogger));
+  const refused = codes.filter((_, i) => {
+    const raw = sent[i]!;
+    return second.admit(second.verify(raw, 'x', settings, silentLogger)!, who, raw, silentLogger) === undefined;
+  });
+  assert.deepEqual(refused, [Request.OFF, Request.REBOOT, Request.ON, Request.METADATA, 42]);
+  assert.ok(second.admit(second.verify(failed, 'x', settings, silentLogger)!, who, failed, silentLogger), 'the failed off runs');
 });
