@@ -16,6 +16,8 @@ export interface DomainWithState {
 const ONE_BY_ONE_CONCURRENCY = 32;
 /** The domain-statistics field that holds virDomainState. */
 const STATE_FIELD = 'state.state';
+/** The largest state virDomainGetInfo can give (an unsigned char). */
+const MAX_STATE = 0xff;
 /** Connections where virConnectGetAllDomainStats does not exist: not asked it again. */
 const withoutStats = new WeakSet<LibvirtClient>();
 
@@ -46,7 +48,9 @@ async function fromDomainStats(client: LibvirtClient, log: Logger): Promise<Doma
   const withoutState: Domain[] = [];
   for (const { dom, params } of records) {
     const state = params.find((p) => p.field === STATE_FIELD)?.value;
-    if (typeof state === 'number') found.push({ dom, state });
+    // libvirtd sends an int; a value virDomainGetInfo could not give (its state is an unsigned char)
+    // comes from a broken reply, and that domain is asked as C asks.
+    if (typeof state === 'number' && Number.isInteger(state) && state >= 0 && state <= MAX_STATE) found.push({ dom, state });
     else withoutState.push(dom);
   }
   return withoutState.length === 0 ? found : [...found, ...(await oneByOne(client, withoutState))];

@@ -9,11 +9,14 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtProtocolError } from '../../src/libvirt/errors.js';
 import { encodePacket, MessageStatus, MessageType, PacketDecoder, type Packet } from '../../src/libvirt/packet.js';
 import { Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
-import { XdrWriter } from '../../src/libvirt/xdr.js';
+import { readDomain, writeDomain } from '../../src/libvirt/remote-types.js';
+import { XdrReader, XdrWriter } from '../../src/libvirt/xdr.js';
+import { CapturedLog } from '../support/captured-log.js';
 import { waitUntil } from '../support/processes.js';
 import { nextEvent } from './support.js';
 
@@ -200,6 +203,50 @@ describe('LibvirtClient against a fake server sending garbage', () => {
       assert.ok(took >= 450 && took < 5_000, `timed out after ${took} ms, not at its 500 ms deadline`);
     } finally {
       await client.close();
+    }
+  });
+
+  it('lists a domain whose statistics carry no state virDomainGetInfo could give with the state that call gives', async () => {
+    // libvirtd sends state.state as an int; each other case is a broken reply, whose value must not
+    // become the domain's state (the host list's byte, the cpg record, which refuses it).
+    const domains = [
+      { name: 'vm-int', state: 3, param: (w: XdrWriter) => w.int(1).int(3) },
+      { name: 'vm-negative', state: 5, param: (w: XdrWriter) => w.int(1).int(-1) },
+      { name: 'vm-double', state: 1, param: (w: XdrWriter) => w.int(5).fixedOpaque(Buffer.from([0x3f, 0xf8, 0, 0, 0, 0, 0, 0])) },
+      { name: 'vm-huge', state: 4, param: (w: XdrWriter) => w.int(2).uint(0x80000000) },
+      { name: 'vm-llong', state: 2, param: (w: XdrWriter) => w.int(3).hyper(2n) },
+    ].map((d, i) => ({ ...d, dom: { name: d.name, uuid: `6a7e0001-0000-4000-8000-0000000000a${i}`, id: i + 1 } }));
+    const infos: string[] = [];
+    script = (call) => {
+      if (call.header.procedure === Proc.ConnectGetAllDomainStats) {
+        const w = new XdrWriter().uint(domains.length);
+        for (const d of domains) {
+          writeDomain(w, d.dom);
+          d.param(w.uint(1).string('state.state'));
+        }
+        return reply(call, w.finish());
+      }
+      if (call.header.procedure === Proc.DomainGetInfo) {
+        const asked = readDomain(new XdrReader(call.payload));
+        infos.push(asked.name);
+        const state = domains.find((d) => d.dom.uuid === asked.uuid)?.state ?? 0;
+        return reply(call, new XdrWriter().uint(state).uhyper(0n).uhyper(0n).uint(1).uhyper(0n).finish());
+      }
+      return handshake(call);
+    };
+    const backend = await LibvirtBackend.open([`test+unix:///default?socket=${socketPath()}`], new CapturedLog(3).logger, {
+      client: { reconnectMinDelayMs: 60_000, connectTimeoutMs: 2_000 },
+    });
+    try {
+      const list = await backend.hostList({ source: 'test', seqno: 1 });
+      assert.equal(list.code, 0);
+      assert.deepEqual(
+        list.hosts.map((h) => [h.name, h.state]),
+        domains.map((d) => [d.name, d.state]).sort(([a], [b]) => String(a).localeCompare(String(b))),
+      );
+      assert.deepEqual(infos.sort(), ['vm-double', 'vm-huge', 'vm-llong', 'vm-negative'], 'only those asked one by one');
+    } finally {
+      await backend.close();
     }
   });
 });
