@@ -68,7 +68,7 @@ export class ReplayJournal extends ReplayMemory {
   override remember(fingerprint: string, lasting: boolean): void {
     if (!lasting) return super.remember(fingerprint, lasting);
     const until = Date.now() + this.keepMs;
-    this.add(fingerprint, until);
+    this.members.add(fingerprint, until);
     this.inFile.add(fingerprint);
     this.append(`+${until} ${Buffer.from(fingerprint, 'latin1').toString('hex')}`);
   }
@@ -98,9 +98,9 @@ export class ReplayJournal extends ReplayMemory {
       const removed = /^-([0-9a-f]+)$/.exec(line);
       if (added && Number(added[1]) > now) {
         const member = Buffer.from(added[2] as string, 'hex').toString('latin1');
-        this.add(member, Number(added[1]));
+        this.members.add(member, Number(added[1]));
         this.inFile.add(member);
-      } else if (removed) this.delete(Buffer.from(removed[1] as string, 'hex').toString('latin1'));
+      } else if (removed) this.members.delete(Buffer.from(removed[1] as string, 'hex').toString('latin1'));
     }
     this.lines = lines.length;
     this.log.info(`restored ${this.size} replay fingerprint(s) from ${this.path}`);
@@ -110,7 +110,7 @@ export class ReplayJournal extends ReplayMemory {
 
   /** Replaces the file by the live lasting entries; answers whether it could. */
   private compact(): boolean {
-    const live = this.entries().filter(([m]) => this.inFile.has(m));
+    const live = this.members.entries().filter(([m]) => this.inFile.has(m));
     this.inFile = new Set(live.map(([m]) => m));
     const text = live.map(([m, until]) => `+${until} ${Buffer.from(m, 'latin1').toString('hex')}\n`).join('');
     try {
