@@ -22,18 +22,28 @@ const MAX_STATE = 0xff;
 const withoutStats = new WeakSet<LibvirtClient>();
 
 /**
- * Every domain, active and inactive, with its state: in one call (virConnectGetAllDomainStats, state
- * group; 1,000 domains are one round trip instead of 1,001) where libvirtd and its driver have it, else
+ * Every domain, active and inactive, with its state: in one round trip (virConnectGetAllDomainStats,
+ * state group, sent with the list; 1,000 domains take one instead of 1,001) where libvirtd and its driver
+ * have that call, else
  * the list and one virDomainGetInfo per domain (what C does). Domains undefined between the list and
  * their state are left out. Rejects when libvirt fails otherwise: a caller never gets a partial list.
  */
 export async function listDomainStates(client: LibvirtClient, log: Logger): Promise<DomainWithState[]> {
-  const fromStats = withoutStats.has(client) ? null : await fromDomainStats(client, log);
-  return fromStats ?? (await oneByOne(client, await client.listAllDomains()));
+  // Sent with the statistics call, in the same round trip (see fromDomainStats).
+  const listing = client.listAllDomains();
+  listing.catch(() => undefined); // awaited below, unless the statistics call throws first
+  const fromStats = withoutStats.has(client) ? null : await fromDomainStats(client, log, listing);
+  return fromStats ?? (await oneByOne(client, await listing));
 }
 
-/** Null where the statistics call failed with a libvirt error (the caller lists one by one instead). */
-async function fromDomainStats(client: LibvirtClient, log: Logger): Promise<DomainWithState[] | null> {
+/**
+ * Null where the statistics call failed with a libvirt error (the caller lists one by one instead). The
+ * domains `listing` has and the statistics lack are asked one by one too: libvirt's access control
+ * filters the statistics by another permission than the list, and a domain that may be listed but not
+ * read must fail the listing (as its virDomainGetInfo does, and did), not go missing from a list
+ * answered as complete.
+ */
+async function fromDomainStats(client: LibvirtClient, log: Logger, listing: Promise<Domain[]>): Promise<DomainWithState[] | null> {
   let records;
   try {
     records = await client.getAllDomainStats(DOMAIN_STATS_STATE);
@@ -45,7 +55,8 @@ async function fromDomainStats(client: LibvirtClient, log: Logger): Promise<Doma
     return null;
   }
   const found: DomainWithState[] = [];
-  const withoutState: Domain[] = [];
+  const inStats = new Set(records.map(({ dom }) => dom.uuid));
+  const withoutState = (await listing).filter((dom) => !inStats.has(dom.uuid));
   for (const { dom, params } of records) {
     const state = params.find((p) => p.field === STATE_FIELD)?.value;
     // libvirtd sends an int; a value virDomainGetInfo could not give (its state is an unsigned char)
