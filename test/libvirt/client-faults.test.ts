@@ -13,8 +13,8 @@ import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtProtocolError } from '../../src/libvirt/errors.js';
 import { encodePacket, MessageStatus, MessageType, PacketDecoder, type Packet } from '../../src/libvirt/packet.js';
-import { Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
-import { readDomain, writeDomain } from '../../src/libvirt/remote-types.js';
+import { ErrorCode, Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
+import { readDomain, writeDomain, type Domain } from '../../src/libvirt/remote-types.js';
 import { XdrReader, XdrWriter } from '../../src/libvirt/xdr.js';
 import { CapturedLog } from '../support/captured-log.js';
 import { waitUntil } from '../support/processes.js';
@@ -220,11 +220,7 @@ describe('LibvirtClient against a fake server sending garbage', () => {
     ].map((d, i) => ({ ...d, dom: { name: d.name, uuid: `6a7e0001-0000-4000-8000-0000000000a${i}`, id: i + 1 } }));
     const infos: string[] = [];
     script = (call) => {
-      if (call.header.procedure === Proc.ConnectListAllDomains) {
-        const w = new XdrWriter().uint(domains.length);
-        for (const d of domains) writeDomain(w, d.dom);
-        return reply(call, w.uint(domains.length).finish());
-      }
+      if (call.header.procedure === Proc.ConnectListAllDomains) return reply(call, writeDomainList(domains.map((d) => d.dom)));
       if (call.header.procedure === Proc.ConnectGetAllDomainStats) {
         const inStats = domains.filter((d) => d.param !== null);
         const w = new XdrWriter().uint(inStats.length);
@@ -257,7 +253,57 @@ describe('LibvirtClient against a fake server sending garbage', () => {
       await backend.close();
     }
   });
+
+  it('lists one by one where the driver answers that it does not support domain statistics, and asks them only once', async () => {
+    // As a driver without connectGetAllDomainStats answers (VIR_ERR_NO_SUPPORT); the test driver has it.
+    const dom = { name: 'vm-a', uuid: '6a7e0001-0000-4000-8000-0000000000b1', id: 1 };
+    const asked = new Map<number, number>();
+    script = (call) => {
+      const proc = call.header.procedure;
+      asked.set(proc, (asked.get(proc) ?? 0) + 1);
+      if (proc === Proc.ConnectListAllDomains) return reply(call, writeDomainList([dom]));
+      if (proc === Proc.DomainGetInfo) return reply(call, new XdrWriter().uint(1).uhyper(0n).uhyper(0n).uint(1).uhyper(0n).finish());
+      if (proc === Proc.ConnectGetAllDomainStats) {
+        const error = new XdrWriter().int(ErrorCode.NoSupport).int(10);
+        error.optional('this function is not supported by the connection driver', (x, m) => x.string(m));
+        error.int(2).optional(null, writeDomain);
+        for (let i = 0; i < 3; i++) error.optional(null, (x, m: string) => x.string(m));
+        error
+          .int(0)
+          .int(0)
+          .optional(null, (x, m: string) => x.string(m));
+        return reply(call, error.finish(), { status: MessageStatus.Error });
+      }
+      return handshake(call);
+    };
+    const log = new CapturedLog(3);
+    const backend = await LibvirtBackend.open([`test+unix:///default?socket=${socketPath()}`], log.logger, {
+      client: { reconnectMinDelayMs: 60_000, connectTimeoutMs: 2_000 },
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const list = await backend.hostList({ source: 'test', seqno: i });
+        assert.equal(list.code, 0);
+        assert.deepEqual(
+          list.hosts.map((h) => [h.name, h.state]),
+          [['vm-a', 1]],
+        );
+      }
+      assert.equal(asked.get(Proc.ConnectGetAllDomainStats), 1, 'not asked again on that connection');
+      assert.equal(asked.get(Proc.DomainGetInfo), 2);
+      assert.equal(log.matching(/one by one: domain statistics failed: this function is not supported/).length, 1);
+    } finally {
+      await backend.close();
+    }
+  });
 });
+
+/** remote_connect_list_all_domains_ret. */
+function writeDomainList(domains: readonly Domain[]): Buffer {
+  const w = new XdrWriter().uint(domains.length);
+  for (const d of domains) writeDomain(w, d);
+  return w.uint(domains.length).finish();
+}
 
 describe('REMOTE_PROGRAM constant', () => {
   it('is libvirt’s program number', () => assert.equal(REMOTE_PROGRAM, 0x20008086));
