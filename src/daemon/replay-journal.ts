@@ -14,7 +14,7 @@ import type { Logger } from '../util/log.js';
  *
  * Lines: `+UNTIL HEX` remembers a fingerprint until UNTIL (ms since the epoch), `-HEX` forgets it.
  * The file stays open for appending between compactions: one write() per change instead of an
- * open, write and close (every signed request passes here).
+ * open, write and close (every signed fencing action passes here).
  *
  * A change is written at the end of the event-loop turn that made it (a request is admitted before its
  * challenge-response, so on TCP the write falls after our challenge went out, while the client works on
