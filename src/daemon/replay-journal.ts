@@ -70,14 +70,14 @@ export class ReplayJournal extends ReplayMemory {
     const until = Date.now() + this.keepMs;
     this.members.add(fingerprint, until);
     this.inFile.add(fingerprint);
-    this.append(`+${until} ${Buffer.from(fingerprint, 'latin1').toString('hex')}`);
+    this.append(addedLine(fingerprint, until));
   }
 
   override forget(fingerprint: string, lasting: boolean): void {
     super.forget(fingerprint, lasting);
     if (!lasting) return;
     this.inFile.delete(fingerprint);
-    this.append(`-${Buffer.from(fingerprint, 'latin1').toString('hex')}`);
+    this.append(`-${hexOf(fingerprint)}`);
   }
 
   /**
@@ -97,10 +97,10 @@ export class ReplayJournal extends ReplayMemory {
       const added = /^\+(\d+) ([0-9a-f]+)$/.exec(line);
       const removed = /^-([0-9a-f]+)$/.exec(line);
       if (added && Number(added[1]) > now) {
-        const member = Buffer.from(added[2] as string, 'hex').toString('latin1');
+        const member = memberOf(added[2] as string);
         this.members.add(member, Number(added[1]));
         this.inFile.add(member);
-      } else if (removed) this.members.delete(Buffer.from(removed[1] as string, 'hex').toString('latin1'));
+      } else if (removed) this.members.delete(memberOf(removed[1] as string));
     }
     this.lines = lines.length;
     this.log.info(`restored ${this.size} replay fingerprint(s) from ${this.path}`);
@@ -112,7 +112,7 @@ export class ReplayJournal extends ReplayMemory {
   private compact(): boolean {
     const live = this.members.entries().filter(([m]) => this.inFile.has(m));
     this.inFile = new Set(live.map(([m]) => m));
-    const text = live.map(([m, until]) => `+${until} ${Buffer.from(m, 'latin1').toString('hex')}\n`).join('');
+    const text = live.map(([m, until]) => `${addedLine(m, until)}\n`).join('');
     try {
       writeFileSync(`${this.path}.new`, text, { mode: 0o600 });
       renameSync(`${this.path}.new`, this.path);
@@ -193,3 +193,9 @@ export class ReplayJournal extends ReplayMemory {
     this.log.error(`cannot write the replay journal ${this.path} (replays are still refused until a restart): ${err.message}`);
   }
 }
+
+/** A fingerprint (latin1 text, one character per byte) as the hex a line holds, and back. */
+const hexOf = (member: string): string => Buffer.from(member, 'latin1').toString('hex');
+const memberOf = (hex: string): string => Buffer.from(hex, 'hex').toString('latin1');
+/** The line that remembers `member` until `until`, as appended and as a rewrite writes it. */
+const addedLine = (member: string, until: number): string => `+${until} ${hexOf(member)}`;

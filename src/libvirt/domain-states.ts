@@ -23,10 +23,10 @@ const withoutStats = new WeakSet<LibvirtClient>();
 
 /**
  * Every domain, active and inactive, with its state: in one round trip (virConnectGetAllDomainStats,
- * state group, sent with the list; 1,000 domains take one instead of 1,001) where libvirtd and its driver
- * have that call, else
- * the list and one virDomainGetInfo per domain (what C does). Domains undefined between the list and
- * their state are left out. Rejects when libvirt fails otherwise: a caller never gets a partial list.
+ * state group, sent with the list; 1,000 domains take one instead of 1,001) where libvirtd and its
+ * driver have that call, else the list and one virDomainGetInfo per domain (what C does). Domains
+ * undefined between the list and their state are left out. Rejects when libvirt fails otherwise: a
+ * caller never gets a partial list.
  */
 export async function listDomainStates(client: LibvirtClient, log: Logger): Promise<DomainWithState[]> {
   // Sent with the statistics call, in the same round trip (see fromDomainStats).
