@@ -33,7 +33,7 @@ export async function listDomainStates(client: LibvirtClient, log: Logger): Prom
   const listing = client.listAllDomains();
   listing.catch(() => undefined); // awaited below, unless the statistics call throws first
   const fromStats = withoutStats.has(client) ? null : await fromDomainStats(client, log, listing);
-  return fromStats ?? (await oneByOne(client, await listing));
+  return fromStats ?? (await statesOneByOne(client, await listing));
 }
 
 /**
@@ -64,10 +64,11 @@ async function fromDomainStats(client: LibvirtClient, log: Logger, listing: Prom
     if (typeof state === 'number' && Number.isInteger(state) && state >= 0 && state <= MAX_STATE) found.push({ dom, state });
     else withoutState.push(dom);
   }
-  return withoutState.length === 0 ? found : [...found, ...(await oneByOne(client, withoutState))];
+  return withoutState.length === 0 ? found : [...found, ...(await statesOneByOne(client, withoutState))];
 }
 
-async function oneByOne(client: LibvirtClient, domains: readonly Domain[]): Promise<DomainWithState[]> {
+/** `domains` with their states, one virDomainGetInfo each (a few under way at once): the fallback, and what C does. */
+export async function statesOneByOne(client: LibvirtClient, domains: readonly Domain[]): Promise<DomainWithState[]> {
   const found = await mapLimited(domains, ONE_BY_ONE_CONCURRENCY, (dom) =>
     client.getInfo(dom).then(
       (info): DomainWithState | null => ({ dom, state: info.state }),

@@ -12,4 +12,4 @@ export { ErrorCode, LifecycleEventType, ListDomainsFlag } from './protocol.js';
 export type { Domain, DomainInfo, LifecycleEvent } from './remote-types.js';
 export { resolveUri, type ResolvedUri } from './uri.js';
 export { defaultLibvirtUri, LibvirtConnectionPool } from './connection-pool.js';
-export { listDomainStates, type DomainWithState } from './domain-states.js';
+export { listDomainStates, statesOneByOne, type DomainWithState } from './domain-states.js';
