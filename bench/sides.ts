@@ -116,6 +116,13 @@ export function cpuMs(pid: number): number {
   return ns / 1e6;
 }
 
+/** Minor page faults the process has taken so far (`/proc/PID/stat`): each the first touch of a page. */
+export function minorFaults(pid: number): number {
+  // The fields after the command name, which is in parentheses and may hold spaces; minflt is the 10th field.
+  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
+  return Number(fields[7]);
+}
+
 /**
  * CPU milliseconds all processors have run so far (user, nice, system, interrupts; not idle or waiting),
  * from /proc/stat's clock ticks: the whole machine's work during a figure, every process included.

@@ -7,30 +7,47 @@
  * takes those and `START_ONLY_ROUNDS` more, each stopped at its first answer. Node's own start (an
  * empty script, spawned the same way) is measured in the same run: the goal of 0.1 s was set on a
  * machine where that took 0.06 s, and it varies from machine to machine by more than the goal's margin.
+ * So do the page faults a start takes (counted at the first answer) and what each costs (measured too).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Request } from '../src/protocol/index.js';
-import { BenchDir, domains, rssMb, startDaemon, tcpAsk, tcpListener, type Daemon } from './sides.js';
+import { BenchDir, domains, minorFaults, rssMb, startDaemon, tcpAsk, tcpListener, type Daemon } from './sides.js';
 import { interleaved, median, percentile, type Figure } from './stats.js';
 import { lowerFigure } from './network.js';
 
 const PORT = 25011;
 const START_ONLY_ROUNDS = 15;
 
-/** Seconds from spawn to exit of `node -e 0`, with the environment the daemons get: what Node itself costs here. */
-async function emptyNodeStart(): Promise<number> {
+/** Runs `node -e script` with the environment the daemons get; answers seconds from spawn to exit and its output. */
+async function nodeScript(script: string): Promise<{ seconds: number; output: string }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['-e', '0'], { env: { PATH: process.env.PATH }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['-e', script], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
   const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`node -e 0 exited ${code}`);
-  return (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`node -e ${script} exited ${code}`);
+  return { seconds: (performance.now() - t0) / 1000, output };
 }
+
+/** Node's own start: an empty script, to its exit. */
+const EMPTY = '0';
+/** The minor page faults an empty script has taken by its end. */
+const EMPTY_FAULTS = 'process.stdout.write(String(process.resourceUsage().minorPageFault))';
+/**
+ * Microseconds the first write to a fresh page costs (the fault that maps it): 8 MB written twice in a
+ * new process, the first pass faulting every page in. On a virtual machine that can be tens of times
+ * a bare machine's price, and a start pays it for every page it touches.
+ */
+const FIRST_TOUCH =
+  'const b = Buffer.allocUnsafeSlow(8 << 20); let t = performance.now(); b.fill(1); const first = performance.now() - t; ' +
+  't = performance.now(); b.fill(2); process.stdout.write(String(((first - (performance.now() - t)) * 1000) / 2048))';
 
 export async function startupFigures(dir: BenchDir, rounds: number): Promise<Figure[]> {
   const uri = dir.node('startup', domains(3));
   const rss: Record<Daemon, number[]> = { C: [], ours: [] };
   const settled: Record<Daemon, number[]> = { C: [], ours: [] };
+  const faults: Record<Daemon, number[]> = { C: [], ours: [] };
   /** Seconds from spawn to the first right answer; with `memory`, RSS 1 s and 10 s later too. */
   const startOnce = async (d: Daemon, memory: boolean): Promise<number> => {
     const t0 = performance.now();
@@ -44,6 +61,7 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
         await new Promise((r) => setTimeout(r, 2));
       }
       const first = performance.now() - t0;
+      faults[d].push(minorFaults(daemon.pid));
       if (!memory) return first / 1000;
       await new Promise((r) => setTimeout(r, 1_000));
       rss[d].push(rssMb(daemon.pid));
@@ -58,7 +76,11 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
   const startOnly = await interleaved(START_ONLY_ROUNDS, (d) => startOnce(d, false));
   const starts = { C: [...withMemory.C, ...startOnly.C], ours: [...withMemory.ours, ...startOnly.ours] };
   const emptyNode: number[] = [];
-  for (let i = 0; i < starts.ours.length; i++) emptyNode.push(await emptyNodeStart());
+  for (let i = 0; i < starts.ours.length; i++) emptyNode.push((await nodeScript(EMPTY)).seconds);
+  const emptyFaults = Number((await nodeScript(EMPTY_FAULTS)).output);
+  const touch: number[] = [];
+  for (let i = 0; i < 3; i++) touch.push(Number((await nodeScript(FIRST_TOUCH)).output));
+  const touchUs = median(touch);
   const figure = (
     id: string,
     title: string,
@@ -72,7 +94,9 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
   start.note =
     `median of ${starts.ours.length} starts each, quartiles C ${quartiles(starts.C)} s, ours ${quartiles(starts.ours)} s; ` +
     `Node itself, spawned the same way with an empty script, to its exit: median ${median(emptyNode).toFixed(3)} s, ` +
-    `quartiles ${quartiles(emptyNode)} s (the goal was set where that took 0.06 s)`;
+    `quartiles ${quartiles(emptyNode)} s (the goal was set where that took 0.06 s); minor page faults to the first answer, ` +
+    `median: C ${median(faults.C)}, ours ${median(faults.ours)}, the empty script ${emptyFaults}; a first write to a fresh ` +
+    `page costs ${touchUs.toFixed(1)} µs here`;
   const title = 'RSS idle, 3 domains, TCP listener';
   const idle = figure(
     'rss-idle',
