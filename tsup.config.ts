@@ -13,6 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import Module from 'node:module';
 import { basename, join } from 'node:path';
 import { defineConfig } from 'tsup';
 
@@ -70,9 +71,11 @@ export default defineConfig((cli) => {
         const text = asciiOnly(await readFile(`${tool}.js`, 'utf8'));
         await rm(`${tool}.js`);
         if (name === DAEMON) {
-          // The loader compiles the bundle as a function body, where a shebang line would not parse.
+          // Written already wrapped in CommonJS's module function (no shebang line, which would not parse
+          // there): the loader compiles the file as read, so a start neither joins the wrapper to the
+          // source nor has V8 flatten that join into a second copy of it (bench/results/startup-memory.md).
           const main = `${tool}.main.js`;
-          await writeFile(main, text.replace(/^#!.*\n/, ''));
+          await writeFile(main, Module.wrap(text.replace(/^#!.*\n/, '')));
           await copyFile(DAEMON_LOADER, tool);
         } else {
           await writeFile(tool, text);

@@ -15,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -54,7 +54,8 @@ writeFileSync(
 // The bundle reads V8's module object when it sets a flag, so this keeps its flags from being set.
 v8.setFlagsFromString = () => undefined;
 process.argv = [process.execPath, bundle, '-F', '-f', config, '-p', join(dir, 'fence_virtd.pid')];
-const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle });
+// Read and compiled as the loader does: the file is already wrapped in the module function.
+const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle });
 const module = { exports: {} };
 script.runInThisContext().call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
 

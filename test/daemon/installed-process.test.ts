@@ -12,7 +12,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -64,7 +63,7 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
 
   it("compiles the bundle with the build's code cache, as its loader (packaging/daemon-loader.cjs) does", async () => {
     const main = `${REPO}dist/fence_virtd.main.js`;
-    const script = new Script(Module.wrap(await readFile(main, 'utf8')), { filename: main, cachedData: await readFile(`${main}.cache`) });
+    const script = new Script(await readFile(main, 'latin1'), { filename: main, cachedData: await readFile(`${main}.cache`) });
     assert.equal(script.cachedDataRejected, false);
   });
 
