@@ -74,6 +74,7 @@ export default defineConfig((cli) => {
           // Written already wrapped in CommonJS's module function (no shebang line, which would not parse
           // there): the loader compiles the file as read, so a start neither joins the wrapper to the
           // source nor has V8 flatten that join into a second copy of it (bench/results/startup-memory.md).
+          // So the file only defines that function: run by itself it does nothing; the loader calls it.
           const main = `${tool}.main.js`;
           await writeFile(main, Module.wrap(text.replace(/^#!.*\n/, '')));
           await copyFile(DAEMON_LOADER, tool);

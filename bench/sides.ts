@@ -116,11 +116,11 @@ export function cpuMs(pid: number): number {
   return ns / 1e6;
 }
 
-/** Minor page faults the process has taken so far (`/proc/PID/stat`): each the first touch of a page. */
+/** Minor page faults the process has taken so far (`/proc/PID/stat`): pages it mapped without disk I/O. */
 export function minorFaults(pid: number): number {
-  // The fields after the command name, which is in parentheses and may hold spaces; minflt is the 10th field.
-  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
-  return Number(fields[7]);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may hold any character; minflt is the 10th.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
 }
 
 /**

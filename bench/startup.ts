@@ -35,13 +35,21 @@ const EMPTY = '0';
 /** The minor page faults an empty script has taken by its end. */
 const EMPTY_FAULTS = 'process.stdout.write(String(process.resourceUsage().minorPageFault))';
 /**
- * Microseconds the first write to a fresh page costs (the fault that maps it): 8 MB written twice in a
- * new process, the first pass faulting every page in. On a virtual machine that can be tens of times
- * a bare machine's price, and a start pays it for every page it touches.
+ * Microseconds a fault that maps a fresh page costs: 8 MB written twice in a new process, the first pass
+ * faulting its pages in, divided by the faults it took (not by the page count: huge or 64 KB pages map
+ * more per fault). On a virtual machine that can be tens of times a bare machine's price, and a start
+ * pays it for every page it touches.
  */
 const FIRST_TOUCH =
-  'const b = Buffer.allocUnsafeSlow(8 << 20); let t = performance.now(); b.fill(1); const first = performance.now() - t; ' +
-  't = performance.now(); b.fill(2); process.stdout.write(String(((first - (performance.now() - t)) * 1000) / 2048))';
+  'const b = Buffer.allocUnsafeSlow(8 << 20); const f = process.resourceUsage().minorPageFault; let t = performance.now(); ' +
+  'b.fill(1); const first = performance.now() - t; const n = process.resourceUsage().minorPageFault - f; ' +
+  't = performance.now(); b.fill(2); process.stdout.write(String(((first - (performance.now() - t)) * 1000) / n))';
+/** Runs `script` three times; answers the median of the numbers it prints. */
+async function medianOfThree(script: string): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < 3; i++) values.push(Number((await nodeScript(script)).output));
+  return median(values);
+}
 
 export async function startupFigures(dir: BenchDir, rounds: number): Promise<Figure[]> {
   const uri = dir.node('startup', domains(3));
@@ -77,10 +85,8 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
   const starts = { C: [...withMemory.C, ...startOnly.C], ours: [...withMemory.ours, ...startOnly.ours] };
   const emptyNode: number[] = [];
   for (let i = 0; i < starts.ours.length; i++) emptyNode.push((await nodeScript(EMPTY)).seconds);
-  const emptyFaults = Number((await nodeScript(EMPTY_FAULTS)).output);
-  const touch: number[] = [];
-  for (let i = 0; i < 3; i++) touch.push(Number((await nodeScript(FIRST_TOUCH)).output));
-  const touchUs = median(touch);
+  const emptyFaults = await medianOfThree(EMPTY_FAULTS);
+  const touchUs = await medianOfThree(FIRST_TOUCH);
   const figure = (
     id: string,
     title: string,
@@ -95,8 +101,8 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
     `median of ${starts.ours.length} starts each, quartiles C ${quartiles(starts.C)} s, ours ${quartiles(starts.ours)} s; ` +
     `Node itself, spawned the same way with an empty script, to its exit: median ${median(emptyNode).toFixed(3)} s, ` +
     `quartiles ${quartiles(emptyNode)} s (the goal was set where that took 0.06 s); minor page faults to the first answer, ` +
-    `median: C ${median(faults.C)}, ours ${median(faults.ours)}, the empty script ${emptyFaults}; a first write to a fresh ` +
-    `page costs ${touchUs.toFixed(1)} µs here`;
+    `median: C ${median(faults.C)}, ours ${median(faults.ours)}, the empty script ${emptyFaults}; a fault that maps a ` +
+    `fresh page costs ${touchUs.toFixed(1)} µs here`;
   const title = 'RSS idle, 3 domains, TCP listener';
   const idle = figure(
     'rss-idle',
