@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtProtocolError } from '../../src/libvirt/errors.js';
@@ -17,7 +17,6 @@ import { ErrorCode, Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
 import { readDomain, writeDomain, type Domain } from '../../src/libvirt/remote-types.js';
 import { XdrReader, XdrWriter } from '../../src/libvirt/xdr.js';
 import { CapturedLog } from '../support/captured-log.js';
-import { waitUntil } from '../support/processes.js';
 import { nextEvent } from './support.js';
 
 /** What the fake server sends for one received call: bytes, or nothing at all. */
@@ -27,12 +26,13 @@ function reply(call: Packet, payload: Buffer = Buffer.alloc(0), overrides: Parti
   return encodePacket({ ...call.header, type: MessageType.Reply, status: MessageStatus.Ok, ...overrides }, payload);
 }
 
-/** A well-behaved handshake: no auth, open succeeds, no keepalive. Returns null for other calls. */
+/** A well-behaved handshake: no auth, open succeeds, no keepalive; close succeeds. Returns null for other calls. */
 function handshake(call: Packet): Buffer | null {
   switch (call.header.procedure) {
     case Proc.AuthList:
       return reply(call, new XdrWriter().uint(1).int(0).finish());
     case Proc.ConnectOpen:
+    case Proc.ConnectClose:
       return reply(call);
     case Proc.ConnectSupportsFeature:
       return reply(call, new XdrWriter().int(0).finish());
@@ -171,39 +171,95 @@ describe('LibvirtClient against a fake server sending garbage', () => {
       return answerFirst && held.length === 1 ? reply(call, new XdrWriter().int(3).finish()) : null;
     };
 
+  /**
+   * Until `n` calls are held at the server. Polled between turns of the event loop, not on a timer: the
+   * deadline tests below run on mocked timers, where a timer fires only when the test moves the clock.
+   */
+  async function untilHeld(n: number): Promise<void> {
+    const giveUp = performance.now() + 20_000;
+    while (held.length < n) {
+      if (performance.now() > giveUp) throw new Error(`${n} calls did not reach the server`);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /**
+   * Runs `test` on a client whose deadlines follow a mocked clock (setTimeout and Date): a deadline
+   * passes only when the test moves the clock, so what is checked is which call fails at which moment,
+   * not how fast this machine is.
+   */
+  async function onMockedClock(test: (client: LibvirtClient) => Promise<void>): Promise<void> {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    try {
+      const client = await open();
+      try {
+        await test(client);
+      } finally {
+        // On the mocked clock too: the client's one deadline timer is a mocked one from here on.
+        await client.close();
+      }
+    } finally {
+      mock.timers.reset();
+    }
+  }
+
+  /** Whether `p` has settled by the end of this turn of the event loop. */
+  async function settled(p: Promise<unknown>): Promise<boolean> {
+    let done = false;
+    p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await new Promise((r) => setImmediate(r));
+    return done;
+  }
+
+  /** Moves the mocked clock `ms` on, in two steps: `p` (`what`) must be pending 1 ms before, settled at `ms`. */
+  async function settlesAfter(p: Promise<unknown>, ms: number, what: string): Promise<void> {
+    mock.timers.tick(ms - 1);
+    assert.equal(await settled(p), false, `${what} settled before its deadline`);
+    mock.timers.tick(1);
+    assert.equal(await settled(p), true, `${what} still pending at its deadline`);
+  }
+
   it('times out a call at its own deadline (one timer for all calls) while an earlier call with a later deadline waits', async () => {
     held = [];
     script = holdCounts(false);
-    const client = await open();
-    try {
+    await onMockedClock(async (client) => {
       const slow = client.numOfDomains({ timeoutMs: 10_000 });
-      const started = performance.now();
-      await assert.rejects(client.numOfDomains({ timeoutMs: 100 }), { name: 'LibvirtTimeoutError' });
-      const took = performance.now() - started;
-      assert.ok(took < 1_000, `timed out after ${took} ms, not at its 100 ms deadline`);
-      await waitUntil(() => held.length === 2, 'both calls at the server');
+      const fast = client.numOfDomains({ timeoutMs: 100 });
+      await untilHeld(2);
+      await settlesAfter(fast, 100, 'the 100 ms call');
+      await assert.rejects(fast, { name: 'LibvirtTimeoutError' });
+      assert.equal(await settled(slow), false, 'the call with the later deadline failed with it');
       const { call, socket } = held[0]!;
       socket.write(reply(call, new XdrWriter().int(7).finish()));
       assert.equal(await slow, 7);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('keeps a call waiting past the deadline of an earlier call that was answered', async () => {
     held = [];
     script = holdCounts(true);
-    const client = await open();
-    try {
+    await onMockedClock(async (client) => {
       assert.equal(await client.numOfDomains({ timeoutMs: 100 }), 3);
-      // The timer armed for the first call fires meanwhile and must not fail this one.
-      const started = performance.now();
-      await assert.rejects(client.numOfDomains({ timeoutMs: 500 }), { name: 'LibvirtTimeoutError' });
-      const took = performance.now() - started;
-      assert.ok(took >= 450 && took < 5_000, `timed out after ${took} ms, not at its 500 ms deadline`);
-    } finally {
-      await client.close();
-    }
+      const second = client.numOfDomains({ timeoutMs: 500 });
+      await untilHeld(2);
+      // The timer armed for the first call fires now and must not fail this one.
+      mock.timers.tick(100);
+      assert.equal(await settled(second), false, "failed at the answered call's deadline");
+      await settlesAfter(second, 400, 'the 500 ms call');
+      await assert.rejects(second, { name: 'LibvirtTimeoutError' });
+    });
+  });
+
+  it('gives up on a close the server leaves unanswered at its 250 ms deadline: a hung libvirtd does not hold up an exit', async () => {
+    script = (call) => (call.header.procedure === Proc.ConnectClose ? null : handshake(call));
+    await onMockedClock(async (client) => {
+      const closing = client.close();
+      await settlesAfter(closing, 250, 'the close');
+      await closing;
+    });
   });
 
   it('asks virDomainGetInfo the state of a domain whose statistics carry no state it could give, or that the statistics leave out', async () => {
