@@ -9,7 +9,7 @@ import { AuthKey } from '../src/auth/keyed-hash.js';
 import { Hash, Request } from '../src/protocol/index.js';
 import { configText } from '../test/support/daemon-config-text.js';
 import { DaemonProcess } from '../test/support/daemon-process.js';
-import { C_DAEMON, OUR_DAEMON_BUNDLE } from '../test/support/processes.js';
+import { C_DAEMON, OUR_DAEMON_BUNDLE, procStatFields } from '../test/support/processes.js';
 import { signedRequest, tcpExchange, type Outcome } from '../test/support/raw-client.js';
 import { nodeXml, type TestDomain } from '../test/serial/node-xml.js';
 
@@ -116,11 +116,9 @@ export function cpuMs(pid: number): number {
   return ns / 1e6;
 }
 
-/** Minor page faults the process has taken so far (`/proc/PID/stat`): pages it mapped without disk I/O. */
+/** Minor page faults the process has taken so far (`/proc/PID/stat` field 10): pages it mapped without disk I/O. */
 export function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The fields after the command name, which is in parentheses and may hold any character; minflt is the 10th.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  return Number(procStatFields(pid)[7]);
 }
 
 /**

@@ -4,12 +4,12 @@
  * cluster, as each leaves the cluster in the state the next starts from.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadCorosync } from '../../src/backends/cpg/corosync.js';
 import { CorosyncCluster } from '../support/corosync-cluster.js';
 import { CpgPeer, PeerCallError, type PeerAddress } from '../support/cpg-peer.js';
+import { procStatFields } from '../support/processes.js';
 
 const GROUP = 'fence-agents';
 const unavailable = CorosyncCluster.unavailable();
@@ -19,9 +19,9 @@ const nodeIds = (list: PeerAddress[]): number[] => list.map((a) => a.nodeId).sor
 const text = (data: string): string => Buffer.from(data, 'base64').toString();
 const base64 = (s: string): string => Buffer.from(s).toString('base64');
 
-/** CPU time (user + system, in clock ticks) a process has used so far. */
+/** CPU time (user + system, fields 14 and 15 of `/proc/PID/stat`, in clock ticks) a process has used so far. */
 function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const fields = procStatFields(pid);
   return Number(fields[11]) + Number(fields[12]);
 }
 

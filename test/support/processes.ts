@@ -1,7 +1,7 @@
 /** Running the real C tools and our executables from tests, with bounded waits. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { C_FENCE_VIRTD } from './c-daemon.js';
 
@@ -43,6 +43,15 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * The fields of `/proc/PID/stat` after the command name: index 0 is field 3 (the state). The name is in
+ * parentheses and may hold any character, spaces and ')' included, so it ends at the last ')'.
+ */
+export function procStatFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Waits for a path (socket, pty link) to appear. */
