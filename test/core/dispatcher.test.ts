@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
 import { DomainState, Request, Response } from '../../src/protocol/index.js';
@@ -22,8 +23,8 @@ describe('dispatcher', () => {
     const reboot = d.execute({ request: Request.REBOOT, domain: 'vm1', seqno: 1 }, who);
     const off = d.execute({ request: Request.OFF, domain: UUID.toUpperCase(), seqno: 2 }, who);
     const other = d.execute({ request: Request.STATUS, domain: 'vm2', seqno: 3 }, who);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    await setImmediate();
+    await setImmediate();
     assert.deepEqual(backend.calls, ['reboot vm1 start', 'status vm2 start'], 'the off waits; the other VM does not');
     open();
     assert.deepEqual(await reboot, { kind: 'code', code: Response.SUCCESS, uuid: UUID }, 'with the UUID it was resolved to');
@@ -134,7 +135,7 @@ describe('dispatcher', () => {
     const off = d.execute({ request: Request.OFF, domain: 'vm1', seqno: 1 }, who);
     let idle = false;
     const idled = d.idle().then(() => (idle = true));
-    await new Promise((r) => setImmediate(r));
+    await setImmediate();
     assert.equal(idle, false, 'an off is still running');
     open();
     await idled;

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtProtocolError } from '../../src/libvirt/errors.js';
@@ -179,7 +180,7 @@ describe('LibvirtClient against a fake server sending garbage', () => {
     const giveUp = performance.now() + 20_000;
     while (held.length < n) {
       if (performance.now() > giveUp) throw new Error(`${n} calls did not reach the server`);
-      await new Promise((r) => setImmediate(r));
+      await setImmediate();
     }
   }
 
@@ -210,7 +211,7 @@ describe('LibvirtClient against a fake server sending garbage', () => {
       () => (done = true),
       () => (done = true),
     );
-    await new Promise((r) => setImmediate(r));
+    await setImmediate();
     return done;
   }
 

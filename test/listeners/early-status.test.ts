@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
@@ -43,7 +44,7 @@ describe('asking a request early', () => {
       assert.equal(early, undefined);
     }
     // Anything asked would have run by the next turn of the event loop.
-    await new Promise((resolve) => setImmediate(resolve));
+    await setImmediate();
     assert.deepEqual(backend.calls, []);
     assert.equal(backend.domains[0]?.state, DomainState.RUNNING);
   });

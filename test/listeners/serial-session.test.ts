@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { createRequestCore } from '../../src/core/request-core.js';
 import { defaultLimits } from '../../src/core/limits.js';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
@@ -45,8 +46,6 @@ function serve(options: { groups?: GroupRule[]; maxSerialBuffer?: number } = {})
   return { backend, captured, guest: new GuestLine(guestEnd), served };
 }
 
-const tick = () => new Promise((r) => setImmediate(r));
-
 describe('serial session (in-memory guest socket)', () => {
   it('answers a request that arrives in pieces behind garbage, with the VM as the requester', async () => {
     const { guest, captured, served } = serve();
@@ -54,7 +53,7 @@ describe('serial session (in-memory guest socket)', () => {
     guest.send(Buffer.from('noise'));
     for (const piece of [request.subarray(0, 3), request.subarray(3, 40), request.subarray(40)]) {
       guest.send(piece);
-      await tick();
+      await setImmediate();
     }
     assert.deepEqual(await guest.answer(), { code: Response.SUCCESS });
     await captured.waitFor(new RegExp(`audit: listener=serial requester=${VM_A} \\(vm-a\\) target="vm-b" op=status .*result=on`));
@@ -138,7 +137,7 @@ describe('serial session (in-memory guest socket)', () => {
     const chunks = 20;
     for (let i = 0; i < chunks; i++) {
       guest.send(Buffer.alloc(SERIAL_REQUEST_SIZE, 0x7a));
-      await tick();
+      await setImmediate();
     }
     await captured.waitFor(/discarded/);
     await new Promise((r) => setTimeout(r, 50));

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { challengeAsClient } from '../../src/auth/challenge-response.js';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
 import { defaultLimits, type SecurityLimits } from '../../src/core/limits.js';
@@ -144,7 +145,7 @@ describe('stream request listener (in-memory acceptor)', () => {
     await captured.waitFor(/closing a connection from 10\.0\.0\.3 at once: connection limit max_connections reached/);
     third.destroy();
     held[0]?.destroy();
-    await new Promise((r) => setImmediate(r));
+    await setImmediate();
     assert.deepEqual(await ask('10.0.0.1', status('vm-a')), { kind: 'code', code: Response.SUCCESS }, 'a freed slot is used again');
     held[1]?.destroy();
   });
