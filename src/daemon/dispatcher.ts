@@ -8,6 +8,7 @@ import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Logger } from '../util/log.js';
 import { countOf } from '../util/plural.js';
 import type { StaticMap } from './static-map.js';
+import { monotonicMs } from '../util/clock.js';
 
 export type { Requester } from '../core/requester.js';
 export type { RequestToExecute } from '../core/request-gate.js';
@@ -71,7 +72,7 @@ export class Dispatcher implements RequestExecutor {
   }
 
   async execute(req: RequestToExecute, who: Requester): Promise<Answer> {
-    const started = performance.now();
+    const started = monotonicMs();
     if (this.closing) {
       // The daemon is stopping: an action begun now could be cut short by the exit.
       this.log.warn(`not executing ${describe(req)} from ${who.display}: the daemon is stopping`);
@@ -98,7 +99,7 @@ export class Dispatcher implements RequestExecutor {
       outcome.reason = `backend error: ${(err as Error).message}`;
     }
     const { reason, uuid } = outcome;
-    this.audit(req, who, answer, reason, performance.now() - started);
+    this.audit(req, who, answer, reason, monotonicMs() - started);
     if (answer.kind === 'hostlist' || (uuid === undefined && reason === undefined)) return answer;
     return { kind: 'code', code: answer.code, ...(uuid === undefined ? {} : { uuid }), ...(reason === undefined ? {} : { reason }) };
   }

@@ -1,5 +1,6 @@
 import type { RecordableHistogram } from 'node:perf_hooks';
 import { perfHooks } from '../util/lazy-builtins.js';
+import { monotonicMs } from '../util/clock.js';
 
 /**
  * How often the loop is sampled. Each sample is how late the timer ran, which is how long a request
@@ -19,12 +20,12 @@ const INTERVAL_MS = 100;
 export class LoopDelay {
   /** Made at the first sample, so that perf_hooks is not loaded before the daemon first answers. */
   private histogram: RecordableHistogram | undefined;
-  private readonly started = performance.now();
+  private readonly started = monotonicMs();
   private due = this.started + INTERVAL_MS;
   private readonly timer = setInterval(() => this.sample(), INTERVAL_MS).unref();
 
   private sample(): void {
-    const now = performance.now();
+    const now = monotonicMs();
     // In nanoseconds, at least 1 (the histogram's lowest value): a timer on time was 0 ms late.
     this.histogram ??= perfHooks().createHistogram({ lowest: 1, highest: 3.6e12, figures: 2 });
     this.histogram.record(Math.max(1, Math.round((now - this.due) * 1e6)));
@@ -36,7 +37,7 @@ export class LoopDelay {
     clearInterval(this.timer);
     const ms = (ns: number) => (ns / 1e6).toFixed(1);
     const h = this.histogram;
-    const seconds = ((performance.now() - this.started) / 1000).toFixed(0);
+    const seconds = ((monotonicMs() - this.started) / 1000).toFixed(0);
     if (!h) return `event-loop delay over ${seconds} s: not sampled`;
     return `event-loop delay over ${seconds} s: p50 ${ms(h.percentile(50))} ms, p99 ${ms(h.percentile(99))} ms, max ${ms(h.max)} ms`;
   }

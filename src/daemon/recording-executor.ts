@@ -3,6 +3,7 @@ import type { RequestToExecute } from '../core/request-gate.js';
 import type { Requester } from '../core/requester.js';
 import { Request, Response } from '../protocol/constants.js';
 import type { FenceHistory, FenceRecord } from './fence-history.js';
+import { monotonicMs } from '../util/clock.js';
 
 const FENCE_OPS = new Map<number, FenceRecord['op']>([
   [Request.OFF, 'off'],
@@ -38,9 +39,9 @@ export class RecordingExecutor implements RequestExecutor {
       this.served++;
       return answer;
     }
-    const started = performance.now();
+    const started = monotonicMs();
     const executed = this.inner.execute(req, who);
-    const recording = executed.then((answer) => this.history?.record(fenceRecord(op, req, who, answer, performance.now() - started)));
+    const recording = executed.then((answer) => this.history?.record(fenceRecord(op, req, who, answer, monotonicMs() - started)));
     // Registered before anything resolves, so a shutdown that waits for the Dispatcher also waits for this entry.
     this.pending.add(recording);
     // A failure here is the action's own, which the caller receives below.

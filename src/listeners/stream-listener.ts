@@ -7,6 +7,7 @@ import { StreamIO } from '../util/stream-io.js';
 import { askEarly, runAuthenticatedSession } from './authenticated-session.js';
 import { Timeouts, type Listener, type ListenerContext } from './listener.js';
 import { chooseVersion, type ProtocolSettings } from './protocol-policy.js';
+import { monotonicMs } from '../util/clock.js';
 
 /**
  * Pending connections the kernel queues before the daemon accepts them (TCP and vsock; the C daemon
@@ -36,7 +37,7 @@ export interface StreamListenerSettings<Peer> extends ProtocolSettings {
   sourceOf: (peer: Peer) => string;
   /**
    * Turns a peer into the requester identity used for permissions and logs. Called once the request
-   * has arrived; `acceptedAt` (performance.now() at accept) lets it insist on facts newer than that.
+   * has arrived; `acceptedAt` (monotonicMs() at accept) lets it insist on facts newer than that.
    */
   identify: (peer: Peer, acceptedAt: number) => Promise<Requester> | Requester;
 }
@@ -85,7 +86,7 @@ export class StreamRequestListener<Peer> implements Listener {
       return;
     }
     // serve() catches and logs every failure of its connection, and releases it in the end.
-    void this.serve(stream, peer, source, performance.now(), release);
+    void this.serve(stream, peer, source, monotonicMs(), release);
   }
 
   private async serve(stream: Duplex, peer: Peer, source: string, acceptedAt: number, release: () => void): Promise<void> {

@@ -1,3 +1,4 @@
+import { monotonicMs } from './clock.js';
 /**
  * One line per kind of event per interval, however often it happens: a flood of refused connections or
  * datagrams must not become a flood of log lines (disk, journald, the CPU the daemon needs to serve).
@@ -10,7 +11,7 @@ export class RateLimitedLog {
   constructor(
     private readonly write: (line: string) => void,
     private readonly intervalMs = 10_000,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   /** `kind` groups events (a fixed word, not peer data, so the table stays small). */

@@ -13,6 +13,7 @@ import { CapturedLog } from '../support/captured-log.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
 import { waitUntil } from '../support/processes.js';
 import { CountingLibvirt, handOverCid } from './counting-libvirt.js';
+import { monotonicMs } from '../../src/util/clock.js';
 
 const NODE = fileURLToPath(new URL('../fixtures/vsock/node.xml', import.meta.url));
 const VM_A: VsockDomain = { name: 'vm-a', uuid: 'd0000000-0000-4000-8000-00000000000a' };
@@ -38,7 +39,7 @@ async function directory(options = {}): Promise<{ dir: VsockDomainDirectory; cal
   return { dir, calls };
 }
 
-const lookupNow = (dir: VsockDomainDirectory, cid: number) => dir.lookup(cid, performance.now());
+const lookupNow = (dir: VsockDomainDirectory, cid: number) => dir.lookup(cid, monotonicMs());
 
 describe('vsock CID directory (test driver through libvirtd)', () => {
   it("names the running domain that holds each CID, and nobody for a shut-off guest's or an unused CID", async () => {
@@ -85,7 +86,7 @@ describe('vsock CID directory (test driver through libvirtd)', () => {
     try {
       // That list still shows vm-a running; the CID changes hands after it, before the second accept.
       await handOverCid(client, 'vm-a', 'vm-next');
-      const late = dir.lookup(5, performance.now());
+      const late = dir.lookup(5, monotonicMs());
       calls.release();
       assert.deepEqual(await late, VM_NEXT);
       assert.notDeepEqual(await early, VM_A, "vm-a's XML, read after the change, no longer holds the CID");
@@ -105,7 +106,7 @@ describe('vsock CID directory (test driver through libvirtd)', () => {
       [42, undefined],
     ]);
     const cids = Array.from({ length: 40 }, (_, i) => [5, 7, 9, 42][i % 4]!);
-    const acceptedAt = performance.now();
+    const acceptedAt = monotonicMs();
     const burst = await Promise.all(cids.map((cid) => dir.lookup(cid, acceptedAt)));
     burst.forEach((domain, i) => assert.deepEqual(domain, expected.get(cids[i]!), `cid ${cids[i]}`));
     assert.deepEqual(calls.counts(), { lists: 1, xmls: RUNNING });
@@ -141,10 +142,10 @@ describe('vsock CID directory when libvirt fails (private libvirtd)', { skip: Pr
   it('gives no domain identity while libvirtd hangs, within the call timeout', async () => {
     daemon.signal('SIGSTOP');
     try {
-      const started = performance.now();
+      const started = monotonicMs();
       assert.equal(await lookupNow(dir, 5), undefined, 'a known CID that cannot be confirmed');
       assert.equal(await lookupNow(dir, 42), undefined);
-      assert.ok(performance.now() - started < 2_000, 'each call is bounded by callTimeoutMs');
+      assert.ok(monotonicMs() - started < 2_000, 'each call is bounded by callTimeoutMs');
       await captured.waitFor(/cannot confirm that 'vm-a' holds CID 5 on test\+unix:.*no reply within 300 ms/);
     } finally {
       daemon.signal('SIGCONT');

@@ -18,6 +18,7 @@ import { decodeSerialRequest, encodeSerialResponse, SERIAL_REQUEST_SIZE, type Se
 import { settleHeapAfter } from '../../util/heap-settle.js';
 import type { Logger } from '../../util/log.js';
 import type { GuestEndpoint } from './domain-sockets-watch.js';
+import { monotonicMs } from '../../util/clock.js';
 
 export interface SerialSessionDeps {
   listener: string;
@@ -215,7 +216,7 @@ class DiscardReport {
     this.count += count;
     this.reason = reason;
     // Not flushed right here: the rest of a burst already received joins the same line.
-    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.lastReport + DISCARD_REPORT_MS - performance.now())).unref();
+    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.lastReport + DISCARD_REPORT_MS - monotonicMs())).unref();
   }
 
   flush(): void {
@@ -224,6 +225,6 @@ class DiscardReport {
     if (this.count === 0) return;
     this.log.warn(`discarded ${this.count} byte(s) from ${this.where} (last: ${this.reason})`);
     this.count = 0;
-    this.lastReport = performance.now();
+    this.lastReport = monotonicMs();
   }
 }

@@ -1,6 +1,7 @@
 import { isNoSuchDomain, ListDomainsFlag, type Domain, type LibvirtClient } from '../../libvirt/index.js';
 import type { Logger } from '../../util/log.js';
 import { vsockCidOf } from './cid.js';
+import { monotonicMs } from '../../util/clock.js';
 
 /** The running domain that owns a guest CID. */
 export interface VsockDomain {
@@ -37,7 +38,7 @@ function claimIn(table: CidTable, cid: number): Claim {
  * that took over a CID after the new guest has already connected.
  */
 class ConnectionCids {
-  /** The last scan's table and when that scan started (performance.now()). */
+  /** The last scan's table and when that scan started (monotonicMs()). */
   private hints: CidTable = new Map();
   private hintsFrom = -Infinity;
   private running: { startedAt: number; table: Promise<CidTable | undefined> } | undefined;
@@ -98,7 +99,7 @@ class ConnectionCids {
   }
 
   private startScan(): Promise<CidTable | undefined> {
-    const startedAt = performance.now();
+    const startedAt = monotonicMs();
     const table: Promise<CidTable | undefined> = this.scan(startedAt).finally(() => {
       if (this.running?.table === table) this.running = undefined;
     });
@@ -186,7 +187,7 @@ export class VsockDomainDirectory {
     this.sources = [];
   }
 
-  /** The domain holding `cid`; `acceptedAt` is performance.now() at the connection's accept. */
+  /** The domain holding `cid`; `acceptedAt` is monotonicMs() at the connection's accept. */
   async lookup(cid: number, acceptedAt: number): Promise<VsockDomain | undefined> {
     const claims = await Promise.all(this.sources.map((s) => s.claim(cid, acceptedAt)));
     if (claims.includes('unknown')) return undefined;
