@@ -130,10 +130,9 @@ describe('cpg addon on a corosync cluster of three hosts', { skip: unavailable }
     const marks = peers.map((p) => p.mark());
     cluster.host(1).signal('SIGSTOP');
     try {
-      // Shorter than the token timeout, so the others do not declare host 1 dead meanwhile.
+      // Shorter than the token timeout, so the others do not declare host 1 dead meanwhile. A send that
+      // waited for corosync would not come back before SIGCONT, which comes only after (or its 10 s deadline).
       assert.equal(await peer(1).call('cpg.mcast', { data: base64('while stopped') }), true);
-      // A send that waited for corosync would not come back before SIGCONT; 1 s allows for a loaded machine.
-      assert.ok(peer(1).lastCallMs < 1_000, `mcastJoined took ${peer(1).lastCallMs} ms`);
       await sleep(300);
       assert.deepEqual(peer(1).eventsOf('deliver', marks[0]), [], 'nothing is delivered while corosync is stopped');
     } finally {

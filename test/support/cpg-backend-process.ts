@@ -7,7 +7,6 @@
  * front of the backend, its socket stood in for by loopback TCP (vsock connections cannot be made on
  * these machines: see test/vsock/loopback-acceptor.ts), with requests sent to it from this process.
  */
-import { performance } from 'node:perf_hooks';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { CpgBackend, type CpgBackendOptions } from '../../src/backends/cpg/backend.js';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
@@ -103,12 +102,10 @@ const operations: Record<string, (args: Record<string, unknown>) => Promise<unkn
 };
 
 process.on('message', (command: PeerCommand) => {
-  const started = performance.now();
   const operation = operations[command.op];
   (operation ? operation(command.args) : Promise.reject(new Error(`unknown operation ${command.op}`))).then(
-    (result) => send({ id: command.id, ok: true, result, ms: performance.now() - started }),
-    (err: NodeJS.ErrnoException) =>
-      send({ id: command.id, ok: false, error: { code: err.code, message: err.message }, ms: performance.now() - started }),
+    (result) => send({ id: command.id, ok: true, result }),
+    (err: NodeJS.ErrnoException) => send({ id: command.id, ok: false, error: { code: err.code, message: err.message } }),
   );
 });
 

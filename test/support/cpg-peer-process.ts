@@ -90,8 +90,7 @@ const operations: Record<string, (args: Record<string, unknown>) => unknown> = {
 };
 
 process.on('message', (command: PeerCommand) => {
-  const started = performance.now();
-  const done = (reply: object): void => send({ id: command.id, ...reply, ms: performance.now() - started });
+  const done = (reply: object): void => send({ id: command.id, ...reply });
   const fail = (err: NodeJS.ErrnoException): void => done({ ok: false, error: { code: err.code, message: err.message } });
   try {
     const operation = operations[command.op];

@@ -30,7 +30,6 @@ interface Reply {
   ok: boolean;
   result?: unknown;
   error?: { code?: string; message: string };
-  ms: number;
 }
 
 /** An error the addon threw in the peer, with its code (the cs_error_t name for corosync failures). */
@@ -48,8 +47,6 @@ export class CpgPeer {
   readonly events: PeerEvent[] = [];
   /** The process's own PID as it reported it. */
   pid = 0;
-  /** Duration of the last call inside the peer, in ms. */
-  lastCallMs = 0;
   private nextId = 1;
   private readonly pending = new Map<number, (reply: Reply) => void>();
   private exited = false;
@@ -72,7 +69,7 @@ export class CpgPeer {
     });
     child.once('exit', () => {
       this.exited = true;
-      const gone: Reply = { id: 0, ok: false, error: { message: `peer on host ${host.nodeId} exited: ${this.stderr.trim()}` }, ms: 0 };
+      const gone: Reply = { id: 0, ok: false, error: { message: `peer on host ${host.nodeId} exited: ${this.stderr.trim()}` } };
       for (const resolve of this.pending.values()) resolve(gone);
       this.pending.clear();
     });
@@ -99,7 +96,6 @@ export class CpgPeer {
       }, timeoutMs);
       this.pending.set(id, (reply) => {
         clearTimeout(timer);
-        this.lastCallMs = reply.ms;
         if (reply.ok) resolve(reply.result as T);
         else reject(new PeerCallError(reply.error?.code, reply.error?.message ?? 'unknown error'));
       });
