@@ -1,11 +1,11 @@
-import * as crypto from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 const BLOCK = 64;
 const DIGEST = 32;
 
-/** One-shot SHA-256 to Latin-1 text; Node before 20.12 has no crypto.hash (and a named import of it would fail to link). */
+/** One-shot SHA-256 to Latin-1 text; Node before 20.12 has no `hash` (see keyed-hash.ts). */
 const sha256: (data: Uint8Array) => string =
-  'hash' in crypto ? (data) => crypto.hash('sha256', data, 'binary') : (data) => crypto.createHash('sha256').update(data).digest('binary');
+  typeof hash === 'function' ? (data) => hash('sha256', data, 'binary') : (data) => createHash('sha256').update(data).digest('binary');
 
 /**
  * HMAC-SHA-256 (RFC 2104) under one key, the padded keys computed once: a tag is then two one-shot
@@ -20,7 +20,7 @@ export class HmacSha256 {
 
   constructor(key: Uint8Array) {
     const k = Buffer.alloc(BLOCK);
-    k.set(key.length > BLOCK ? crypto.createHash('sha256').update(key).digest() : key);
+    k.set(key.length > BLOCK ? createHash('sha256').update(key).digest() : key);
     this.innerPad = Buffer.alloc(BLOCK);
     this.outer = Buffer.alloc(BLOCK + DIGEST);
     for (let i = 0; i < BLOCK; i++) {

@@ -1,4 +1,4 @@
-import * as crypto from 'node:crypto';
+import { createHash, hash, type Hash as NodeHash } from 'node:crypto';
 import { Hash, type HashType } from '../protocol/constants.js';
 
 export const digestLengths: Readonly<Record<HashType, number>> = { 0: 0, 1: 20, 2: 32, 3: 64 };
@@ -13,9 +13,13 @@ const algorithms = { 1: 'sha1', 2: 'sha256', 3: 'sha512' } as const;
 const ONE_SHOT_KEY_LIMIT = 1024;
 /** Room after the key for what is hashed in one call: a 176-byte request, a 64-byte challenge. */
 const ONE_SHOT_DATA_LIMIT = 256;
-/** Latin-1 text carries digest bytes one to one; Node 20's one-shot hash is slow to return a Buffer. */
+/**
+ * Latin-1 text carries digest bytes one to one; Node 20's one-shot hash is slow to return a Buffer.
+ * Node before 20.12 has none: the bundles (CommonJS) then find `hash` undefined. A named import, not a
+ * namespace: the bundler would copy every export of node:crypto into a namespace object at start.
+ */
 const oneShot: ((algorithm: string, data: Uint8Array) => string) | undefined =
-  'hash' in crypto ? (algorithm, data) => crypto.hash(algorithm, data, 'binary') : undefined;
+  typeof hash === 'function' ? (algorithm, data) => hash(algorithm, data, 'binary') : undefined;
 
 /** Zero-padded width of every digest field on the wire (request hash, challenge answers). */
 export const DIGEST_FIELD_SIZE = 64;
@@ -27,7 +31,7 @@ export const DIGEST_FIELD_SIZE = 64;
  * digest, so a 4 KiB key is hashed once.
  */
 export class AuthKey {
-  private readonly keyed = new Map<HashType, crypto.Hash>();
+  private readonly keyed = new Map<HashType, NodeHash>();
   /**
    * key ‖ data for a one-shot digest, reused (digests are synchronous). Allocated apart, never from
    * Node's shared pool, whose slabs also back other code's uninitialised buffers: the key stays here.
@@ -59,7 +63,7 @@ export class AuthKey {
     }
     let base = this.keyed.get(hashType);
     if (!base) {
-      base = crypto.createHash(algorithms[hashType]).update(this.bytes);
+      base = createHash(algorithms[hashType]).update(this.bytes);
       this.keyed.set(hashType, base);
     }
     const h = base.copy();
