@@ -16,7 +16,7 @@
 import { needsRoot, needsTools } from './requirement.js';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killChild, runTool, waitUntil, type ToolResult } from './processes.js';
@@ -58,6 +58,8 @@ export class CorosyncHost {
   readonly address: string;
   readonly dir: string;
   private child: ChildProcess | null = null;
+  /** Every corosync PID this host has run, for removing what each left in /dev/shm. */
+  private readonly pids: number[] = [];
 
   constructor(
     readonly cluster: CorosyncCluster,
@@ -115,6 +117,7 @@ export class CorosyncHost {
     });
     closeSync(log);
     this.child = child;
+    if (child.pid) this.pids.push(child.pid);
     child.once('exit', () => {
       if (this.child === child) this.child = null;
     });
@@ -172,6 +175,17 @@ export class CorosyncHost {
   /** For the exit hook: kill by PID without waiting. */
   killSync(): void {
     this.child?.kill('SIGKILL');
+  }
+
+  /**
+   * Removes the client connections' shared-memory directories that libqb names after the server's PID
+   * (qb-PID-CLIENT-...): a corosync killed mid-connection, as tests do, leaves them in /dev/shm.
+   */
+  removeShmLeftovers(): void {
+    const prefixes = this.pids.map((pid) => `qb-${pid}-`);
+    for (const name of readdirSync('/dev/shm')) {
+      if (prefixes.some((p) => name.startsWith(p))) rmSync(join('/dev/shm', name), { recursive: true, force: true });
+    }
   }
 }
 
@@ -284,6 +298,8 @@ export class CorosyncCluster {
       '  provider: corosync_votequorum',
       '}',
       'logging {',
+      // Otherwise each corosync leaves an 8 MB flight recorder in /dev/shm, shared with the machine.
+      '  blackbox: off',
       '  to_stderr: yes',
       '  to_syslog: no',
       '  to_logfile: no',
@@ -299,6 +315,7 @@ export class CorosyncCluster {
   /** Stops every corosync (by PID), deletes the namespaces and the temp dir. Idempotent. */
   async cleanup(): Promise<void> {
     await Promise.all(this.hosts.map((host) => host.kill()));
+    for (const host of this.hosts) host.removeShmLeftovers();
     for (const name of this.namespaces.splice(0)) await ip(['netns', 'delete', name]);
     rmSync(this.dir, { recursive: true, force: true });
     live.delete(this);
@@ -307,6 +324,7 @@ export class CorosyncCluster {
   /** The exit hook's cleanup: no waiting possible, so SIGKILL and synchronous deletes. */
   cleanupSync(): void {
     for (const host of this.hosts) host.killSync();
+    for (const host of this.hosts) host.removeShmLeftovers();
     for (const name of this.namespaces.splice(0)) spawnSync('ip', ['netns', 'delete', name]);
     rmSync(this.dir, { recursive: true, force: true });
   }
