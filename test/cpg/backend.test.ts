@@ -357,7 +357,10 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
       await asking;
     }
     // The members announced their VMs to the one that joined: its table knows them without asking.
-    for (const vm of ['alpha', 'charlie']) assert.equal((await ask(2, 'status', vm)).code, 0, `host 2 knowing ${vm}`);
+    for (const vm of ['alpha', 'charlie']) {
+      const { code, log } = await ask(2, 'status', vm);
+      assert.equal(code, 0, `host 2 knowing ${vm}; its log:\n${log}`);
+    }
     const codes = (vm: string): number[] => answers.filter((a) => a.vm === vm).map((a) => a.code);
     assert.ok(answers.length >= 4, `${answers.length} requests during the change`);
     // Both VMs run: a status is 0, or 1 while the owner is not (yet) known; never "off".
