@@ -6,6 +6,7 @@ import { isKeyed, signRequest } from '../auth/index.js';
 import { encodeFenceRequest, Family, FLAG_USE_UUID, markProtocol2, RANDOM_SIZE, type AddressFamily } from '../protocol/index.js';
 import type { AgentArgs } from './args.js';
 import type { AgentKey } from './agent-key.js';
+import { monotonicMs } from '../util/clock.js';
 
 /** Where the daemon connects back to (multicast); TCP and vsock send none. */
 export interface CallbackAddress {
@@ -23,7 +24,7 @@ export const NO_CALLBACK: CallbackAddress = { family: Family.NONE, address: null
  * about 1.5 ms of an agent's start.
  */
 export function newSeqno(): number {
-  return (Date.now() % 1000) * 1000 + Number((process.hrtime.bigint() / 1000n) % 1000n);
+  return (Date.now() % 1000) * 1000 + (Math.floor(monotonicMs() * 1000) % 1000);
 }
 
 /**

@@ -73,11 +73,11 @@ describe('fence history file', () => {
     await history.flushed();
     // The file opens FenceHistory makes (one per append or rewrite), counted as they pass through to the
     // real node:fs/promises: the module object it loads, not this file's ESM view of it.
-    const opens = mock.method(createRequire(import.meta.url)('node:fs/promises') as typeof FsPromises, 'open');
+    const open = mock.method(createRequire(import.meta.url)('node:fs/promises') as typeof FsPromises, 'open');
     for (let n = 1_001; n <= 3_000; n++) history.record(entry(n));
     await history.flushed();
-    const writes = opens.mock.callCount();
-    opens.mock.restore();
+    const opened = open.mock.callCount();
+    open.mock.restore();
     const kept = (await readFenceHistory(file, 1_000)).map((e) => e.seqno);
     assert.deepEqual(
       kept,
@@ -85,7 +85,7 @@ describe('fence history file', () => {
     );
     // Two batches, not 2,000 entries one by one: the first entry, then those recorded while it was written
     // (one rewrite).
-    assert.ok(writes >= 1 && writes <= 2, `2,000 entries into a full file took ${writes} writes`);
+    assert.ok(opened >= 1 && opened <= 2, `2,000 entries into a full file took ${opened} writes (file opens)`);
   });
 
   it('skips lines that are not entries and starts a new line after a cut one', async () => {
