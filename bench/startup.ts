@@ -12,12 +12,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Request } from '../src/protocol/index.js';
-import { BenchDir, domains, minorFaults, rssMb, startDaemon, tcpAsk, tcpListener, type Daemon } from './sides.js';
+import { BenchDir, cpuMs, domains, minorFaults, rssMb, startDaemon, tcpAsk, tcpListener, type Daemon } from './sides.js';
 import { interleaved, median, percentile, type Figure } from './stats.js';
 import { lowerFigure } from './network.js';
 
 const PORT = 25011;
 const START_ONLY_ROUNDS = 15;
+/** The idle spell after the RSS 1 s after the first answer, until the settled RSS. */
+const IDLE_SECONDS = 9;
 
 /** Runs `node -e script` with the environment the daemons get; answers seconds from spawn to exit and its output. */
 async function nodeScript(script: string): Promise<{ seconds: number; output: string }> {
@@ -56,7 +58,8 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
   const rss: Record<Daemon, number[]> = { C: [], ours: [] };
   const settled: Record<Daemon, number[]> = { C: [], ours: [] };
   const faults: Record<Daemon, number[]> = { C: [], ours: [] };
-  /** Seconds from spawn to the first right answer; with `memory`, RSS 1 s and 10 s later too. */
+  const idleCpu: Record<Daemon, number[]> = { C: [], ours: [] };
+  /** Seconds from spawn to the first right answer; with `memory`, RSS 1 s and 10 s later and the CPU between. */
   const startOnce = async (d: Daemon, memory: boolean): Promise<number> => {
     const t0 = performance.now();
     // Both as installed (the start figure needs no output line).
@@ -73,8 +76,10 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
       if (!memory) return first / 1000;
       await new Promise((r) => setTimeout(r, 1_000));
       rss[d].push(rssMb(daemon.pid));
-      await new Promise((r) => setTimeout(r, 9_000));
+      const cpu = cpuMs(daemon.pid);
+      await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1_000));
       settled[d].push(rssMb(daemon.pid));
+      idleCpu[d].push((cpuMs(daemon.pid) - cpu) / IDLE_SECONDS);
       return first / 1000;
     } finally {
       await daemon.stop();
@@ -120,5 +125,16 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
     '≤ 44 MB',
     (mb) => mb <= 44,
   );
-  return [start, idle, idleSettled];
+  const idling = figure(
+    'cpu-idle',
+    `CPU of an idle daemon, per second (from 1 s to 10 s after the first answer; 3 domains, TCP listener)`,
+    'ms',
+    idleCpu,
+    'reported',
+    () => true,
+  );
+  idling.note =
+    'all threads; ours samples its event loop until 1 s after the last request, pings libvirtd every 5 s (keepalive), ' +
+    'and V8 collects twice about 8 s after the start to give memory back';
+  return [start, idle, idleSettled, idling];
 }

@@ -29,7 +29,6 @@ export class FenceDaemon {
   private markServing!: () => void;
   /** Resolves once every configured listener serves (with wait_for_init, after the last retry that succeeded). */
   readonly serving = new Promise<void>((resolve) => (this.markServing = resolve));
-  private readonly loopDelay = new LoopDelay();
 
   private constructor(
     private config: DaemonConfig,
@@ -41,6 +40,7 @@ export class FenceDaemon {
     private readonly permissions: { map: StaticMap },
     private readonly pool: LibvirtConnectionPool,
     private readonly replays: ReplayJournal | undefined,
+    private readonly loopDelay: LoopDelay,
     private readonly log: Logger,
   ) {}
 
@@ -64,7 +64,8 @@ export class FenceDaemon {
     const journal = options.replayJournal;
     const replays = journal === undefined ? undefined : ReplayJournal.open(journal, replayWindowMs, maxReplayEntries, log);
     const core = createRequestCore((req, who) => dispatcher.permits(req, who), log, config.limits, replays);
-    const executor = replays ? replays.beforeExecuting(recorder) : recorder;
+    const loopDelay = new LoopDelay();
+    const executor = loopDelay.watching(replays ? replays.beforeExecuting(recorder) : recorder);
     const listeners = config.listeners.map((l, i) =>
       makers[i]!({
         // By listener, not by path: a reload may point this listener at another key file.
@@ -79,7 +80,7 @@ export class FenceDaemon {
         }),
       }),
     );
-    const daemon = new FenceDaemon(config, backend, keys, dispatcher, recorder, listeners, permissions, pool, replays, log);
+    const daemon = new FenceDaemon(config, backend, keys, dispatcher, recorder, listeners, permissions, pool, replays, loopDelay, log);
     await daemon.startListeners();
     try {
       await backend;

@@ -3,12 +3,14 @@
  * instance, SIGHUP reloading the key, SIGTERM stopping cleanly, broken configurations.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { configText } from '../support/daemon-config-text.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { configText, type ConfigTextOptions } from '../support/daemon-config-text.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import { OUR_DAEMON, runTool, waitUntil } from '../support/processes.js';
 
 const PORT = 24501;
@@ -17,6 +19,13 @@ let conf: string;
 let keyFile: string;
 let pidFile: string;
 
+/** These tests' configuration: a TCP listener on PORT with the key file, the test driver's default node. */
+const tcpConfig = (groups?: ConfigTextOptions['groups']) =>
+  configText({
+    listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile } },
+    backendUri: 'test+unix:///default',
+    ...(groups ? { groups } : {}),
+  });
 const daemon = (...args: string[]) => runTool(OUR_DAEMON.command, [...OUR_DAEMON.args, ...args], { timeoutMs: 30_000 });
 const status = (key = keyFile) =>
   runTool('/usr/sbin/fence_virt', ['-T', '127.0.0.1', '-p', String(PORT), '-k', key, '-t', '3', '-o', 'status', '-H', 'test']);
@@ -36,10 +45,7 @@ before(async () => {
   keyFile = join(dir, 'key');
   pidFile = join(dir, 'fence_virtd.pid');
   await writeFile(keyFile, 'first key', { mode: 0o600 });
-  await writeFile(
-    conf,
-    configText({ listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile } }, backendUri: 'test+unix:///default' }),
-  );
+  await writeFile(conf, tcpConfig());
 });
 after(async () => {
   if (existsSync(pidFile)) {
@@ -118,14 +124,7 @@ describe('fence_virtd as a process', () => {
     assert.notEqual((await status(oldKey)).code, 0, 'the old key is refused after the reload');
 
     // Groups are reloaded too: a map that does not name "test" for us refuses it from now on.
-    await writeFile(
-      conf,
-      configText({
-        listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile } },
-        backendUri: 'test+unix:///default',
-        groups: [{ ip: ['127.0.0.1'], uuid: ['some-other-vm'] }],
-      }),
-    );
+    await writeFile(conf, tcpConfig([{ ip: ['127.0.0.1'], uuid: ['some-other-vm'] }]));
     process.kill(pid, 'SIGHUP');
     await waitUntil(async () => (await status()).code === 3, 'permission denied after the groups reload');
 
@@ -179,6 +178,31 @@ describe('fence_virtd as a process', () => {
     } finally {
       child.kill('SIGTERM');
     }
+  });
+
+  it('sleeps while idle: no event-loop sampling once requests stop, and the stop line says idle time counts as on time', async () => {
+    // A configuration of its own: the tests before leave one whose groups refuse the domain.
+    const idleConf = join(dir, 'idle.conf');
+    await writeFile(idleConf, tcpConfig());
+    const foreground = DaemonProcess.start(OUR_DAEMON.command, [...OUR_DAEMON.args, '-F', '-f', idleConf, '-p', join(dir, 'idle.pid')]);
+    try {
+      await foreground.waitForOutput(/serving with backend/);
+      assert.equal((await status()).code, 0);
+      // The sampler stops ten samples (1 s) after the last request; from then on the main thread sleeps
+      // but for the libvirt keepalive (every 5 s). Sampling, it woke ten times a second.
+      await sleep(2_000);
+      const sleeps = () => Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${foreground.pid}/status`, 'utf8'))?.[1]);
+      const before = sleeps();
+      await sleep(3_000);
+      const woke = sleeps() - before;
+      assert.ok(woke < 10, `the idle daemon's main thread woke ${woke} times in 3 s`);
+    } finally {
+      await foreground.stop();
+    }
+    assert.match(
+      foreground.output(),
+      /event-loop delay over \d+ s: p50 [\d.]+ ms, .* \(sampled over \d+ s of serving; idle time counts as on time\)/,
+    );
   });
 
   it('ignores a stale pid file whose process is gone', async () => {
