@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Request } from '../src/protocol/index.js';
 import { BenchDir, cpuMs, domains, minorFaults, rssMb, startDaemon, tcpAsk, tcpListener, type Daemon } from './sides.js';
-import { interleaved, median, percentile, type Figure } from './stats.js';
+import { interleaved, median, quartiles, type Figure } from './stats.js';
 import { lowerFigure } from './network.js';
 
 const PORT = 25011;
@@ -101,11 +101,10 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
     met: (ours: number) => boolean,
   ) => ({ ...lowerFigure(id, title, unit, median(values.C), median(values.ours)), goal, met: met(median(values.ours)) });
   const start = figure('start', 'start → first answer (spawn to a right TCP status, median)', 's', starts, '≤ 0.1 s', (s) => s <= 0.1);
-  const quartiles = (xs: number[]) => [25, 75].map((p) => percentile(xs, p).toFixed(3)).join('–');
   start.note =
-    `median of ${starts.ours.length} starts each, quartiles C ${quartiles(starts.C)} s, ours ${quartiles(starts.ours)} s; ` +
+    `median of ${starts.ours.length} starts each, quartiles C ${quartiles(starts.C, 3)} s, ours ${quartiles(starts.ours, 3)} s; ` +
     `Node itself, spawned the same way with an empty script, to its exit: median ${median(emptyNode).toFixed(3)} s, ` +
-    `quartiles ${quartiles(emptyNode)} s (the goal was set where that took 0.06 s); minor page faults to the first answer, ` +
+    `quartiles ${quartiles(emptyNode, 3)} s (the goal was set where that took 0.06 s); minor page faults to the first answer, ` +
     `median: C ${median(faults.C)}, ours ${median(faults.ours)}, the empty script ${emptyFaults}; a fault that maps a ` +
     `fresh page costs ${touchUs.toFixed(1)} µs here`;
   const title = 'RSS idle, 3 domains, TCP listener';

@@ -5,6 +5,10 @@ import type { Daemon } from './sides.js';
 export const median = (xs: readonly number[]): number => percentile(xs, 50);
 export { percentile };
 
+/** The first and third quartiles, as `a–b` with `digits` decimals. */
+export const quartiles = (xs: readonly number[], digits: number): string =>
+  [25, 75].map((p) => percentile(xs, p).toFixed(digits)).join('–');
+
 /** One reported figure: the same measure of both daemons in one run. Lower is better for every figure. */
 export interface Figure {
   id: string;
