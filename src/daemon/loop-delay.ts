@@ -91,7 +91,7 @@ export class LoopDelay {
     this.idleSince = undefined;
     const seconds = ((now - this.started) / 1000).toFixed(0);
     const h = this.histogram;
-    if (!h) return `event-loop delay over ${seconds} s: not sampled (no request)`;
+    if (!h) return `event-loop delay over ${seconds} s: not sampled (${this.begun ? 'stopped before the first sample' : 'no request'})`;
     const ms = (ns: number) => (ns / 1e6).toFixed(1);
     const sampled = ((h.count * INTERVAL_MS) / 1000).toFixed(0);
     return (

@@ -64,6 +64,11 @@ it('stops sampling once requests stop (an idle daemon is not woken), and samples
   assert.match(line, /idle time counts as on time/);
 });
 
-it('says so when the daemon stopped before any request', () => {
+it('says so when the daemon stopped before any request, or before the first sample', async () => {
   assert.match(new LoopDelay().finish(), /^event-loop delay over 0 s: not sampled \(no request\)$/);
+  const delay = new LoopDelay();
+  const request = runningRequest(delay);
+  request.end();
+  await request.answered;
+  assert.match(delay.finish(), /^event-loop delay over 0 s: not sampled \(stopped before the first sample\)$/);
 });
