@@ -50,7 +50,13 @@ export class LoopDelay {
     return {
       execute: (req, who): Promise<Answer> => {
         this.begin();
-        const answer = executor.execute(req, who);
+        let answer: Promise<Answer>;
+        try {
+          answer = executor.execute(req, who);
+        } catch (err) {
+          this.ended(); // thrown, not rejected: no request left running
+          throw err;
+        }
         answer.then(this.ended, this.ended);
         return answer;
       },

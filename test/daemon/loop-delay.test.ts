@@ -64,6 +64,21 @@ it('stops sampling once requests stop (an idle daemon is not woken), and samples
   assert.match(line, /idle time counts as on time/);
 });
 
+it('a request whose executor throws instead of rejecting does not keep the sampler awake', async () => {
+  const delay = new LoopDelay(2);
+  const broken = delay.watching({
+    execute: () => {
+      throw new Error('broken executor');
+    },
+  });
+  assert.throws(() => broken.execute(STATUS, WHO), /broken executor/);
+  await sleep(1_000);
+  hold(400);
+  await sleep(150);
+  const line = delay.finish();
+  assert.ok(figures(line).max < 300, `the sampler had stopped before the hold: ${line}`);
+});
+
 it('says so when the daemon stopped before any request, or before the first sample', async () => {
   assert.match(new LoopDelay().finish(), /^event-loop delay over 0 s: not sampled \(no request\)$/);
   const delay = new LoopDelay();
