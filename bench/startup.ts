@@ -8,6 +8,7 @@
  * empty script, spawned the same way) is measured in the same run: the goal of 0.1 s was set on a
  * machine where that took 0.06 s, and it varies from machine to machine by more than the goal's margin.
  * So do the page faults a start takes (counted at the first answer) and what each costs (measured too).
+ * Between the two RSS readings the daemon is idle: its CPU over those nine seconds is reported per second.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -133,7 +134,8 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
     () => true,
   );
   idling.note =
-    'all threads; ours samples its event loop until 1 s after the last request, pings libvirtd every 5 s (keepalive), ' +
-    'and V8 collects twice about 8 s after the start to give memory back';
+    'all threads; for ours, mostly the two collections V8 makes about 8 s after a start to give memory back (they ' +
+    'bring the RSS to the settled figure), and a ping to libvirtd every 5 s (keepalive); its event-loop sampler stops ' +
+    'about as the window opens';
   return [start, idle, idleSettled, idling];
 }

@@ -18,14 +18,14 @@ const INTERVAL_MS = 100;
 const QUIET_SAMPLES = 10;
 
 /**
- * How late the event loop ran over the daemon's life: every request, timer and libvirt reply waits
- * behind whatever holds the loop, so its p99 bounds the latency the daemon adds. Sampled only while
- * requests come (from the first request until a second after the last one ended): an idle spell counts
- * as that many samples on time, since a request arriving then finds nothing ahead of it but the rare
- * housekeeping of an idle process (V8's memory reducer, the libvirt keepalive), which is not sampled.
- * Reported once, when the daemon stops. The histogram keeps two significant digits up to an hour:
- * monitorEventLoopDelay's fixed one (three digits up to 2^53 ns) holds 360 KB of counters, a tenth of
- * an idle daemon's heap.
+ * How late the event loop ran while the daemon served requests: every request, timer and libvirt reply
+ * waits behind whatever holds the loop, so its p99 bounds the latency the daemon adds. Sampled from a
+ * request until QUIET_SAMPLES samples pass with no request begun or running, so an idle daemon sleeps.
+ * Only requests that reach the executor wake it: what holds the loop while none runs (a flood of junk
+ * that no request follows, V8's memory reducer in an idle spell) is not sampled, as no request waited
+ * behind it. Reported once, when the daemon stops. The histogram keeps two significant digits up to an
+ * hour: monitorEventLoopDelay's fixed one (three digits up to 2^53 ns) holds 360 KB of counters, a
+ * tenth of an idle daemon's heap.
  */
 export class LoopDelay {
   /** Made at the first sample, so that perf_hooks is not loaded before the daemon first answers. */
@@ -38,9 +38,8 @@ export class LoopDelay {
   private running = 0;
   private begunAtLastSample = 0;
   private quietSamples = 0;
-  /** Samples the idle spells stood for, all on time; and when the current one began (sampling stopped). */
-  private idleSamples = 0;
-  private idleSince: number | undefined = this.started;
+  private sampling = false;
+  private stopped = false;
   private readonly ended = (): void => void this.running--;
 
   constructor(private readonly quietAfter = QUIET_SAMPLES) {}
@@ -66,11 +65,9 @@ export class LoopDelay {
   private begin(): void {
     this.begun++;
     this.running++;
-    if (this.idleSince === undefined) return;
-    const now = monotonicMs();
-    this.idleSamples += Math.floor((now - this.idleSince) / INTERVAL_MS);
-    this.idleSince = undefined;
-    this.due = now + INTERVAL_MS;
+    if (this.sampling || this.stopped) return;
+    this.sampling = true;
+    this.due = monotonicMs() + INTERVAL_MS;
     this.timer = setInterval(() => this.sample(), INTERVAL_MS).unref();
   }
 
@@ -85,31 +82,22 @@ export class LoopDelay {
       this.quietSamples = 0;
     } else if (++this.quietSamples >= this.quietAfter) {
       clearInterval(this.timer);
-      this.idleSince = now;
+      this.sampling = false;
     }
   }
 
   /** Stops measuring and describes what was measured, e.g. for a log line. */
   finish(): string {
     clearInterval(this.timer);
-    const now = monotonicMs();
-    if (this.idleSince !== undefined) this.idleSamples += Math.floor((now - this.idleSince) / INTERVAL_MS);
-    this.idleSince = undefined;
-    const seconds = ((now - this.started) / 1000).toFixed(0);
+    this.stopped = true;
+    const seconds = ((monotonicMs() - this.started) / 1000).toFixed(0);
     const h = this.histogram;
     if (!h) return `event-loop delay over ${seconds} s: not sampled (${this.begun ? 'stopped before the first sample' : 'no request'})`;
     const ms = (ns: number) => (ns / 1e6).toFixed(1);
     const sampled = ((h.count * INTERVAL_MS) / 1000).toFixed(0);
     return (
-      `event-loop delay over ${seconds} s: p50 ${ms(this.percentile(h, 50))} ms, p99 ${ms(this.percentile(h, 99))} ms, ` +
-      `max ${ms(h.max)} ms (sampled over ${sampled} s of serving; idle time counts as on time)`
+      `event-loop delay over ${seconds} s: p50 ${ms(h.percentile(50))} ms, p99 ${ms(h.percentile(99))} ms, ` +
+      `max ${ms(h.max)} ms (sampled while serving requests: ${sampled} s)`
     );
-  }
-
-  /** The percentile of the samples taken and the idle spells' on-time ones together, in ns. */
-  private percentile(h: RecordableHistogram, p: number): number {
-    const rank = (p / 100) * (h.count + this.idleSamples);
-    if (rank <= this.idleSamples) return 0;
-    return h.percentile(Math.min(100, ((rank - this.idleSamples) / h.count) * 100));
   }
 }

@@ -231,7 +231,7 @@ describe('cpg addon on a corosync cluster of three hosts', { skip: unavailable }
     const ticks = async () => (await peer(1).call<{ count: number }>('ticks.report')).count;
     const hostsLeft = (i: number) => (peers[i] as CpgPeer).eventsOf('confchg', marks[i]).some((e) => e.members.length === 2);
     await cluster.host(3).kill();
-    // Host 1 learns of the loss only once the token times out (1 s). Until then its loop answers commands
+    // Host 1 learns of the loss only once the token times out (3 s here). Until then its loop answers commands
     // and runs its timer; a loop held while corosync works out the change would do neither before it.
     let last = await ticks();
     let servedWhileChanging = 0;

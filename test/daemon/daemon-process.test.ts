@@ -180,7 +180,7 @@ describe('fence_virtd as a process', () => {
     }
   });
 
-  it('sleeps while idle: no event-loop sampling once requests stop, and the stop line says idle time counts as on time', async () => {
+  it('sleeps while idle: no event-loop sampling once requests stop, and the stop line says how long it sampled', async () => {
     // A configuration of its own: the tests before leave one whose groups refuse the domain.
     const idleConf = join(dir, 'idle.conf');
     await writeFile(idleConf, tcpConfig());
@@ -189,20 +189,18 @@ describe('fence_virtd as a process', () => {
       await foreground.waitForOutput(/serving with backend/);
       assert.equal((await status()).code, 0);
       // The sampler stops ten samples (1 s) after the last request; from then on the main thread sleeps
-      // but for the libvirt keepalive (every 5 s). Sampling, it woke ten times a second.
+      // but for the libvirt keepalive (every 5 s) and a collection of V8 now and then. Sampling, it woke ten
+      // times a second (32 times in this window).
       await sleep(2_000);
       const sleeps = () => Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${foreground.pid}/status`, 'utf8'))?.[1]);
       const before = sleeps();
       await sleep(3_000);
       const woke = sleeps() - before;
-      assert.ok(woke < 10, `the idle daemon's main thread woke ${woke} times in 3 s`);
+      assert.ok(woke < 15, `the idle daemon's main thread woke ${woke} times in 3 s`);
     } finally {
       await foreground.stop();
     }
-    assert.match(
-      foreground.output(),
-      /event-loop delay over \d+ s: p50 [\d.]+ ms, .* \(sampled over \d+ s of serving; idle time counts as on time\)/,
-    );
+    assert.match(foreground.output(), /event-loop delay over \d+ s: p50 [\d.]+ ms, .* \(sampled while serving requests: \d+ s\)/);
   });
 
   it('ignores a stale pid file whose process is gone', async () => {

@@ -58,10 +58,9 @@ it('stops sampling once requests stop (an idle daemon is not woken), and samples
   second.end();
   await second.answered;
   const line = delay.finish();
-  const { p50, max } = figures(line);
+  const { max } = figures(line);
   assert.ok(max >= 200 && max < 600, `the hold while serving counts, the one while idle not: ${line}`);
-  assert.equal(p50, 0, `most of the time was idle, which counts as on time: ${line}`);
-  assert.match(line, /idle time counts as on time/);
+  assert.match(line, /\(sampled while serving requests: 1 s\)$/, 'about 0.3 s and 0.8 s sampled, not the idle 2.2 s between');
 });
 
 it('a request whose executor throws instead of rejecting does not keep the sampler awake', async () => {

@@ -1,8 +1,7 @@
 /**
  * A corosync client process for tests, started inside a cluster host (see CpgPeer): it drives the
  * cpg addon on commands from the parent over Node's IPC channel and reports every listener call back.
- * Each answer carries how long the call took, and a timer measures how long the loop was ever held,
- * so tests can show the addon never blocks it.
+ * A timer counts its ticks, so tests can show the loop keeps running while a call into corosync waits.
  */
 import { existsSync } from 'node:fs';
 import { loadCorosync, type Cpg, type CorosyncError, type Votequorum } from '../../src/backends/cpg/corosync.js';
