@@ -9,7 +9,7 @@ import { AuthKey } from '../src/auth/keyed-hash.js';
 import { Hash, Request } from '../src/protocol/index.js';
 import { configText } from '../test/support/daemon-config-text.js';
 import { DaemonProcess } from '../test/support/daemon-process.js';
-import { C_DAEMON, OUR_DAEMON_BUNDLE, procStatFields } from '../test/support/processes.js';
+import { C_DAEMON, OUR_DAEMON_BUNDLE, procStatFields, procStatusNumber } from '../test/support/processes.js';
 import { signedRequest, tcpExchange, type Outcome } from '../test/support/raw-client.js';
 import { nodeXml, type TestDomain } from '../test/serial/node-xml.js';
 
@@ -96,8 +96,7 @@ export async function settledRssMb(pid: number): Promise<number> {
 }
 
 export function rssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb) / 1024;
+  return (procStatusNumber(pid, 'VmRSS') ?? NaN) / 1024;
 }
 
 /**

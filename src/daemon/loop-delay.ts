@@ -31,6 +31,7 @@ export class LoopDelay {
   /** Made at the first sample, so that perf_hooks is not loaded before the daemon first answers. */
   private histogram: RecordableHistogram | undefined;
   private readonly started = monotonicMs();
+  /** Set while sampling. */
   private timer: NodeJS.Timeout | undefined;
   private due = 0;
   /** Requests begun, and those not yet answered. */
@@ -38,7 +39,6 @@ export class LoopDelay {
   private running = 0;
   private begunAtLastSample = 0;
   private quietSamples = 0;
-  private sampling = false;
   private stopped = false;
   private readonly ended = (): void => void this.running--;
 
@@ -65,8 +65,7 @@ export class LoopDelay {
   private begin(): void {
     this.begun++;
     this.running++;
-    if (this.sampling || this.stopped) return;
-    this.sampling = true;
+    if (this.timer || this.stopped) return;
     this.due = monotonicMs() + INTERVAL_MS;
     this.timer = setInterval(() => this.sample(), INTERVAL_MS).unref();
   }
@@ -82,7 +81,7 @@ export class LoopDelay {
       this.quietSamples = 0;
     } else if (++this.quietSamples >= this.quietAfter) {
       clearInterval(this.timer);
-      this.sampling = false;
+      this.timer = undefined;
     }
   }
 

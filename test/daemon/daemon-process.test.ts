@@ -3,7 +3,7 @@
  * instance, SIGHUP reloading the key, SIGTERM stopping cleanly, broken configurations.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { configText, type ConfigTextOptions } from '../support/daemon-config-text.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { OUR_DAEMON, runTool, waitUntil } from '../support/processes.js';
+import { OUR_DAEMON, procStatusNumber, runTool, waitUntil } from '../support/processes.js';
 
 const PORT = 24501;
 let dir: string;
@@ -192,7 +192,7 @@ describe('fence_virtd as a process', () => {
       // but for the libvirt keepalive (every 5 s) and a collection of V8 now and then. Sampling, it woke ten
       // times a second (32 times in this window).
       await sleep(2_000);
-      const sleeps = () => Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${foreground.pid}/status`, 'utf8'))?.[1]);
+      const sleeps = () => procStatusNumber(foreground.pid, 'voluntary_ctxt_switches') ?? NaN;
       const before = sleeps();
       await sleep(3_000);
       const woke = sleeps() - before;

@@ -22,6 +22,16 @@ function runningRequest(delay: LoopDelay): { end: () => void; answered: Promise<
   return { end, answered: delay.watching({ execute: () => answer }).execute(STATUS, WHO) };
 }
 
+/** Serves one request through `delay` for `before` ms, holds the loop `holdMs` while it runs, then answers it. */
+async function holdWhileServing(delay: LoopDelay, before: number, holdMs: number): Promise<void> {
+  const request = runningRequest(delay);
+  await sleep(before);
+  hold(holdMs);
+  await sleep(250);
+  request.end();
+  await request.answered;
+}
+
 function figures(line: string): { p50: number; max: number } {
   const [, p50, , max] = /p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms/.exec(line)!.map(Number);
   return { p50: p50!, max: max! };
@@ -30,12 +40,7 @@ function figures(line: string): { p50: number; max: number } {
 /** The stop line's figures are how late the loop ran, not the sampling interval plus that. */
 it('reports a free loop as on time and a blocked one by how long it was held, while a request runs', async () => {
   const delay = new LoopDelay();
-  const request = runningRequest(delay);
-  await sleep(1_000);
-  hold(400);
-  await sleep(250);
-  request.end();
-  await request.answered;
+  await holdWhileServing(delay, 1_000, 400);
   const line = delay.finish();
   const { p50, max } = figures(line);
   assert.ok(p50 < 20, `a free loop is sampled close to on time: ${line}`);
@@ -51,12 +56,7 @@ it('stops sampling once requests stop (an idle daemon is not woken), and samples
   // no request's wait.
   await sleep(1_500);
   hold(700);
-  const second = runningRequest(delay);
-  await sleep(250);
-  hold(300);
-  await sleep(250);
-  second.end();
-  await second.answered;
+  await holdWhileServing(delay, 250, 300);
   const line = delay.finish();
   const { max } = figures(line);
   assert.ok(max >= 200 && max < 600, `the hold while serving counts, the one while idle not: ${line}`);

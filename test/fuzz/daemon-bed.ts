@@ -8,7 +8,6 @@
  * key for every call the daemon makes, so a wrongly admitted datagram would be executed and seen.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -17,7 +16,7 @@ import { Family, Hash, Request } from '../../src/protocol/index.js';
 import { StreamIO } from '../../src/util/stream-io.js';
 import { configText } from '../support/daemon-config-text.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { OUR_DAEMON_BUNDLE } from '../support/processes.js';
+import { OUR_DAEMON_BUNDLE, procStatusNumber } from '../support/processes.js';
 import { GuestLine, GuestPortSocket } from '../support/qemu-stand-ins.js';
 import { multicastExchange, sendToGroup, signedRequest, type Outcome } from '../support/raw-client.js';
 import { HOST_GROUP_TARGETS, KEY, SERIAL_GUESTS, TARGETS, writeNode } from './fixture.js';
@@ -192,7 +191,7 @@ function lineOf(socket: ConstructorParameters<typeof GuestLine>[0]): GuestLine {
 /** VmRSS of a process, in kB (0 once it is gone). */
 function rssOf(pid: number): number {
   try {
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    return procStatusNumber(pid, 'VmRSS') ?? 0;
   } catch {
     return 0;
   }

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { decodeSerialRequest, Family, Hash, Request, Response } from '../../src/protocol/index.js';
 import { PrivateLibvirtd } from '../support/private-libvirtd.js';
-import { waitUntil } from '../support/processes.js';
+import { procStatusNumber, waitUntil } from '../support/processes.js';
 import { GuestLine, GuestPortSocket } from '../support/qemu-stand-ins.js';
 import { multicastExchange, sendToGroup, signedRequest, type Outcome } from '../support/raw-client.js';
 import { domainUuid } from '../serial/serial-bed.js';
@@ -307,7 +307,7 @@ class Soak {
   }
 }
 
-const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+const rss = (pid: number) => (procStatusNumber(pid, 'VmRSS') ?? NaN) * 1024;
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 // About 300 requests a second here: the 100,000 of `npm run soak` need more than the suite's default bound.

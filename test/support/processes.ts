@@ -54,6 +54,12 @@ export function procStatFields(pid: number): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
+/** A numeric field of `/proc/PID/status` (VmRSS in kB, voluntary_ctxt_switches, ...); undefined when absent (a zombie has no VmRSS). */
+export function procStatusNumber(pid: number, field: string): number | undefined {
+  const value = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return value === undefined ? undefined : Number(value);
+}
+
 /** Waits for a path (socket, pty link) to appear. */
 export function waitForPath(path: string, what: string, timeoutMs = 10_000): Promise<void> {
   return waitUntil(() => existsSync(path), `${what}: ${path} appearing`, timeoutMs);
