@@ -29,6 +29,7 @@ const BIN_DIR = 'src/bin';
 const DAEMON = 'fence_virtd';
 const DAEMON_LOADER = 'packaging/daemon-loader.cjs';
 const MAKE_CODE_CACHE = 'packaging/make-code-cache.ts';
+const IMPORT_META = 'packaging/import-meta.ts';
 
 /**
  * The bundle with every non-ASCII character written as a \u escape. esbuild escapes them in strings
@@ -53,8 +54,9 @@ export default defineConfig((cli) => {
     format: ['cjs'],
     // .js whatever the repository's package type (tsup would write .cjs); renamed below anyway.
     outExtension: () => ({ js: '.js' }),
-    // import.meta.url (the addon loaders' createRequire) as the bundle's own file URL.
-    shims: true,
+    // import.meta.url (for createRequire) as the bundle's own file URL, made when first read.
+    define: { 'import.meta.url': 'importMeta.url' },
+    inject: [IMPORT_META],
     platform: 'node',
     target: 'node20',
     // One file per tool: no shared chunks to install alongside.
