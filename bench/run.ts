@@ -12,6 +12,7 @@ import { environmentLine } from '../test/fuzz/report.js';
 import { curveChart, ratioChart, renderSvg } from './charts.js';
 import { hostListFigures } from './host-list.js';
 import { networkFigures } from './network.js';
+import { OtherWork, QUIET_SHARE } from './other-work.js';
 import { publishReport } from './report.js';
 import { serialFigures } from './serial.js';
 import { BenchDir } from './sides.js';
@@ -26,6 +27,7 @@ const n = (x: number) => Math.max(3, Math.round(x * scale));
 const began = performance.now();
 const environment = environmentLine();
 const loadBefore = loadavg()[0] as number;
+const otherWork = new OtherWork();
 const libvirt = spawnSync('libvirtd', ['--version'], { encoding: 'utf8' }).stdout.trim();
 const cVersion = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'fence-virtd'], { encoding: 'utf8' }).stdout.trim();
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB`;
@@ -52,9 +54,12 @@ try {
   rmSync(dir.path, { recursive: true, force: true });
 }
 
+const otherShare = otherWork.share();
 const loadAfter = loadavg()[0] as number;
-const quiet = Math.max(loadBefore, loadAfter) < 1.5;
-const subtitle = `${new Date().toISOString().slice(0, 16)} · ${machine} · Node ${process.version} · ${quiet ? 'quiet machine' : `NOT quiet: load ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`}`;
+// The load after the run counts the run's own last minute; what other processes used while it ran does not.
+const quiet = loadBefore < 1.5 && otherShare < QUIET_SHARE;
+const otherPercent = `${(otherShare * 100).toFixed(1)} %`;
+const subtitle = `${new Date().toISOString().slice(0, 16)} · ${machine} · Node ${process.version} · ${quiet ? 'quiet machine' : `NOT quiet: load ${loadBefore.toFixed(1)} before, other work ${otherPercent} of the CPU`}`;
 const charts: [string, Parameters<typeof renderSvg>[0]][] = [
   [
     'ratio',
@@ -109,9 +114,11 @@ publishReport('side-by-side', [
   '',
   environment,
   `Machine: ${machine}; ${libvirt}; C fence_virtd ${cVersion} (Debian package); \`npm run bench\` took ${seconds.toFixed(0)} s${scale === 1 ? '' : ` at BENCH_SCALE=${scale}`}.`,
-  quiet
-    ? `The machine was quiet (1-minute load ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after).`
-    : `**The machine was NOT quiet** (1-minute load ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${cpus().length} cores: other work ran at the same time), so absolute times are inflated; both daemons were measured in the same moments (samples interleaved), so the ratios are the figures to read.`,
+  `${quiet ? 'The machine was quiet' : '**The machine was NOT quiet**'}: processes outside the run (all but this one, its children, libvirtd and virtlogd) used ${otherPercent} of its ${cpus().length} cores' CPU while it ran ` +
+    `(quiet: under ${QUIET_SHARE * 100} %, and a 1-minute load under 1.5 when it began); 1-minute load ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (which counts the run's own last minute).` +
+    (quiet
+      ? ''
+      : ' Absolute times are inflated; both daemons were measured in the same moments (samples interleaved), so the ratios are the figures to read.'),
   '',
   'Both daemons run the libvirt test driver through libvirtd, inside a private network namespace. Ours runs as the RPM',
   'installs it (node runs dist/fence_virtd, as its `#!/usr/bin/node` line does); for the start figure the C daemon runs',

@@ -1,0 +1,55 @@
+/**
+ * Whether a benchmark run had the machine to itself: the CPU that processes outside the run used while
+ * it ran. The 1-minute load average read after a run counts the run's own last minute (both daemons,
+ * the agents, libvirtd serving them), so it cannot tell a quiet machine from a busy one. This counts
+ * the machine's CPU over the run (/proc/stat) less what the run used: this process and the children it
+ * waited for (daemons, agents and their own children), and libvirtd and virtlogd, which serve only the
+ * run's daemons here.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { procStatFields } from '../test/support/processes.js';
+import { machineCpuMs } from './sides.js';
+
+/** The services the run's daemons use, by the pid files scripts/setup-test-env.sh starts them with. */
+const SERVICE_PID_FILES = ['/run/libvirtd.pid', '/run/virtlogd.pid'];
+/** USER_HZ: the unit of /proc's CPU times. */
+const TICK_MS = 10;
+/** Other work up to this share of the machine's CPU over the run still counts as quiet. */
+export const QUIET_SHARE = 0.05;
+
+/** CPU ms of `pid` (utime + stime), and with `children` those of the children it waited for. */
+function processCpuMs(pid: number, children: boolean): number {
+  const f = procStatFields(pid).map(Number);
+  // Fields 14 to 17 of /proc/PID/stat, counted from the state field (3).
+  const [utime, stime, cutime, cstime] = [f[11]!, f[12]!, f[13]!, f[14]!];
+  return (utime + stime + (children ? cutime + cstime : 0)) * TICK_MS;
+}
+
+function servicesCpuMs(): number {
+  let ms = 0;
+  for (const file of SERVICE_PID_FILES) {
+    try {
+      ms += processCpuMs(Number(readFileSync(file, 'utf8').trim()), false);
+    } catch {
+      // Not running: nothing of it to subtract.
+    }
+  }
+  return ms;
+}
+
+function ownCpuMs(): number {
+  return processCpuMs(process.pid, true) + servicesCpuMs();
+}
+
+export class OtherWork {
+  private readonly machine0 = machineCpuMs();
+  private readonly own0 = ownCpuMs();
+  private readonly t0 = performance.now();
+
+  /** The share of the machine's CPU (all cores, over the run so far) that processes outside the run used. */
+  share(): number {
+    const other = machineCpuMs() - this.machine0 - (ownCpuMs() - this.own0);
+    return Math.max(0, other) / ((performance.now() - this.t0) * cpus().length);
+  }
+}
