@@ -3,9 +3,9 @@
  * help/version, settle the family, debug dump, domain check, mode choice, errors with usage,
  * validate-all, metadata, delay, the operation, its report. Returns the exit code.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Request } from '../protocol/index.js';
 import { createLogger } from '../util/log.js';
+import { sleep } from '../util/sleep.js';
 import { finalizeArgs, isDelayed, Mode, needsDomain, type AgentArgs } from './args.js';
 import { Deadline } from './deadline.js';
 import { argsDump } from './debug-dump.js';

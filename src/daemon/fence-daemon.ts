@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BackendStartError, type FenceBackend } from '../backends/backend.js';
 import { createBackend } from '../backends/registry.js';
 import { createRequestCore } from '../core/request-core.js';
@@ -7,6 +6,7 @@ import { LibvirtConnectionPool } from '../libvirt/connection-pool.js';
 import type { Listener } from '../listeners/listener.js';
 import { keyFilesOf, loadListener, type ListenerConfig } from '../listeners/registry.js';
 import type { Logger } from '../util/log.js';
+import { sleep } from '../util/sleep.js';
 import { INIT_RETRY_MS } from './cli-options.js';
 import { Dispatcher } from './dispatcher.js';
 import { FenceHistory } from './fence-history.js';
@@ -199,7 +199,7 @@ export class FenceDaemon {
     await this.dispatcher.idle();
     await this.recorder.flushed();
     // Sessions that got their answers write them now; a peer that stalls its exchange is not waited for.
-    await Promise.race([closed, sleep(ANSWER_FLUSH_MS, undefined, { ref: false })]);
+    await Promise.race([closed, sleep(ANSWER_FLUSH_MS, { ref: false })]);
     // A backend that failed to start holds nothing.
     await this.backend.then(
       (b) => b.close(),

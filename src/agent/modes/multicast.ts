@@ -3,8 +3,8 @@
  * from every local address, repeat every `retrans` tenths until a daemon connects or the attempts are
  * used up, then authenticate and read the answer on that connection.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Family, hashNames } from '../../protocol/index.js';
+import { sleep } from '../../util/sleep.js';
 import { loadAgentKey } from '../agent-key.js';
 import { strerror } from '../errno-text.js';
 import { CallbackListener } from '../multicast/callback-listener.js';

@@ -5,8 +5,8 @@
  * side, then the input flushed (tcflush). Loaded on first use: fence_xvm never needs it.
  */
 import type { Duplex } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../util/log.js';
+import { sleep } from '../../util/sleep.js';
 import type { SerialSettings } from '../serial-params.js';
 
 const HANGUP_MS = 300;

@@ -12,7 +12,6 @@
  * a change made on one connection is invisible on every other, and parts of the daemon that must see
  * each other's changes need the same connection.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isNoSuchDomain,
   LibvirtClient,
@@ -26,6 +25,7 @@ import { DomainState, Response } from '../../protocol/constants.js';
 import { isUuidString } from '../../protocol/uuid.js';
 import type { Logger } from '../../util/log.js';
 import { settleHeapAfter } from '../../util/heap-settle.js';
+import { sleep } from '../../util/sleep.js';
 import { BackendStartError, type FenceBackend, type HostInfo, type HostList, type RequestOrigin } from '../backend.js';
 
 /** How long the device-status check waits for libvirt's answer (an agent waits 30 s for the daemon's). */
