@@ -222,7 +222,7 @@ async function retrying<T>(wait: boolean, log: Logger, what: string, fn: () => P
       }
       if (!wait) throw new Error(`${what} failed to start: ${(err as Error).message}`);
       log.error(`${what} failed to start: ${(err as Error).message}; retrying in ${INIT_RETRY_MS / 1000} s`);
-      await new Promise((r) => setTimeout(r, INIT_RETRY_MS));
+      await sleep(INIT_RETRY_MS);
     }
   }
 }

@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../../protocol/errors.js';
 import type { Logger } from '../../util/log.js';
+import { sleep } from '../../util/sleep.js';
 import { isCorosyncError, loadCorosync, type Cpg, type CpgAddress, type Votequorum } from './corosync.js';
 import { decodeCpgMessage, encodeCpgMessage, type CpgMessage } from './messages.js';
 
@@ -211,7 +212,7 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
       } catch (err) {
         if (!isCorosyncError(err) || err.code !== 'CS_ERR_TRY_AGAIN' || Date.now() > deadline) throw err;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   }
 
