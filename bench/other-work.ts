@@ -9,28 +9,30 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { procStatFields } from '../test/support/processes.js';
-import { machineCpuMs } from './sides.js';
+import { cpuMs, machineCpuMs } from './sides.js';
 
 /** The services the run's daemons use, by the pid files scripts/setup-test-env.sh starts them with. */
 const SERVICE_PID_FILES = ['/run/libvirtd.pid', '/run/virtlogd.pid'];
-/** USER_HZ: the unit of /proc's CPU times. */
+/** USER_HZ: the unit of /proc/PID/stat's CPU times. */
 const TICK_MS = 10;
 /** Other work up to this share of the machine's CPU over the run still counts as quiet. */
 export const QUIET_SHARE = 0.05;
 
-/** CPU ms of `pid` (utime + stime), and with `children` those of the children it waited for. */
-function processCpuMs(pid: number, children: boolean): number {
-  const f = procStatFields(pid).map(Number);
-  // Fields 14 to 17 of /proc/PID/stat, counted from the state field (3).
-  const [utime, stime, cutime, cstime] = [f[11]!, f[12]!, f[13]!, f[14]!];
-  return (utime + stime + (children ? cutime + cstime : 0)) * TICK_MS;
+/**
+ * CPU ms of this process and of the children it waited for (/proc/self/stat fields 14 to 17, counted
+ * here from the state field, 3): a child's CPU is counted there once it is reaped.
+ */
+function runTreeCpuMs(): number {
+  const f = procStatFields(process.pid).map(Number);
+  return (f[11]! + f[12]! + f[13]! + f[14]!) * TICK_MS;
 }
 
+/** CPU ms of the services, by their pid files; a service not running counts nothing. */
 function servicesCpuMs(): number {
   let ms = 0;
   for (const file of SERVICE_PID_FILES) {
     try {
-      ms += processCpuMs(Number(readFileSync(file, 'utf8').trim()), false);
+      ms += cpuMs(Number(readFileSync(file, 'utf8').trim()));
     } catch {
       // Not running: nothing of it to subtract.
     }
@@ -39,7 +41,7 @@ function servicesCpuMs(): number {
 }
 
 function ownCpuMs(): number {
-  return processCpuMs(process.pid, true) + servicesCpuMs();
+  return runTreeCpuMs() + servicesCpuMs();
 }
 
 export class OtherWork {
