@@ -11,7 +11,7 @@
  * place for the way the daemon is started.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -69,6 +69,40 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
     assert.doesNotMatch(source, /[\u0080-\u00ff]/, 'a byte above 0x7f');
     const script = new Script(source, { filename: main, cachedData: await readFile(`${main}.cache`) });
     assert.equal(script.cachedDataRejected, false);
+  });
+
+  it('starts and serves with its code cache missing, cut short, damaged or larger than the bundle', async () => {
+    // What an upgrade of Node (a cache V8 no longer accepts) or a damaged package leaves: the loader reads
+    // the bundle and the cache into one buffer of the larger size, and V8 must then refuse the cache and
+    // compile from source. A copy of the installed tree, so the build's own files stay as they are.
+    const tree = await mkdtemp(join(tmpdir(), 'fvd-cache-'));
+    try {
+      for (const file of ['fence_virtd', 'fence_virtd.main.js', 'package.json']) await copyFile(`${REPO}dist/${file}`, join(tree, file));
+      const cache = await readFile(`${REPO}dist/fence_virtd.main.js.cache`);
+      const sourceSize = (await readFile(`${REPO}dist/fence_virtd.main.js`)).length;
+      const garbage = (size: number) => Buffer.alloc(size, 0xa5);
+      const variants: [string, Buffer | undefined][] = [
+        ['missing', undefined],
+        ['cut short', cache.subarray(0, cache.length >> 1)],
+        ['damaged', Buffer.concat([garbage(64), cache.subarray(64)])],
+        ['larger than the bundle', garbage(sourceSize * 2)],
+      ];
+      for (const [what, bytes] of variants) {
+        const cacheFile = join(tree, 'fence_virtd.main.js.cache');
+        await rm(cacheFile, { force: true });
+        if (bytes) await writeFile(cacheFile, bytes);
+        const daemon = DaemonProcess.start(join(tree, 'fence_virtd'), ['-F', '-f', conf, '-p', join(dir, 'cache-variant.pid')]);
+        try {
+          await daemon.waitForOutput(/serving with backend libvirt and 1 listener/);
+        } catch (err) {
+          throw new Error(`code cache ${what}: ${(err as Error).message}`);
+        } finally {
+          await daemon.stop();
+        }
+      }
+    } finally {
+      await rm(tree, { recursive: true, force: true });
+    }
   });
 
   it('loads the Node built-ins its listeners start with from the code cache Node ships for them', async () => {
