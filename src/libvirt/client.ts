@@ -147,12 +147,11 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
   static async open(options: LibvirtClientOptions): Promise<LibvirtClient> {
     const client = new LibvirtClient(options);
     try {
-      client.rpc = await client.establish();
+      client.adopt(await client.establish());
     } catch (err) {
       client.state = 'closed';
       throw err;
     }
-    client.state = 'connected';
     client.log.info(`connected via ${client.socketPath}`);
     return client;
   }
@@ -361,7 +360,7 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
     return rpc.call(procedure, body, decode, o?.timeoutMs ?? this.opts.callTimeoutMs);
   }
 
-  /** Socket, authentication, open, keepalive and event registration, bounded by connectTimeoutMs. */
+  /** Socket, authentication, open and event registration, bounded by connectTimeoutMs. */
   private async establish(): Promise<RpcConnection> {
     const deadline = Date.now() + this.opts.connectTimeoutMs;
     const left = (): number => Math.max(1, deadline - Date.now());
@@ -380,15 +379,6 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
         none,
         left(),
       );
-      const keepalive = await rpc.call(
-        Proc.ConnectSupportsFeature,
-        args((w) => w.int(FEATURE_PROGRAM_KEEPALIVE)),
-        readInt,
-        left(),
-      );
-      if (keepalive === 1 && this.opts.keepaliveIntervalMs > 0) {
-        rpc.startKeepalive({ intervalMs: this.opts.keepaliveIntervalMs, count: this.opts.keepaliveCount });
-      }
       this.lifecycleCallbackId = null;
       await this.applyLifecycle(rpc);
       // The socket may have died right after the last reply; onClose ignored it (not current yet).
@@ -400,6 +390,44 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
         ? new LibvirtError(`cannot open '${this.uri}': ${err.message}`, err.code, err.domain, err.level)
         : err;
     }
+  }
+
+  /** Makes `rpc`, just established, the connection calls go to, and asks it for keepalive. */
+  private adopt(rpc: RpcConnection): void {
+    this.rpc = rpc;
+    this.state = 'connected';
+    this.lastError = null;
+    this.probeKeepalive(rpc);
+  }
+
+  /**
+   * Asks libvirtd whether it speaks keepalive, and starts ours if so (unless switched off). Asked even
+   * then: the question is also what makes libvirtd ping this client, and drop it once it stops answering.
+   * The connection serves calls while the answer is on its way, one round trip sooner than after it:
+   * about 1.5 ms of a daemon's start to its first answer here (bench/results/hot-path.md, tenth round).
+   * A probe that fails (no answer within a call's timeout, an error, a malformed reply) ends the
+   * connection, which then reconnects, as a failed handshake did before: a libvirtd that cannot answer it
+   * is not one to send a fencing action to.
+   */
+  private probeKeepalive(rpc: RpcConnection): void {
+    const { keepaliveIntervalMs: intervalMs, keepaliveCount: count, callTimeoutMs } = this.opts;
+    rpc
+      .call(
+        Proc.ConnectSupportsFeature,
+        args((w) => w.int(FEATURE_PROGRAM_KEEPALIVE)),
+        readInt,
+        callTimeoutMs,
+      )
+      .then(
+        (supported) => {
+          if (supported === 1 && intervalMs > 0 && !rpc.closed) rpc.startKeepalive({ intervalMs, count });
+        },
+        (err: Error) => {
+          // A connection already closed failed the probe itself; its close was handled.
+          if (!rpc.closed)
+            rpc.destroy(new LibvirtConnectionError(`libvirt '${this.uri}' failed the keepalive probe: ${err.message}`, this.uri));
+        },
+      );
   }
 
   private async authenticate(rpc: RpcConnection, left: () => number): Promise<void> {
@@ -447,9 +475,7 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
           rpc.destroy();
           return false;
         }
-        this.rpc = rpc;
-        this.state = 'connected';
-        this.lastError = null;
+        this.adopt(rpc);
         this.log.notice(`reconnected via ${this.socketPath}`);
         this.emit('connected');
         return true;

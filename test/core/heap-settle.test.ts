@@ -45,7 +45,9 @@ describe('settleHeapAfter', () => {
 
   it('leaves the heap alone after a few items', async () => {
     const { before, after, followed } = await oldSpaceAround(10);
-    assert.equal(after, before);
+    // Nothing given back; the old space may still grow by a page meanwhile (a scavenge promoting
+    // survivors), which an equality check once took for a settle.
+    assert.ok(after >= before, `old space ${before} -> ${after}`);
     assert.equal(followed, 0);
   });
 });

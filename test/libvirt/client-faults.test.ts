@@ -14,7 +14,7 @@ import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtProtocolError } from '../../src/libvirt/errors.js';
 import { encodePacket, MessageStatus, MessageType, PacketDecoder, type Packet } from '../../src/libvirt/packet.js';
-import { ErrorCode, Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
+import { ErrorCode, KEEPALIVE_PROGRAM, Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
 import { readDomain, writeDomain, type Domain } from '../../src/libvirt/remote-types.js';
 import { XdrReader, XdrWriter } from '../../src/libvirt/xdr.js';
 import { CapturedLog } from '../support/captured-log.js';
@@ -40,6 +40,19 @@ function handshake(call: Packet): Buffer | null {
     default:
       return null;
   }
+}
+
+/** An error reply (remote_error) with libvirt's `code` and `message`, from the remote driver (domain 10). */
+function errorReply(call: Packet, code: number, message: string): Buffer {
+  const error = new XdrWriter().int(code).int(10);
+  error.optional(message, (x, m) => x.string(m));
+  error.int(2).optional(null, writeDomain);
+  for (let i = 0; i < 3; i++) error.optional(null, (x, m: string) => x.string(m));
+  error
+    .int(0)
+    .int(0)
+    .optional(null, (x, m: string) => x.string(m));
+  return reply(call, error.finish(), { status: MessageStatus.Error });
 }
 
 const lengthWord = (n: number): Buffer => new XdrWriter().uint(n).finish();
@@ -157,6 +170,61 @@ describe('LibvirtClient against a fake server sending garbage', () => {
       await assert.rejects(client.numOfDomains({ timeoutMs: 50 }), { name: 'LibvirtTimeoutError' });
       assert.equal(await client.getUri(), 'test:///default');
       assert.equal(client.isConnected, true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('serves calls while its keepalive probe is unanswered, and pings only once libvirtd has said it speaks keepalive', async () => {
+    let probe: { call: Packet; socket: Socket } | undefined;
+    let pings = 0;
+    script = (call, socket) => {
+      if (call.header.program === KEEPALIVE_PROGRAM) return (pings++, null);
+      if (call.header.procedure === Proc.ConnectSupportsFeature) return ((probe = { call, socket }), null);
+      if (call.header.procedure === Proc.ConnectGetUri) return reply(call, new XdrWriter().string('test:///default').finish());
+      return handshake(call);
+    };
+    // The server reads one socket in order: a ping sent before a call reaches it before that call.
+    const roundTrip = async (client: LibvirtClient): Promise<void> => assert.equal(await client.getUri(), 'test:///default');
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+    try {
+      const client = await LibvirtClient.open({ uri: `test+unix:///default?socket=${socketPath()}`, keepaliveIntervalMs: 1_000 });
+      try {
+        await roundTrip(client);
+        assert.ok(probe, 'the keepalive probe was sent');
+        mock.timers.tick(3_000);
+        await roundTrip(client);
+        assert.equal(pings, 0, 'no keepalive before libvirtd has answered the probe');
+        probe.socket.write(reply(probe.call, new XdrWriter().int(1).finish()));
+        await roundTrip(client); // the probe's answer arrived before this reply
+        mock.timers.tick(1_000);
+        await roundTrip(client);
+        assert.equal(pings, 1, 'keepalive runs once the probe said yes');
+        assert.equal(client.isConnected, true);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('ends the connection, to reconnect, when libvirtd fails the keepalive probe', async () => {
+    script = (call) =>
+      call.header.procedure === Proc.ConnectSupportsFeature ? errorReply(call, ErrorCode.InternalError, 'probe broken') : handshake(call);
+    const log = new CapturedLog(0);
+    const client = await LibvirtClient.open({
+      uri: `test+unix:///default?socket=${socketPath()}`,
+      reconnectMinDelayMs: 60_000,
+      connectTimeoutMs: 2_000,
+      logger: log.logger,
+    });
+    try {
+      const [reason] = await nextEvent(client, 'disconnected');
+      assert.ok(reason instanceof LibvirtConnectionError);
+      assert.match(reason.message, /failed the keepalive probe: probe broken/);
+      assert.equal(client.isConnected, false);
+      assert.equal(log.matching(/connection lost: .*failed the keepalive probe/).length, 1);
     } finally {
       await client.close();
     }
@@ -321,15 +389,7 @@ describe('LibvirtClient against a fake server sending garbage', () => {
       if (proc === Proc.ConnectListAllDomains) return reply(call, writeDomainList([dom]));
       if (proc === Proc.DomainGetInfo) return reply(call, new XdrWriter().uint(1).uhyper(0n).uhyper(0n).uint(1).uhyper(0n).finish());
       if (proc === Proc.ConnectGetAllDomainStats) {
-        const error = new XdrWriter().int(ErrorCode.NoSupport).int(10);
-        error.optional('this function is not supported by the connection driver', (x, m) => x.string(m));
-        error.int(2).optional(null, writeDomain);
-        for (let i = 0; i < 3; i++) error.optional(null, (x, m: string) => x.string(m));
-        error
-          .int(0)
-          .int(0)
-          .optional(null, (x, m: string) => x.string(m));
-        return reply(call, error.finish(), { status: MessageStatus.Error });
+        return errorReply(call, ErrorCode.NoSupport, 'this function is not supported by the connection driver');
       }
       return handshake(call);
     };
