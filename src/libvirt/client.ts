@@ -405,18 +405,18 @@ export class LibvirtClient extends EventEmitter<LibvirtClientEvents> {
    * then: the question is also what makes libvirtd ping this client, and drop it once it stops answering.
    * The connection serves calls while the answer is on its way, one round trip sooner than after it:
    * about 1.5 ms of a daemon's start to its first answer here (bench/results/hot-path.md, tenth round).
-   * A probe that fails (no answer within a call's timeout, an error, a malformed reply) ends the
-   * connection, which then reconnects, as a failed handshake did before: a libvirtd that cannot answer it
-   * is not one to send a fencing action to.
+   * A probe that fails (no answer within the connect timeout, which bounded it as part of the handshake,
+   * an error, a malformed reply) ends the connection, which then reconnects, as a failed handshake did
+   * before: a libvirtd that cannot answer it is not one to send a fencing action to.
    */
   private probeKeepalive(rpc: RpcConnection): void {
-    const { keepaliveIntervalMs: intervalMs, keepaliveCount: count, callTimeoutMs } = this.opts;
+    const { keepaliveIntervalMs: intervalMs, keepaliveCount: count, connectTimeoutMs } = this.opts;
     rpc
       .call(
         Proc.ConnectSupportsFeature,
         args((w) => w.int(FEATURE_PROGRAM_KEEPALIVE)),
         readInt,
-        callTimeoutMs,
+        connectTimeoutMs,
       )
       .then(
         (supported) => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import { setImmediate } from 'node:timers/promises';
 import { LibvirtBackend } from '../../src/backends/libvirt/backend.js';
-import { LibvirtClient } from '../../src/libvirt/client.js';
+import { LibvirtClient, type LibvirtClientOptions } from '../../src/libvirt/client.js';
 import { LibvirtConnectionError, LibvirtProtocolError } from '../../src/libvirt/errors.js';
 import { encodePacket, MessageStatus, MessageType, PacketDecoder, type Packet } from '../../src/libvirt/packet.js';
 import { ErrorCode, KEEPALIVE_PROGRAM, Proc, REMOTE_PROGRAM } from '../../src/libvirt/protocol.js';
@@ -63,8 +63,13 @@ describe('LibvirtClient against a fake server sending garbage', () => {
   let script: Script = handshake;
   const sockets = new Set<Socket>();
   const socketPath = (): string => join(dir, 'fake-sock');
-  const open = (): Promise<LibvirtClient> =>
-    LibvirtClient.open({ uri: `test+unix:///default?socket=${socketPath()}`, reconnectMinDelayMs: 60_000, connectTimeoutMs: 2_000 });
+  const open = (options: Partial<LibvirtClientOptions> = {}): Promise<LibvirtClient> =>
+    LibvirtClient.open({
+      uri: `test+unix:///default?socket=${socketPath()}`,
+      reconnectMinDelayMs: 60_000,
+      connectTimeoutMs: 2_000,
+      ...options,
+    });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'libvirt-faults-'));
@@ -186,10 +191,8 @@ describe('LibvirtClient against a fake server sending garbage', () => {
     };
     // The server reads one socket in order: a ping sent before a call reaches it before that call.
     const roundTrip = async (client: LibvirtClient): Promise<void> => assert.equal(await client.getUri(), 'test:///default');
-    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
-    try {
-      const client = await LibvirtClient.open({ uri: `test+unix:///default?socket=${socketPath()}`, keepaliveIntervalMs: 1_000 });
-      try {
+    await onMockedClock(
+      async (client) => {
         await roundTrip(client);
         assert.ok(probe, 'the keepalive probe was sent');
         mock.timers.tick(3_000);
@@ -201,24 +204,28 @@ describe('LibvirtClient against a fake server sending garbage', () => {
         await roundTrip(client);
         assert.equal(pings, 1, 'keepalive runs once the probe said yes');
         assert.equal(client.isConnected, true);
-      } finally {
-        await client.close();
-      }
-    } finally {
-      mock.timers.reset();
-    }
+      },
+      { keepaliveIntervalMs: 1_000, connectTimeoutMs: 60_000 },
+      ['setTimeout', 'setInterval', 'Date'],
+    );
+  });
+
+  it('ends the connection, to reconnect, when libvirtd leaves the keepalive probe unanswered for the connect timeout', async () => {
+    script = (call) => (call.header.procedure === Proc.ConnectSupportsFeature ? null : handshake(call));
+    await onMockedClock(async (client) => {
+      const disconnected = nextEvent(client, 'disconnected');
+      await settlesAfter(disconnected, 2_000, 'the disconnect');
+      const [reason] = await disconnected;
+      assert.match(reason.message, /failed the keepalive probe: .*2000 ms/);
+      assert.equal(client.isConnected, false);
+    });
   });
 
   it('ends the connection, to reconnect, when libvirtd fails the keepalive probe', async () => {
     script = (call) =>
       call.header.procedure === Proc.ConnectSupportsFeature ? errorReply(call, ErrorCode.InternalError, 'probe broken') : handshake(call);
     const log = new CapturedLog(0);
-    const client = await LibvirtClient.open({
-      uri: `test+unix:///default?socket=${socketPath()}`,
-      reconnectMinDelayMs: 60_000,
-      connectTimeoutMs: 2_000,
-      logger: log.logger,
-    });
+    const client = await open({ logger: log.logger });
     try {
       const [reason] = await nextEvent(client, 'disconnected');
       assert.ok(reason instanceof LibvirtConnectionError);
@@ -257,10 +264,14 @@ describe('LibvirtClient against a fake server sending garbage', () => {
    * passes only when the test moves the clock, so what is checked is which call fails at which moment,
    * not how fast this machine is.
    */
-  async function onMockedClock(test: (client: LibvirtClient) => Promise<void>): Promise<void> {
-    mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  async function onMockedClock(
+    test: (client: LibvirtClient) => Promise<void>,
+    options: Partial<LibvirtClientOptions> = {},
+    apis: ('setTimeout' | 'setInterval' | 'Date')[] = ['setTimeout', 'Date'],
+  ): Promise<void> {
+    mock.timers.enable({ apis });
     try {
-      const client = await open();
+      const client = await open(options);
       try {
         await test(client);
       } finally {
