@@ -9,12 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { procStatFields } from '../test/support/processes.js';
-import { cpuMs, machineCpuMs } from './sides.js';
+import { cpuMs, machineCpuMs, ticksToMs } from './sides.js';
 
 /** The services the run's daemons use, by the pid files scripts/setup-test-env.sh starts them with. */
 const SERVICE_PID_FILES = ['/run/libvirtd.pid', '/run/virtlogd.pid'];
-/** USER_HZ: the unit of /proc/PID/stat's CPU times. */
-const TICK_MS = 10;
 /** Other work up to this share of the machine's CPU over the run still counts as quiet. */
 export const QUIET_SHARE = 0.05;
 
@@ -24,7 +22,7 @@ export const QUIET_SHARE = 0.05;
  */
 function runTreeCpuMs(): number {
   const f = procStatFields(process.pid).map(Number);
-  return (f[11]! + f[12]! + f[13]! + f[14]!) * TICK_MS;
+  return ticksToMs(f[11]! + f[12]! + f[13]! + f[14]!);
 }
 
 /** CPU ms of the services, by their pid files; a service not running counts nothing. */

@@ -130,11 +130,16 @@ export function machineCpuMs(): number {
     .split(/\s+/)
     .slice(1)
     .map(Number) as number[];
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * (1000 / CLOCK_TICKS_PER_S);
+  return ticksToMs((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0));
 }
 
-/** USER_HZ: the unit of /proc/stat's counts, 100 on every Linux architecture Node runs on. */
+/** USER_HZ: the unit of the CPU times in /proc/stat and /proc/PID/stat, 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS_PER_S = 100;
+
+/** Milliseconds in `ticks` of USER_HZ. */
+export function ticksToMs(ticks: number): number {
+  return ticks * (1000 / CLOCK_TICKS_PER_S);
+}
 
 /** Polls until `ready` answers true (errors count as not yet), failing with the daemon's output. */
 export async function readyOrFail(daemon: DaemonProcess, what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
