@@ -22,6 +22,8 @@ import { join } from 'node:path';
 import { killChild, runTool, waitUntil, type ToolResult } from './processes.js';
 
 const SUBNET = '192.168.213';
+/** How long one corosync-quorumtool may wait for its corosync before it counts as no answer. */
+const QUORUMTOOL_TIMEOUT_MS = 5_000;
 
 export interface CorosyncClusterOptions {
   /** Number of hosts (node ids 1..n); default 3. */
@@ -124,7 +126,7 @@ export class CorosyncHost {
     await waitUntil(async () => {
       if (this.child !== child) throw new Error(`corosync on host ${this.nodeId} exited during start-up:\n${this.logTail()}`);
       // 0 quorate, 2 not quorate: either way it answered.
-      const status = await this.exec('corosync-quorumtool', ['-s'], { timeoutMs: 5_000 });
+      const status = await this.quorumtool(QUORUMTOOL_TIMEOUT_MS);
       return status.code === 0 || status.code === 2;
     }, `corosync on host ${this.nodeId} answering`);
   }
@@ -145,18 +147,29 @@ export class CorosyncHost {
     return this.kill('SIGTERM');
   }
 
-  /** Whether this host's corosync counts itself quorate now (corosync-quorumtool exit status). */
-  async quorate(): Promise<boolean> {
-    const status = await this.exec('corosync-quorumtool', ['-s'], { timeoutMs: 5_000 });
-    if (status.code !== 0 && status.code !== 2) {
-      throw new Error(`corosync-quorumtool on host ${this.nodeId} failed (${status.code}): ${status.stderr.trim()}`);
-    }
-    return status.code === 0;
+  /** `corosync-quorumtool -s` inside this host, killed after `timeoutMs` (exit code null then). */
+  private quorumtool(timeoutMs: number): Promise<ToolResult> {
+    return this.exec('corosync-quorumtool', ['-s'], { timeoutMs });
   }
 
-  /** Waits until this host's quorum state is `quorate`. */
-  waitForQuorum(quorate: boolean, timeoutMs = 30_000): Promise<void> {
-    return waitUntil(async () => (await this.quorate()) === quorate, `host ${this.nodeId} ${quorate ? '' : 'not '}quorate`, timeoutMs);
+  /**
+   * This host's quorum as its corosync reports it now (corosync-quorumtool's exit status), or "no answer"
+   * when the tool had none within `toolTimeoutMs` and was killed: a corosync busy with a membership change
+   * on a loaded machine can hold its clients that long, which is "not yet", not a broken host. Any other
+   * failure of the tool throws.
+   */
+  async quorum(toolTimeoutMs = QUORUMTOOL_TIMEOUT_MS): Promise<'quorate' | 'inquorate' | 'no answer'> {
+    const status = await this.quorumtool(toolTimeoutMs);
+    if (status.code === 0) return 'quorate';
+    if (status.code === 2) return 'inquorate';
+    if (status.code === null) return 'no answer';
+    throw new Error(`corosync-quorumtool on host ${this.nodeId} failed (${status.code}): ${status.stderr.trim()}`);
+  }
+
+  /** Waits until this host reports itself quorate (or not), asking again while it does not answer. */
+  waitForQuorum(quorate: boolean, timeoutMs = 30_000, toolTimeoutMs = QUORUMTOOL_TIMEOUT_MS): Promise<void> {
+    const wanted = quorate ? 'quorate' : 'inquorate';
+    return waitUntil(async () => (await this.quorum(toolTimeoutMs)) === wanted, `host ${this.nodeId} ${wanted}`, timeoutMs);
   }
 
   /** Takes this host's cable out of the switch (or puts it back): a network partition, not a crash. */
