@@ -68,7 +68,7 @@ export class ReplayJournal extends ReplayMemory {
   override remember(fingerprint: string, lasting: boolean): void {
     if (!lasting) return super.remember(fingerprint, lasting);
     const until = Date.now() + this.keepMs;
-    this.members.add(fingerprint, until);
+    this.add(this.lasting, fingerprint, until);
     this.inFile.add(fingerprint);
     this.append(addedLine(fingerprint, until));
   }
@@ -98,9 +98,9 @@ export class ReplayJournal extends ReplayMemory {
       const removed = /^-([0-9a-f]+)$/.exec(line);
       if (added && Number(added[1]) > now) {
         const member = memberOf(added[2] as string);
-        this.members.add(member, Number(added[1]));
+        this.add(this.lasting, member, Number(added[1]));
         this.inFile.add(member);
-      } else if (removed) this.members.delete(memberOf(removed[1] as string));
+      } else if (removed) this.lasting.delete(memberOf(removed[1] as string));
     }
     this.lines = lines.length;
     this.log.info(`restored ${this.size} replay fingerprint(s) from ${this.path}`);
@@ -110,7 +110,7 @@ export class ReplayJournal extends ReplayMemory {
 
   /** Replaces the file by the live lasting entries; answers whether it could. */
   private compact(): boolean {
-    const live = this.members.entries().filter(([m]) => this.inFile.has(m));
+    const live = this.lasting.entries().filter(([m]) => this.inFile.has(m));
     this.inFile = new Set(live.map(([m]) => m));
     const text = live.map(([m, until]) => `${addedLine(m, until)}\n`).join('');
     try {

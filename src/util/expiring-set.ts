@@ -43,6 +43,14 @@ export class ExpiringSet {
     this.slots.delete(member);
   }
 
+  /** Forgets the oldest member that has not expired; answers whether there was one. */
+  deleteOldest(): boolean {
+    this.prune();
+    const slot = this.order.oldest();
+    if (slot) this.slots.delete(slot.member);
+    return slot !== undefined;
+  }
+
   /** The members that have not expired, with their expiry, oldest first. */
   entries(): [member: string, until: number][] {
     this.prune();

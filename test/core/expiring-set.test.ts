@@ -26,18 +26,23 @@ class Model {
   delete(member: string): void {
     this.members = this.members.filter((m) => m.member !== member);
   }
+  deleteOldest(): boolean {
+    return this.members.shift() !== undefined;
+  }
 }
 
-type Op = { kind: 'add' | 'delete' | 'has'; member: number } | { kind: 'wait'; ms: number };
+type Op = { kind: 'add' | 'delete' | 'has'; member: number } | { kind: 'wait'; ms: number } | { kind: 'deleteOldest' };
 
 describe('ExpiringSet', () => {
-  it('answers as the model does under adds, renewals, deletes and expiry', () => {
+  it('answers as the model does under adds, renewals, deletes, dropping the oldest and expiry', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constantFrom('add' as const, 'delete' as const, 'has' as const), member: fc.integer({ min: 0, max: 30 }) }),
       fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('deleteOldest' as const) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 3000 }), fc.integer({ min: 1, max: 20 }), (ops: Op[], maxSize) => {
+      // size 'max': without it fast-check makes arrays of at most 10, whatever maxLength says.
+      fc.property(fc.array(op, { maxLength: 3000, size: 'max' }), fc.integer({ min: 1, max: 20 }), (ops: Op[], maxSize) => {
         let now = 0;
         const set = new ExpiringSet(100, maxSize, () => now);
         const model = new Model(100, maxSize);
@@ -46,8 +51,12 @@ describe('ExpiringSet', () => {
             now += o.ms;
             continue;
           }
-          const member = `m${o.member}`;
           model.prune(now);
+          if (o.kind === 'deleteOldest') {
+            assert.equal(set.deleteOldest(), model.deleteOldest());
+            continue;
+          }
+          const member = `m${o.member}`;
           if (o.kind === 'add') {
             set.add(member);
             model.add(member, now);

@@ -50,9 +50,14 @@ it('keeps requests that change nothing in memory only, also through a rewrite of
   assert.equal(first.has('a status that failed'), false);
   assert.equal(lines().length, 1, 'only the off is written, and nothing for what was not');
   for (let i = 0; i < 1_018; i++) first.remember(`off ${i}`, true);
+  // The memory is full of offs, and a full memory forgets a status first: one off is forgotten to make
+  // room, and the rewrite comes at the next line, another off forgotten.
+  first.forget('off 1017', true);
   first.remember('a status in memory at the rewrite', false);
-  for (let i = 1_018; i < 1_023; i++) first.remember(`off ${i}`, true);
+  first.forget('off 1016', true);
+  assert.ok(lines().length < 20, 'rewritten here');
   assert.equal(first.has('a status in memory at the rewrite'), true);
+  for (let i = 1_018; i < 1_023; i++) first.remember(`off ${i}`, true);
   first.remember('a status after the rewrite', false);
   first.close();
   const written = lines().map((line) => Buffer.from(line.slice(line.indexOf(' ') + 1), 'hex').toString('latin1'));
