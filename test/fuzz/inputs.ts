@@ -106,7 +106,7 @@ const domainBytes = fc.oneof(
     weight: 2,
   },
   { arbitrary: fc.uint8Array({ minLength: 63, maxLength: 64, min: 0x21, max: 0x7e }), weight: 1 },
-  { arbitrary: fc.uint8Array({ maxLength: 64 }), weight: 1 },
+  { arbitrary: fc.uint8Array({ maxLength: 64, size: 'max' }), weight: 1 },
 );
 
 const requestCode = fc.oneof(
@@ -258,7 +258,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     weight: 2,
   },
   { arbitrary: fc.integer({ min: 0, max: FENCE_REQUEST_SIZE - 1 }).map((length) => ({ type: 'truncate' as const, length })), weight: 3 },
-  { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }).map((tail) => ({ type: 'extend' as const, tail })), weight: 2 },
+  { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300, size: 'max' }).map((tail) => ({ type: 'extend' as const, tail })), weight: 2 },
   {
     // A field overwritten after signing: request code, hash type, port, seqno, family.
     arbitrary: fc
@@ -274,7 +274,10 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   },
   {
     arbitrary: fc
-      .record({ at: fc.integer({ min: 0, max: FENCE_REQUEST_SIZE - 1 }), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) })
+      .record({
+        at: fc.integer({ min: 0, max: FENCE_REQUEST_SIZE - 1 }),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 64, size: 'max' }),
+      })
       .map((s) => ({ type: 'splice' as const, ...s })),
     weight: 1,
   },
@@ -378,7 +381,10 @@ function streamDraft(listener: ListenerName, mc: MulticastTargets): fc.Arbitrary
   });
   const random = fc
     .tuple(
-      fc.oneof(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ minLength: FENCE_REQUEST_SIZE, maxLength: FENCE_REQUEST_SIZE })),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 400, size: 'max' }),
+        fc.uint8Array({ minLength: FENCE_REQUEST_SIZE, maxLength: FENCE_REQUEST_SIZE }),
+      ),
       split,
     )
     .map(([bytes, s]): Draft => ({ kind: 'random bytes', ...pieces(Buffer.from(bytes), s), legit: false }));
@@ -405,7 +411,7 @@ function multicastDraft(mc: MulticastTargets): fc.Arbitrary<Draft> {
     return draft;
   });
   const random = fc
-    .oneof(fc.uint8Array({ maxLength: 2048 }), fc.uint8Array({ minLength: FENCE_REQUEST_SIZE, maxLength: FENCE_REQUEST_SIZE }))
+    .oneof(fc.uint8Array({ maxLength: 2048, size: 'max' }), fc.uint8Array({ minLength: FENCE_REQUEST_SIZE, maxLength: FENCE_REQUEST_SIZE }))
     .map((bytes): Draft => ({ kind: 'random bytes', pieces: [Buffer.from(bytes)], pausesMs: [0], legit: false }));
   return fc.oneof({ arbitrary: request, weight: 9 }, { arbitrary: random, weight: 1 });
 }
@@ -440,9 +446,9 @@ function serialFrame(): fc.Arbitrary<Buffer> {
 
 const serialSegment = fc.oneof(
   { arbitrary: serialFrame(), weight: 5 },
-  { arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), weight: 3 },
+  { arbitrary: fc.uint8Array({ maxLength: 200, size: 'max' }).map((b) => Buffer.from(b)), weight: 3 },
   { arbitrary: fc.constantFrom('a', 'ab', 'abb', 'abba', 'abbaabba').map((s) => Buffer.from(s)), weight: 1 },
-  { arbitrary: fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.concat([Buffer.from(MAGIC_BYTES), b])), weight: 1 },
+  { arbitrary: fc.uint8Array({ maxLength: 80, size: 'max' }).map((b) => Buffer.concat([Buffer.from(MAGIC_BYTES), b])), weight: 1 },
 );
 
 /** The frames the daemon's serial framer finds in bytes sent on a clean line. */
@@ -460,7 +466,10 @@ function serialDraft(): fc.Arbitrary<Draft> {
           .map((segs) => ({ kind: 'framed requests and garbage', bytes: Buffer.concat(segs) })),
         weight: 9,
       },
-      { arbitrary: fc.uint8Array({ maxLength: 600 }).map((b) => ({ kind: 'random bytes', bytes: Buffer.from(b) })), weight: 1 },
+      {
+        arbitrary: fc.uint8Array({ maxLength: 600, size: 'max' }).map((b) => ({ kind: 'random bytes', bytes: Buffer.from(b) })),
+        weight: 1,
+      },
     )
     .map(({ kind, bytes }) => ({ kind, bytes: Buffer.concat([bytes, Buffer.alloc(SERIAL_FLUSH)]) }))
     .filter(({ bytes }) =>
