@@ -17,9 +17,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Script } from 'node:vm';
 import { fileURLToPath } from 'node:url';
+import { AuthKey } from '../../src/auth/keyed-hash.js';
+import { Hash, Request } from '../../src/protocol/index.js';
 import { configText } from '../support/daemon-config-text.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { REPO, runTool, waitUntil } from '../support/processes.js';
+import { signedRequest, tcpExchange } from '../support/raw-client.js';
 import { needsTools } from '../support/requirement.js';
 
 const PORT = 24511;
@@ -30,12 +33,14 @@ const NODE = fileURLToPath(new URL('../fixtures/daemon/node.xml', import.meta.ur
 let dir: string;
 let conf: string;
 let keyFile: string;
+const KEY_TEXT = 'a key';
+const KEY = new AuthKey(Buffer.from(KEY_TEXT));
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fvd-installed-'));
   conf = join(dir, 'fence_virt.conf');
   keyFile = join(dir, 'key');
-  await writeFile(keyFile, 'a key', { mode: 0o600 });
+  await writeFile(keyFile, KEY_TEXT, { mode: 0o600 });
   await writeFile(
     conf,
     configText({ listeners: { tcp: { address: '127.0.0.1', port: String(PORT), key_file: keyFile } }, backendUri: 'test+unix:///default' }),
@@ -71,7 +76,7 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
     assert.equal(script.cachedDataRejected, false);
   });
 
-  it('starts and serves with its code cache missing, cut short, damaged or larger than the bundle', async () => {
+  it('starts and answers a status with its code cache missing, cut short, damaged or larger than the bundle', async () => {
     // What an upgrade of Node (a cache V8 no longer accepts) or a damaged package leaves: the loader reads
     // the bundle and the cache into one buffer of the larger size, and V8 must then refuse the cache and
     // compile from source. A copy of the installed tree, so the build's own files stay as they are.
@@ -94,6 +99,9 @@ describe('fence_virtd as installed', { skip: needsTools('/usr/bin/prlimit') }, (
         const daemon = DaemonProcess.start(join(tree, 'fence_virtd'), ['-F', '-f', conf, '-p', join(dir, 'cache-variant.pid')]);
         try {
           await daemon.waitForOutput(/serving with backend libvirt and 1 listener/);
+          // The code the cache would have held runs compiled from source: a whole request's path.
+          const answer = await tcpExchange(PORT, signedRequest({ request: Request.STATUS, domain: 'test' }, KEY), KEY, Hash.SHA256);
+          assert.deepEqual(answer, { kind: 'code', code: 0 }, daemon.output());
         } catch (err) {
           throw new Error(`code cache ${what}: ${(err as Error).message}`);
         } finally {
