@@ -2,19 +2,24 @@ import { ExpiringSet } from '../util/expiring-set.js';
 
 /**
  * The signatures (fingerprints) of executed signed requests, refused as replays while remembered. This
- * one lives in the process; the daemon's ReplayJournal also keeps the `lasting` ones in a file, so
- * that their replays are refused after a restart too. The sets are held, not inherited: a caller can
- * only remember and forget, never add behind the journal's back.
+ * one lives in the process; the daemon's ReplayJournal also keeps the `lasting` ones (fencing actions)
+ * in a file, so that their replays are refused after a restart too. The sets are held, not inherited: a
+ * caller can only remember and forget, never add behind the journal's back.
  *
- * At most `maxSize` are remembered, the two kinds together. When full, a request that changed nothing
- * (a status, device status or host list) is forgotten before any that changed something, the oldest
- * first: the monitors of a large cluster, or a key holder asking statuses in a loop, would otherwise push
- * out the fencing actions within the window, and a captured action replayed then would run again.
+ * At most `maxSize` are remembered, the two kinds together. When full, a request that is not a fencing
+ * action (a status, a host list, a null request...) is forgotten before any fencing action, the oldest
+ * first: the monitors of a large cluster, or a key holder asking in a loop, would otherwise push out the
+ * fencing actions within the window, and a captured action replayed then would run again.
+ *
+ * A request is remembered before it runs and counts against the bound only once it has run (`ran`): a
+ * request whose exchange then fails (a replayed capture of a copy that never ran, sent by a peer without
+ * the key, whose challenge-response fails) is forgotten again, and must not have pushed anything out on
+ * its way. Until then it is one of the requests in flight, which the listeners' own limits bound.
  */
 export class ReplayMemory {
-  /** Requests that change something: fencing actions. */
+  /** Fencing actions. */
   protected readonly lasting: ExpiringSet;
-  /** Requests that change nothing. */
+  /** Every other request. */
   private readonly passing: ExpiringSet;
 
   constructor(
@@ -22,8 +27,9 @@ export class ReplayMemory {
     private readonly maxSize: number,
     now?: () => number,
   ) {
-    this.lasting = new ExpiringSet(lifetimeMs, maxSize, now);
-    this.passing = new ExpiringSet(lifetimeMs, maxSize, now);
+    // Bounded here, together (`ran`), not each by itself.
+    this.lasting = new ExpiringSet(lifetimeMs, Infinity, now);
+    this.passing = new ExpiringSet(lifetimeMs, Infinity, now);
   }
 
   has(fingerprint: string): boolean {
@@ -34,9 +40,9 @@ export class ReplayMemory {
     return this.lasting.size + this.passing.size;
   }
 
-  /** `lasting`: the request changes something (see RequestGate.admit). */
+  /** Before the request runs. `lasting`: it is a fencing action. */
   remember(fingerprint: string, lasting: boolean): void {
-    this.add(lasting ? this.lasting : this.passing, fingerprint);
+    (lasting ? this.lasting : this.passing).add(fingerprint);
   }
 
   /** The request did not run after all (`lasting` as it was remembered). */
@@ -44,9 +50,8 @@ export class ReplayMemory {
     (lasting ? this.lasting : this.passing).delete(fingerprint);
   }
 
-  /** Adds to one of the sets (`until` only for members restored in their order), within the bound on both. */
-  protected add(set: ExpiringSet, fingerprint: string, until?: number): void {
-    set.add(fingerprint, until);
+  /** A request remembered ran: the memory is brought back within its bound. */
+  ran(): void {
     while (this.size > this.maxSize && (this.passing.deleteOldest() || this.lasting.deleteOldest()));
   }
 }

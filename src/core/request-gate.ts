@@ -1,6 +1,6 @@
 import type { AuthKey } from '../auth/keyed-hash.js';
 import { verifyRequest } from '../auth/request-signature.js';
-import { Family, Hash, Request, requestName, type HashType } from '../protocol/constants.js';
+import { Family, FENCING_ACTIONS, Hash, Request, requestName, type HashType } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeFenceRequest, FenceRequestLayout, type FenceRequest } from '../protocol/fence-request.js';
 import { addressFieldEnd } from '../protocol/v2.js';
@@ -131,17 +131,19 @@ export class RequestGate {
       return undefined;
     }
     // Remembered before it runs, so a retransmission that reaches a daemon restarted after a crash
-    // mid-action (the memory may be a journal that survives it) is refused: executed at most once. A
-    // request that changes nothing is refused again only while this process lives: answering its replay
-    // after a restart changes nothing either, and the monitors' statuses, by far the most requests, then
-    // cost no journal write and do not make the journal read at every start grow.
-    const lasting = !READ_ONLY.has(request.request);
+    // mid-action (the memory may be a journal that survives it) is refused: executed at most once. Any
+    // other request changes nothing and is refused again only while this process lives: answering its
+    // replay after a restart changes nothing either, and the monitors' statuses, by far the most
+    // requests, then cost no journal write and do not make the journal read at every start grow.
+    const lasting = FENCING_ACTIONS.has(request.request);
     if (fingerprint !== undefined) this.replays.remember(fingerprint, lasting);
     return {
       request,
       finish: (executed) => {
         claim.finish(executed);
-        if (!executed && fingerprint !== undefined) this.replays.forget(fingerprint, lasting);
+        if (fingerprint === undefined) return;
+        if (executed) this.replays.ran();
+        else this.replays.forget(fingerprint, lasting);
       },
     };
   }

@@ -67,7 +67,7 @@ const limitKeys: KeyReference[] = [
   bound(
     'max_replay_entries',
     defaultLimits.maxReplayEntries,
-    'How many executed signed requests are remembered for replay_window. When full, the oldest status, device status or host list is forgotten first, a fencing action only when no such request is left.',
+    'How many executed signed requests are remembered for replay_window. When full, the oldest request that is not a fencing action is forgotten first, a fencing action only when no other request is left.',
   ),
 ];
 /** Listeners that verify requests with the shared key first (they share most keys), then the others. */

@@ -10,7 +10,7 @@ import type { Logger } from '../util/log.js';
  * daemon had begun must not get it executed a second time. Each change is appended (synchronously,
  * before the request runs: the process may die at any moment after); the file is rewritten compactly at
  * start when it holds lines that no longer count or a torn end, and whenever the appended lines outgrow
- * the live entries. Entries that are not lasting (requests that change nothing) stay in memory only.
+ * the live entries. Only fencing actions are lasting; every other request stays in memory only.
  *
  * Lines: `+UNTIL HEX` remembers a fingerprint until UNTIL (ms since the epoch), `-HEX` forgets it.
  * The file stays open for appending between compactions: one write() per change instead of an
@@ -68,7 +68,7 @@ export class ReplayJournal extends ReplayMemory {
   override remember(fingerprint: string, lasting: boolean): void {
     if (!lasting) return super.remember(fingerprint, lasting);
     const until = Date.now() + this.keepMs;
-    this.add(this.lasting, fingerprint, until);
+    this.lasting.add(fingerprint, until);
     this.inFile.add(fingerprint);
     this.append(addedLine(fingerprint, until));
   }
@@ -98,14 +98,16 @@ export class ReplayJournal extends ReplayMemory {
       const removed = /^-([0-9a-f]+)$/.exec(line);
       if (added && Number(added[1]) > now) {
         const member = memberOf(added[2] as string);
-        this.add(this.lasting, member, Number(added[1]));
+        this.lasting.add(member, Number(added[1]));
         this.inFile.add(member);
       } else if (removed) this.lasting.delete(memberOf(removed[1] as string));
     }
+    // A file written under a larger max_replay_entries keeps its newest entries.
+    this.ran();
     this.lines = lines.length;
-    this.log.info(`restored ${this.size} replay fingerprint(s) from ${this.path}`);
+    this.log.info(`restored ${this.lasting.size} replay fingerprint(s) from ${this.path}`);
     if (text !== '' && !text.endsWith('\n')) return 'torn';
-    return lines.length > this.size ? 'dead' : 'clean';
+    return lines.length > this.lasting.size ? 'dead' : 'clean';
   }
 
   /** Replaces the file by the live lasting entries; answers whether it could. */
@@ -157,7 +159,7 @@ export class ReplayJournal extends ReplayMemory {
 
   /**
    * `inner`, with the pending lines written before every fencing action it executes: an action runs at
-   * most once across a crash. A status or a host list changes nothing, so its line may follow.
+   * most once across a crash. Any other request changes nothing and has no line of its own.
    */
   beforeExecuting(inner: RequestExecutor): RequestExecutor {
     return {

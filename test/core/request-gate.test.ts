@@ -13,12 +13,12 @@ import { signedRequest } from '../support/raw-client.js';
 const key = new AuthKey(Buffer.from('gate test key'));
 const who = (address: string): Requester => ({ listener: 'tcp', display: address, addresses: [address], domains: [] });
 
-function gate(now: { t: number }, permits = (_r: RequestToExecute, _w: Requester) => true) {
+function gate(now: { t: number }, permits = (_r: RequestToExecute, _w: Requester) => true, replayEntries = 100) {
   const captured = new CapturedLog(3);
   const history = new RequestHistory({ windowMs: 10_000, maxPerRequester: 10, maxEntries: 100, now: () => now.t });
   const g = new RequestGate(
     history,
-    new ReplayMemory(86_400_000, 100, () => now.t),
+    new ReplayMemory(86_400_000, replayEntries, () => now.t),
     permits,
     new RateLimitedLog((l) => captured.logger.warn(l)),
   );
@@ -70,6 +70,27 @@ describe('request gate', () => {
     assert.ok(sreq);
     g.admit(sreq, who('a'), signed, log)?.finish(false);
     assert.ok(g.admit(sreq, who('a'), signed, log), 'failed before execution: not remembered');
+  });
+
+  it('keeps executed fencing actions in a full replay memory: another request goes first, one that did not run pushes nothing out', () => {
+    const now = { t: 0 };
+    const { g, captured, log } = gate(now, undefined, 2);
+    const run = (request: number, executed: boolean) => {
+      const raw = signedRequest({ request, domain: 'vm1' }, key);
+      const req = g.verify(raw, 'x', stream, log);
+      assert.ok(req);
+      g.admit(req, who('10.0.0.1'), raw, log)?.finish(executed);
+      return () => g.admit(req, who('10.0.0.1'), raw, log);
+    };
+    const replays = [run(Request.OFF, true), run(Request.REBOOT, true)];
+    // The memory is full of fencing actions. A null request changes nothing: once it ran, it is the one
+    // forgotten. An action whose exchange failed (a replayed capture of a copy that never ran, from a
+    // peer without the key) is forgotten, and took nothing with it.
+    run(Request.NULL, true);
+    run(Request.ON, false);
+    now.t = 11_000;
+    for (const replay of replays) assert.equal(replay(), undefined);
+    assert.equal(captured.matching(/replay of a request already executed/).length, 2);
   });
 
   it('lets a refused (not permitted) request claim nothing', () => {

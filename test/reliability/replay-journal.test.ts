@@ -21,10 +21,16 @@ import { signedRequest } from '../support/raw-client.js';
 const dir = mkdtempSync(join(tmpdir(), 'fvd-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A request remembered and run, as the gate leaves one that executed (in the memory's bound). */
+function ran(journal: ReplayJournal, fingerprint: string, lasting: boolean): void {
+  journal.remember(fingerprint, lasting);
+  journal.ran();
+}
+
 it('restores what was remembered and not forgotten, and drops what expired', () => {
   const path = join(dir, 'fence_virtd.replay');
   const first = ReplayJournal.open(path, 60_000, 100, silentLogger);
-  first.remember('\u0000\u00ffkept', true);
+  ran(first, '\u0000\u00ffkept', true);
   first.remember('forgotten', true);
   first.forget('forgotten', true);
   first.flush();
@@ -41,24 +47,24 @@ it('keeps requests that change nothing in memory only, also through a rewrite of
   const lines = () => readFileSync(path, 'utf8').split('\n').filter(Boolean);
   // Capacity 10: the memory holds the 10 newest entries, and the file is rewritten after about 1,020 lines.
   const first = ReplayJournal.open(path, 60_000, 10, silentLogger);
-  first.remember('a status', false);
-  first.remember('an off', true);
+  ran(first, 'a status', false);
+  ran(first, 'an off', true);
   first.remember('a status that failed', false);
   first.forget('a status that failed', false);
   first.flush();
   assert.equal(first.has('a status'), true, 'refused while this process lives');
   assert.equal(first.has('a status that failed'), false);
   assert.equal(lines().length, 1, 'only the off is written, and nothing for what was not');
-  for (let i = 0; i < 1_018; i++) first.remember(`off ${i}`, true);
+  for (let i = 0; i < 1_018; i++) ran(first, `off ${i}`, true);
   // The memory is full of offs, and a full memory forgets a status first: one off is forgotten to make
   // room, and the rewrite comes at the next line, another off forgotten.
   first.forget('off 1017', true);
-  first.remember('a status in memory at the rewrite', false);
+  ran(first, 'a status in memory at the rewrite', false);
   first.forget('off 1016', true);
   assert.ok(lines().length < 20, 'rewritten here');
   assert.equal(first.has('a status in memory at the rewrite'), true);
-  for (let i = 1_018; i < 1_023; i++) first.remember(`off ${i}`, true);
-  first.remember('a status after the rewrite', false);
+  for (let i = 1_018; i < 1_023; i++) ran(first, `off ${i}`, true);
+  ran(first, 'a status after the rewrite', false);
   first.close();
   const written = lines().map((line) => Buffer.from(line.slice(line.indexOf(' ') + 1), 'hex').toString('latin1'));
   assert.ok(written.length < 20, `rewritten with the offs then in memory (${written.length} lines)`);
@@ -83,14 +89,14 @@ it('opens a clean journal as it is, and rewrites one that ends in part of a line
   const clean = ReplayJournal.open(path, 60_000, 100, silentLogger);
   assert.equal(clean.size, 2);
   assert.equal(statSync(path).ino, inode, 'not replaced');
-  clean.remember('three', true);
+  ran(clean, 'three', true);
   clean.close();
   assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 3, 'appended to');
 
   // A process killed in the middle of a write left `+UNTIL 6f` without its end of line.
   writeFileSync(path, `+${until} 6f6e65\n+${until} 6f`);
   const torn = ReplayJournal.open(path, 60_000, 100, silentLogger);
-  torn.remember('four', true);
+  ran(torn, 'four', true);
   torn.close();
   const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
   assert.equal(lines.length, 3, 'the torn line rewritten as its own line, the new one after it');
@@ -113,7 +119,7 @@ it('warns at start when a torn journal cannot be rewritten, and appends after th
   const log = new CapturedLog(0);
   const journal = ReplayJournal.open(path, 60_000, 100, log.logger);
   assert.equal(log.matching(/cannot write the replay journal/).length, 1, 'reported at start');
-  journal.remember('four', true);
+  ran(journal, 'four', true);
   journal.close();
   rmSync(`${path}.new`, { recursive: true });
   const reopened = ReplayJournal.open(path, 60_000, 100, silentLogger);
@@ -127,7 +133,7 @@ it('keeps appending when the file cannot be replaced as it outgrows its live ent
   const log = new CapturedLog(0);
   // One entry kept: the file is replaced once it holds 2 * 1 + 1,000 lines.
   const journal = ReplayJournal.open(path, 60_000, 1, log.logger);
-  for (let i = 0; i < 1_100; i++) journal.remember(`request ${i}`, true);
+  for (let i = 0; i < 1_100; i++) ran(journal, `request ${i}`, true);
   journal.close();
   assert.equal(log.matching(/cannot write the replay journal/).length, 1, 'reported when the rewrite failed');
   rmSync(`${path}.new`, { recursive: true });
@@ -141,15 +147,15 @@ it('after a failed rewrite, tries again only once the file has outgrown the live
   const lines = () => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
   // One entry kept: the rewrite is due at the 1,003rd line, and fails.
   const journal = ReplayJournal.open(path, 60_000, 1, silentLogger);
-  for (let i = 0; i < 1_100; i++) journal.remember(`request ${i}`, true);
+  for (let i = 0; i < 1_100; i++) ran(journal, `request ${i}`, true);
   journal.flush();
   rmSync(`${path}.new`, { recursive: true });
   // The lines forgotten or pushed out of the memory no longer count against the next attempt: it comes
   // as many lines later, not at every line from now on (each a rewrite of the whole memory).
-  journal.remember('one more', true);
+  ran(journal, 'one more', true);
   journal.flush();
   assert.equal(lines(), 1_101, 'appended, not rewritten');
-  for (let i = 0; i < 1_000; i++) journal.remember(`later ${i}`, true);
+  for (let i = 0; i < 1_000; i++) ran(journal, `later ${i}`, true);
   journal.close();
   assert.ok(lines() < 100, `rewritten once due again (${lines()} lines)`);
 });
@@ -161,7 +167,7 @@ it('ignores damaged lines, and keeps working in memory when the file cannot be w
   assert.equal(journal.has('ok'), true);
   assert.equal(journal.size, 1);
   const unwritable = ReplayJournal.open(join(dir, 'no-such-dir', 'x.replay'), 60_000, 100, silentLogger);
-  unwritable.remember('still refused', true);
+  ran(unwritable, 'still refused', true);
   assert.equal(unwritable.has('still refused'), true);
 });
 
@@ -176,14 +182,14 @@ it('keeps its file open between writes and closes it when the daemon stops, writ
       }
     }).length;
   const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
-  journal.remember('one', true);
+  ran(journal, 'one', true);
   journal.flush();
-  journal.remember('two', true);
+  ran(journal, 'two', true);
   journal.flush();
   assert.equal(holders(), 1, 'one descriptor for every append');
   journal.close();
   assert.equal(holders(), 0, 'closed');
-  journal.remember('after the stop', true);
+  ran(journal, 'after the stop', true);
   assert.equal(journal.has('after the stop'), true, 'the memory still answers');
   assert.equal(holders(), 0, 'not opened again');
   assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 2);
@@ -193,7 +199,7 @@ it('writes a change by the end of the event-loop turn, and before any fencing ac
   const path = join(dir, 'pending.replay');
   const journal = ReplayJournal.open(path, 60_000, 100, silentLogger);
   const lines = () => readFileSync(path, 'utf8').split('\n').filter(Boolean);
-  journal.remember('later', true);
+  ran(journal, 'later', true);
   assert.deepEqual(lines(), [], 'not yet: the TCP challenge goes out first');
   await turnEnd();
   assert.equal(lines().length, 1, 'written at the end of the turn');
@@ -204,7 +210,7 @@ it('writes a change by the end of the event-loop turn, and before any fencing ac
       return Promise.resolve({ kind: 'code', code: 0 });
     },
   };
-  journal.remember('admitted', true);
+  ran(journal, 'admitted', true);
   const who = { listener: 'tcp', display: '127.0.0.1', addresses: ['127.0.0.1'], domains: [] };
   await journal.beforeExecuting(inner).execute({ request: Request.STATUS, domain: 'vm', seqno: 1 }, who);
   assert.equal(seenByRequest.length, 1, 'a status changes nothing: its line may follow it');
@@ -214,7 +220,7 @@ it('writes a change by the end of the event-loop turn, and before any fencing ac
   journal.close();
 });
 
-it('through the gate: keeps across a restart every request that may change something, unknown codes too, and no read-only one', () => {
+it('through the gate: keeps across a restart every fencing action, and no other request (unknown codes neither: they change nothing)', () => {
   const path = join(dir, 'gate.replay');
   const key = new AuthKey(Buffer.from('journal gate key'));
   const settings = { key: () => key, minimumHash: Hash.SHA256, stream: true } as const;
@@ -246,6 +252,18 @@ it('through the gate: keeps across a restart every request that may change somet
     const raw = sent[i]!;
     return second.admit(second.verify(raw, 'x', settings, silentLogger)!, who, raw, silentLogger) === undefined;
   });
-  assert.deepEqual(refused, [Request.OFF, Request.REBOOT, Request.ON, Request.METADATA, 42]);
+  assert.deepEqual(refused, [Request.OFF, Request.REBOOT, Request.ON]);
   assert.ok(second.admit(second.verify(failed, 'x', settings, silentLogger)!, who, failed, silentLogger), 'the failed off runs');
+});
+
+it('restores the newest actions a smaller max_replay_entries holds, and keeps them through a flood of statuses', () => {
+  const path = join(dir, 'smaller.replay');
+  const until = Date.now() + 60_000;
+  // 'one', 'two', 'three', written by a daemon that remembered more.
+  writeFileSync(path, `+${until} 6f6e65\n+${until + 1} 74776f\n+${until + 2} 7468726565\n`);
+  const journal = ReplayJournal.open(path, 60_000, 2, silentLogger);
+  assert.deepEqual([journal.has('one'), journal.has('two'), journal.has('three')], [false, true, true]);
+  for (let i = 0; i < 50; i++) ran(journal, `status ${i}`, false);
+  assert.deepEqual([journal.has('two'), journal.has('three'), journal.has('status 49')], [true, true, false]);
+  journal.close();
 });
