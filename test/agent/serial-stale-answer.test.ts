@@ -11,7 +11,7 @@
  * late answer waits on the host side of a virtio-serial port while the guest has the port closed.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -28,7 +28,7 @@ import {
 } from '../../src/protocol/index.js';
 import { fdTargets } from '../../src/util/proc-fds.js';
 import { StreamIO } from '../../src/util/stream-io.js';
-import { REPO, waitUntil, type ToolResult } from '../support/processes.js';
+import { REPO, startTool, waitUntil, type RunningTool, type ToolResult } from '../support/processes.js';
 import { SocatSerialPort } from '../support/qemu-stand-ins.js';
 import { FENCE_CHANNEL, GuestBed, qemuUnavailableReason, repoRoot, shellCommand } from '../guests/harness.js';
 import { C_AGENT } from './agents.js';
@@ -49,28 +49,10 @@ const skip =
     .filter((path) => !existsSync(path))
     .map((path) => `${path} is not installed`)[0] ?? false;
 
-interface RunningAgent {
-  pid: number;
-  result: Promise<ToolResult>;
-}
-
 /** Starts an agent and keeps its PID, so the test can see when it has opened the device. */
-function startAgent(argv: readonly string[]): RunningAgent {
+function startAgent(argv: readonly string[]): RunningTool {
   const [command, ...args] = argv as [string, ...string[]];
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const result = new Promise<ToolResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { pid: child.pid as number, result };
+  return startTool(command, args);
 }
 
 /** Bytes waiting unread in a pty's input queue (FIONREAD), looked at without taking them. */

@@ -147,7 +147,7 @@ export class CorosyncHost {
     return this.kill('SIGTERM');
   }
 
-  /** `corosync-quorumtool -s` inside this host, killed after `timeoutMs` (exit code null then). */
+  /** `corosync-quorumtool -s` inside this host, killed after `timeoutMs`. */
   private quorumtool(timeoutMs: number): Promise<ToolResult> {
     return this.exec('corosync-quorumtool', ['-s'], { timeoutMs });
   }
@@ -162,7 +162,7 @@ export class CorosyncHost {
     const status = await this.quorumtool(toolTimeoutMs);
     if (status.code === 0) return 'quorate';
     if (status.code === 2) return 'inquorate';
-    if (status.code === null) return 'no answer';
+    if (status.timedOut) return 'no answer';
     throw new Error(`corosync-quorumtool on host ${this.nodeId} failed (${status.code}): ${status.stderr.trim()}`);
   }
 

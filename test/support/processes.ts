@@ -9,28 +9,50 @@ export interface ToolResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Killed at its time bound (code null then; a tool killed by another signal has code null too). */
+  timedOut: boolean;
 }
 
+/** A tool started by `startTool`: its PID at once, its result once it has ended. */
+export interface RunningTool {
+  pid: number;
+  result: Promise<ToolResult>;
+}
+
+/** Starts a tool (killed after `timeoutMs`, default 60 s) without waiting for it: a test may watch it run. */
+export function startTool(command: string, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): RunningTool {
+  const child = spawn(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs ?? 60_000);
+  const result = new Promise<ToolResult>((resolve, reject) => {
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+  });
+  // The tool may exit without reading its input; that is its business, not an error here.
+  child.stdin?.on('error', () => undefined).end(options.input);
+  return { pid: child.pid as number, result };
+}
+
+/** Runs a tool to its end (killed after `timeoutMs`, default 60 s). */
 export function runTool(
   command: string,
   args: readonly string[],
   options: { input?: string; timeoutMs?: number } = {},
 ): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    // The tool may exit without reading its input; that is its business, not an error here.
-    child.stdin?.on('error', () => undefined).end(options.input);
-  });
+  return startTool(command, args, options).result;
 }
 
 /**
