@@ -142,7 +142,7 @@ export class RequestGate {
       finish: (executed) => {
         claim.finish(executed);
         if (fingerprint === undefined) return;
-        if (executed) this.replays.ran();
+        if (executed) this.replays.ran(fingerprint);
         else this.replays.forget(fingerprint, lasting);
       },
     };

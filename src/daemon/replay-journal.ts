@@ -66,11 +66,10 @@ export class ReplayJournal extends ReplayMemory {
   }
 
   override remember(fingerprint: string, lasting: boolean): void {
-    if (!lasting) return super.remember(fingerprint, lasting);
-    const until = Date.now() + this.keepMs;
-    this.lasting.add(fingerprint, until);
+    super.remember(fingerprint, lasting);
+    if (!lasting) return;
     this.inFile.add(fingerprint);
-    this.append(addedLine(fingerprint, until));
+    this.append(addedLine(fingerprint, Date.now() + this.keepMs));
   }
 
   override forget(fingerprint: string, lasting: boolean): void {
@@ -103,7 +102,7 @@ export class ReplayJournal extends ReplayMemory {
       } else if (removed) this.lasting.delete(memberOf(removed[1] as string));
     }
     // A file written under a larger max_replay_entries keeps its newest entries.
-    this.ran();
+    this.trim();
     this.lines = lines.length;
     this.log.info(`restored ${this.lasting.size} replay fingerprint(s) from ${this.path}`);
     if (text !== '' && !text.endsWith('\n')) return 'torn';
@@ -112,7 +111,7 @@ export class ReplayJournal extends ReplayMemory {
 
   /** Replaces the file by the live lasting entries; answers whether it could. */
   private compact(): boolean {
-    const live = this.lasting.entries().filter(([m]) => this.inFile.has(m));
+    const live = this.lastingEntries().filter(([m]) => this.inFile.has(m));
     this.inFile = new Set(live.map(([m]) => m));
     const text = live.map(([m, until]) => `${addedLine(m, until)}\n`).join('');
     try {

@@ -1,8 +1,7 @@
 /**
- * ReplayMemory (src/core/replay-memory.ts): fencing actions and the other requests share one bound,
- * applied once a request has run; a full memory forgets the others before any fencing action, and a
- * request remembered and forgotten again (it did not run) pushes nothing out. Against a plain model
- * under random requests, forgets and passing time.
+ * ReplayMemory (src/core/replay-memory.ts): requests are remembered before they run and held apart until
+ * they ran or are forgotten; those that ran share one bound, and a full memory forgets the others before
+ * any fencing action. Against a plain model under random requests, forgets and passing time.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -11,37 +10,49 @@ import { ReplayMemory } from '../../src/core/replay-memory.js';
 
 const LIFETIME_MS = 100;
 
-/** The behaviour asked of it, written the obvious way: one array in order, oldest first. */
+/** The behaviour asked of it, written the obvious way: what ran in one array, oldest first. */
 class Model {
-  members: { member: string; lasting: boolean; until: number }[] = [];
+  running = new Map<string, { lasting: boolean; until: number }>();
+  ran: { member: string; lasting: boolean; until: number }[] = [];
   constructor(private readonly maxSize: number) {}
   prune(now: number): void {
-    this.members = this.members.filter((m) => m.until > now);
+    this.ran = this.ran.filter((m) => m.until > now);
+    for (const [member, { until }] of this.running) if (until <= now) this.running.delete(member);
   }
   remember(member: string, lasting: boolean, now: number): void {
-    this.forget(member);
-    this.members.push({ member, lasting, until: now + LIFETIME_MS });
-  }
-  ran(): void {
-    while (this.members.length > this.maxSize) {
-      const passing = this.members.findIndex((m) => !m.lasting);
-      this.members.splice(passing === -1 ? 0 : passing, 1);
-    }
+    this.running.delete(member);
+    this.running.set(member, { lasting, until: now + LIFETIME_MS });
   }
   forget(member: string): void {
-    this.members = this.members.filter((m) => m.member !== member);
+    this.running.delete(member);
+  }
+  finished(member: string, now: number): void {
+    const lasting = this.running.get(member)?.lasting;
+    if (lasting === undefined) return;
+    this.running.delete(member);
+    this.ran = this.ran.filter((m) => m.member !== member);
+    this.ran.push({ member, lasting, until: now + LIFETIME_MS });
+    while (this.ran.length > this.maxSize) {
+      const other = this.ran.findIndex((m) => !m.lasting);
+      this.ran.splice(other === -1 ? 0 : other, 1);
+    }
+  }
+  has(member: string): boolean {
+    return this.running.has(member) || this.ran.some((m) => m.member === member);
   }
 }
 
-type Op = { kind: 'remember' | 'forget' | 'has'; member: number } | { kind: 'ran' } | { kind: 'wait'; ms: number };
+type Op = { kind: 'remember' | 'forget' | 'ran' | 'has'; member: number } | { kind: 'wait'; ms: number };
 /** A fingerprint is of one request, a fencing action or not: even members are fencing actions. */
 const lasting = (member: number): boolean => member % 2 === 0;
 
 describe('ReplayMemory', () => {
-  it('answers as the model does: one bound for both kinds once a request ran, the others forgotten first', () => {
+  it('answers as the model does: running requests apart, one bound for those that ran, the others forgotten first', () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constantFrom('remember' as const, 'forget' as const, 'has' as const), member: fc.integer({ min: 0, max: 30 }) }),
-      fc.record({ kind: fc.constant('ran' as const) }),
+      fc.record({
+        kind: fc.constantFrom('remember' as const, 'forget' as const, 'ran' as const, 'has' as const),
+        member: fc.integer({ min: 0, max: 30 }),
+      }),
       fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 40 }) }),
     );
     fc.assert(
@@ -56,22 +67,20 @@ describe('ReplayMemory', () => {
             continue;
           }
           model.prune(now);
-          if (o.kind === 'ran') {
-            memory.ran();
-            model.ran();
-          } else if (o.kind === 'remember') {
-            memory.remember(`m${o.member}`, lasting(o.member));
-            model.remember(`m${o.member}`, lasting(o.member), now);
+          const member = `m${o.member}`;
+          if (o.kind === 'remember') {
+            memory.remember(member, lasting(o.member));
+            model.remember(member, lasting(o.member), now);
           } else if (o.kind === 'forget') {
-            memory.forget(`m${o.member}`, lasting(o.member));
-            model.forget(`m${o.member}`);
+            memory.forget(member, lasting(o.member));
+            model.forget(member);
+          } else if (o.kind === 'ran') {
+            memory.ran(member);
+            model.finished(member, now);
           } else {
-            assert.equal(
-              memory.has(`m${o.member}`),
-              model.members.some((m) => m.member === `m${o.member}`),
-            );
+            assert.equal(memory.has(member), model.has(member));
           }
-          assert.equal(memory.size, model.members.length);
+          assert.equal(memory.size, model.running.size + model.ran.length);
         }
       }),
       { numRuns: 200 },
@@ -80,28 +89,30 @@ describe('ReplayMemory', () => {
 
   it('keeps a fencing action through a full memory of statuses', () => {
     const memory = new ReplayMemory(86_400_000, 100);
-    memory.remember('off', true);
-    memory.ran();
-    for (let i = 0; i < 10_000; i++) {
-      memory.remember(`status ${i}`, false);
-      memory.ran();
-    }
+    const run = (fingerprint: string, lasting: boolean) => {
+      memory.remember(fingerprint, lasting);
+      memory.ran(fingerprint);
+    };
+    run('off', true);
+    for (let i = 0; i < 10_000; i++) run(`status ${i}`, false);
     assert.equal(memory.has('off'), true);
     assert.equal(memory.size, 100);
     assert.equal(memory.has('status 9901'), true, 'the 99 newest statuses beside it');
     assert.equal(memory.has('status 9900'), false, 'the oldest statuses went');
   });
 
-  it('loses nothing to a request that did not run, however full', () => {
+  it('loses nothing to requests in flight, those that fail or those that run meanwhile', () => {
     const memory = new ReplayMemory(86_400_000, 2);
     for (const action of ['off', 'reboot']) {
       memory.remember(action, true);
-      memory.ran();
+      memory.ran(action);
     }
-    for (let i = 0; i < 100; i++) {
-      memory.remember(`replayed copy ${i}`, true);
-      memory.forget(`replayed copy ${i}`, true);
-    }
-    assert.deepEqual([memory.has('off'), memory.has('reboot'), memory.size], [true, true, 2]);
+    // Replayed captures of copies that never ran, their exchanges open while others run.
+    for (let i = 0; i < 5; i++) memory.remember(`replayed copy ${i}`, true);
+    memory.remember('a status', false);
+    memory.ran('a status');
+    for (let i = 0; i < 5; i++) assert.equal(memory.has(`replayed copy ${i}`), true, 'refused while in flight');
+    for (let i = 0; i < 5; i++) memory.forget(`replayed copy ${i}`, true);
+    assert.deepEqual([memory.has('off'), memory.has('reboot'), memory.has('a status'), memory.size], [true, true, false, 2]);
   });
 });

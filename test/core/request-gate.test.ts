@@ -75,19 +75,26 @@ describe('request gate', () => {
   it('keeps executed fencing actions in a full replay memory: another request goes first, one that did not run pushes nothing out', () => {
     const now = { t: 0 };
     const { g, captured, log } = gate(now, undefined, 2);
-    const run = (request: number, executed: boolean) => {
+    const admit = (request: number) => {
       const raw = signedRequest({ request, domain: 'vm1' }, key);
       const req = g.verify(raw, 'x', stream, log);
       assert.ok(req);
-      g.admit(req, who('10.0.0.1'), raw, log)?.finish(executed);
-      return () => g.admit(req, who('10.0.0.1'), raw, log);
+      const admission = g.admit(req, who('10.0.0.1'), raw, log);
+      assert.ok(admission);
+      return { admission, replay: () => g.admit(req, who('10.0.0.1'), raw, log) };
     };
-    const replays = [run(Request.OFF, true), run(Request.REBOOT, true)];
-    // The memory is full of fencing actions. A null request changes nothing: once it ran, it is the one
-    // forgotten. An action whose exchange failed (a replayed capture of a copy that never ran, from a
-    // peer without the key) is forgotten, and took nothing with it.
-    run(Request.NULL, true);
-    run(Request.ON, false);
+    const run = (request: number) => {
+      const { admission, replay } = admit(request);
+      admission.finish(true);
+      return replay;
+    };
+    const replays = [run(Request.OFF), run(Request.REBOOT)];
+    // The memory is full of fencing actions. An action whose exchange then fails (a replayed capture of
+    // a copy that never ran, from a peer without the key) is in flight while a null request runs: the
+    // null request changes nothing and is the one forgotten; the failed action takes nothing with it.
+    const failing = admit(Request.ON);
+    run(Request.NULL);
+    failing.admission.finish(false);
     now.t = 11_000;
     for (const replay of replays) assert.equal(replay(), undefined);
     assert.equal(captured.matching(/replay of a request already executed/).length, 2);

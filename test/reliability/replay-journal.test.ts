@@ -24,7 +24,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** A request remembered and run, as the gate leaves one that executed (in the memory's bound). */
 function ran(journal: ReplayJournal, fingerprint: string, lasting: boolean): void {
   journal.remember(fingerprint, lasting);
-  journal.ran();
+  journal.ran(fingerprint);
 }
 
 it('restores what was remembered and not forgotten, and drops what expired', () => {
@@ -55,13 +55,14 @@ it('keeps requests that change nothing in memory only, also through a rewrite of
   assert.equal(first.has('a status'), true, 'refused while this process lives');
   assert.equal(first.has('a status that failed'), false);
   assert.equal(lines().length, 1, 'only the off is written, and nothing for what was not');
-  for (let i = 0; i < 1_018; i++) ran(first, `off ${i}`, true);
-  // The memory is full of offs, and a full memory forgets a status first: one off is forgotten to make
-  // room, and the rewrite comes at the next line, another off forgotten.
-  first.forget('off 1017', true);
   ran(first, 'a status in memory at the rewrite', false);
-  first.forget('off 1016', true);
-  assert.ok(lines().length < 20, 'rewritten here');
+  // Offs whose exchange failed, each a line when remembered and one when forgotten: the rewrite is due
+  // at the 1,021st line, the last of these.
+  for (let i = 0; i < 510; i++) {
+    first.remember(`failed off ${i}`, true);
+    first.forget(`failed off ${i}`, true);
+  }
+  assert.equal(lines().length, 1, 'rewritten here, with the off that ran');
   assert.equal(first.has('a status in memory at the rewrite'), true);
   for (let i = 1_018; i < 1_023; i++) ran(first, `off ${i}`, true);
   ran(first, 'a status after the rewrite', false);
@@ -69,7 +70,7 @@ it('keeps requests that change nothing in memory only, also through a rewrite of
   const written = lines().map((line) => Buffer.from(line.slice(line.indexOf(' ') + 1), 'hex').toString('latin1'));
   assert.ok(written.length < 20, `rewritten with the offs then in memory (${written.length} lines)`);
   assert.deepEqual(
-    written.filter((m) => !m.startsWith('off ')),
+    written.filter((m) => !m.startsWith('off ') && m !== 'an off'),
     [],
     'a status in memory at the rewrite is not written',
   );
@@ -265,5 +266,23 @@ it('restores the newest actions a smaller max_replay_entries holds, and keeps th
   assert.deepEqual([journal.has('one'), journal.has('two'), journal.has('three')], [false, true, true]);
   for (let i = 0; i < 50; i++) ran(journal, `status ${i}`, false);
   assert.deepEqual([journal.has('two'), journal.has('three'), journal.has('status 49')], [true, true, false]);
+  journal.close();
+});
+
+it('keeps an action still running through a rewrite of the file: a crash mid-action then refuses its retransmission', () => {
+  const path = join(dir, 'running.replay');
+  // One entry kept: the rewrite is due at the 1,003rd line.
+  const journal = ReplayJournal.open(path, 60_000, 1, silentLogger);
+  journal.remember('an off still running', true);
+  for (let i = 0; i < 501; i++) {
+    journal.remember(`failed off ${i}`, true);
+    journal.forget(`failed off ${i}`, true);
+  }
+  journal.flush();
+  assert.equal(readFileSync(path, 'utf8').split('\n').filter(Boolean).length, 1, 'rewritten');
+  // Killed here, before the off finished: the next daemon restores it.
+  const next = ReplayJournal.open(path, 60_000, 1, silentLogger);
+  assert.equal(next.has('an off still running'), true);
+  next.close();
   journal.close();
 });
