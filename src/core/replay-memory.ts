@@ -80,6 +80,7 @@ export class ReplayMemory {
    * for all: the expired ones are at the front.
    */
   private pruneRunning(): void {
+    if (this.running.size === 0) return;
     const now = this.now();
     for (const [fingerprint, { until }] of this.running) {
       if (until > now) break;
