@@ -35,7 +35,7 @@ describe('built agents', () => {
       assert.ok(!/node_modules[\\/]serialport/.test(text), 'serialport is not bundled');
 
       const version = await runTool(tool, ['-V']);
-      assert.deepEqual(version, { code: 0, stdout: `${name} 1.9.0\nfence release 4.12.1\n`, stderr: '' });
+      assert.deepEqual(version, { code: 0, stdout: `${name} 1.9.0\nfence release 4.12.1\n`, stderr: '', timedOut: false });
       const [bundled, source] = await Promise.all([runTool(tool, ['-o', 'metadata']), runOurs(name, ['-o', 'metadata'])]);
       assert.equal(bundled.code, 0);
       assert.equal(bundled.stdout, source.stdout);
