@@ -1,9 +1,9 @@
 import { ExpiringSet } from '../util/expiring-set.js';
 
-/** A request remembered before it runs. */
-interface Running {
-  lasting: boolean;
-  until: number;
+/** The requests of one kind: those remembered and still running, and those that ran. */
+interface Kind {
+  readonly running: ExpiringSet;
+  readonly ran: ExpiringSet;
 }
 
 /**
@@ -21,82 +21,72 @@ interface Running {
  * A request is remembered before it runs, and held apart until it has run (`ran`) or is forgotten (its
  * exchange failed): it neither counts against the bound nor can be pushed out meanwhile. A replayed
  * capture of a copy that never ran, from a peer without the key, whose challenge-response fails, thus
- * takes nothing with it. The requests in flight are bounded by the listeners' own limits.
+ * takes nothing with it. The requests in flight are bounded by the listeners' own limits; one never
+ * finished (a fault) expires with the window like the others.
  */
 export class ReplayMemory {
-  /** Fencing actions that ran. */
-  protected readonly lasting: ExpiringSet;
-  /** Every other request that ran. */
-  private readonly passing: ExpiringSet;
-  private readonly running = new Map<string, Running>();
+  /** Fencing actions. */
+  protected readonly lasting: Kind;
+  /** Every other request. */
+  private readonly passing: Kind;
 
   constructor(
-    private readonly lifetimeMs: number,
+    lifetimeMs: number,
     private readonly maxSize: number,
-    private readonly now: () => number = Date.now,
+    now?: () => number,
   ) {
-    // Bounded here, together (`trim`), not each by itself.
-    this.lasting = new ExpiringSet(lifetimeMs, Infinity, now);
-    this.passing = new ExpiringSet(lifetimeMs, Infinity, now);
+    // Each set unbounded by itself: those that ran are bounded together (`trim`).
+    const kind = (): Kind => ({ running: new ExpiringSet(lifetimeMs, Infinity, now), ran: new ExpiringSet(lifetimeMs, Infinity, now) });
+    this.lasting = kind();
+    this.passing = kind();
   }
 
   has(fingerprint: string): boolean {
-    this.pruneRunning();
-    return this.running.has(fingerprint) || this.lasting.has(fingerprint) || this.passing.has(fingerprint);
+    return holds(this.lasting, fingerprint) || holds(this.passing, fingerprint);
   }
 
   get size(): number {
-    this.pruneRunning();
-    return this.running.size + this.lasting.size + this.passing.size;
+    return this.lasting.running.size + this.passing.running.size + this.ranCount();
   }
 
   /** Before the request runs. `lasting`: it is a fencing action. */
   remember(fingerprint: string, lasting: boolean): void {
-    this.pruneRunning();
-    // Deleted first, so the map stays in expiry order (a fingerprint remembered is refused, not
-    // remembered again; this keeps the order whatever a caller does).
-    this.running.delete(fingerprint);
-    this.running.set(fingerprint, { lasting, until: this.now() + this.lifetimeMs });
+    this.kind(lasting).running.add(fingerprint);
   }
 
   /** The request did not run after all (`lasting` as it was remembered). */
-  forget(fingerprint: string, _lasting: boolean): void {
-    this.running.delete(fingerprint);
+  forget(fingerprint: string, lasting: boolean): void {
+    this.kind(lasting).running.delete(fingerprint);
   }
 
-  /** The request remembered as `fingerprint` ran: kept for the window, within the bound. */
-  ran(fingerprint: string): void {
-    this.pruneRunning();
-    const running = this.running.get(fingerprint);
-    if (!running) return;
-    this.running.delete(fingerprint);
-    (running.lasting ? this.lasting : this.passing).add(fingerprint);
+  /** The request remembered as `fingerprint` ran (`lasting` as it was remembered): kept for the window, within the bound. */
+  ran(fingerprint: string, lasting: boolean): void {
+    const { running, ran } = this.kind(lasting);
+    if (!running.has(fingerprint)) return;
+    running.delete(fingerprint);
+    ran.add(fingerprint);
     this.trim();
-  }
-
-  /**
-   * Drops requests remembered as running for longer than the window: an exchange is over in seconds, so
-   * only one that was never finished (a fault) gets here. Remembered in expiry order, the same lifetime
-   * for all: the expired ones are at the front.
-   */
-  private pruneRunning(): void {
-    if (this.running.size === 0) return;
-    const now = this.now();
-    for (const [fingerprint, { until }] of this.running) {
-      if (until > now) break;
-      this.running.delete(fingerprint);
-    }
   }
 
   /** Brings the requests that ran back within the bound: the others first, then fencing actions. */
   protected trim(): void {
-    while (this.lasting.size + this.passing.size > this.maxSize && (this.passing.deleteOldest() || this.lasting.deleteOldest()));
+    while (this.ranCount() > this.maxSize && (this.passing.ran.deleteOldest() || this.lasting.ran.deleteOldest()));
   }
 
   /** The fencing actions remembered, those that ran (oldest first) and those running, with their expiry. */
   protected lastingEntries(): [member: string, until: number][] {
-    const now = this.now();
-    const running = [...this.running].filter(([, r]) => r.lasting && r.until > now).map(([m, r]): [string, number] => [m, r.until]);
-    return [...this.lasting.entries(), ...running];
+    return [...this.lasting.ran.entries(), ...this.lasting.running.entries()];
   }
+
+  private kind(lasting: boolean): Kind {
+    return lasting ? this.lasting : this.passing;
+  }
+
+  private ranCount(): number {
+    return this.lasting.ran.size + this.passing.ran.size;
+  }
+}
+
+function holds(kind: Kind, fingerprint: string): boolean {
+  return kind.running.has(fingerprint) || kind.ran.has(fingerprint);
 }

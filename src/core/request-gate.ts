@@ -142,7 +142,7 @@ export class RequestGate {
       finish: (executed) => {
         claim.finish(executed);
         if (fingerprint === undefined) return;
-        if (executed) this.replays.ran(fingerprint);
+        if (executed) this.replays.ran(fingerprint, lasting);
         else this.replays.forget(fingerprint, lasting);
       },
     };

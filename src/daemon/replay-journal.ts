@@ -97,16 +97,16 @@ export class ReplayJournal extends ReplayMemory {
       const removed = /^-([0-9a-f]+)$/.exec(line);
       if (added && Number(added[1]) > now) {
         const member = memberOf(added[2] as string);
-        this.lasting.add(member, Number(added[1]));
+        this.lasting.ran.add(member, Number(added[1]));
         this.inFile.add(member);
-      } else if (removed) this.lasting.delete(memberOf(removed[1] as string));
+      } else if (removed) this.lasting.ran.delete(memberOf(removed[1] as string));
     }
     // A file written under a larger max_replay_entries keeps its newest entries.
     this.trim();
     this.lines = lines.length;
-    this.log.info(`restored ${this.lasting.size} replay fingerprint(s) from ${this.path}`);
+    this.log.info(`restored ${this.lasting.ran.size} replay fingerprint(s) from ${this.path}`);
     if (text !== '' && !text.endsWith('\n')) return 'torn';
-    return lines.length > this.lasting.size ? 'dead' : 'clean';
+    return lines.length > this.lasting.ran.size ? 'dead' : 'clean';
   }
 
   /** Replaces the file by the live lasting entries; answers whether it could. */

@@ -75,7 +75,7 @@ describe('ReplayMemory', () => {
             memory.forget(member, lasting(o.member));
             model.forget(member);
           } else if (o.kind === 'ran') {
-            memory.ran(member);
+            memory.ran(member, lasting(o.member));
             model.finished(member, now);
           } else {
             assert.equal(memory.has(member), model.has(member));
@@ -91,7 +91,7 @@ describe('ReplayMemory', () => {
     const memory = new ReplayMemory(86_400_000, 100);
     const run = (fingerprint: string, lasting: boolean) => {
       memory.remember(fingerprint, lasting);
-      memory.ran(fingerprint);
+      memory.ran(fingerprint, lasting);
     };
     run('off', true);
     for (let i = 0; i < 10_000; i++) run(`status ${i}`, false);
@@ -105,12 +105,12 @@ describe('ReplayMemory', () => {
     const memory = new ReplayMemory(86_400_000, 2);
     for (const action of ['off', 'reboot']) {
       memory.remember(action, true);
-      memory.ran(action);
+      memory.ran(action, true);
     }
     // Replayed captures of copies that never ran, their exchanges open while others run.
     for (let i = 0; i < 5; i++) memory.remember(`replayed copy ${i}`, true);
     memory.remember('a status', false);
-    memory.ran('a status');
+    memory.ran('a status', false);
     for (let i = 0; i < 5; i++) assert.equal(memory.has(`replayed copy ${i}`), true, 'refused while in flight');
     for (let i = 0; i < 5; i++) memory.forget(`replayed copy ${i}`, true);
     assert.deepEqual([memory.has('off'), memory.has('reboot'), memory.has('a status'), memory.size], [true, true, false, 2]);

@@ -24,7 +24,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** A request remembered and run, as the gate leaves one that executed (in the memory's bound). */
 function ran(journal: ReplayJournal, fingerprint: string, lasting: boolean): void {
   journal.remember(fingerprint, lasting);
-  journal.ran(fingerprint);
+  journal.ran(fingerprint, lasting);
 }
 
 it('restores what was remembered and not forgotten, and drops what expired', () => {
