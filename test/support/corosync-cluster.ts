@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killChild, runTool, waitUntil, type ToolResult } from './processes.js';
+import { killChild, runTool, waitUntil, type ToolOptions, type ToolResult } from './processes.js';
 
 const SUBNET = '192.168.213';
 /** How long one corosync-quorumtool may wait for its corosync before it counts as no answer. */
@@ -103,7 +103,7 @@ export class CorosyncHost {
   }
 
   /** Runs a command inside this host to completion (bounded by timeoutMs, default 20 s). */
-  exec(command: string, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ToolResult> {
+  exec(command: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolResult> {
     const [wrapped, wrappedArgs] = this.wrap(command, args);
     return runTool(wrapped, wrappedArgs, { timeoutMs: 20_000, ...options });
   }

@@ -13,6 +13,12 @@ export interface ToolResult {
   timedOut: boolean;
 }
 
+/** What a tool is given: its standard input, and how long it may run before it is killed (default 60 s). */
+export interface ToolOptions {
+  input?: string;
+  timeoutMs?: number;
+}
+
 /** A tool started by `startTool`: its PID at once, its result once it has ended. */
 export interface RunningTool {
   pid: number;
@@ -20,7 +26,7 @@ export interface RunningTool {
 }
 
 /** Starts a tool (killed after `timeoutMs`, default 60 s) without waiting for it: a test may watch it run. */
-export function startTool(command: string, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): RunningTool {
+export function startTool(command: string, args: readonly string[], options: ToolOptions = {}): RunningTool {
   const child = spawn(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -47,11 +53,7 @@ export function startTool(command: string, args: readonly string[], options: { i
 }
 
 /** Runs a tool to its end (killed after `timeoutMs`, default 60 s). */
-export function runTool(
-  command: string,
-  args: readonly string[],
-  options: { input?: string; timeoutMs?: number } = {},
-): Promise<ToolResult> {
+export function runTool(command: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolResult> {
   return startTool(command, args, options).result;
 }
 
