@@ -74,9 +74,9 @@ async function captureOn(target: Target, withReload: boolean): Promise<Captures>
   return { ...captures, at: Date.now() };
 }
 
-/** Waits until the duplicate window of the captures has passed (plus a second). */
-async function afterWindow(captures: Captures): Promise<void> {
-  await sleep(Math.max(0, captures.at + HISTORY_WINDOW_MS + 1_000 - Date.now()));
+/** Waits until the duplicate window of captures made `at` has passed (plus a second). */
+async function afterWindow(at: number): Promise<void> {
+  await sleep(Math.max(0, at + HISTORY_WINDOW_MS + 1_000 - Date.now()));
 }
 
 describe('replays after the duplicate window, and a multicast datagram replayed over TCP', () => {
@@ -142,7 +142,7 @@ describe('replays after the duplicate window, and a multicast datagram replayed 
   });
 
   it('our daemon: the exact bytes replayed after the 10 s window are refused ("replay"), over TCP, over multicast, and after SIGHUP', async () => {
-    await afterWindow(ourCaptures);
+    await afterWindow(ourCaptures.at);
     const since = daemon.lineCount;
     assert.equal((await overTcp(ours, ourCaptures.tcp)).kind, 'closed', 'the TCP replay was executed');
     await daemon.waitForLog(/replay/i, since);
@@ -164,7 +164,7 @@ describe('replays after the duplicate window, and a multicast datagram replayed 
   });
 
   it('the C daemon: the exact bytes replayed after the 10 s window (recorded)', { skip: cMissing }, async (t) => {
-    await afterWindow(cCaptures);
+    await afterWindow(cCaptures.at);
     const overTcpOutcome = await overTcp(theirs, cCaptures.tcp);
     const tcpVictim = await status(theirs, 'rp-tcp');
     const overMulticastOutcome = await overMulticast(theirs, cCaptures.multicast);
@@ -180,5 +180,46 @@ describe('replays after the duplicate window, and a multicast datagram replayed 
     assert.deepEqual(tcpVictim, executed(Response.OFF));
     assert.deepEqual(overMulticastOutcome, executed(0));
     assert.deepEqual(multicastVictim, executed(Response.OFF));
+  });
+});
+
+describe('a full replay memory keeps the fencing actions it executed (our daemon, max_replay_entries = 2)', () => {
+  const port = 31403;
+  let daemon: OurDaemon;
+  const wrongKey = new AuthKey(Buffer.from('not the key'));
+
+  before(async () => {
+    daemon = await OurDaemon.start({
+      key: key.bytes,
+      config: ({ keyFile }) =>
+        configText({
+          listeners: { tcp: { address: '127.0.0.1', port: String(port), key_file: keyFile } },
+          backendUri: BACKEND,
+          extraDaemonKeys: { max_replay_entries: '2' },
+        }),
+      ready: [{ protocol: 'tcp', port }],
+    });
+  });
+  after(() => daemon?.stop());
+
+  it('statuses, and an action whose challenge-response fails, push out neither executed action', async () => {
+    const ask = (packet: Buffer, withKey = key) => tcpExchange(port, packet, withKey, Hash.SHA256);
+    const captures = { off: request(Request.OFF, 'rp-tcp'), on: request(Request.ON, 'rp-tcp') };
+    assert.deepEqual(await ask(captures.off), executed(0));
+    assert.deepEqual(await ask(captures.on), executed(0));
+    const at = Date.now();
+    // The memory is full of the two actions. Five statuses run, and an off of another VM, correctly
+    // signed (a capture), comes from a peer that cannot answer the challenge.
+    for (let i = 0; i < 5; i++) assert.deepEqual(await ask(request(Request.STATUS, 'rp-tcp')), executed(0));
+    assert.equal((await ask(request(Request.OFF, 'rp-hup'), wrongKey)).kind, 'closed');
+    assert.deepEqual(await ask(request(Request.STATUS, 'rp-hup')), executed(0), 'rp-hup is still running');
+    await afterWindow(at);
+    const since = daemon.lineCount;
+    assert.equal((await ask(captures.off)).kind, 'closed', 'the replayed off was executed');
+    assert.equal((await ask(captures.on)).kind, 'closed', 'the replayed on was executed');
+    for (const action of ['off', 'on']) {
+      await daemon.waitForLog(new RegExp(`\\(${action} "rp-tcp".*replay of a request already executed`), since);
+    }
+    assert.deepEqual(await ask(request(Request.STATUS, 'rp-tcp')), executed(0), 'rp-tcp is still running');
   });
 });
