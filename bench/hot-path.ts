@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Hash, Request } from '../src/protocol/index.js';
 import { exchangeOn, signedRequest } from '../test/support/raw-client.js';
 import { configText } from '../test/support/daemon-config-text.js';
@@ -132,7 +133,7 @@ async function flood(b: Build, seconds: number) {
     const ok = o.kind === 'code' && o.code === 0;
     if (ok) answered++;
     latencies.push(ok ? performance.now() - t : 5_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   });
   return {
     label: b.label,

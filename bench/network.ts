@@ -3,6 +3,7 @@
  * this process, the whole `fence_xvm -o status` (multicast, agent process included), `fence_virt -T`
  * status from 1 to 500 agents at once, and a TCP status under a flood of junk connections.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Request } from '../src/protocol/index.js';
 import type { DaemonProcess } from '../test/support/daemon-process.js';
 import { runTool } from '../test/support/processes.js';
@@ -194,7 +195,7 @@ async function floodProbe(port: number, seconds: number): Promise<{ p99: number 
     const ok = o.kind === 'code' && o.code === 0;
     if (ok) answered++;
     latencies.push(ok ? performance.now() - t : 5_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   });
   return { p99: latencies.length ? percentile(latencies, 99) : null, answered, asked: latencies.length };
 }

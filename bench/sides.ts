@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthKey } from '../src/auth/keyed-hash.js';
 import { Hash, Request } from '../src/protocol/index.js';
 import { configText } from '../test/support/daemon-config-text.js';
@@ -91,7 +92,7 @@ export async function tcpStatus(port: number, domain: string, want = 0): Promise
  * the figure is what the process keeps rather than what it holds while the last requests finish.
  */
 export async function settledRssMb(pid: number): Promise<number> {
-  await new Promise((r) => setTimeout(r, 1_000));
+  await sleep(1_000);
   return rssMb(pid);
 }
 

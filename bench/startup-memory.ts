@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Request } from '../src/protocol/index.js';
 import { configText } from '../test/support/daemon-config-text.js';
 import { DaemonProcess } from '../test/support/daemon-process.js';
@@ -59,8 +60,6 @@ async function interleaved<T>(each: (b: Build) => Promise<T>): Promise<Map<strin
   }
   return out;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawn to the first right TCP status (asked every 2 ms) and the CPU used until then, then RSS one second later. */
 async function startAndIdle(build: Build, uri: string): Promise<{ first: number; cpu: number; rss: number }> {

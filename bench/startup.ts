@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Request } from '../src/protocol/index.js';
 import { BenchDir, cpuMs, domains, minorFaults, rssMb, startDaemon, tcpAsk, tcpListener, type Daemon } from './sides.js';
 import { interleaved, median, quartiles, type Figure } from './stats.js';
@@ -70,15 +71,15 @@ export async function startupFigures(dir: BenchDir, rounds: number): Promise<Fig
         const o = await tcpAsk(PORT, Request.STATUS, 'vm-0001', 1_000);
         if (o.kind === 'code' && o.code === 0) break;
         if (!daemon.running || performance.now() - t0 > 30_000) throw new Error(`${d} did not answer after start:\n${daemon.output()}`);
-        await new Promise((r) => setTimeout(r, 2));
+        await sleep(2);
       }
       const first = performance.now() - t0;
       faults[d].push(minorFaults(daemon.pid));
       if (!memory) return first / 1000;
-      await new Promise((r) => setTimeout(r, 1_000));
+      await sleep(1_000);
       rss[d].push(rssMb(daemon.pid));
       const cpu = cpuMs(daemon.pid);
-      await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1_000));
+      await sleep(IDLE_SECONDS * 1_000);
       settled[d].push(rssMb(daemon.pid));
       idleCpu[d].push((cpuMs(daemon.pid) - cpu) / IDLE_SECONDS);
       return first / 1000;

@@ -5,6 +5,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readConfigFile, setValue, writeConfigFile, type ConfigDocument } from '../../src/config/index.js';
 import { toDaemonConfig } from '../../src/daemon-config/index.js';
 import { C_FENCE_VIRTD } from '../support/c-daemon.js';
@@ -54,7 +55,7 @@ test('the real C fence_virtd runs from a file written by our writer (TCP listene
   const base = ['-T', '127.0.0.1', '-p', String(PORT), '-k', keyFile];
   let list = await runClient([...base, '-o', 'list']);
   for (const deadline = Date.now() + 20_000; list.code !== 0 && Date.now() < deadline;) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     list = await runClient([...base, '-o', 'list']);
   }
   assert.equal(list.code, 0, `fence_virt -o list failed: ${list.stderr}\nfence_virtd output:\n${daemon.output()}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setImmediate } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { Dispatcher } from '../../src/daemon/dispatcher.js';
 import { StaticMap } from '../../src/daemon/static-map.js';
 import { DomainState, Request, Response } from '../../src/protocol/index.js';
@@ -155,7 +155,7 @@ describe('dispatcher', () => {
     backend.gate = new Promise((r) => (open = r));
     const started = performance.now();
     const first = d.execute({ request: Request.OFF, domain: 'vm1', seqno: 2 }, who).then((a) => ({ a, ms: performance.now() - started }));
-    await new Promise((r) => setTimeout(r, deadlineMs / 2));
+    await sleep(deadlineMs / 2);
     const second = d
       .execute({ request: Request.STATUS, domain: 'vm2', seqno: 3 }, who)
       .then((a) => ({ a, ms: performance.now() - started }));

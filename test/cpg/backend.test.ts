@@ -4,6 +4,7 @@
  * order on one cluster; each leaves it as the next expects.
  */
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { HostList } from '../../src/backends/backend.js';
@@ -260,7 +261,7 @@ describe('cpg backend on a corosync cluster of three hosts', { skip: unavailable
     on(2).signal('SIGSTOP');
     const started = Date.now();
     const off = ask(1, 'off', 'bravo');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     await on(2).kill(); // its CPG connection closes: corosync tells the others at once
     const answer = await off;
     assert.equal(answer.code, 1);

@@ -11,6 +11,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { CorosyncCluster, type CorosyncHost } from '../support/corosync-cluster.js';
@@ -47,7 +48,7 @@ describe('a process ends by itself once its cpg backend is closed', { skip: unav
       child.kill('SIGUSR2');
       await waitUntil(() => output.includes('closed\n'), `the backend closed:\n${output}`, 10_000);
       const closedMs = Date.now() - started;
-      const timeout = new Promise((resolve) => setTimeout(resolve, 5_000).unref());
+      const timeout = sleep(5_000, undefined, { ref: false });
       await Promise.race([exited, timeout]);
       assert.notEqual(child.exitCode, null, `the process is still running 5 s after closing its backend:\n${output}`);
       assert.equal(child.exitCode, 0, output);

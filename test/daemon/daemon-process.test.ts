@@ -171,7 +171,7 @@ describe('fence_virtd as a process', () => {
     try {
       await waitUntil(async () => (await ask()).code === 0, 'daemon under a 64-descriptor limit serving');
       const idle = Array.from({ length: 150 }, () => connect(emfilePort, '127.0.0.1').on('error', () => undefined));
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       assert.equal(child.exitCode, null, 'the daemon is still running while descriptors are exhausted');
       for (const s of idle) s.destroy();
       await waitUntil(async () => (await ask()).code === 0, 'serving again once descriptors are free');

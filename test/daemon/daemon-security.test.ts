@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connect, createServer, type Socket } from 'node:net';
 import { promisify } from 'node:util';
@@ -206,7 +207,7 @@ describe('bad requests are refused and nothing is fenced', () => {
     stalled.write(signedRequest({ request: Request.STATUS, domain: 'vm-a' }, key));
     let stalledClosed = false;
     stalled.on('close', () => (stalledClosed = true)).on('error', () => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     assert.deepEqual(await status('vm-a'), { kind: 'code', code: 0 });
     assert.equal(stalledClosed, false, 'the other request was answered while the first still waited');
     stalled.destroy();

@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { configText } from '../support/daemon-config-text.js';
@@ -102,7 +103,7 @@ describe('fence_virtd notifies the service manager', { skip: needsTools('socat',
     t.after(() => daemon.stop());
     await notify.waitFor('READY=1');
     const first = notify.having('WATCHDOG=1').length;
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     const pings = notify.having('WATCHDOG=1').length - first;
     // Every 200 ms: about 10 in 2 s; a loaded machine may delay some, never send many more.
     assert.ok(pings >= 6 && pings <= 12, `${pings} pings in 2 s at WATCHDOG_USEC=400000`);
@@ -113,7 +114,7 @@ describe('fence_virtd notifies the service manager', { skip: needsTools('socat',
     const notMine = startDaemon('watchdog', conf, { NOTIFY_SOCKET: other.address, WATCHDOG_USEC: '400000', WATCHDOG_PID: '1' });
     t.after(() => notMine.stop());
     await other.waitFor('READY=1');
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     assert.equal(other.having('WATCHDOG=1').length, 0, 'a watchdog meant for another process (WATCHDOG_PID) is not pinged');
   });
 });

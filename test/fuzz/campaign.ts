@@ -11,6 +11,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Request } from '../../src/protocol/index.js';
 import { waitUntil } from '../support/processes.js';
 import { DaemonBed, FUZZ_SOURCES, nextProbeSeqno, type BedPorts } from './daemon-bed.js';
@@ -143,7 +144,7 @@ class ProbeLoop {
     this.done = (async () => {
       while (this.running) {
         await this.round();
-        await new Promise((r) => setTimeout(r, intervalMs));
+        await sleep(intervalMs);
       }
     })();
   }

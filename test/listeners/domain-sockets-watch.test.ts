@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LifecycleEventType } from '../../src/libvirt/index.js';
 import { DomainSocketWatch, type GuestEndpoint } from '../../src/listeners/serial/domain-sockets-watch.js';
 import { CapturedLog } from '../support/captured-log.js';
@@ -186,7 +187,7 @@ describe('domain socket watch (libvirt client stand-in, real unix sockets)', () 
     assert.equal(libvirt.listenerCount('lifecycle') + libvirt.listenerCount('connected'), 0);
     libvirt.start('vm-off');
     libvirt.reconnect();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     assert.equal(port('off.s').connections.length, 0);
     assert.equal(port('a.s1').connections.length, 1);
   });

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { Proc } from '../../src/libvirt/protocol.js';
 import { DomainState, Request, Response } from '../../src/protocol/index.js';
@@ -127,7 +128,7 @@ describe('libvirtd stopped mid-call for longer than the agent waits', { skip }, 
     const pending = bed.ask(Request.OFF, 'test', AGENT_TIMEOUT_MS);
     // Meanwhile the daemon itself is not wedged: the monitor is answered, with failure, since it checks
     // that libvirt answers (within its own deadline, well before the agent's).
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     const monitor = await bed.ask(Request.DEVSTATUS, '', AGENT_TIMEOUT_MS);
     assert.ok(tally.answer(isCode(monitor, Response.FAIL), isCode(monitor, Response.SUCCESS)), 'monitor while libvirtd hangs');
     const got = await pending;

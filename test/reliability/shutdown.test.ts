@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LibvirtClient } from '../../src/libvirt/client.js';
 import { Proc } from '../../src/libvirt/protocol.js';
 import { DomainState, Request, Response } from '../../src/protocol/index.js';
@@ -57,7 +58,7 @@ describe('SIGTERM', { skip }, () => {
       for (const _ of [1, 2]) {
         tally.faults++;
         process.kill(bed.pid, 'SIGTERM');
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
       }
     });
     const got = await bed.ask(Request.REBOOT, 'test', 30_000);
@@ -78,7 +79,7 @@ describe('SIGTERM', { skip }, () => {
       'libvirtd dead, reconnecting',
       async () => {
         await libvirtd.kill();
-        await new Promise((r) => setTimeout(r, 1_500));
+        await sleep(1_500);
         return () => libvirtd.launch();
       },
     ],
@@ -94,7 +95,7 @@ describe('SIGTERM', { skip }, () => {
       async () => {
         libvirtd.signal('SIGSTOP');
         void bed.ask(Request.STATUS, 'test', 30_000);
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
         return async () => libvirtd.signal('SIGCONT');
       },
     ],
@@ -110,7 +111,7 @@ describe('SIGTERM', { skip }, () => {
       async () => {
         const stalled = await connected();
         stalled.write(signedRequest({ request: Request.STATUS, domain: 'test' }, bed.key));
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
         return async () => void stalled.destroy();
       },
     ],

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { holdsPort } from '../../src/util/port-owner.js';
 import { fdTargets } from '../../src/util/proc-fds.js';
 import { DaemonProcess } from '../support/daemon-process.js';
@@ -127,7 +128,7 @@ export async function peakFdCount(count: () => number, during: () => Promise<voi
   const sampler = (async () => {
     while (running) {
       peak = Math.max(peak, count());
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
   })();
   try {

@@ -4,6 +4,7 @@
  * A timer counts its ticks, so tests can show the loop keeps running while a call into corosync waits.
  */
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadCorosync, type Cpg, type CorosyncError, type Votequorum } from '../../src/backends/cpg/corosync.js';
 
 export interface PeerCommand {
@@ -95,7 +96,7 @@ process.on('message', (command: PeerCommand) => {
 // The parent going away ends the peer; finalize first so corosync sees a clean leave (unless it is stopped).
 process.on('disconnect', () => {
   const finalized = Promise.all([cpg?.finalize(), votequorum?.finalize()]);
-  void Promise.race([finalized, new Promise((resolve) => setTimeout(resolve, 1000))]).then(() => process.exit(0));
+  void Promise.race([finalized, sleep(1000)]).then(() => process.exit(0));
 });
 
 send({ event: 'ready', pid: process.pid });

@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { AuthKey } from '../../src/auth/keyed-hash.js';
@@ -55,7 +56,7 @@ async function startDaemon(command: string, args: string[]): Promise<{ child: Ch
       child.kill('SIGKILL');
       assert.fail(`daemon did not start: ${stderr}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   return { child, stderr: () => stderr };
 }
